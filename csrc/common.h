@@ -1,0 +1,28 @@
+/*
+ * common.h - small definitions shared by every heapmark C module.
+ *
+ * Owns: branch hints, symbol visibility, the thread-local storage model.
+ * Must never: include Python.h (hook modules are Python-agnostic) or declare state.
+ */
+#ifndef HM_COMMON_H
+#define HM_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define HM_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define HM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Interposed libc symbols must be visible; everything else is hidden by
+ * -fvisibility=hidden so the preloaded object exports nothing by accident. */
+#define HM_EXPORT __attribute__((visibility("default")))
+
+/* initial-exec TLS: a %fs-relative load, no __tls_get_addr call (which may
+ * allocate) in hook paths.  The whole TLS block must stay small because a
+ * dlopen'ed copy of this module draws on glibc's small static-TLS surplus. */
+#define HM_TLS __thread __attribute__((tls_model("initial-exec")))
+
+#define HM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

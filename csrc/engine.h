@@ -1,0 +1,45 @@
+/*
+ * engine.h - one profiling run inside the profiled process.
+ *
+ * Owns: start-up from the environment heapmark run prepared, the end of the
+ * run (stop recording, write the profile), and what the Python module needs
+ * to know about the run.
+ * Must never: run reports (that happens in the heapmark run process), or
+ * write a profile from a process other than the one that started the run.
+ */
+#ifndef HM_ENGINE_H
+#define HM_ENGINE_H
+
+#include "common.h"
+
+typedef struct {
+    const char *profile_path;
+    const char *command;
+    const char *cwd;
+    const char *python_version;
+    int pid;
+    bool exact;
+    uint64_t sample_rate;
+    uint64_t seed;
+    double start_unix;
+    double duration_s;
+    int64_t peak_bytes;
+    double peak_at_s;
+    int64_t peak_pymalloc_free;
+    int64_t end_bytes;
+    int64_t end_pymalloc_free;
+    int64_t peak_rss_bytes;
+    uint64_t overhead_bytes;       /* heapmark's own tables at their largest */
+    uint64_t live_records_at_end;
+    bool pymalloc_layout_ok;
+} hm_run_info;
+
+bool hm_engine_configured(void);
+/* Called by the Python module once the interpreter is running (GIL held).
+ * Returns the PYTHONPATH the program had before heapmark run (or NULL). */
+const char *hm_engine_python_ready(bool *pool_layout_ok);
+/* Stops recording and writes the profile; idempotent; returns false and
+ * fills err when the profile could not be written. */
+bool hm_engine_finish(char *err, size_t errlen);
+
+#endif

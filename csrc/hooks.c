@@ -1,0 +1,336 @@
+/*
+ * hooks.c - interposed malloc family, mmap family and pthread_create.
+ *
+ * Owns: the exported symbols that LD_PRELOAD puts in front of libc's, and
+ * the decision, per call, of who accounts for it:
+ *   - hm_tls.guard set: heapmark itself is running; forward untouched;
+ *   - hm_tls.in_arena: pymalloc's arena allocator; pyhooks.c accounts it;
+ *   - hm_tls.in_pyalloc: inside a Python allocator call; frees of the object
+ *     being freed are counted here, allocations are handed to pyhooks.c,
+ *     which knows whether they are the Python object or pymalloc bookkeeping;
+ *   - otherwise an ordinary native event (recorder.h).
+ * Must never: lock on the unsampled path, call Python, or do bookkeeping for
+ * a free after the real free (another thread may get the address at once).
+ *
+ * Forwarding goes to glibc's __libc_* entry points, which need no dlsym and
+ * work before any constructor ran; mmap and friends go to the next
+ * definition (dlsym RTLD_NEXT) or, before that is known, the system call.
+ */
+#include "hooks.h"
+#include "calltree.h"
+#include "recorder.h"
+#include "threads.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+extern void *__libc_valloc(size_t);
+extern void *__libc_pvalloc(size_t);
+
+typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
+typedef int (*munmap_fn)(void *, size_t);
+typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+static mmap_fn real_mmap;
+static munmap_fn real_munmap;
+static mremap_fn real_mremap;
+static pthread_create_fn real_pthread_create;
+
+void hm_hooks_resolve(void)
+{
+    hm_tls.guard++;
+    real_mmap = (mmap_fn)dlsym(RTLD_NEXT, "mmap");
+    real_munmap = (munmap_fn)dlsym(RTLD_NEXT, "munmap");
+    real_mremap = (mremap_fn)dlsym(RTLD_NEXT, "mremap");
+    real_pthread_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+    hm_tls.guard--;
+}
+
+/* ---- malloc family ---------------------------------------------------- */
+
+static inline void on_alloc(void *p)
+{
+    hm_tls_t *t = &hm_tls;
+    if (HM_UNLIKELY(t->guard | t->in_arena) || !p)
+        return;
+    size_t usable = malloc_usable_size(p);
+    if (t->in_pyalloc && t->nested_count < HM_MAX_NESTED) {
+        t->nested[t->nested_count++] = (hm_nested_alloc){p, usable};
+        return;
+    }
+    hm_account_alloc(p, usable);
+}
+
+/* Returns the usable size released, for realloc. */
+static inline size_t on_free(void *p)
+{
+    hm_tls_t *t = &hm_tls;
+    size_t usable = malloc_usable_size(p);
+    if (t->in_pyalloc && p == t->py_freeing) {
+        /* The Python object itself: pyhooks.c already retired its record. */
+        t->py_raw_freed = 1;
+        hm_tracked_add(-(int64_t)usable);
+    } else {
+        hm_account_free(p, usable);
+    }
+    return usable;
+}
+
+HM_EXPORT void *malloc(size_t size)
+{
+    void *p = __libc_malloc(size);
+    on_alloc(p);
+    return p;
+}
+
+HM_EXPORT void *calloc(size_t n, size_t size)
+{
+    void *p = __libc_calloc(n, size);
+    on_alloc(p);
+    return p;
+}
+
+HM_EXPORT void free(void *p)
+{
+    if (!p)
+        return;
+    hm_tls_t *t = &hm_tls;
+    if (HM_LIKELY(!(t->guard | t->in_arena)))
+        on_free(p);
+    __libc_free(p);
+}
+
+HM_EXPORT void *realloc(void *p, size_t size)
+{
+    if (!p)
+        return malloc(size);
+    hm_tls_t *t = &hm_tls;
+    if (HM_UNLIKELY(t->guard | t->in_arena))
+        return __libc_realloc(p, size);
+    /* Bookkeeping first: a moved block's old address is free for others the
+     * moment realloc returns.  On failure the old block is put back. */
+    size_t old = malloc_usable_size(p);
+    bool object = t->in_pyalloc && p == t->py_freeing;
+    hm_live saved;
+    bool had = !object && hm_recording() && hm_live_maybe(p) && hm_record_take(p, &saved);
+    void *q = __libc_realloc(p, size);
+    if (!q && size != 0) {
+        if (had)
+            hm_record_restore(&saved);
+        return NULL;
+    }
+    if (object)
+        t->py_raw_freed = 1;
+    hm_tracked_add(-(int64_t)old);
+    on_alloc(q);
+    return q;
+}
+
+HM_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(n, size, &bytes)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(p, bytes);
+}
+
+HM_EXPORT void *memalign(size_t alignment, size_t size)
+{
+    void *p = __libc_memalign(alignment, size);
+    on_alloc(p);
+    return p;
+}
+
+HM_EXPORT void *aligned_alloc(size_t alignment, size_t size)
+{
+    if (alignment == 0 || (alignment & (alignment - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return memalign(alignment, size);
+}
+
+HM_EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
+{
+    if (alignment % sizeof(void *) || (alignment & (alignment - 1)) || alignment == 0)
+        return EINVAL;
+    int saved_errno = errno;
+    void *p = __libc_memalign(alignment, size);
+    if (!p) {
+        errno = saved_errno;
+        return ENOMEM;
+    }
+    on_alloc(p);
+    *out = p;
+    return 0;
+}
+
+HM_EXPORT void *valloc(size_t size)
+{
+    void *p = __libc_valloc(size);
+    on_alloc(p);
+    return p;
+}
+
+HM_EXPORT void *pvalloc(size_t size)
+{
+    void *p = __libc_pvalloc(size);
+    on_alloc(p);
+    return p;
+}
+
+/* ---- mmap family ------------------------------------------------------- */
+
+#define PAGE_ROUND(n) (((n) + 4095) & ~(size_t)4095)
+
+static bool tracked_mapping(int prot, int flags)
+{
+    /* Anonymous memory the program can use; PROT_NONE reservations hold no
+     * memory and are left out. */
+    return (flags & MAP_ANONYMOUS) && prot != PROT_NONE;
+}
+
+static void *call_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    if (real_mmap)
+        return real_mmap(addr, len, prot, flags, fd, off);
+    long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+    return (r < 0 && r > -4096) ? MAP_FAILED : (void *)r;
+}
+
+static bool mmap_is_ours(void)
+{
+    hm_tls_t *t = &hm_tls;
+    return !(t->guard | t->in_arena);
+}
+
+HM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    if (!mmap_is_ours())
+        return call_mmap(addr, len, prot, flags, fd, off);
+    if (flags & MAP_FIXED) {
+        /* A fixed mapping replaces whatever was there. */
+        int64_t replaced = hm_record_unmap((uintptr_t)addr, PAGE_ROUND(len));
+        hm_tracked_add(-replaced);
+    }
+    void *p = call_mmap(addr, len, prot, flags, fd, off);
+    if (p != MAP_FAILED && tracked_mapping(prot, flags)) {
+        hm_record_map((uintptr_t)p, PAGE_ROUND(len));
+        hm_tracked_add((int64_t)PAGE_ROUND(len));
+    }
+    return p;
+}
+
+HM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return mmap(addr, len, prot, flags, fd, off);
+}
+
+HM_EXPORT int munmap(void *addr, size_t len)
+{
+    if (mmap_is_ours()) {
+        int64_t removed = hm_record_unmap((uintptr_t)addr, PAGE_ROUND(len));
+        hm_tracked_add(-removed);
+    }
+    if (real_munmap)
+        return real_munmap(addr, len);
+    return (int)syscall(SYS_munmap, addr, len);
+}
+
+HM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+    void *wanted = NULL;
+    if (flags & MREMAP_FIXED) {
+        va_list ap;
+        va_start(ap, flags);
+        wanted = va_arg(ap, void *);
+        va_end(ap);
+    }
+    if (!real_mremap)
+        hm_hooks_resolve();
+    if (!mmap_is_ours() || !real_mremap)
+        return real_mremap ? real_mremap(old, old_len, new_len, flags, wanted) : MAP_FAILED;
+    void *p = real_mremap(old, old_len, new_len, flags, wanted);
+    if (p == MAP_FAILED)
+        return p;
+    /* Treated as a free of the old range and a new mapping made here, as a
+     * realloc is; only a range heapmark tracked stays tracked. */
+    int64_t removed = hm_record_unmap((uintptr_t)old, PAGE_ROUND(old_len));
+    hm_tracked_add(-removed);
+    if (removed > 0) {
+        hm_record_map((uintptr_t)p, PAGE_ROUND(new_len));
+        hm_tracked_add((int64_t)PAGE_ROUND(new_len));
+    }
+    return p;
+}
+
+/* ---- threads ----------------------------------------------------------- */
+
+typedef struct {
+    void *(*start)(void *);
+    void *arg;
+    uint32_t base;
+} thread_start;
+
+static void thread_finished(void *unused)
+{
+    (void)unused;
+    hm_tls_t *t = &hm_tls;
+    if (t->thread) {
+        hm_lock();
+        hm_thread_release(t->thread);
+        t->thread = NULL;
+        hm_unlock();
+    }
+}
+
+static void *thread_trampoline(void *arg)
+{
+    thread_start s = *(thread_start *)arg;
+    __libc_free(arg);
+    if (s.base != HM_NONE) {
+        hm_lock();
+        struct hm_thread *th = hm_thread_current();
+        if (th)
+            th->base = s.base;
+        hm_unlock();
+    }
+    void *result;
+    pthread_cleanup_push(thread_finished, NULL);
+    result = s.start(s.arg);
+    pthread_cleanup_pop(1);
+    return result;
+}
+
+HM_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+                             void *(*start)(void *), void *arg)
+{
+    if (!real_pthread_create)
+        hm_hooks_resolve();
+    if (!hm_recording() || hm_tls.guard)
+        return real_pthread_create(thread, attr, start, arg);
+    /* The start record comes from the real allocator, outside the tracked
+     * totals: it is heapmark's, and freed by the new thread. */
+    thread_start *s = __libc_malloc(sizeof *s);
+    if (!s)
+        return real_pthread_create(thread, attr, start, arg);
+    *s = (thread_start){start, arg, hm_record_thread_base()};
+    int rc = real_pthread_create(thread, attr, thread_trampoline, s);
+    if (rc != 0)
+        __libc_free(s);
+    return rc;
+}

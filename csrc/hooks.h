@@ -1,0 +1,14 @@
+/*
+ * hooks.h - the native allocation entry points heapmark interposes.
+ *
+ * Owns: nothing callable from elsewhere but the start-up of the real
+ * pthread_create and mmap family, resolved once.
+ * Must never: be the only route to libc's allocator for heapmark's own use
+ * (heapmark's tables come from ownmem.c).
+ */
+#ifndef HM_HOOKS_H
+#define HM_HOOKS_H
+
+void hm_hooks_resolve(void);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * ownmem.h - heapmark's own memory, kept outside the tracked heap.
+ *
+ * Owns: every byte heapmark's engine uses for its tables while a program runs.
+ * Must never: call malloc or any hooked function (it maps pages with a raw
+ * syscall), or be used from report code (reports use the ordinary heap).
+ */
+#ifndef HM_OWNMEM_H
+#define HM_OWNMEM_H
+
+#include "common.h"
+
+/* Maps zeroed, page-rounded memory; NULL on failure. */
+void *hm_own_map(size_t size);
+void hm_own_unmap(void *p, size_t size);
+
+/* Bump allocation of small zeroed objects that live until exit (strings,
+ * code descriptors, thread records).  Caller holds the recorder lock. */
+void *hm_own_bump(size_t size);
+
+/* Bytes heapmark holds now and at most, for the profile's metadata. */
+size_t hm_own_bytes(void);
+size_t hm_own_peak_bytes(void);
+
+#endif

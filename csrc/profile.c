@@ -1,0 +1,79 @@
+/*
+ * profile.c - questions every report asks of a loaded profile.
+ *
+ * Owns: metadata lookup, snapshot names, and the ranking of lines.
+ * Must never: change the profile, or print (reports decide the layout).
+ */
+#include "profile.h"
+#include "calltree.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const snapshot_names[HM_SNAP_COUNT + 1] = {"", "peak", "end", "allocated"};
+
+const char *hm_snapshot_name(int snapshot)
+{
+    return snapshot >= 1 && snapshot <= HM_SNAP_COUNT ? snapshot_names[snapshot] : "";
+}
+
+int hm_snapshot_by_name(const char *name)
+{
+    for (int s = 1; s <= HM_SNAP_COUNT; s++)
+        if (strcmp(name, snapshot_names[s]) == 0)
+            return s;
+    return 0;
+}
+
+const char *hm_profile_meta(const hm_profile *p, const char *key)
+{
+    for (size_t i = 0; i < p->nmeta; i++)
+        if (strcmp(p->meta[i].key, key) == 0)
+            return p->meta[i].value;
+    return "";
+}
+
+int64_t hm_profile_meta_int(const hm_profile *p, const char *key)
+{
+    return strtoll(hm_profile_meta(p, key), NULL, 10);
+}
+
+double hm_profile_meta_real(const hm_profile *p, const char *key)
+{
+    return strtod(hm_profile_meta(p, key), NULL);
+}
+
+bool hm_profile_is_exact(const hm_profile *p)
+{
+    return strcmp(hm_profile_meta(p, "mode"), "exact") == 0;
+}
+
+static int by_bytes_desc(const void *a, const void *b)
+{
+    const hm_line_total *x = a, *y = b;
+    if (x->bytes != y->bytes)
+        return x->bytes < y->bytes ? 1 : -1;
+    return x->frame < y->frame ? -1 : (x->frame > y->frame);
+}
+
+size_t hm_profile_top_lines(const hm_profile *p, int snapshot, hm_line_total *out, size_t max)
+{
+    hm_line_total *all = calloc(p->nframes + 1, sizeof *all);
+    if (!all)
+        return 0;
+    const hm_value *self = p->self[snapshot - 1];
+    for (size_t i = 0; i < p->nframes; i++)
+        all[i].frame = (uint32_t)i;
+    for (size_t n = 1; n < p->nnodes; n++) {
+        all[p->nodes[n].frame].bytes += self[n].bytes;
+        all[p->nodes[n].frame].count += self[n].count;
+    }
+    qsort(all, p->nframes, sizeof *all, by_bytes_desc);
+    size_t k = 0;
+    while (k < max && k < p->nframes && all[k].bytes > 0) {
+        out[k] = all[k];
+        k++;
+    }
+    free(all);
+    return k;
+}

@@ -1,0 +1,78 @@
+/*
+ * profile.h - a stored profile loaded for reporting.
+ *
+ * Owns: the in-memory model every report reads: frames with their strings,
+ * the call tree with children lists, self and total values per snapshot, and
+ * the run metadata.
+ * Must never: be used inside a profiled process's hooks (it uses the
+ * ordinary heap), or be modified by a report.
+ */
+#ifndef HM_PROFILE_H
+#define HM_PROFILE_H
+
+#include "common.h"
+#include "store.h"
+
+typedef struct {
+    const char *function;
+    const char *file;
+    const char *source;      /* stripped source line, "" if unknown */
+    int32_t line;
+    bool pseudo;
+} hm_pframe;
+
+typedef struct {
+    uint32_t parent;         /* HM_NONE for the root */
+    uint32_t frame;          /* HM_NONE for the root */
+    uint32_t first_child;    /* HM_NONE if leaf; children by decreasing peak total */
+    uint32_t next_sibling;
+    uint32_t depth;
+} hm_pnode;
+
+typedef struct {
+    int64_t bytes;
+    int64_t count;
+} hm_value;
+
+typedef struct {
+    char *key;
+    char *value;
+} hm_meta;
+
+typedef struct {
+    char **strings;
+    size_t nstrings;
+    hm_pframe *frames;
+    size_t nframes;
+    hm_pnode *nodes;
+    size_t nnodes;
+    hm_value *self[HM_SNAP_COUNT];    /* indexed [snapshot - 1][node] */
+    hm_value *total[HM_SNAP_COUNT];
+    int64_t snapshot_total[HM_SNAP_COUNT];  /* exact totals from the snapshots table */
+    hm_meta *meta;
+    size_t nmeta;
+    const char *path;
+} hm_profile;
+
+/* Returns false with a one-line reason in err (no trailing newline). */
+bool hm_profile_load(const char *path, hm_profile *p, char *err, size_t errlen);
+void hm_profile_free(hm_profile *p);
+
+const char *hm_profile_meta(const hm_profile *p, const char *key);   /* "" if absent */
+int64_t hm_profile_meta_int(const hm_profile *p, const char *key);
+double hm_profile_meta_real(const hm_profile *p, const char *key);
+bool hm_profile_is_exact(const hm_profile *p);
+int hm_snapshot_by_name(const char *name);  /* HM_SNAP_* or 0 */
+const char *hm_snapshot_name(int snapshot);
+
+/* Lines ranked by the bytes allocated there as the innermost frame. */
+typedef struct {
+    uint32_t frame;
+    int64_t bytes;
+    int64_t count;
+} hm_line_total;
+
+/* Fills up to max entries, largest first; returns how many. */
+size_t hm_profile_top_lines(const hm_profile *p, int snapshot, hm_line_total *out, size_t max);
+
+#endif

@@ -1,0 +1,125 @@
+/*
+ * recorder.c - the sampled path: lock, stack, node, live table.
+ *
+ * Owns: the recorder lock and the glue between pystack.c (which node),
+ * snapshot.c (node values), livetable.c (which blocks stand for what) and
+ * mappings.c (which ranges are tracked).
+ * Must never: call malloc, Python code, or anything that can block on a
+ * lock the program holds; the only lock is ours and nothing inside it
+ * re-enters a hook (hm_tls.guard turns hooks into plain forwarders).
+ */
+#include "recorder.h"
+#include "calltree.h"
+#include "mappings.h"
+#include "pystack.h"
+#include "snapshot.h"
+#include "threads.h"
+
+#include <sched.h>
+
+int hm_state = HM_PASSIVE;
+static int lock_word;
+
+void hm_lock(void)
+{
+    unsigned spins = 0;
+    while (__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(&lock_word, __ATOMIC_RELAXED)) {
+            if (++spins < 64)
+                __builtin_ia32_pause();
+            else
+                sched_yield();
+        }
+    }
+    hm_tls.guard++;
+}
+
+void hm_unlock(void)
+{
+    hm_tls.guard--;
+    __atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
+}
+
+void hm_record_alloc(void *ptr, size_t size)
+{
+    int64_t bytes, count;
+    if (!hm_sampler_weigh(size, &bytes, &count))
+        return;
+    hm_lock();
+    if (hm_recording()) {
+        uint32_t node = hm_stack_node();
+        hm_live entry = {(uintptr_t)ptr, bytes, count, node, 0};
+        if (hm_live_insert(&entry))
+            hm_snap_alloc(node, bytes, count);
+    }
+    hm_unlock();
+}
+
+static void retire(const hm_live *e)
+{
+    if (e->node != HM_NONE)
+        hm_snap_free(e->node, e->bytes, e->count);
+    if (e->code)
+        hm_code_freed(e->code);
+}
+
+void hm_record_free(void *ptr)
+{
+    hm_live e;
+    hm_lock();
+    if (hm_live_take((uintptr_t)ptr, &e))
+        retire(&e);
+    hm_unlock();
+}
+
+bool hm_record_take(void *ptr, hm_live *saved)
+{
+    hm_lock();
+    bool found = hm_live_take((uintptr_t)ptr, saved);
+    if (found)
+        retire(saved);
+    hm_unlock();
+    return found;
+}
+
+void hm_record_restore(const hm_live *saved)
+{
+    hm_lock();
+    if (hm_live_insert(saved) && saved->node != HM_NONE)
+        hm_snap_alloc(saved->node, saved->bytes, saved->count);
+    hm_unlock();
+}
+
+void hm_record_map(uintptr_t start, size_t len)
+{
+    hm_lock();
+    uint32_t node = hm_recording() ? hm_stack_node() : HM_NONE;
+    if (hm_maps_add(start, len, node) && node != HM_NONE)
+        hm_snap_alloc(node, (int64_t)len, 1);
+    hm_unlock();
+}
+
+static void unmapped_piece(uint32_t node, int64_t bytes, bool last_piece)
+{
+    if (node != HM_NONE)
+        hm_snap_free(node, bytes, last_piece ? 1 : 0);
+}
+
+int64_t hm_record_unmap(uintptr_t start, size_t len)
+{
+    hm_lock();
+    int64_t removed = hm_maps_remove(start, len, unmapped_piece);
+    hm_unlock();
+    return removed;
+}
+
+uint32_t hm_record_thread_base(void)
+{
+    uint32_t node = HM_NONE;
+    hm_lock();
+    if (hm_recording()) {
+        node = hm_tree_child(hm_stack_node(), hm_pseudo_frame(HM_PSEUDO_THREAD));
+    }
+    hm_unlock();
+    return node;
+}

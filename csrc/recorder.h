@@ -1,0 +1,55 @@
+/*
+ * recorder.h - where a sampled event becomes part of the profile.
+ *
+ * Owns: the recorder lock (one spinlock over call tree, snapshots, live
+ * table, mappings and code descriptors), the recording state, and the two
+ * inline accounting steps every hook shares.
+ * Must never: be entered re-entrantly - the guard in hm_tls makes any
+ * allocation made while the lock is held pass through untracked - or call
+ * malloc while holding the lock.
+ */
+#ifndef HM_RECORDER_H
+#define HM_RECORDER_H
+
+#include "common.h"
+#include "livetable.h"
+#include "sampler.h"
+#include "totals.h"
+
+enum { HM_PASSIVE = 0, HM_RECORDING = 1, HM_STOPPED = 2 };
+extern int hm_state;
+
+static inline bool hm_recording(void)
+{
+    return __atomic_load_n(&hm_state, __ATOMIC_RELAXED) == HM_RECORDING;
+}
+
+void hm_lock(void);
+void hm_unlock(void);
+
+void hm_record_alloc(void *ptr, size_t size);
+void hm_record_free(void *ptr);
+bool hm_record_take(void *ptr, hm_live *saved);
+void hm_record_restore(const hm_live *saved);
+void hm_record_map(uintptr_t start, size_t len);
+int64_t hm_record_unmap(uintptr_t start, size_t len);
+uint32_t hm_record_thread_base(void);
+
+/* A block of `usable` bytes appeared at ptr: sample it, then count it.
+ * (Recording first makes a new peak include the block that made it.) */
+static inline void hm_account_alloc(void *ptr, size_t usable)
+{
+    if (hm_recording() && hm_sample_hit(usable))
+        hm_record_alloc(ptr, usable);
+    hm_tracked_add((int64_t)usable);
+}
+
+/* The block at ptr is about to be released. */
+static inline void hm_account_free(void *ptr, size_t usable)
+{
+    if (hm_recording() && hm_live_maybe(ptr))
+        hm_record_free(ptr);
+    hm_tracked_add(-(int64_t)usable);
+}
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * report.h - reports rendered from a loaded profile.
+ *
+ * Owns: the report entry points and the conventions they share: a frame is
+ * labelled "function (file:line)", pseudo frames by their bracketed name,
+ * and paths are shown relative to the run's directory or package root.
+ * Must never: recompute what the profile stores (reports are views), or
+ * leave a half-written file (strbuf writes through a temporary name).
+ */
+#ifndef HM_REPORT_H
+#define HM_REPORT_H
+
+#include "profile.h"
+#include "strbuf.h"
+
+/* Path as shown to people: relative to the run's cwd, or from the package
+ * root for site-packages and the standard library.  Points into file. */
+const char *hm_short_path(const hm_profile *p, const char *file);
+void hm_frame_label(hm_buf *b, const hm_profile *p, uint32_t frame, bool short_path);
+
+bool hm_report_folded(const hm_profile *p, int snapshot, const char *path, char *err, size_t errlen);
+bool hm_report_svg(const hm_profile *p, int snapshot, const char *path, char *err, size_t errlen);
+bool hm_report_text(const hm_profile *p, const char *path, char *err, size_t errlen);
+
+/* "heapmark: "-prefixed lines for the end of heapmark run. */
+void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out);
+/* Machine-readable summary (see docs/profile-format.md). */
+void hm_report_json(const hm_profile *p, size_t top, hm_buf *out);
+
+/* peak.svg, peak.folded, end.folded, peak.txt into dir. */
+bool hm_report_all(const hm_profile *p, const char *dir, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * sampler.h - which allocations are recorded, and what each one stands for.
+ *
+ * Owns: the mean sampling interval, the per-thread byte countdown and the
+ * weights that make sampled sums unbiased estimates.
+ * Must never: take a lock or walk a stack; hm_sample_hit is on every
+ * allocation's path and must stay a subtraction and a compare.
+ *
+ * Byte-based Poisson sampling: every byte allocated is, independently, a
+ * sample point with probability 1/R.  An allocation of s bytes is recorded
+ * when it contains at least one sample point, which happens with probability
+ * p(s) = 1 - exp(-s/R); a recorded allocation then stands for s/p(s) bytes
+ * and 1/p(s) allocations, so sums over recorded allocations are unbiased.
+ * The countdown implements this: it is drawn from Exp(mean R), each
+ * allocation subtracts its size, and the allocation that takes it below zero
+ * is recorded.  Allocations of R bytes or more are always recorded at their
+ * true size (p = 1) and leave the countdown alone.  R = 1 records everything.
+ */
+#ifndef HM_SAMPLER_H
+#define HM_SAMPLER_H
+
+#include "threads.h"
+
+extern uint64_t hm_sample_rate;
+
+void hm_sampler_configure(uint64_t rate, uint64_t seed);
+
+/* Fast path: true when the allocation must go to hm_sampler_weigh. */
+static inline bool hm_sample_hit(size_t size)
+{
+    if (size >= hm_sample_rate)
+        return true;
+    hm_tls.countdown -= (int64_t)size;
+    return HM_UNLIKELY(hm_tls.countdown < 0);
+}
+
+/* Slow path after a hit: false if, after seeding a new thread's countdown,
+ * the allocation turns out not to be sampled; otherwise sets the bytes and
+ * count it stands for and draws the next countdown. */
+bool hm_sampler_weigh(size_t size, int64_t *bytes, int64_t *count);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * snapshot.c - per-node values for the peak, end and allocated snapshots.
+ *
+ * Owns: one hm_node_values per call-tree node, in an array from ownmem that
+ * grows by doubling (the recorder lock serialises every access).
+ * Must never: allocate from the tracked heap or walk the tree.
+ */
+#include "snapshot.h"
+#include "ownmem.h"
+#include "totals.h"
+
+#include <string.h>
+
+typedef struct {
+    hm_amount now;
+    hm_amount at_peak;
+    hm_amount allocated;
+    uint64_t epoch;           /* peak epoch in which `now` last changed */
+} hm_node_values;
+
+static hm_node_values *values;
+static uint32_t capacity;
+
+bool hm_snap_reserve(uint32_t nodes)
+{
+    if (nodes <= capacity)
+        return true;
+    uint32_t cap = capacity ? capacity : 4096;
+    while (cap < nodes)
+        cap *= 2;
+    hm_node_values *grown = hm_own_map((size_t)cap * sizeof *grown);
+    if (!grown)
+        return false;
+    if (values) {
+        memcpy(grown, values, (size_t)capacity * sizeof *grown);
+        hm_own_unmap(values, (size_t)capacity * sizeof *values);
+    }
+    values = grown;
+    capacity = cap;
+    return true;
+}
+
+static hm_node_values *touch(uint32_t node)
+{
+    hm_node_values *v = &values[node];
+    uint64_t epoch = hm_peak_epoch();
+    if (v->epoch != epoch) {
+        v->at_peak = v->now;
+        v->epoch = epoch;
+    }
+    return v;
+}
+
+void hm_snap_alloc(uint32_t node, int64_t bytes, int64_t count)
+{
+    hm_node_values *v = touch(node);
+    v->now.bytes += bytes;
+    v->now.count += count;
+    v->allocated.bytes += bytes;
+    v->allocated.count += count;
+}
+
+void hm_snap_free(uint32_t node, int64_t bytes, int64_t count)
+{
+    hm_node_values *v = touch(node);
+    v->now.bytes -= bytes;
+    v->now.count -= count;
+}
+
+hm_amount hm_snap_now(uint32_t node)
+{
+    return node < capacity ? values[node].now : (hm_amount){0, 0};
+}
+
+hm_amount hm_snap_at_peak(uint32_t node)
+{
+    if (node >= capacity)
+        return (hm_amount){0, 0};
+    hm_node_values *v = &values[node];
+    return v->epoch == hm_peak_epoch() ? v->at_peak : v->now;
+}
+
+hm_amount hm_snap_allocated(uint32_t node)
+{
+    return node < capacity ? values[node].allocated : (hm_amount){0, 0};
+}

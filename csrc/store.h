@@ -1,0 +1,43 @@
+/*
+ * store.h - the profile file: one SQLite database per profiled process.
+ *
+ * Owns: the schema, written by store_write.c and read by store_read.c.
+ * The same schema, with examples, is in docs/profile-format.md; change both.
+ *
+ *   PRAGMA application_id = 0x484D4B31 ("HMK1");  PRAGMA user_version = 1
+ *
+ *   meta(key TEXT PRIMARY KEY, value)            run metadata, one row per key:
+ *       format_version, heapmark_version, command, cwd, pid, python, start_unix,
+ *       duration_s, mode ('sampled'|'exact'), sample_rate (bytes; 1 = exact),
+ *       seed, peak_bytes, peak_at_s, peak_rss_bytes, end_bytes,
+ *       peak_pymalloc_free_bytes, end_pymalloc_free_bytes,
+ *       heapmark_overhead_bytes, pymalloc_layout_ok
+ *   strings(id INTEGER PRIMARY KEY, text TEXT)   every name, file and source line
+ *   frames(id, function, file, line, source, pseudo)
+ *       function/file/source -> strings.id (source may be NULL);
+ *       pseudo = 1 for heapmark's own entries such as [pymalloc free space]
+ *   nodes(id INTEGER PRIMARY KEY, parent, frame)
+ *       the call tree; node 0 is the root (parent and frame NULL); a node's
+ *       parent always has a smaller id; siblings have distinct frames
+ *   snapshots(id INTEGER PRIMARY KEY, name, at_s, total_bytes)
+ *       1 'peak' (total_bytes = exact peak), 2 'end' (exact total at exit),
+ *       3 'allocated' (total_bytes = sum of the estimates)
+ *   node_values(snapshot, node, bytes, count)   PRIMARY KEY (snapshot, node)
+ *       bytes and allocation count attributed to exactly this node ("self");
+ *       a node's total is the sum over its subtree.  Estimates in sampled
+ *       mode, exact in exact mode; absent rows are zero.
+ *   view frame_text(id, function, file, line, source): frames with strings resolved
+ */
+#ifndef HM_STORE_H
+#define HM_STORE_H
+
+#include "engine.h"
+
+#define HM_STORE_APPLICATION_ID 0x484D4B31
+#define HM_STORE_FORMAT_VERSION 1
+
+enum { HM_SNAP_PEAK = 1, HM_SNAP_END = 2, HM_SNAP_ALLOCATED = 3, HM_SNAP_COUNT = 3 };
+
+bool hm_store_write(const hm_run_info *info, char *err, size_t errlen);
+
+#endif

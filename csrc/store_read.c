@@ -1,0 +1,383 @@
+/*
+ * store_read.c - loads and validates a profile (schema in store.h).
+ *
+ * Owns: every check that stands between a file on disk and the reports:
+ * it is an SQLite database, it is a heapmark profile of a version this build
+ * reads, and its rows are consistent (ids dense, parents before children,
+ * references in range).  Anything else is reported in one line.
+ * Must never: trust a count or an id from the file before checking it, or
+ * write to the file (it is opened read-only).
+ */
+#include "profile.h"
+#include "calltree.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct {
+    sqlite3 *db;
+    hm_profile *p;
+    char *err;
+    size_t errlen;
+} reader;
+
+static bool corrupt(reader *r, const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(r->err, r->errlen, "'%s' is not a readable heapmark profile: %s", r->p->path, what);
+    return false;
+}
+
+static bool sql_error(reader *r)
+{
+    int code = sqlite3_errcode(r->db);
+    if (code == SQLITE_NOTADB)
+        return corrupt(r, "not an SQLite database");
+    return corrupt(r, "%s", sqlite3_errmsg(r->db));
+}
+
+static bool prepare(reader *r, const char *sql, sqlite3_stmt **st)
+{
+    return sqlite3_prepare_v2(r->db, sql, -1, st, NULL) == SQLITE_OK || sql_error(r);
+}
+
+static bool count_rows(reader *r, const char *table, size_t *n)
+{
+    char sql[128];
+    sqlite3_stmt *st;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    if (!prepare(r, sql, &st))
+        return false;
+    bool ok = sqlite3_step(st) == SQLITE_ROW;
+    *n = ok ? (size_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return ok || sql_error(r);
+}
+
+static bool check_header(reader *r)
+{
+    sqlite3_stmt *st;
+    if (!prepare(r, "PRAGMA application_id", &st))
+        return false;
+    int rc = sqlite3_step(st);
+    int64_t app = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return sql_error(r);
+    if (app != HM_STORE_APPLICATION_ID)
+        return corrupt(r, "not written by heapmark (application id %lld)", (long long)app);
+    if (!prepare(r, "PRAGMA user_version", &st))
+        return false;
+    rc = sqlite3_step(st);
+    int64_t version = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (version != HM_STORE_FORMAT_VERSION)
+        return corrupt(r, "format version %lld, this heapmark reads version %d",
+                       (long long)version, HM_STORE_FORMAT_VERSION);
+    return true;
+}
+
+static char *dup_text(const unsigned char *s)
+{
+    return strdup(s ? (const char *)s : "");
+}
+
+static bool load_strings(reader *r)
+{
+    hm_profile *p = r->p;
+    if (!count_rows(r, "strings", &p->nstrings))
+        return false;
+    p->strings = calloc(p->nstrings + 1, sizeof *p->strings);
+    if (!p->strings)
+        return corrupt(r, "out of memory for %zu strings", p->nstrings);
+    sqlite3_stmt *st;
+    if (!prepare(r, "SELECT id, text FROM strings", &st))
+        return false;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (id < 0 || (size_t)id >= p->nstrings || p->strings[id]) {
+            sqlite3_finalize(st);
+            return corrupt(r, "string id %lld out of range", (long long)id);
+        }
+        if (!(p->strings[id] = dup_text(sqlite3_column_text(st, 1)))) {
+            sqlite3_finalize(st);
+            return corrupt(r, "out of memory");
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sql_error(r);
+    for (size_t i = 0; i < p->nstrings; i++)
+        if (!p->strings[i])
+            return corrupt(r, "string %zu is missing", i);
+    return true;
+}
+
+static const char *string_at(reader *r, int64_t id, bool *ok)
+{
+    if (id < 0 || (size_t)id >= r->p->nstrings) {
+        *ok = false;
+        return "";
+    }
+    return r->p->strings[id];
+}
+
+static bool load_frames(reader *r)
+{
+    hm_profile *p = r->p;
+    if (!count_rows(r, "frames", &p->nframes))
+        return false;
+    p->frames = calloc(p->nframes + 1, sizeof *p->frames);
+    bool *seen = calloc(p->nframes + 1, 1);
+    if (!p->frames || !seen) {
+        free(seen);
+        return corrupt(r, "out of memory for %zu frames", p->nframes);
+    }
+    sqlite3_stmt *st;
+    if (!prepare(r, "SELECT id, function, file, line, source, pseudo FROM frames", &st)) {
+        free(seen);
+        return false;
+    }
+    int rc;
+    bool ok = true;
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (id < 0 || (size_t)id >= p->nframes || seen[id]) {
+            ok = corrupt(r, "frame id %lld out of range", (long long)id);
+            break;
+        }
+        seen[id] = true;
+        hm_pframe *f = &p->frames[id];
+        f->function = string_at(r, sqlite3_column_int64(st, 1), &ok);
+        f->file = string_at(r, sqlite3_column_int64(st, 2), &ok);
+        f->line = sqlite3_column_int(st, 3);
+        f->source = sqlite3_column_type(st, 4) == SQLITE_NULL
+                        ? "" : string_at(r, sqlite3_column_int64(st, 4), &ok);
+        f->pseudo = sqlite3_column_int(st, 5) != 0;
+        if (!ok)
+            ok = corrupt(r, "frame %lld refers to a missing string", (long long)id);
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; ok && i < p->nframes; i++)
+        if (!seen[i])
+            ok = corrupt(r, "frame %zu is missing", i);
+    free(seen);
+    if (!ok)
+        return false;
+    return rc == SQLITE_DONE || sql_error(r);
+}
+
+static bool load_nodes(reader *r)
+{
+    hm_profile *p = r->p;
+    if (!count_rows(r, "nodes", &p->nnodes))
+        return false;
+    if (p->nnodes == 0)
+        return corrupt(r, "the call tree is empty");
+    p->nodes = malloc(p->nnodes * sizeof *p->nodes);
+    if (!p->nodes)
+        return corrupt(r, "out of memory for %zu nodes", p->nnodes);
+    for (size_t i = 0; i < p->nnodes; i++)
+        p->nodes[i] = (hm_pnode){HM_NONE - 1, HM_NONE, HM_NONE, HM_NONE, 0};
+    sqlite3_stmt *st;
+    if (!prepare(r, "SELECT id, parent, frame FROM nodes ORDER BY id", &st))
+        return false;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        bool root = sqlite3_column_type(st, 1) == SQLITE_NULL;
+        int64_t parent = sqlite3_column_int64(st, 1);
+        int64_t frame = sqlite3_column_int64(st, 2);
+        const char *bad = NULL;
+        if (id < 0 || (size_t)id >= p->nnodes || p->nodes[id].parent != HM_NONE - 1)
+            bad = "node id out of range";
+        else if (root != (id == 0))
+            bad = "only node 0 may be the root";
+        else if (!root && (parent < 0 || parent >= id))
+            bad = "a node's parent must come before it";
+        else if (!root && (frame < 0 || (size_t)frame >= p->nframes))
+            bad = "a node refers to a missing frame";
+        if (bad) {
+            sqlite3_finalize(st);
+            return corrupt(r, "%s (node %lld)", bad, (long long)id);
+        }
+        hm_pnode *n = &p->nodes[id];
+        n->parent = root ? HM_NONE : (uint32_t)parent;
+        n->frame = root ? HM_NONE : (uint32_t)frame;
+        n->depth = root ? 0 : p->nodes[parent].depth + 1;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sql_error(r);
+    for (size_t i = 0; i < p->nnodes; i++)
+        if (p->nodes[i].parent == HM_NONE - 1)
+            return corrupt(r, "node %zu is missing", i);
+    return true;
+}
+
+static bool load_values(reader *r)
+{
+    hm_profile *p = r->p;
+    for (int s = 0; s < HM_SNAP_COUNT; s++) {
+        p->self[s] = calloc(p->nnodes, sizeof(hm_value));
+        p->total[s] = calloc(p->nnodes, sizeof(hm_value));
+        if (!p->self[s] || !p->total[s])
+            return corrupt(r, "out of memory");
+    }
+    sqlite3_stmt *st;
+    if (!prepare(r, "SELECT snapshot, node, bytes, count FROM node_values", &st))
+        return false;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t snap = sqlite3_column_int64(st, 0);
+        int64_t node = sqlite3_column_int64(st, 1);
+        if (snap < 1 || snap > HM_SNAP_COUNT || node < 0 || (size_t)node >= p->nnodes) {
+            sqlite3_finalize(st);
+            return corrupt(r, "a value refers to a missing node or snapshot");
+        }
+        p->self[snap - 1][node].bytes += sqlite3_column_int64(st, 2);
+        p->self[snap - 1][node].count += sqlite3_column_int64(st, 3);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sql_error(r);
+    /* Parents come before children: one backward pass sums subtrees. */
+    for (int s = 0; s < HM_SNAP_COUNT; s++) {
+        memcpy(p->total[s], p->self[s], p->nnodes * sizeof(hm_value));
+        for (size_t i = p->nnodes - 1; i > 0; i--) {
+            uint32_t parent = p->nodes[i].parent;
+            p->total[s][parent].bytes += p->total[s][i].bytes;
+            p->total[s][parent].count += p->total[s][i].count;
+        }
+    }
+    if (!prepare(r, "SELECT id, total_bytes FROM snapshots", &st))
+        return false;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (id >= 1 && id <= HM_SNAP_COUNT)
+            p->snapshot_total[id - 1] = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE || sql_error(r);
+}
+
+static bool load_meta(reader *r)
+{
+    hm_profile *p = r->p;
+    if (!count_rows(r, "meta", &p->nmeta))
+        return false;
+    p->meta = calloc(p->nmeta + 1, sizeof *p->meta);
+    if (!p->meta)
+        return corrupt(r, "out of memory");
+    sqlite3_stmt *st;
+    if (!prepare(r, "SELECT key, CAST(value AS TEXT) FROM meta", &st))
+        return false;
+    size_t i = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && i < p->nmeta) {
+        p->meta[i].key = dup_text(sqlite3_column_text(st, 0));
+        p->meta[i].value = dup_text(sqlite3_column_text(st, 1));
+        i++;
+    }
+    p->nmeta = i;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return sql_error(r);
+    if (!*hm_profile_meta(p, "peak_bytes") || !*hm_profile_meta(p, "mode"))
+        return corrupt(r, "run metadata is missing");
+    return true;
+}
+
+/* Children sorted by decreasing peak total, so reports draw big first. */
+static const hm_profile *sort_profile;
+static int by_peak_desc(const void *a, const void *b)
+{
+    int64_t x = sort_profile->total[HM_SNAP_PEAK - 1][*(const uint32_t *)a].bytes;
+    int64_t y = sort_profile->total[HM_SNAP_PEAK - 1][*(const uint32_t *)b].bytes;
+    if (x != y)
+        return x < y ? 1 : -1;
+    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+static bool link_children(reader *r)
+{
+    hm_profile *p = r->p;
+    uint32_t *order = malloc(p->nnodes * sizeof *order);
+    if (!order)
+        return corrupt(r, "out of memory");
+    for (size_t i = 0; i < p->nnodes; i++)
+        order[i] = (uint32_t)i;
+    sort_profile = p;
+    qsort(order + 1, p->nnodes - 1, sizeof *order, by_peak_desc);
+    /* Prepending in reverse order leaves each list in sorted order. */
+    for (size_t k = p->nnodes - 1; k > 0; k--) {
+        hm_pnode *n = &p->nodes[order[k]];
+        n->next_sibling = p->nodes[n->parent].first_child;
+        p->nodes[n->parent].first_child = order[k];
+    }
+    free(order);
+    return true;
+}
+
+bool hm_profile_load(const char *path, hm_profile *p, char *err, size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    p->path = path;
+    reader r = {NULL, p, err, errlen};
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        snprintf(err, errlen, "cannot open profile '%s': %s", path, strerror(errno));
+        return false;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        snprintf(err, errlen, "cannot open profile '%s': not a regular file", path);
+        return false;
+    }
+    if (sb.st_size == 0)
+        return corrupt(&r, "the file is empty");
+    if (sqlite3_open_v2(path, &r.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open profile '%s': %s", path,
+                 r.db ? sqlite3_errmsg(r.db) : "out of memory");
+        sqlite3_close(r.db);
+        return false;
+    }
+    bool ok = check_header(&r) && load_strings(&r) && load_frames(&r) && load_nodes(&r) &&
+              load_values(&r) && load_meta(&r) && link_children(&r);
+    sqlite3_close(r.db);
+    if (!ok)
+        hm_profile_free(p);
+    return ok;
+}
+
+void hm_profile_free(hm_profile *p)
+{
+    if (p->strings)
+        for (size_t i = 0; i < p->nstrings; i++)
+            free(p->strings[i]);
+    free(p->strings);
+    free(p->frames);
+    free(p->nodes);
+    for (int s = 0; s < HM_SNAP_COUNT; s++) {
+        free(p->self[s]);
+        free(p->total[s]);
+    }
+    if (p->meta)
+        for (size_t i = 0; i < p->nmeta; i++) {
+            free(p->meta[i].key);
+            free(p->meta[i].value);
+        }
+    free(p->meta);
+    const char *path = p->path;
+    memset(p, 0, sizeof *p);
+    p->path = path;
+}

@@ -1,0 +1,43 @@
+/*
+ * totals.c - the slow part of peak detection (see totals.h).
+ *
+ * Owns: raising the peak and stamping it.
+ * Must never: lock or allocate; it runs inside every hook that grows memory.
+ */
+#include "totals.h"
+
+#include <time.h>
+
+hm_totals_t hm_totals;
+
+static int64_t coarse_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void stamp_peak(void)
+{
+    hm_totals.peak_pyarena = __atomic_load_n(&hm_totals.pyarena, __ATOMIC_RELAXED);
+    hm_totals.peak_pylive = hm_totals.pylive;
+    __atomic_add_fetch(&hm_totals.epoch, 1, __ATOMIC_RELEASE);
+}
+
+void hm_totals_new_peak(int64_t now)
+{
+    int64_t peak = __atomic_load_n(&hm_totals.peak, __ATOMIC_RELAXED);
+    while (now > peak) {
+        if (__atomic_compare_exchange_n(&hm_totals.peak, &peak, now, true,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+            stamp_peak();
+            hm_totals.peak_time_ns = coarse_now_ns();
+            return;
+        }
+    }
+}
+
+void hm_totals_new_pylive_peak(void)
+{
+    stamp_peak();
+}

@@ -1,0 +1,361 @@
+"""The ``heapmark`` command: ``run`` a program under the profiler, ``report``
+on a stored profile.
+
+This is the thin Python skin: it parses options, prepares the environment
+that makes the profiled interpreter load the C engine (LD_PRELOAD) and the
+boot module (PYTHONPATH), waits for the program, and asks the engine to
+render the reports.  Every message goes to stderr, prefixed ``heapmark: ``;
+bad input ends with one line and exit status 2.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import heapmark
+
+DEFAULT_SAMPLE_RATE = 64 * 1024   # bytes; chosen by bench/ (docs/performance.md)
+
+USAGE = """\
+usage: heapmark run [options] script.py [args...]
+       heapmark run [options] -m module [args...]
+       heapmark run [options] -c code [args...]
+       heapmark report PROFILE.db [-o DIR] [--json] [--top N]
+
+heapmark run options:
+  -o, --output DIR      write the results into DIR (default:
+                        heapmark-results/<timestamp>-<pid>/)
+  --exact               record every allocation (slower; exact per-line figures)
+  --sample-rate BYTES   mean bytes between samples (default 64KiB; suffixes K, M, G)
+  --seed N              seed for the sampler, for repeatable runs
+  --top N               lines in the summary printed at exit (default 5)
+  -q, --quiet           print no summary at exit
+
+heapmark report options:
+  -o, --output DIR      write the reports into DIR (default: next to the profile)
+  --json                print a machine-readable summary on stdout instead
+  --top N               lines in the summary (default 10)
+
+Results: profile.db (SQLite, see docs/profile-format.md), peak.svg
+(flamegraph), peak.txt, peak.folded and end.folded (folded stacks).
+"""
+
+
+class UsageError(Exception):
+    """Bad command line or environment: one line, exit status 2."""
+
+
+def say(message):
+    sys.stderr.write("heapmark: %s\n" % message)
+    sys.stderr.flush()
+
+
+def parse_size(text, option):
+    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?)(i?b)?\s*", text, re.IGNORECASE)
+    if not match:
+        raise UsageError("%s expects a number of bytes such as 65536 or 64K, not '%s'"
+                         % (option, text))
+    value = int(match.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[
+        match.group(2).lower()]
+    if value < 1:
+        raise UsageError("%s must be at least 1 byte" % option)
+    return value
+
+
+def parse_int(text, option, minimum=0):
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError("%s expects an integer, not '%s'" % (option, text)) from None
+    if value < minimum:
+        raise UsageError("%s must be at least %d" % (option, minimum))
+    return value
+
+
+def take_value(args, i, option):
+    if i + 1 >= len(args):
+        raise UsageError("option %s needs a value" % option)
+    return args[i + 1]
+
+
+def split_option(arg):
+    """'--output=DIR' -> ('--output', 'DIR'); '--exact' -> ('--exact', None)."""
+    if arg.startswith("--") and "=" in arg:
+        name, value = arg.split("=", 1)
+        return name, value
+    return arg, None
+
+
+# ---- heapmark run ------------------------------------------------------------
+
+def parse_run(args):
+    opts = {"output": None, "exact": False, "rate": DEFAULT_SAMPLE_RATE, "seed": 0,
+            "top": 5, "quiet": False}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name, inline = split_option(arg)
+
+        def value():
+            nonlocal i
+            if inline is not None:
+                return inline
+            v = take_value(args, i, name)
+            i += 1
+            return v
+
+        if name in ("-h", "--help"):
+            sys.stdout.write(USAGE)
+            raise SystemExit(0)
+        if name in ("-o", "--output"):
+            opts["output"] = value()
+        elif name == "--exact":
+            opts["exact"] = True
+        elif name == "--sample-rate":
+            opts["rate"] = parse_size(value(), name)
+        elif name == "--seed":
+            opts["seed"] = parse_int(value(), name)
+        elif name == "--top":
+            opts["top"] = parse_int(value(), name)
+        elif name in ("-q", "--quiet"):
+            opts["quiet"] = True
+        elif name == "-m":
+            return opts, ["-m", value()] + args[i + 1:]
+        elif name == "-c":
+            return opts, ["-c", value()] + args[i + 1:]
+        elif name == "--":
+            if i + 1 >= len(args):
+                raise UsageError("nothing to run after '--'")
+            return opts, check_script(args[i + 1:])
+        elif arg.startswith("-") and arg != "-":
+            raise UsageError("unknown option '%s' for heapmark run (see heapmark --help)" % arg)
+        else:
+            return opts, check_script(args[i:])
+        i += 1
+    raise UsageError("nothing to run: give a script, -m module or -c code (see heapmark --help)")
+
+
+def check_script(target):
+    script = target[0]
+    if script != "-" and not os.path.exists(script):
+        raise UsageError("cannot open script '%s': No such file or directory" % script)
+    return target
+
+
+def prepare_output(requested):
+    """Creates the results directory (or checks it), before the program runs."""
+    if requested is not None:
+        directory = requested
+    else:
+        directory = os.path.join("heapmark-results", time.strftime("%Y%m%d-%H%M%S"))
+    try:
+        os.makedirs(requested or "heapmark-results", exist_ok=True)
+        probe_dir = requested or "heapmark-results"
+        probe = os.path.join(probe_dir, ".heapmark-write-test-%d" % os.getpid())
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except FileExistsError:
+        raise UsageError("cannot use '%s' as the output directory: it is a file"
+                         % (requested or "heapmark-results")) from None
+    except OSError as exc:
+        raise UsageError("cannot write to output directory '%s': %s"
+                         % (requested or "heapmark-results", exc.strerror)) from None
+    return directory
+
+
+def engine_path():
+    from heapmark import _heapmark
+    return _heapmark.__file__
+
+
+def child_environment(opts, profile_template, command):
+    env = dict(os.environ)
+    boot = os.path.join(os.path.dirname(os.path.abspath(heapmark.__file__)), "_boot")
+    for name in [k for k in env if k.startswith("HEAPMARK_")]:
+        del env[name]
+    if "LD_PRELOAD" in env:
+        env["HEAPMARK_PRELOAD"] = env["LD_PRELOAD"]
+        env["LD_PRELOAD"] = engine_path() + ":" + env["LD_PRELOAD"]
+    else:
+        env["LD_PRELOAD"] = engine_path()
+    if "PYTHONPATH" in env:
+        env["HEAPMARK_PYTHONPATH"] = env["PYTHONPATH"]
+        env["PYTHONPATH"] = boot + os.pathsep + env["PYTHONPATH"]
+    else:
+        env["PYTHONPATH"] = boot
+    env["HEAPMARK_PROFILE"] = profile_template
+    env["HEAPMARK_RATE"] = "1" if opts["exact"] else str(opts["rate"])
+    env["HEAPMARK_SEED"] = str(opts["seed"])
+    env["HEAPMARK_COMMAND"] = command
+    return env
+
+
+def display_command(target):
+    words = ["python"] + target
+    return " ".join(w if re.fullmatch(r"[\w@%+=:,./-]+", w) else "'%s'" % w.replace("'", "'\\''")
+                    for w in words)
+
+
+def wait_forwarding_signals(proc):
+    """Waits for the program.  Ctrl-C reaches it directly (same process group);
+    signals sent to heapmark itself are passed on."""
+    forwarded = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+    previous = {}
+
+    def forward(signum, frame):
+        try:
+            proc.send_signal(signum)
+        except ProcessLookupError:
+            pass
+
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for s in forwarded:
+        previous[s] = signal.signal(s, forward)
+    try:
+        while True:
+            try:
+                return proc.wait()
+            except InterruptedError:
+                continue
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def cmd_run(args):
+    opts, target = parse_run(args)
+    if os.environ.get("PYTHONMALLOC"):
+        say("note: PYTHONMALLOC=%s is set; Python objects are profiled as that allocator "
+            "places them" % os.environ["PYTHONMALLOC"])
+    directory = prepare_output(opts["output"])
+    if opts["output"] is None:
+        template = directory + "-%p"
+    else:
+        template = directory
+    env = child_environment(opts, os.path.abspath(os.path.join(template, "profile.db")),
+                            display_command(target))
+    try:
+        proc = subprocess.Popen([sys.executable] + target, env=env)
+    except OSError as exc:
+        raise UsageError("cannot start %s: %s" % (sys.executable, exc.strerror)) from None
+    if opts["output"] is None:
+        directory = template.replace("%p", str(proc.pid))
+        os.makedirs(directory, exist_ok=True)
+    returncode = wait_forwarding_signals(proc)
+    finish_run(directory, opts)
+    if returncode < 0:
+        # Die of the same signal, so that callers see what the program did.
+        sys.stderr.flush()
+        signal.signal(-returncode, signal.SIG_DFL)
+        os.kill(os.getpid(), -returncode)
+        return 128 - returncode
+    return returncode
+
+
+def finish_run(directory, opts):
+    from heapmark import _heapmark
+    profile = os.path.join(directory, "profile.db")
+    if not os.path.exists(profile):
+        say("no profile was written: the program ended without running its exit handlers "
+            "(os._exit or a fatal signal)")
+        return
+    try:
+        _heapmark.write_reports(profile, directory)
+        if not opts["quiet"]:
+            sys.stderr.write(_heapmark.summary(profile, opts["top"]))
+    except _heapmark.ProfileError as exc:
+        say("error: %s" % exc)
+        return
+    if not opts["quiet"]:
+        say("results in %s/ (peak.svg, peak.txt, profile.db)" % directory)
+
+
+# ---- heapmark report ------------------------------------------------------
+
+def cmd_report(args):
+    from heapmark import _heapmark
+    profile = None
+    output = None
+    as_json = False
+    top = 10
+    i = 0
+    while i < len(args):
+        name, inline = split_option(args[i])
+        if name in ("-h", "--help"):
+            sys.stdout.write(USAGE)
+            return 0
+        if name in ("-o", "--output", "--top"):
+            v = inline if inline is not None else take_value(args, i, name)
+            i += inline is None
+            if name == "--top":
+                top = parse_int(v, name)
+            else:
+                output = v
+        elif name == "--json":
+            as_json = True
+        elif name.startswith("-") and name != "-":
+            raise UsageError("unknown option '%s' for heapmark report (see heapmark --help)"
+                             % args[i])
+        elif profile is None:
+            profile = args[i]
+        else:
+            raise UsageError("heapmark report takes one profile, got '%s' too" % args[i])
+        i += 1
+    if profile is None:
+        raise UsageError("heapmark report needs a profile: heapmark report PROFILE.db")
+    if as_json:
+        text = _heapmark.summary_json(profile, top)
+        sys.stdout.write(json.dumps(json.loads(text), indent=2) + "\n")
+        return 0
+    directory = output if output is not None else (os.path.dirname(profile) or ".")
+    if output is not None:
+        try:
+            os.makedirs(output, exist_ok=True)
+        except OSError as exc:
+            raise UsageError("cannot create output directory '%s': %s"
+                             % (output, exc.strerror)) from None
+    summary = _heapmark.summary(profile, top)
+    try:
+        _heapmark.write_reports(profile, directory)
+    except _heapmark.ProfileError as exc:
+        raise UsageError(str(exc)) from None
+    prefix = "heapmark: "
+    sys.stdout.write("".join(line[len(prefix):] if line.startswith(prefix) else line
+                             for line in summary.splitlines(True)))
+    say("reports written to %s/ (peak.svg, peak.txt, peak.folded, end.folded)" % directory)
+    return 0
+
+
+def main(argv=None):
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if not args or args[0] in ("-h", "--help", "help"):
+            sys.stdout.write(USAGE)
+            return 0 if args else 2
+        if args[0] in ("-V", "--version"):
+            sys.stdout.write("heapmark %s\n" % heapmark.__version__)
+            return 0
+        if args[0] == "run":
+            return cmd_run(args[1:])
+        if args[0] == "report":
+            return cmd_report(args[1:])
+        raise UsageError("unknown command '%s': expected run or report (see heapmark --help)"
+                         % args[0])
+    except UsageError as exc:
+        say("error: %s" % exc)
+        return 2
+    except SystemExit as exc:
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the profile reader's errors, and anything unforeseen
+        name = type(exc).__name__
+        if name == "ProfileError":
+            say("error: %s" % exc)
+        else:
+            say("internal error: %s: %s" % (name, exc))
+        return 2
