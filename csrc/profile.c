@@ -48,6 +48,12 @@ bool hm_profile_is_exact(const hm_profile *p)
     return strcmp(hm_profile_meta(p, "mode"), "exact") == 0;
 }
 
+bool hm_frame_is_library(const hm_pframe *f)
+{
+    return f->file[0] == '<' || strstr(f->file, "/site-packages/") ||
+           strstr(f->file, "/dist-packages/") || strstr(f->file, "/lib/python3");
+}
+
 static int by_bytes_desc(const void *a, const void *b)
 {
     const hm_line_total *x = a, *y = b;
@@ -56,18 +62,33 @@ static int by_bytes_desc(const void *a, const void *b)
     return x->frame < y->frame ? -1 : (x->frame > y->frame);
 }
 
-size_t hm_profile_top_lines(const hm_profile *p, int snapshot, hm_line_total *out, size_t max)
+size_t hm_profile_top_lines(const hm_profile *p, int snapshot, hm_line_key key,
+                            hm_line_total *out, size_t max)
 {
     hm_line_total *all = calloc(p->nframes + 1, sizeof *all);
-    if (!all)
+    uint32_t *owner = malloc(p->nnodes * sizeof *owner);   /* frame credited for a node */
+    if (!all || !owner) {
+        free(all);
+        free(owner);
         return 0;
+    }
     const hm_value *self = p->self[snapshot - 1];
     for (size_t i = 0; i < p->nframes; i++)
         all[i].frame = (uint32_t)i;
+    /* Parents precede children, so a node inherits its parent's program frame. */
+    owner[0] = HM_NONE;
     for (size_t n = 1; n < p->nnodes; n++) {
-        all[p->nodes[n].frame].bytes += self[n].bytes;
-        all[p->nodes[n].frame].count += self[n].count;
+        uint32_t frame = p->nodes[n].frame;
+        const hm_pframe *f = &p->frames[frame];
+        if (key == HM_BY_INNERMOST || (!f->pseudo && !hm_frame_is_library(f)))
+            owner[n] = frame;
+        else
+            owner[n] = owner[p->nodes[n].parent];
+        uint32_t credited = owner[n] != HM_NONE ? owner[n] : frame;
+        all[credited].bytes += self[n].bytes;
+        all[credited].count += self[n].count;
     }
+    free(owner);
     qsort(all, p->nframes, sizeof *all, by_bytes_desc);
     size_t k = 0;
     while (k < max && k < p->nframes && all[k].bytes > 0) {

@@ -65,14 +65,22 @@ bool hm_profile_is_exact(const hm_profile *p);
 int hm_snapshot_by_name(const char *name);  /* HM_SNAP_* or 0 */
 const char *hm_snapshot_name(int snapshot);
 
-/* Lines ranked by the bytes allocated there as the innermost frame. */
+/* Library code: the standard library, installed packages, frozen modules. */
+bool hm_frame_is_library(const hm_pframe *f);
+
 typedef struct {
     uint32_t frame;
     int64_t bytes;
     int64_t count;
 } hm_line_total;
 
-/* Fills up to max entries, largest first; returns how many. */
-size_t hm_profile_top_lines(const hm_profile *p, int snapshot, hm_line_total *out, size_t max);
+typedef enum {
+    HM_BY_PROGRAM_LINE,   /* innermost frame in the program's own code (else innermost) */
+    HM_BY_INNERMOST,      /* the frame that allocated, library or not */
+} hm_line_key;
+
+/* Lines ranked by bytes, largest first; fills up to max; returns how many. */
+size_t hm_profile_top_lines(const hm_profile *p, int snapshot, hm_line_key key,
+                            hm_line_total *out, size_t max);
 
 #endif

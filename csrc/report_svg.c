@@ -20,7 +20,7 @@
 #define PAD 10
 #define FRAME_HEIGHT 18
 #define TOP 64
-#define CHAR_WIDTH 6.6
+#define CHAR_WIDTH 7.4
 #define MAX_DRAWN 20000
 
 typedef struct {
@@ -103,7 +103,7 @@ static int64_t min_drawn_bytes(const hm_profile *p, int snap, int64_t root_total
 
 static const char script[] =
     "<script type=\"text/ecmascript\"><![CDATA[\n"
-    "var W=" "1180" ",PAD=10,CW=6.6,frames=[],status,root;\n"
+    "var W=" "1180" ",PAD=10,CW=7.4,frames=[],status,root;\n"
     "function fit(l,w){var n=Math.floor((w-6)/CW);if(n<3)return '';"
     "var c=Array.from(l);return c.length<=n?l:c.slice(0,n-2).join('')+'..';}\n"
     "function init(){status=document.getElementById('status');"
@@ -208,8 +208,8 @@ bool hm_report_svg(const hm_profile *p, int snapshot, const char *path, char *er
     hm_buf_puts(&b, " \xc2\xb7 click to zoom</text>\n");
     hm_buf_printf(&b, "<text id=\"search\" class=\"ui\" x=\"%d\" y=\"24\" text-anchor=\"end\">Search</text>\n",
                   IMAGE_WIDTH - PAD);
-    hm_buf_printf(&b, "<text id=\"reset\" class=\"ui\" x=\"%d\" y=\"24\" style=\"opacity:0.3\">Reset zoom</text>\n",
-                  IMAGE_WIDTH - PAD - 80);
+    hm_buf_printf(&b, "<text id=\"reset\" class=\"ui\" x=\"%d\" y=\"24\" text-anchor=\"end\" "
+                      "style=\"opacity:0.3\">Reset zoom</text>\n", IMAGE_WIDTH - PAD - 70);
     hm_buf_printf(&b, "<text id=\"status\" x=\"%d\" y=\"%d\"> </text>\n", PAD, height - 6);
 
     hm_buf label = {0}, tip = {0};
@@ -222,7 +222,8 @@ bool hm_report_svg(const hm_profile *p, int snapshot, const char *path, char *er
         label.len = 0;
         tip.len = 0;
         if (n == 0) {
-            hm_buf_puts(&label, "all");
+            hm_buf_puts(&label, "all: ");
+            hm_buf_bytes(&label, v->bytes);
         } else {
             full_label(&label, p, p->nodes[n].frame);
         }

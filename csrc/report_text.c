@@ -64,12 +64,13 @@ static void size_cell(hm_buf *b, int64_t bytes, int width)
     hm_buf_free(&cell);
 }
 
-static void top_lines_table(hm_buf *b, const hm_profile *p, int snapshot, size_t max)
+static void top_lines_table(hm_buf *b, const hm_profile *p, int snapshot, hm_line_key key,
+                            size_t max)
 {
     hm_line_total *lines = calloc(max, sizeof *lines);
     if (!lines)
         return;
-    size_t n = hm_profile_top_lines(p, snapshot, lines, max);
+    size_t n = hm_profile_top_lines(p, snapshot, key, lines, max);
     int64_t total = p->total[snapshot - 1][0].bytes;
     hm_buf_printf(b, "%10s %6s %10s  %s\n", "bytes", "%", "count", "line");
     for (size_t i = 0; i < n; i++) {
@@ -141,9 +142,13 @@ bool hm_report_text(const hm_profile *p, const char *path, char *err, size_t err
     hm_buf b = {0};
     hm_buf_puts(&b, "heapmark: memory at the peak\n\n");
     header(&b, p);
-    hm_buf_puts(&b, "\nTop lines at the peak (bytes allocated by each line, "
-                    "including the C code it called)\n\n");
-    top_lines_table(&b, p, HM_SNAP_PEAK, TOP_LINES);
+    hm_buf_puts(&b, "\nTop lines at the peak: bytes allocated by each line of the program "
+                    "and everything it called\nin libraries and C code (the innermost line "
+                    "of the program's own code is credited)\n\n");
+    top_lines_table(&b, p, HM_SNAP_PEAK, HM_BY_PROGRAM_LINE, TOP_LINES);
+    hm_buf_puts(&b, "\nTop allocation sites at the peak: the innermost Python frame, "
+                    "library code included\n\n");
+    top_lines_table(&b, p, HM_SNAP_PEAK, HM_BY_INNERMOST, TOP_LINES);
     hm_buf_puts(&b, "\nTop stacks at the peak\n\n");
     top_stacks(&b, p, HM_SNAP_PEAK, TOP_STACKS);
     bool ok = hm_buf_write_file(&b, path, err, errlen);
@@ -159,7 +164,7 @@ void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out)
     hm_buf_bytes(out, hm_profile_meta_int(p, "peak_rss_bytes"));
     hm_buf_printf(out, ", run time %.2f s\n", hm_profile_meta_real(p, "duration_s"));
     hm_line_total *lines = calloc(top ? top : 1, sizeof *lines);
-    size_t n = lines ? hm_profile_top_lines(p, HM_SNAP_PEAK, lines, top) : 0;
+    size_t n = lines ? hm_profile_top_lines(p, HM_SNAP_PEAK, HM_BY_PROGRAM_LINE, lines, top) : 0;
     if (hm_profile_is_exact(p)) {
         hm_buf_printf(out, "heapmark: top %zu lines at the peak:\n", n);
     } else {
@@ -196,20 +201,25 @@ void hm_report_json(const hm_profile *p, size_t top, hm_buf *out)
         hm_buf_json(out, hm_profile_meta(p, texts[i]));
     }
     hm_buf_printf(out, ", \"estimated\": %s", hm_profile_is_exact(p) ? "false" : "true");
-    hm_buf_puts(out, ", \"top\": [");
+    static const struct { const char *name; hm_line_key key; } tables[] = {
+        {"top", HM_BY_PROGRAM_LINE}, {"top_innermost", HM_BY_INNERMOST}};
     hm_line_total *lines = calloc(top ? top : 1, sizeof *lines);
-    size_t n = lines ? hm_profile_top_lines(p, HM_SNAP_PEAK, lines, top) : 0;
-    for (size_t i = 0; i < n; i++) {
-        const hm_pframe *f = &p->frames[lines[i].frame];
-        hm_buf_puts(out, i ? ", {\"function\": " : "{\"function\": ");
-        hm_buf_json(out, f->function);
-        hm_buf_puts(out, ", \"file\": ");
-        hm_buf_json(out, f->file);
-        hm_buf_printf(out, ", \"line\": %d, \"bytes\": %lld, \"count\": %lld, \"source\": ",
-                      f->line, (long long)lines[i].bytes, (long long)lines[i].count);
-        hm_buf_json(out, f->source);
-        hm_buf_puts(out, "}");
+    for (size_t t = 0; t < 2; t++) {
+        hm_buf_printf(out, "%s\"%s\": [", ", ", tables[t].name);
+        size_t n = lines ? hm_profile_top_lines(p, HM_SNAP_PEAK, tables[t].key, lines, top) : 0;
+        for (size_t i = 0; i < n; i++) {
+            const hm_pframe *f = &p->frames[lines[i].frame];
+            hm_buf_puts(out, i ? ", {\"function\": " : "{\"function\": ");
+            hm_buf_json(out, f->function);
+            hm_buf_puts(out, ", \"file\": ");
+            hm_buf_json(out, f->file);
+            hm_buf_printf(out, ", \"line\": %d, \"bytes\": %lld, \"count\": %lld, \"source\": ",
+                          f->line, (long long)lines[i].bytes, (long long)lines[i].count);
+            hm_buf_json(out, f->source);
+            hm_buf_puts(out, "}");
+        }
+        hm_buf_puts(out, "]");
     }
     free(lines);
-    hm_buf_puts(out, "]}");
+    hm_buf_puts(out, "}");
 }

@@ -1,0 +1,23 @@
+# Developer tasks.  The README's test command is `make test`.
+PYTHON ?= python3
+
+.PHONY: build test test-one bench asan clean
+
+build:            ## compile the engine in place (src/heapmark/_heapmark*.so)
+	$(PYTHON) setup.py -q build_ext --inplace
+
+test:             ## the whole suite on CPython 3.9-3.13
+	tests/run-all
+
+test-one:         ## the suite on one interpreter: make test-one PY=3.11
+	HEAPMARK_PYTHONS="$$(ls -d $$(pyenv root)/versions/$(PY).*/bin/python3 | sort -V | tail -n 1)" tests/run-all
+
+bench:            ## overhead, memory and accuracy; writes docs/performance.md
+	$(PYTHON) bench/run.py --write-docs
+
+asan:             ## build with AddressSanitizer and UBSan and run the suite on 3.11
+	HEAPMARK_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	HEAPMARK_LDFLAGS="-fsanitize=address,undefined" tests/run-asan
+
+clean:
+	rm -rf build dist src/*.egg-info src/heapmark/*.so

@@ -1,0 +1,184 @@
+"""Allocation-heavy pure Python workload for bench/run.py.
+
+Phase 1 (most of the run time): dicts, tuples, strings and lists built and
+dropped in loops, and a recursion 50 frames deep that allocates at every
+level.  Nothing survives a round, so this phase only churns the allocator.
+
+Phase 2 (the peak): a few data structures of known size are built and all
+kept alive together, then an 8 MiB bytes object is allocated last so that the
+peak of tracked memory is clearly the moment when all of them are alive; then
+everything is dropped.  Their sizes are far larger than anything phase 1 holds
+at once (a few MiB), so the peak is in phase 2.
+
+With ``--truth FILE`` the script writes the bytes each marked line (a
+``# truth:NAME`` comment) holds at the peak, as JSON.  Convention: objects of
+512 bytes or less come from pymalloc and are counted at their 16-byte size
+class (sys.getsizeof rounded up to 16); larger blocks at their requested size
+(glibc rounds mmap-backed blocks up to a page, under 4 KiB per block, which is
+below 0.1% of every line here).  The few objects that CPython may hand out
+from a free list (the list objects themselves, 64 bytes each) are left out.
+
+Usage: python alloc_heavy.py [--scale F] [--truth FILE]
+"""
+import argparse
+import json
+import os
+import sys
+
+ROUNDS = 1000         # phase 1 rounds at --scale 1 (about 2.4 s on the bench machine)
+N_KNOWN = 200_000     # objects per known line in phase 2
+DEPTH = 50            # recursion depth, both phases
+PER_LEVEL = 4_000     # objects kept per recursion level in phase 2
+BALLAST = 8 << 20     # bytes of the last allocation before the peak
+
+
+def pym(nbytes):
+    """Bytes a block of nbytes really takes: pymalloc size class up to 512."""
+    return (nbytes + 15) & ~15 if nbytes <= 512 else nbytes
+
+
+# ---- phase 1: churn ----------------------------------------------------------
+
+def build_records(n, salt):
+    records = []
+    for i in range(n):
+        name = "user-%d-%d" % (salt, i)
+        records.append({"id": i, "name": name, "score": i * 1.5 + salt,
+                        "tags": [name[:6], str(i), "x"], "pos": (i, -i, salt)})
+    return records
+
+
+def transform(records):
+    pairs = [(r["name"], r["id"], r["score"]) for r in records]
+    text = ",".join(p[0] for p in pairs)
+    parts = text.split(",")
+    index = {p: i for i, p in enumerate(parts)}
+    upper = [s.upper() + "!" for s in parts if len(s) > 3]
+    grouped = {}
+    for name, ident, score in pairs:
+        grouped.setdefault(ident % 17, []).append((name, score))
+    return len(index) + len(upper) + sum(len(v) for v in grouped.values())
+
+
+def churn_deep(depth, salt):
+    """Recursion DEPTH frames deep; every frame allocates and drops."""
+    local = {"depth": depth, "salt": salt, "items": [(depth, k) for k in range(20)]}
+    label = "frame-%d-%d" % (depth, salt) * 3
+    if depth == 0:
+        return len(label) + len(local["items"])
+    result = churn_deep(depth - 1, salt)
+    local["items"].append(label)
+    return result + len(local["items"])
+
+
+def churn(rounds):
+    acc = 0
+    for r in range(rounds):
+        records = build_records(1500, r)
+        acc += transform(records)
+        del records
+        for k in range(10):
+            acc += churn_deep(DEPTH, r * 10 + k)
+    return acc
+
+
+# ---- phase 2: known allocations held at the peak ---------------------------
+
+class Rec:
+    __slots__ = ("a", "b")
+
+    def __init__(self, a, b):
+        self.a = a
+        self.b = b
+
+
+class Leaf:
+    __slots__ = ("level", "ref")
+
+    def __init__(self, level, ref):
+        self.level = level
+        self.ref = ref
+
+
+def descend(depth, keep):
+    """Recursion DEPTH frames deep; every frame keeps PER_LEVEL leaves."""
+    if depth == 0:
+        return
+    keep.append([Leaf(None, None) for _ in range(PER_LEVEL)])  # truth:deep_leaves
+    descend(depth - 1, keep)
+
+
+def build_known():
+    held = {}
+    held["names"] = ["item-%08d" % k for k in range(N_KNOWN)]  # truth:strings
+    # Drain the 3-tuple free list (at most 2000 entries) so that every tuple
+    # on the marked line below is a fresh allocation.
+    held["drain"] = [(k, k, k) for k in range(4_000)]
+    held["rows"] = [(k, None, None) for k in range(N_KNOWN)]  # truth:tuples_ints
+    recs = [None] * N_KNOWN  # truth:pointer_array
+    for k in range(N_KNOWN):
+        recs[k] = Rec(None, None)  # truth:instances
+    held["recs"] = recs
+    keep = []
+    descend(DEPTH, keep)
+    held["deep"] = keep
+    held["ballast"] = bytes(BALLAST)  # truth:ballast_bytes
+    return held
+
+
+def truth(held):
+    """Expected bytes per marked line, computed from sys.getsizeof."""
+    gs = sys.getsizeof
+    empty_list = gs([])
+    names, rows, recs, deep = held["names"], held["rows"], held["recs"], held["deep"]
+    # All names have the same length, all ints on the tuples line are >= 257
+    # (smaller ones are cached) and below 2**30, so one of each stands for all.
+    ints_made = sum(1 for k in range(N_KNOWN) if k > 256)
+    return {
+        "strings": N_KNOWN * pym(gs(names[0])) + pym(gs(names) - empty_list),
+        "tuples_ints": (N_KNOWN * pym(gs(rows[0])) + ints_made * pym(gs(rows[-1][0]))
+                        + pym(gs(rows) - empty_list)),
+        "pointer_array": pym(gs(recs) - empty_list),
+        "instances": N_KNOWN * pym(gs(recs[0])),
+        # the leaves, each level's list, and the list of levels (appended on that line)
+        "deep_leaves": sum(len(level) * pym(gs(level[0])) + pym(gs(level) - empty_list)
+                           for level in deep) + pym(gs(deep) - empty_list),
+        "ballast_bytes": pym(gs(held["ballast"])),
+    }
+
+
+def marked_lines():
+    path = os.path.abspath(__file__)
+    lines = {}
+    with open(path) as f:
+        for number, text in enumerate(f, 1):
+            if "# truth:" in text and not text.lstrip().startswith("#"):
+                lines[text.split("# truth:")[1].split()[0]] = number
+    return path, lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="multiply the phase 1 work (calibration)")
+    parser.add_argument("--truth", help="write the expected bytes per line here (JSON)")
+    args = parser.parse_args()
+
+    acc = churn(max(1, int(ROUNDS * args.scale)))
+    held = build_known()
+    expected = truth(held) if args.truth else None
+    del held
+    acc += churn(2)   # a little more churn after the peak
+
+    if args.truth:
+        path, lines = marked_lines()
+        with open(args.truth, "w") as f:
+            json.dump({"workload": "alloc_heavy",
+                       "lines": [{"name": name, "file": path, "line": lines[name],
+                                  "bytes": expected[name]} for name in expected]},
+                      f, indent=1)
+    print("alloc_heavy checksum %d" % acc)
+
+
+if __name__ == "__main__":
+    main()
