@@ -39,6 +39,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Weak: resolved by the loader to NULL in a process without libpython, which
+ * is how the constructor tells it is not in a Python interpreter. */
+#pragma weak PyMem_SetAllocator
+
 static char profile_path[4096];
 static char command[8192];
 static char start_cwd[4096];
@@ -94,10 +98,30 @@ static void at_libc_exit(void)
         fprintf(stderr, "heapmark: %s\n", err);
 }
 
+static void forget_environment(void)
+{
+    const char *preload = getenv("HEAPMARK_PRELOAD");
+    if (preload && *preload)
+        setenv("LD_PRELOAD", preload, 1);
+    else
+        unsetenv("LD_PRELOAD");
+    static const char *const ours[] = {"HEAPMARK_PROFILE", "HEAPMARK_RATE", "HEAPMARK_SEED",
+                                       "HEAPMARK_COMMAND", "HEAPMARK_PRELOAD",
+                                       "HEAPMARK_PYTHONPATH"};
+    for (size_t i = 0; i < HM_ARRAY_LEN(ours); i++)
+        unsetenv(ours[i]);
+}
+
 __attribute__((constructor(101))) static void engine_start(void)
 {
     if (!getenv("HEAPMARK_PROFILE"))
         return;
+    if (&PyMem_SetAllocator == NULL) {
+        /* Not a Python interpreter (the preload reached another program):
+         * stay out of its way. */
+        forget_environment();
+        return;
+    }
     copy_env(profile_path, sizeof profile_path, "HEAPMARK_PROFILE");
     expand_pid(profile_path, sizeof profile_path);
     copy_env(command, sizeof command, "HEAPMARK_COMMAND");
@@ -112,16 +136,7 @@ __attribute__((constructor(101))) static void engine_start(void)
     const char *pp = getenv("HEAPMARK_PYTHONPATH");
     have_orig_pythonpath = pp != NULL;
     copy_env(orig_pythonpath, sizeof orig_pythonpath, "HEAPMARK_PYTHONPATH");
-    const char *preload = getenv("HEAPMARK_PRELOAD");
-    if (preload && *preload)
-        setenv("LD_PRELOAD", preload, 1);
-    else
-        unsetenv("LD_PRELOAD");
-    static const char *const ours[] = {"HEAPMARK_PROFILE", "HEAPMARK_RATE", "HEAPMARK_SEED",
-                                       "HEAPMARK_COMMAND", "HEAPMARK_PRELOAD",
-                                       "HEAPMARK_PYTHONPATH"};
-    for (size_t i = 0; i < HM_ARRAY_LEN(ours); i++)
-        unsetenv(ours[i]);
+    forget_environment();
 
     hm_hooks_resolve();
     hm_sampler_configure(sample_rate, seed);

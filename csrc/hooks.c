@@ -123,7 +123,7 @@ HM_EXPORT void *realloc(void *p, size_t size)
      * moment realloc returns.  On failure the old block is put back. */
     size_t old = malloc_usable_size(p);
     bool object = t->in_pyalloc && p == t->py_freeing;
-    hm_live saved;
+    hm_live_block saved;
     bool had = !object && hm_recording() && hm_live_maybe(p) && hm_record_take(p, &saved);
     void *q = __libc_realloc(p, size);
     if (!q && size != 0) {

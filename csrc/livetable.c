@@ -2,7 +2,7 @@
  * livetable.c - recorded blocks that are still allocated (see livetable.h).
  *
  * Owns: the open-addressing table (linear probing, backward-shift deletion,
- * so no tombstones; grown at 50% load) and the counting Bloom filter, sized
+ * so no tombstones; grown at 70% load) and the counting Bloom filter, sized
  * at 16 counters per recorded block so that about 1-2% of unsampled frees
  * take the locked path.  In exact mode there is no filter: every block is in
  * the table anyway.
@@ -10,6 +10,7 @@
  * recorder lock.
  */
 #include "livetable.h"
+#include "calltree.h"
 #include "hashmap.h"
 #include "ownmem.h"
 
@@ -17,13 +18,29 @@
 
 hm_bloom_t *hm_bloom;
 
-static hm_live *table;
+/* A slot: the address, the size (or BIG_SIZE: see big[]), and the node with
+ * CODE_FLAG set when a code object lives at the address. */
+typedef struct {
+    uintptr_t ptr;      /* 0 = empty */
+    uint32_t size;
+    uint32_t node;
+} slot_t;
+
+#define CODE_FLAG 0x80000000u
+#define NO_NODE 0x7FFFFFFFu
+#define BIG_SIZE UINT32_MAX
+#define MAX_BIG 1024
+
+static slot_t *table;
 static size_t table_mask, table_count;
 static size_t bloom_lines;
 static bool use_bloom;
+/* Blocks of 4 GiB or more: few by nature, so a short list. */
+static struct { uintptr_t ptr; uint64_t size; } big[MAX_BIG];
+static size_t nbig;
 
 #define MIN_TABLE (1u << 14)
-#define MIN_BLOOM_LINES (1u << 10)
+#define MIN_BLOOM_LINES (1u << 6)    /* 4 KiB: stays in L1 while few blocks are sampled */
 
 static size_t slot_of(uintptr_t ptr) { return (size_t)hm_hash64(ptr) & table_mask; }
 
@@ -55,7 +72,7 @@ static bool bloom_rebuild(size_t lines)
     return true;
 }
 
-static void place(hm_live *t, size_t mask, const hm_live *e)
+static void place(slot_t *t, size_t mask, const slot_t *e)
 {
     size_t i = (size_t)hm_hash64(e->ptr) & mask;
     while (t[i].ptr)
@@ -66,7 +83,7 @@ static void place(hm_live *t, size_t mask, const hm_live *e)
 static bool table_grow(void)
 {
     size_t cap = table ? (table_mask + 1) * 2 : MIN_TABLE;
-    hm_live *grown = hm_own_map(cap * sizeof *grown);
+    slot_t *grown = hm_own_map(cap * sizeof *grown);
     if (!grown)
         return false;
     if (table) {
@@ -88,7 +105,7 @@ bool hm_live_init(bool exact)
     return !use_bloom || hm_bloom || bloom_rebuild(MIN_BLOOM_LINES);
 }
 
-static hm_live *find(uintptr_t ptr)
+static slot_t *find(uintptr_t ptr)
 {
     size_t i = slot_of(ptr);
     while (table[i].ptr) {
@@ -99,50 +116,86 @@ static hm_live *find(uintptr_t ptr)
     return NULL;
 }
 
-bool hm_live_insert(const hm_live *entry)
+static uint64_t big_take(uintptr_t ptr)
 {
-    hm_live *e = find(entry->ptr);
+    for (size_t i = 0; i < nbig; i++)
+        if (big[i].ptr == ptr) {
+            uint64_t size = big[i].size;
+            big[i] = big[--nbig];
+            return size;
+        }
+    return 0;
+}
+
+static uint32_t encode_size(uintptr_t ptr, uint64_t size)
+{
+    if (size < BIG_SIZE)
+        return (uint32_t)size;
+    big_take(ptr);
+    if (nbig < MAX_BIG)
+        big[nbig++].ptr = ptr, big[nbig - 1].size = size;
+    return BIG_SIZE;
+}
+
+static bool insert_slot(uintptr_t ptr, uint32_t size, uint32_t node)
+{
+    slot_t *e = find(ptr);
     if (e) {
-        /* Address reused while a stale entry survived (a block freed by a
-         * path heapmark cannot see): the new block replaces it. */
-        uint32_t code = e->code;
-        *e = *entry;
-        if (!e->code)
-            e->code = code;
+        /* The address was reused while a stale record survived (a block
+         * freed by a path heapmark cannot see): the new block replaces it,
+         * keeping a code marker. */
+        e->size = size;
+        e->node = node | (e->node & CODE_FLAG);
         return true;
     }
-    if ((table_count + 1) * 2 > table_mask + 1 && !table_grow())
+    /* Grown at 70% load: linear probing stays short, slots stay dense. */
+    if ((table_count + 1) * 10 > (table_mask + 1) * 7 && !table_grow())
         return false;
-    place(table, table_mask, entry);
+    slot_t s = {ptr, size, node};
+    place(table, table_mask, &s);
     table_count++;
     if (use_bloom) {
         if (table_count > bloom_lines * 4)
             bloom_rebuild(bloom_lines * 2);
         else
-            bloom_change(hm_bloom, entry->ptr, +1);
+            bloom_change(hm_bloom, ptr, +1);
     }
     return true;
 }
 
-bool hm_live_mark_code(uintptr_t ptr, uint32_t code)
+bool hm_live_insert(uintptr_t ptr, uint64_t size, uint32_t node)
 {
-    hm_live *e = find(ptr);
-    if (e) {
-        e->code = code;
-        return true;
-    }
-    hm_live marker = {.ptr = ptr, .node = UINT32_MAX, .code = code};
-    return hm_live_insert(&marker);
+    return insert_slot(ptr, encode_size(ptr, size), node == HM_NONE ? NO_NODE : node);
 }
 
-bool hm_live_take(uintptr_t ptr, hm_live *out)
+bool hm_live_mark_code(uintptr_t ptr)
+{
+    slot_t *e = find(ptr);
+    if (e) {
+        e->node |= CODE_FLAG;
+        return true;
+    }
+    return insert_slot(ptr, 0, NO_NODE | CODE_FLAG);
+}
+
+bool hm_live_restore(const hm_live_block *b)
+{
+    uint32_t node = (b->node == HM_NONE ? NO_NODE : b->node) | (b->code ? CODE_FLAG : 0);
+    return insert_slot(b->ptr, encode_size(b->ptr, b->size), node);
+}
+
+bool hm_live_take(uintptr_t ptr, hm_live_block *out)
 {
     size_t i = slot_of(ptr);
     while (table[i].ptr && table[i].ptr != ptr)
         i = (i + 1) & table_mask;
     if (!table[i].ptr)
         return false;
-    *out = table[i];
+    uint32_t node = table[i].node & ~CODE_FLAG;
+    out->ptr = ptr;
+    out->size = table[i].size == BIG_SIZE ? big_take(ptr) : table[i].size;
+    out->node = node == NO_NODE ? HM_NONE : node;
+    out->code = (table[i].node & CODE_FLAG) != 0;
     if (use_bloom)
         bloom_change(hm_bloom, ptr, -1);
     /* Backward-shift deletion keeps probe chains intact without tombstones. */

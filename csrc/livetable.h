@@ -1,10 +1,11 @@
 /*
  * livetable.h - the recorded (sampled) blocks that are still allocated.
  *
- * Owns: a hash table from block address to what that block stands for (its
- * node and weights), and a counting Bloom filter in front of it so that the
- * free of a block that was never sampled - nearly every free - costs one
- * cache line read and no lock.
+ * Owns: a hash table from block address to the node it was recorded at and
+ * its size, and a counting Bloom filter in front of it so that the free of a
+ * block that was never sampled - nearly every free - costs one cache line
+ * read and no lock.  What a block stands for (its weight) is recomputed from
+ * its size (sampler.h), so a slot is 16 bytes.
  * Must never: be modified without the recorder lock; hm_live_maybe is the
  * only lock-free entry point.
  */
@@ -14,19 +15,20 @@
 #include "common.h"
 
 typedef struct {
-    uintptr_t ptr;      /* 0 = empty slot */
-    int64_t bytes;      /* estimated bytes this block stands for (0: code marker only) */
-    int64_t count;      /* estimated allocations it stands for */
-    uint32_t node;      /* call-tree node, HM_NONE for a code marker only */
-    uint32_t code;      /* code descriptor whose object lives here, or 0 */
-} hm_live;
+    uintptr_t ptr;
+    uint64_t size;      /* bytes when recorded */
+    uint32_t node;      /* call-tree node, HM_NONE if the block only marks a code object */
+    bool code;          /* a code object lives here (see pystack.c) */
+} hm_live_block;
 
 bool hm_live_init(bool exact);
-bool hm_live_insert(const hm_live *entry);
-/* Removes the entry for ptr into *out; false if ptr is not recorded. */
-bool hm_live_take(uintptr_t ptr, hm_live *out);
-/* Marks ptr as the allocation of code descriptor `code` (see pystack.c). */
-bool hm_live_mark_code(uintptr_t ptr, uint32_t code);
+bool hm_live_insert(uintptr_t ptr, uint64_t size, uint32_t node);
+/* Marks ptr as the allocation of a code object whose descriptor is cached. */
+bool hm_live_mark_code(uintptr_t ptr);
+/* Removes the record of ptr into *out; false if ptr is not recorded. */
+bool hm_live_take(uintptr_t ptr, hm_live_block *out);
+/* Puts back a record taken by hm_live_take (a realloc that failed). */
+bool hm_live_restore(const hm_live_block *b);
 size_t hm_live_count(void);
 
 /* The filter: two 8-bit counters per key, both in one 64-byte line (a

@@ -10,11 +10,26 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <string.h>
+
 #include "engine.h"
 #include "profile.h"
 #include "report.h"
 
+/* Weak, so that the preloaded library also loads into a process without a
+ * Python runtime (a data symbol must otherwise be resolved at load time). */
+#pragma weak _Py_NoneStruct
+
 static PyObject *ProfileError;
+
+static void raise_profile_error(const char *message)
+{
+    PyObject *text = PyUnicode_DecodeUTF8(message, (Py_ssize_t)strlen(message), "replace");
+    if (text) {
+        PyErr_SetObject(ProfileError, text);
+        Py_DECREF(text);
+    }
+}
 
 static PyObject *py_boot(PyObject *self, PyObject *unused)
 {
@@ -65,7 +80,7 @@ static bool load(PyObject *path_obj, hm_profile *p, PyObject **bytes)
     ok = hm_profile_load(path, p, err, sizeof err);
     Py_END_ALLOW_THREADS
     if (!ok) {
-        PyErr_SetString(ProfileError, err);
+        raise_profile_error(err);
         Py_CLEAR(*bytes);
     }
     return ok;
@@ -94,7 +109,7 @@ static PyObject *py_write_reports(PyObject *self, PyObject *args)
     Py_DECREF(profile_bytes);
     Py_DECREF(dir_bytes);
     if (!ok) {
-        PyErr_SetString(ProfileError, err);
+        raise_profile_error(err);
         return NULL;
     }
     Py_RETURN_NONE;

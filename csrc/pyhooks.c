@@ -27,6 +27,9 @@
 #include "recorder.h"
 #include "threads.h"
 
+/* All references weak (see engine.c): the library loads into any process. */
+#pragma weak PyMem_SetAllocator
+
 #if PY_VERSION_HEX >= 0x030a0000
 #  define POOL_SIZE ((uintptr_t)16384)
 #  define ARENA_SIZE ((size_t)1 << 20)
@@ -81,7 +84,7 @@ static size_t settle_nested(hm_tls_t *t, const void *object, bool *raw)
 }
 
 /* The object at p (size given) now exists: sample, then count. */
-static void account_object(void *p, size_t size, bool raw)
+static inline void account_object(void *p, size_t size, bool raw)
 {
     if (hm_recording() && hm_sample_hit(size))
         hm_record_alloc(p, size);
@@ -91,8 +94,15 @@ static void account_object(void *p, size_t size, bool raw)
         hm_pylive_add((int64_t)size);
 }
 
-static void after_alloc(hm_tls_t *t, void *p)
+/* size: what was asked for; a pymalloc block is that rounded to 16. */
+static inline void after_alloc(hm_tls_t *t, void *p, size_t size)
 {
+    if (HM_LIKELY(t->nested_count == 0)) {
+        if (HM_LIKELY(p != NULL))
+            account_object(p, size <= 512 && size > 0 ? (size + 15) & ~(size_t)15 : block_size(p),
+                           false);
+        return;
+    }
     bool raw;
     size_t usable = settle_nested(t, p, &raw);
     if (p)
@@ -109,7 +119,7 @@ static void *py_malloc(void *ctx, size_t n)
     t->in_pyalloc = 1;
     void *p = d->orig.malloc(d->orig.ctx, n);
     t->in_pyalloc = 0;
-    after_alloc(t, p);
+    after_alloc(t, p, n);
     return p;
 }
 
@@ -123,7 +133,7 @@ static void *py_calloc(void *ctx, size_t n, size_t size)
     t->in_pyalloc = 1;
     void *p = d->orig.calloc(d->orig.ctx, n, size);
     t->in_pyalloc = 0;
-    after_alloc(t, p);
+    after_alloc(t, p, n * size);
     return p;
 }
 
@@ -155,8 +165,10 @@ static void py_free(void *ctx, void *p)
     d->orig.free(d->orig.ctx, p);
     t->in_pyalloc = 0;
     t->py_freeing = NULL;
-    bool raw;
-    settle_nested(t, NULL, &raw);
+    if (HM_UNLIKELY(t->nested_count)) {
+        bool raw;
+        settle_nested(t, NULL, &raw);
+    }
     if (!t->py_raw_freed)
         hm_pylive_add(-(int64_t)released_block(t, p));
 }
@@ -169,7 +181,7 @@ static void *py_realloc(void *ctx, void *p, size_t n)
         return py_malloc(ctx, n);
     if (t->guard)
         return d->orig.realloc(d->orig.ctx, p, n);
-    hm_live saved;
+    hm_live_block saved;
     bool had = hm_recording() && hm_live_maybe(p) && hm_record_take(p, &saved);
     begin_release(t, p);
     void *q = d->orig.realloc(d->orig.ctx, p, n);
@@ -265,7 +277,7 @@ bool hm_pyhooks_selfcheck(void)
             raw |= t->nested[j].ptr == p;
         if (p && !raw && block_size(p) != ((sizes[i] + 15) & ~(size_t)15))
             pool_layout_ok = false;
-        after_alloc(t, p);
+        after_alloc(t, p, sizes[i]);
         py_free(&obj_domain, p);
     }
     return pool_layout_ok;

@@ -36,7 +36,9 @@
 
 #include <string.h>
 
-#define GC_HEAD_SIZE (2 * sizeof(void *))   /* PyGC_Head, 3.9 to 3.13 */
+/* Weak for the same reason as in module.c: the library must load into any
+ * process the preload reaches. */
+#pragma weak PyCode_Type
 
 static hm_code *codes;
 static uint32_t code_count, code_cap;
@@ -80,7 +82,7 @@ bool hm_pystack_init(void)
         uint32_t id = new_code();
         if (id == HM_NONE)
             return false;
-        codes[id] = (hm_code){NULL, pseudo_names[i], "", 0, true};
+        codes[id] = (hm_code){NULL, pseudo_names[i], "", 0};
         pseudo_frames[i] = hm_frame_intern(id, 0);
         if (pseudo_frames[i] == HM_NONE)
             return false;
@@ -94,10 +96,10 @@ const hm_code *hm_code_get(uint32_t id) { return &codes[id]; }
 
 void hm_pystack_stop(void) { stacks_enabled = false; }
 
-void hm_code_freed(uint32_t id)
+void hm_code_freed(uintptr_t ptr)
 {
-    if (id && id < code_count && codes[id].alive) {
-        codes[id].alive = false;
+    uint32_t id = hm_map_get(&code_index, (uint64_t)ptr);
+    if (id != HM_NONE && id < code_count && codes[id].ptr == (const void *)ptr) {
         codes[id].ptr = NULL;
         code_generation++;
     }
@@ -141,19 +143,6 @@ static const char *copy_str(PyObject *s)
     return out;
 }
 
-static uintptr_t allocation_base(PyObject *op)
-{
-    PyTypeObject *tp = Py_TYPE(op);
-    size_t pre = PyType_IS_GC(tp) ? GC_HEAD_SIZE : 0;
-#ifdef Py_TPFLAGS_MANAGED_DICT
-#  ifdef Py_TPFLAGS_MANAGED_WEAKREF
-    if (tp->tp_flags & (Py_TPFLAGS_MANAGED_DICT | Py_TPFLAGS_MANAGED_WEAKREF))
-        pre += 2 * sizeof(PyObject *);
-#  endif
-#endif
-    return (uintptr_t)op - pre;
-}
-
 static uint32_t code_descriptor(PyCodeObject *co)
 {
     uint32_t id = hm_map_get(&code_index, (uint64_t)(uintptr_t)co);
@@ -167,12 +156,15 @@ static uint32_t code_descriptor(PyCodeObject *co)
 #else
     const char *function = copy_str(co->co_name);
 #endif
-    codes[id] = (hm_code){co, function, copy_str(co->co_filename), co->co_firstlineno, true};
+    codes[id] = (hm_code){co, function, copy_str(co->co_filename), co->co_firstlineno};
     if (!hm_map_put(&code_index, (uint64_t)(uintptr_t)co, id))
         return HM_NONE;
     /* When this allocation is freed the descriptor retires, so a new code
-     * object at the same address gets its own descriptor. */
-    hm_live_mark_code(allocation_base((PyObject *)co), id);
+     * object at the same address gets its own descriptor.  Code objects carry
+     * no GC header or pre-header on 3.9-3.13, so the object's address is the
+     * allocation's. */
+    if (!PyType_IS_GC(Py_TYPE(co)))
+        hm_live_mark_code((uintptr_t)co);
     return id;
 }
 

@@ -14,11 +14,10 @@
 #include "common.h"
 
 typedef struct {
-    const void *ptr;        /* the code object while alive; NULL for pseudo frames */
+    const void *ptr;        /* the code object while alive; NULL once freed and for pseudo frames */
     const char *function;   /* qualified name on 3.11+, plain name before */
     const char *file;       /* "" for pseudo frames */
     int32_t first_line;
-    bool alive;
 } hm_code;
 
 typedef enum {
@@ -34,7 +33,8 @@ bool hm_pystack_init(void);
 uint32_t hm_pseudo_frame(hm_pseudo which);
 uint32_t hm_stack_node(void);
 void hm_pystack_stop(void);
-void hm_code_freed(uint32_t code);
+/* The allocation at ptr, marked by hm_live_mark_code, was freed. */
+void hm_code_freed(uintptr_t ptr);
 
 uint32_t hm_code_count(void);             /* ids are 1 .. count-1 */
 const hm_code *hm_code_get(uint32_t id);

@@ -42,37 +42,40 @@ void hm_unlock(void)
 
 void hm_record_alloc(void *ptr, size_t size)
 {
-    int64_t bytes, count;
-    if (!hm_sampler_weigh(size, &bytes, &count))
+    if (!hm_sampler_settle(size))
         return;
+    int64_t bytes, count;
+    hm_sampler_weight(size, &bytes, &count);
     hm_lock();
     if (hm_recording()) {
         uint32_t node = hm_stack_node();
-        hm_live entry = {(uintptr_t)ptr, bytes, count, node, 0};
-        if (hm_live_insert(&entry))
+        if (hm_live_insert((uintptr_t)ptr, size, node))
             hm_snap_alloc(node, bytes, count);
     }
     hm_unlock();
 }
 
-static void retire(const hm_live *e)
+static void retire(const hm_live_block *b)
 {
-    if (e->node != HM_NONE)
-        hm_snap_free(e->node, e->bytes, e->count);
-    if (e->code)
-        hm_code_freed(e->code);
+    if (b->node != HM_NONE) {
+        int64_t bytes, count;
+        hm_sampler_weight(b->size, &bytes, &count);
+        hm_snap_free(b->node, bytes, count);
+    }
+    if (b->code)
+        hm_code_freed(b->ptr);
 }
 
 void hm_record_free(void *ptr)
 {
-    hm_live e;
+    hm_live_block e;
     hm_lock();
     if (hm_live_take((uintptr_t)ptr, &e))
         retire(&e);
     hm_unlock();
 }
 
-bool hm_record_take(void *ptr, hm_live *saved)
+bool hm_record_take(void *ptr, hm_live_block *saved)
 {
     hm_lock();
     bool found = hm_live_take((uintptr_t)ptr, saved);
@@ -82,11 +85,14 @@ bool hm_record_take(void *ptr, hm_live *saved)
     return found;
 }
 
-void hm_record_restore(const hm_live *saved)
+void hm_record_restore(const hm_live_block *saved)
 {
     hm_lock();
-    if (hm_live_insert(saved) && saved->node != HM_NONE)
-        hm_snap_alloc(saved->node, saved->bytes, saved->count);
+    if (hm_live_restore(saved) && saved->node != HM_NONE) {
+        int64_t bytes, count;
+        hm_sampler_weight(saved->size, &bytes, &count);
+        hm_snap_alloc(saved->node, bytes, count);
+    }
     hm_unlock();
 }
 

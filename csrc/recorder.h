@@ -29,8 +29,8 @@ void hm_unlock(void);
 
 void hm_record_alloc(void *ptr, size_t size);
 void hm_record_free(void *ptr);
-bool hm_record_take(void *ptr, hm_live *saved);
-void hm_record_restore(const hm_live *saved);
+bool hm_record_take(void *ptr, hm_live_block *saved);
+void hm_record_restore(const hm_live_block *saved);
 void hm_record_map(uintptr_t start, size_t len);
 int64_t hm_record_unmap(uintptr_t start, size_t len);
 uint32_t hm_record_thread_base(void);

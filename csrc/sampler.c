@@ -49,14 +49,11 @@ static int64_t draw_countdown(hm_tls_t *t)
     return d > 4e18 ? (int64_t)4e18 : (int64_t)d;
 }
 
-bool hm_sampler_weigh(size_t size, int64_t *bytes, int64_t *count)
+bool hm_sampler_settle(size_t size)
 {
     hm_tls_t *t = &hm_tls;
-    if (size >= hm_sample_rate) {
-        *bytes = (int64_t)size;
-        *count = 1;
+    if (size >= hm_sample_rate)
         return true;
-    }
     if (HM_UNLIKELY(t->rng == 0)) {
         /* First allocation of this thread: start a real countdown. */
         seed_thread(t);
@@ -64,9 +61,18 @@ bool hm_sampler_weigh(size_t size, int64_t *bytes, int64_t *count)
         if (t->countdown >= 0)
             return false;
     }
+    t->countdown = draw_countdown(t);
+    return true;
+}
+
+void hm_sampler_weight(uint64_t size, int64_t *bytes, int64_t *count)
+{
+    if (size >= hm_sample_rate) {
+        *bytes = (int64_t)size;
+        *count = 1;
+        return;
+    }
     double p = -expm1(-(double)size / (double)hm_sample_rate);
     *bytes = (int64_t)llround((double)size / p);
     *count = (int64_t)llround(1.0 / p);
-    t->countdown = draw_countdown(t);
-    return true;
 }

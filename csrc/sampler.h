@@ -35,8 +35,11 @@ static inline bool hm_sample_hit(size_t size)
 }
 
 /* Slow path after a hit: false if, after seeding a new thread's countdown,
- * the allocation turns out not to be sampled; otherwise sets the bytes and
- * count it stands for and draws the next countdown. */
-bool hm_sampler_weigh(size_t size, int64_t *bytes, int64_t *count);
+ * the allocation turns out not to be sampled; otherwise draws the next
+ * countdown.  A recorded block's weight is hm_sampler_weight(its size). */
+bool hm_sampler_settle(size_t size);
+
+/* The bytes and allocations a recorded block of `size` bytes stands for. */
+void hm_sampler_weight(uint64_t size, int64_t *bytes, int64_t *count);
 
 #endif

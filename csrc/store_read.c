@@ -86,9 +86,43 @@ static bool check_header(reader *r)
     return true;
 }
 
+/* Length of the valid UTF-8 sequence at s, or 0. */
+static size_t utf8_sequence(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* A copy that is valid UTF-8 whatever the file holds: a damaged profile must
+ * not be able to make a report invalid. */
 static char *dup_text(const unsigned char *s)
 {
-    return strdup(s ? (const char *)s : "");
+    if (!s)
+        return strdup("");
+    size_t len = strlen((const char *)s);
+    char *out = malloc(len * 3 + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_sequence(s + i);
+        if (n == 0) {
+            memcpy(out + o, "\xef\xbf\xbd", 3);   /* U+FFFD */
+            o += 3;
+            i++;
+        } else {
+            memcpy(out + o, s + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    out[o] = '\0';
+    return out;
 }
 
 static bool load_strings(reader *r)

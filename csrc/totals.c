@@ -21,7 +21,7 @@ static void stamp_peak(void)
 {
     hm_totals.peak_pyarena = __atomic_load_n(&hm_totals.pyarena, __ATOMIC_RELAXED);
     hm_totals.peak_pylive = hm_totals.pylive;
-    __atomic_add_fetch(&hm_totals.epoch, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&hm_totals.peak_moved, 1, __ATOMIC_RELEASE);
 }
 
 void hm_totals_new_peak(int64_t now)

@@ -18,6 +18,14 @@
  * adding its bytes here, and remove a freed block from the call tree before
  * (or while) subtracting; a new peak then always includes the allocation
  * that made it.
+ *
+ * A new peak moment only raises `peak_moved` (a plain store).  Call-tree
+ * values change only under the recorder lock, so between two locked events
+ * they are constant: the first locked event after a peak moment turns the
+ * flag into a new epoch (hm_peak_epoch) before it changes anything, and sees
+ * exactly the values the tree had at that moment.  That keeps atomic
+ * read-modify-writes off the path that runs at every allocation while memory
+ * grows.
  */
 #ifndef HM_TOTALS_H
 #define HM_TOTALS_H
@@ -25,14 +33,18 @@
 #include "common.h"
 
 typedef struct {
+    /* Changed by any thread, lock-free. */
     int64_t tracked;          /* atomic */
     int64_t peak;             /* atomic, max of tracked */
-    uint64_t epoch;           /* atomic, bumped at each new peak moment */
-    int64_t peak_time_ns;     /* CLOCK_MONOTONIC_COARSE at the peak */
     int64_t pyarena;          /* bytes in pymalloc arenas (atomic) */
-    int64_t pylive;           /* bytes of live pymalloc blocks (changed under the GIL) */
-    int64_t peak_pyarena;     /* the two above at the peak moment */
+    int peak_moved;           /* a peak moment happened since the last epoch */
+    int64_t peak_time_ns;     /* CLOCK_MONOTONIC_COARSE at the peak */
+    int64_t peak_pyarena;     /* pyarena and pylive at the peak moment */
     int64_t peak_pylive;
+    /* Changed under the GIL (pymalloc requires it), on a line of its own. */
+    int64_t pylive __attribute__((aligned(64)));   /* bytes of live pymalloc blocks */
+    /* Changed under the recorder lock. */
+    uint64_t epoch __attribute__((aligned(64)));   /* peak moments seen by the call tree */
 } __attribute__((aligned(64))) hm_totals_t;
 
 extern hm_totals_t hm_totals;
@@ -62,9 +74,15 @@ static inline void hm_pyarena_add(int64_t delta)
     hm_tracked_add(delta);
 }
 
+/* Under the recorder lock: the current epoch, opening a new one if a peak
+ * moment happened since the last call. */
 static inline uint64_t hm_peak_epoch(void)
 {
-    return __atomic_load_n(&hm_totals.epoch, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&hm_totals.peak_moved, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&hm_totals.peak_moved, 0, __ATOMIC_RELAXED);
+        hm_totals.epoch++;
+    }
+    return hm_totals.epoch;
 }
 
 #endif
