@@ -50,6 +50,7 @@ static char orig_pythonpath[8192];
 static bool have_orig_pythonpath;
 static bool configured;
 static bool pool_layout_ok = true;
+static bool hooks_reinstalled;
 static int start_pid;
 static int finished;
 static double start_unix;
@@ -164,6 +165,7 @@ bool hm_engine_configured(void) { return configured; }
 
 const char *hm_engine_python_ready(bool *layout_ok)
 {
+    hooks_reinstalled = hm_pyhooks_reinstall_if_replaced();
     pool_layout_ok = hm_pyhooks_selfcheck();
     *layout_ok = pool_layout_ok;
     return have_orig_pythonpath ? orig_pythonpath : NULL;
@@ -215,6 +217,7 @@ bool hm_engine_finish(char *err, size_t errlen)
     info.peak_rss_bytes = peak_rss();
     info.overhead_bytes = hm_own_peak_bytes();
     info.pymalloc_layout_ok = pool_layout_ok;
+    info.python_hooks_late = hooks_reinstalled;
 
     hm_tls.guard++;      /* SQLite's own allocations are not the program's */
     bool ok = hm_store_write(&info, err, errlen);

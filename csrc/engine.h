@@ -32,6 +32,7 @@ typedef struct {
     uint64_t overhead_bytes;       /* heapmark's own tables at their largest */
     uint64_t live_records_at_end;
     bool pymalloc_layout_ok;
+    bool python_hooks_late;         /* PYTHONMALLOC replaced the hooks; put back at start-up */
 } hm_run_info;
 
 bool hm_engine_configured(void);

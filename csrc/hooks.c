@@ -73,12 +73,19 @@ static inline void on_alloc(void *p)
     hm_account_alloc(p, usable);
 }
 
+/* Whether the native block [p, p + usable) holds the Python object being
+ * freed (equal addresses, or inside under PYTHONMALLOC's debug wrapper). */
+static inline bool holds_py_freeing(const hm_tls_t *t, const void *p, size_t usable)
+{
+    return t->in_pyalloc && (uintptr_t)t->py_freeing - (uintptr_t)p < usable;
+}
+
 /* Returns the usable size released, for realloc. */
 static inline size_t on_free(void *p)
 {
     hm_tls_t *t = &hm_tls;
     size_t usable = malloc_usable_size(p);
-    if (t->in_pyalloc && p == t->py_freeing) {
+    if (holds_py_freeing(t, p, usable)) {
         /* The Python object itself: pyhooks.c already retired its record. */
         t->py_raw_freed = 1;
         hm_tracked_add(-(int64_t)usable);
@@ -122,7 +129,7 @@ HM_EXPORT void *realloc(void *p, size_t size)
     /* Bookkeeping first: a moved block's old address is free for others the
      * moment realloc returns.  On failure the old block is put back. */
     size_t old = malloc_usable_size(p);
-    bool object = t->in_pyalloc && p == t->py_freeing;
+    bool object = holds_py_freeing(t, p, old);
     hm_live_block saved;
     bool had = !object && hm_recording() && hm_live_maybe(p) && hm_record_take(p, &saved);
     void *q = __libc_realloc(p, size);

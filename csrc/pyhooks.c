@@ -56,6 +56,10 @@ typedef struct {
 static domain_t mem_domain, obj_domain;
 static PyObjectArenaAllocator orig_arena;
 static bool pool_layout_ok = true;
+/* Plain pymalloc under the hooks: a small block's class is the request
+ * rounded up to 16, no header read needed.  False under debug wrappers,
+ * which add their own bytes to each request. */
+static bool class_from_request = true;
 
 static size_t block_size(const void *p)
 {
@@ -72,7 +76,8 @@ static size_t settle_nested(hm_tls_t *t, const void *object, bool *raw)
     size_t usable = 0;
     *raw = false;
     for (unsigned i = 0; i < t->nested_count; i++) {
-        if (object && t->nested[i].ptr == object) {
+        /* The object is the block itself, or inside it under a debug wrapper. */
+        if (object && (uintptr_t)object - (uintptr_t)t->nested[i].ptr < t->nested[i].usable) {
             *raw = true;
             usable = t->nested[i].usable;
         } else {
@@ -99,7 +104,8 @@ static inline void after_alloc(hm_tls_t *t, void *p, size_t size)
 {
     if (HM_LIKELY(t->nested_count == 0)) {
         if (HM_LIKELY(p != NULL))
-            account_object(p, size <= 512 && size > 0 ? (size + 15) & ~(size_t)15 : block_size(p),
+            account_object(p, class_from_request && size <= 512 && size > 0
+                                  ? (size + 15) & ~(size_t)15 : block_size(p),
                            false);
         return;
     }
@@ -249,7 +255,7 @@ static void arena_free(void *ctx, void *p, size_t size)
     t->in_arena--;
 }
 
-void hm_pyhooks_install(void)
+static void install_domains(void)
 {
     PyMem_GetAllocator(PYMEM_DOMAIN_MEM, &mem_domain.orig);
     PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &obj_domain.orig);
@@ -257,15 +263,31 @@ void hm_pyhooks_install(void)
     PyMemAllocatorEx obj = {&obj_domain, py_malloc, py_calloc, py_realloc, py_free};
     PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &mem);
     PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &obj);
+}
+
+void hm_pyhooks_install(void)
+{
+    install_domains();
     PyObject_GetArenaAllocator(&orig_arena);
     PyObjectArenaAllocator arena = {NULL, arena_alloc, arena_free};
     PyObject_SetArenaAllocator(&arena);
 }
 
+bool hm_pyhooks_reinstall_if_replaced(void)
+{
+    PyMemAllocatorEx current;
+    PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &current);
+    if (current.malloc == py_malloc)
+        return false;
+    install_domains();     /* the arena allocator is never replaced */
+    return true;
+}
+
 bool hm_pyhooks_selfcheck(void)
 {
-    static const size_t sizes[] = {1, 24, 100, 257, 512};
+    static const size_t sizes[] = {1, 24, 100, 257, 480};
     hm_tls_t *t = &hm_tls;
+    bool plain = true, debug = true;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         /* As py_malloc, but the block is examined before it is accounted. */
         t->nested_count = 0;
@@ -274,11 +296,18 @@ bool hm_pyhooks_selfcheck(void)
         t->in_pyalloc = 0;
         bool raw = false;
         for (unsigned j = 0; j < t->nested_count; j++)
-            raw |= t->nested[j].ptr == p;
-        if (p && !raw && block_size(p) != ((sizes[i] + 15) & ~(size_t)15))
-            pool_layout_ok = false;
+            raw |= (uintptr_t)p - (uintptr_t)t->nested[j].ptr < t->nested[j].usable;
+        if (p && !raw) {
+            size_t got = block_size(p);
+            plain &= got == ((sizes[i] + 15) & ~(size_t)15);
+            /* The debug wrapper adds a 16-byte header and an 8-byte trailer. */
+            debug &= got == ((sizes[i] + 24 + 15) & ~(size_t)15);
+        }
+        class_from_request = false;        /* while the verdict is open */
         after_alloc(t, p, sizes[i]);
         py_free(&obj_domain, p);
     }
+    class_from_request = plain;
+    pool_layout_ok = plain || debug;
     return pool_layout_ok;
 }

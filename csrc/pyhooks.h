@@ -14,9 +14,15 @@
 
 /* Safe before Py_Initialize (the allocator tables are static data). */
 void hm_pyhooks_install(void);
-/* Under the GIL after start-up: checks that pymalloc's pool layout is the one
- * this build expects; on mismatch returns false (and accounting of small
- * objects falls back to arena level). */
+/* Under the GIL once the interpreter runs.  PYTHONMALLOC makes CPython's
+ * pre-initialisation replace the hooks installed before it; they are put back
+ * on top of what it installed (objects allocated in between, a few MB of
+ * start-up objects, were not seen).  Returns true if that happened. */
+bool hm_pyhooks_reinstall_if_replaced(void);
+/* Checks that pymalloc's pool layout is the one this build expects and
+ * whether the allocator under the hooks is plain pymalloc or a debug wrapper;
+ * false if the layout is not recognised (small objects are then counted per
+ * arena only). */
 bool hm_pyhooks_selfcheck(void);
 
 #endif

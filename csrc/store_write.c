@@ -425,6 +425,7 @@ static bool insert_meta(writer *w, const hm_run_info *info)
         {"end_pymalloc_free_bytes", 1, NULL, info->end_pymalloc_free, 0},
         {"heapmark_overhead_bytes", 1, NULL, (int64_t)info->overhead_bytes, 0},
         {"pymalloc_layout_ok", 1, NULL, info->pymalloc_layout_ok, 0},
+        {"python_hooks_late", 1, NULL, info->python_hooks_late, 0},
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         sqlite3_bind_text(st, 1, rows[i].key, -1, SQLITE_STATIC);

@@ -4,6 +4,8 @@ Each program computes, independently of heapmark, the bytes each of its
 lines holds at the peak; heapmark must credit those lines within 3% with
 --exact and within 15% in the default sampled mode.
 """
+import sqlite3
+
 import pytest
 
 from conftest import (EXACT_TOLERANCE, SAMPLED_TOLERANCE, assert_close, folded_bytes_at,
@@ -90,3 +92,30 @@ def test_threads(workdir, native_ext, exact):
     for line, expected in truth["peak"].items():
         assert_close(line_bytes(report, "threads.py", line), expected, tolerance(exact),
                      "%s at line %s" % (names[int(line)], line))
+
+
+@pytest.mark.parametrize("allocator", ["malloc", "pymalloc_debug"])
+def test_pythonmalloc_variants(workdir, native_ext, allocator, monkeypatch):
+    """PYTHONMALLOC changes where objects live, not whether heapmark sees them.
+
+    With PYTHONMALLOC set CPython replaces the hooks while it starts; heapmark
+    puts them back, so only start-up objects escape object-level counting.
+    """
+    monkeypatch.setenv("PYTHONMALLOC", allocator)
+    truth, report, out = profile_program(workdir, native_ext, "python_objects", True)
+    lines = truth["lines"]
+    assert_close(line_bytes(report, "python_objects.py", lines["blob"]),
+                 truth["peak"][str(lines["blob"])], EXACT_TOLERANCE, "bytearray")
+    # Each tuple costs what this allocator spends on it: under pymalloc_debug
+    # its 56 bytes plus the wrapper's 16-byte header and 8-byte trailer, one
+    # 80-byte block; under malloc, malloc's usable size, 56 bytes.
+    tuples = line_bytes(report, "python_objects.py", lines["tuples"])
+    expected = truth["peak"][str(lines["tuples"])]     # counted with 64-byte blocks
+    per_tuple = {"malloc": 56 / 64, "pymalloc_debug": 80 / 64}[allocator]
+    assert_close(tuples, expected * per_tuple, 0.05, "400k tuples under " + allocator)
+    con = sqlite3.connect(str(out / "profile.db"))
+    meta = dict(con.execute("select key, value from meta"))
+    (peak_sum,) = con.execute("select sum(bytes) from node_values where snapshot = 1").fetchone()
+    assert abs(peak_sum - meta["peak_bytes"]) <= 0.001 * meta["peak_bytes"]
+    # Any PYTHONMALLOC makes CPython replace the hooks while it starts.
+    assert meta["python_hooks_late"] == 1

@@ -145,8 +145,13 @@ def check_script(target):
     return target
 
 
+RESULT_FILES = ("profile.db", "peak.svg", "peak.folded", "end.folded", "peak.txt")
+
+
 def prepare_output(requested):
-    """Creates the results directory (or checks it), before the program runs."""
+    """Creates the results directory (or checks it) before the program runs, and
+    removes results of an earlier run there, so that they cannot be taken for
+    this run's."""
     if requested is not None:
         directory = requested
     else:
@@ -158,6 +163,10 @@ def prepare_output(requested):
         with open(probe, "w"):
             pass
         os.remove(probe)
+        if requested is not None:
+            for name in RESULT_FILES:
+                if os.path.lexists(os.path.join(requested, name)):
+                    os.remove(os.path.join(requested, name))
     except FileExistsError:
         raise UsageError("cannot use '%s' as the output directory: it is a file"
                          % (requested or "heapmark-results")) from None
@@ -228,9 +237,11 @@ def wait_forwarding_signals(proc):
 
 def cmd_run(args):
     opts, target = parse_run(args)
-    if os.environ.get("PYTHONMALLOC"):
-        say("note: PYTHONMALLOC=%s is set; Python objects are profiled as that allocator "
-            "places them" % os.environ["PYTHONMALLOC"])
+    allocator = os.environ.get("PYTHONMALLOC", "")
+    if allocator and allocator not in ("malloc", "malloc_debug"):
+        say("note: PYTHONMALLOC=%s replaces heapmark's Python allocator hooks while the "
+            "interpreter starts; objects allocated before the program starts are counted "
+            "per arena" % allocator)
     directory = prepare_output(opts["output"])
     if opts["output"] is None:
         template = directory + "-%p"
