@@ -15,9 +15,8 @@ test-one:         ## the suite on one interpreter: make test-one PY=3.11
 bench:            ## overhead, memory and accuracy; writes docs/performance.md
 	$(PYTHON) bench/run.py --write-docs
 
-asan:             ## build with AddressSanitizer and UBSan and run the suite on 3.11
-	HEAPMARK_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
-	HEAPMARK_LDFLAGS="-fsanitize=address,undefined" tests/run-asan
+asan:             ## the suite with the engine under ASan and UBSan (PY=3.11 by default)
+	tests/run-asan
 
 clean:
 	rm -rf build dist src/*.egg-info src/heapmark/*.so

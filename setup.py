@@ -8,12 +8,15 @@ from setuptools import Extension, setup
 VERSION = "0.1.0"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+# Extra flags (tests/run-asan builds from its own copy of the tree with them:
+# setuptools would otherwise reuse objects built without them).
 extra = os.environ.get("HEAPMARK_CFLAGS", "").split()
 extra_link = os.environ.get("HEAPMARK_LDFLAGS", "").split()
 
 engine = Extension(
     "heapmark._heapmark",
     sources=sorted(glob.glob(os.path.join("csrc", "*.c"))),
+    depends=sorted(glob.glob(os.path.join("csrc", "*.h"))),
     include_dirs=["csrc"],
     libraries=["sqlite3", "m", "dl", "pthread"],
     define_macros=[("HM_VERSION", '"%s"' % VERSION), ("_GNU_SOURCE", "1")],
@@ -31,5 +34,6 @@ engine = Extension(
     + extra,
     extra_link_args=["-Wl,-z,nodelete"] + extra_link,
 )
+
 
 setup(ext_modules=[engine])

@@ -25,4 +25,13 @@
 
 #define HM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The allocation fast path runs from the process's first malloc, before a
+ * sanitizer runtime is initialised, so it is never instrumented (make asan
+ * checks everything the fast path leads to once the run has started). */
+#if defined(__SANITIZE_ADDRESS__)
+#define HM_FAST_PATH __attribute__((no_sanitize_address, no_sanitize("undefined")))
+#else
+#define HM_FAST_PATH
+#endif
+
 #endif

@@ -140,6 +140,12 @@ __attribute__((constructor(101))) static void engine_start(void)
     forget_environment();
 
     hm_hooks_resolve();
+    hm_totals_start_clock();
+    if (!hm_hooks_check_usable_size()) {
+        fprintf(stderr, "heapmark: this C library's malloc does not have the chunk layout "
+                        "heapmark reads (glibc on x86-64); not profiling\n");
+        return;
+    }
     hm_sampler_configure(sample_rate, seed);
     hm_lock();
     bool ok = hm_tree_init() && hm_pystack_init() && hm_live_init(sample_rate <= 1);
@@ -158,7 +164,10 @@ __attribute__((constructor(101))) static void engine_start(void)
         start_unix = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9;
     clock_gettime(CLOCK_MONOTONIC, &start_mono);
     configured = true;
+    hm_lock();
+    hm_record_adopt_startup();
     __atomic_store_n(&hm_state, HM_RECORDING, __ATOMIC_RELEASE);
+    hm_unlock();
 }
 
 bool hm_engine_configured(void) { return configured; }

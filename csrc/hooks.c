@@ -23,7 +23,6 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <sys/mman.h>
@@ -43,6 +42,15 @@ typedef int (*munmap_fn)(void *, size_t);
 typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
 typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
+/* glibc's own __libc_memalign: a sanitizer runtime interposes the global
+ * name, so the run looks it up in libc (until then, the global one). */
+static void *(*libc_memalign)(size_t, size_t);
+
+static HM_FAST_PATH void *aligned(size_t alignment, size_t size)
+{
+    return libc_memalign ? libc_memalign(alignment, size) : __libc_memalign(alignment, size);
+}
+
 static mmap_fn real_mmap;
 static munmap_fn real_munmap;
 static mremap_fn real_mremap;
@@ -50,22 +58,55 @@ static pthread_create_fn real_pthread_create;
 
 void hm_hooks_resolve(void)
 {
-    hm_tls.guard++;
     real_mmap = (mmap_fn)dlsym(RTLD_NEXT, "mmap");
     real_munmap = (munmap_fn)dlsym(RTLD_NEXT, "munmap");
     real_mremap = (mremap_fn)dlsym(RTLD_NEXT, "mremap");
     real_pthread_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
-    hm_tls.guard--;
+    void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
+    if (libc)
+        libc_memalign = (void *(*)(size_t, size_t))dlsym(libc, "__libc_memalign");
 }
 
 /* ---- malloc family ---------------------------------------------------- */
 
-static inline void on_alloc(void *p)
+/* What malloc_usable_size returns, read from glibc's chunk header: the size
+ * word before the block holds the chunk size with flags in its low 3 bits;
+ * the usable part is the chunk less its 8-byte header, or less 16 for a
+ * chunk that is its own mmap (flag 2).  Read directly because a sanitizer
+ * runtime or another preloaded allocator may interpose malloc_usable_size
+ * itself; hm_hooks_check_usable_size verifies the layout at start-up. */
+static inline HM_FAST_PATH size_t usable_size(const void *p)
+{
+    size_t head = ((const size_t *)p)[-1];
+    return (head & ~(size_t)7) - ((head & 2) ? 16 : 8);
+}
+
+bool hm_hooks_check_usable_size(void)
+{
+    void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
+    size_t (*libc_usable)(void *) = libc ? (size_t (*)(void *))dlsym(libc, "malloc_usable_size")
+                                         : NULL;
+    if (!libc_usable)
+        return false;
+    static const size_t sizes[] = {1, 24, 100, 1000, 70000, 300000, 5u << 20};
+    bool ok = true;
+    for (size_t i = 0; i < HM_ARRAY_LEN(sizes); i++) {
+        void *p = __libc_malloc(sizes[i]);
+        void *q = aligned(4096, sizes[i]);
+        ok &= !p || usable_size(p) == libc_usable(p);
+        ok &= !q || usable_size(q) == libc_usable(q);
+        __libc_free(p);
+        __libc_free(q);
+    }
+    return ok;
+}
+
+static inline HM_FAST_PATH void on_alloc(void *p)
 {
     hm_tls_t *t = &hm_tls;
     if (HM_UNLIKELY(t->guard | t->in_arena) || !p)
         return;
-    size_t usable = malloc_usable_size(p);
+    size_t usable = usable_size(p);
     if (t->in_pyalloc && t->nested_count < HM_MAX_NESTED) {
         t->nested[t->nested_count++] = (hm_nested_alloc){p, usable};
         return;
@@ -75,16 +116,16 @@ static inline void on_alloc(void *p)
 
 /* Whether the native block [p, p + usable) holds the Python object being
  * freed (equal addresses, or inside under PYTHONMALLOC's debug wrapper). */
-static inline bool holds_py_freeing(const hm_tls_t *t, const void *p, size_t usable)
+static inline HM_FAST_PATH bool holds_py_freeing(const hm_tls_t *t, const void *p, size_t usable)
 {
     return t->in_pyalloc && (uintptr_t)t->py_freeing - (uintptr_t)p < usable;
 }
 
 /* Returns the usable size released, for realloc. */
-static inline size_t on_free(void *p)
+static inline HM_FAST_PATH size_t on_free(void *p)
 {
     hm_tls_t *t = &hm_tls;
-    size_t usable = malloc_usable_size(p);
+    size_t usable = usable_size(p);
     if (holds_py_freeing(t, p, usable)) {
         /* The Python object itself: pyhooks.c already retired its record. */
         t->py_raw_freed = 1;
@@ -95,21 +136,21 @@ static inline size_t on_free(void *p)
     return usable;
 }
 
-HM_EXPORT void *malloc(size_t size)
+HM_EXPORT HM_FAST_PATH void *malloc(size_t size)
 {
     void *p = __libc_malloc(size);
     on_alloc(p);
     return p;
 }
 
-HM_EXPORT void *calloc(size_t n, size_t size)
+HM_EXPORT HM_FAST_PATH void *calloc(size_t n, size_t size)
 {
     void *p = __libc_calloc(n, size);
     on_alloc(p);
     return p;
 }
 
-HM_EXPORT void free(void *p)
+HM_EXPORT HM_FAST_PATH void free(void *p)
 {
     if (!p)
         return;
@@ -119,7 +160,7 @@ HM_EXPORT void free(void *p)
     __libc_free(p);
 }
 
-HM_EXPORT void *realloc(void *p, size_t size)
+HM_EXPORT HM_FAST_PATH void *realloc(void *p, size_t size)
 {
     if (!p)
         return malloc(size);
@@ -128,7 +169,7 @@ HM_EXPORT void *realloc(void *p, size_t size)
         return __libc_realloc(p, size);
     /* Bookkeeping first: a moved block's old address is free for others the
      * moment realloc returns.  On failure the old block is put back. */
-    size_t old = malloc_usable_size(p);
+    size_t old = usable_size(p);
     bool object = holds_py_freeing(t, p, old);
     hm_live_block saved;
     bool had = !object && hm_recording() && hm_live_maybe(p) && hm_record_take(p, &saved);
@@ -145,7 +186,7 @@ HM_EXPORT void *realloc(void *p, size_t size)
     return q;
 }
 
-HM_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+HM_EXPORT HM_FAST_PATH void *reallocarray(void *p, size_t n, size_t size)
 {
     size_t bytes;
     if (__builtin_mul_overflow(n, size, &bytes)) {
@@ -155,14 +196,14 @@ HM_EXPORT void *reallocarray(void *p, size_t n, size_t size)
     return realloc(p, bytes);
 }
 
-HM_EXPORT void *memalign(size_t alignment, size_t size)
+HM_EXPORT HM_FAST_PATH void *memalign(size_t alignment, size_t size)
 {
-    void *p = __libc_memalign(alignment, size);
+    void *p = aligned(alignment, size);
     on_alloc(p);
     return p;
 }
 
-HM_EXPORT void *aligned_alloc(size_t alignment, size_t size)
+HM_EXPORT HM_FAST_PATH void *aligned_alloc(size_t alignment, size_t size)
 {
     if (alignment == 0 || (alignment & (alignment - 1))) {
         errno = EINVAL;
@@ -171,12 +212,12 @@ HM_EXPORT void *aligned_alloc(size_t alignment, size_t size)
     return memalign(alignment, size);
 }
 
-HM_EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
+HM_EXPORT HM_FAST_PATH int posix_memalign(void **out, size_t alignment, size_t size)
 {
     if (alignment % sizeof(void *) || (alignment & (alignment - 1)) || alignment == 0)
         return EINVAL;
     int saved_errno = errno;
-    void *p = __libc_memalign(alignment, size);
+    void *p = aligned(alignment, size);
     if (!p) {
         errno = saved_errno;
         return ENOMEM;
@@ -186,14 +227,14 @@ HM_EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
     return 0;
 }
 
-HM_EXPORT void *valloc(size_t size)
+HM_EXPORT HM_FAST_PATH void *valloc(size_t size)
 {
     void *p = __libc_valloc(size);
     on_alloc(p);
     return p;
 }
 
-HM_EXPORT void *pvalloc(size_t size)
+HM_EXPORT HM_FAST_PATH void *pvalloc(size_t size)
 {
     void *p = __libc_pvalloc(size);
     on_alloc(p);
@@ -204,14 +245,14 @@ HM_EXPORT void *pvalloc(size_t size)
 
 #define PAGE_ROUND(n) (((n) + 4095) & ~(size_t)4095)
 
-static bool tracked_mapping(int prot, int flags)
+static HM_FAST_PATH bool tracked_mapping(int prot, int flags)
 {
     /* Anonymous memory the program can use; PROT_NONE reservations hold no
      * memory and are left out. */
     return (flags & MAP_ANONYMOUS) && prot != PROT_NONE;
 }
 
-static void *call_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+static HM_FAST_PATH void *call_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     if (real_mmap)
         return real_mmap(addr, len, prot, flags, fd, off);
@@ -219,13 +260,13 @@ static void *call_mmap(void *addr, size_t len, int prot, int flags, int fd, off_
     return (r < 0 && r > -4096) ? MAP_FAILED : (void *)r;
 }
 
-static bool mmap_is_ours(void)
+static HM_FAST_PATH bool mmap_is_ours(void)
 {
     hm_tls_t *t = &hm_tls;
     return !(t->guard | t->in_arena);
 }
 
-HM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+HM_EXPORT HM_FAST_PATH void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     if (!mmap_is_ours())
         return call_mmap(addr, len, prot, flags, fd, off);
@@ -247,7 +288,7 @@ HM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_
     return mmap(addr, len, prot, flags, fd, off);
 }
 
-HM_EXPORT int munmap(void *addr, size_t len)
+HM_EXPORT HM_FAST_PATH int munmap(void *addr, size_t len)
 {
     if (mmap_is_ours()) {
         int64_t removed = hm_record_unmap((uintptr_t)addr, PAGE_ROUND(len));
@@ -258,7 +299,7 @@ HM_EXPORT int munmap(void *addr, size_t len)
     return (int)syscall(SYS_munmap, addr, len);
 }
 
-HM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+HM_EXPORT HM_FAST_PATH void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 {
     void *wanted = NULL;
     if (flags & MREMAP_FIXED) {
@@ -293,7 +334,7 @@ typedef struct {
     uint32_t base;
 } thread_start;
 
-static void thread_finished(void *unused)
+static HM_FAST_PATH void thread_finished(void *unused)
 {
     (void)unused;
     hm_tls_t *t = &hm_tls;
@@ -305,7 +346,7 @@ static void thread_finished(void *unused)
     }
 }
 
-static void *thread_trampoline(void *arg)
+static HM_FAST_PATH void *thread_trampoline(void *arg)
 {
     thread_start s = *(thread_start *)arg;
     __libc_free(arg);
@@ -323,7 +364,7 @@ static void *thread_trampoline(void *arg)
     return result;
 }
 
-HM_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+HM_EXPORT HM_FAST_PATH int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
                              void *(*start)(void *), void *arg)
 {
     if (!real_pthread_create)

@@ -9,6 +9,10 @@
 #ifndef HM_HOOKS_H
 #define HM_HOOKS_H
 
+#include "common.h"
+
 void hm_hooks_resolve(void);
+/* The chunk-header size read agrees with libc's malloc_usable_size. */
+bool hm_hooks_check_usable_size(void);
 
 #endif

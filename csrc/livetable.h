@@ -49,7 +49,7 @@ static inline uint64_t hm_bloom_hash(uintptr_t ptr)
 }
 
 /* Lock-free: false means ptr is certainly not recorded. */
-static inline bool hm_live_maybe(const void *ptr)
+static inline HM_FAST_PATH bool hm_live_maybe(const void *ptr)
 {
     hm_bloom_t *bloom = __atomic_load_n(&hm_bloom, __ATOMIC_ACQUIRE);
     if (!bloom)

@@ -123,8 +123,9 @@ int64_t hm_maps_remove(uintptr_t start, size_t len, hm_maps_removed_fn removed)
     return total;
 }
 
-uint32_t hm_maps_node_at(uintptr_t start)
+void hm_maps_adopt(uint32_t node)
 {
-    size_t i = lower_bound(start);
-    return i < count && ranges[i].start == start ? ranges[i].node : HM_NONE;
+    for (size_t i = 0; i < count; i++)
+        if (ranges[i].node == HM_NONE)
+            ranges[i].node = node;
 }

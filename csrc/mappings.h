@@ -21,7 +21,7 @@ typedef void (*hm_maps_removed_fn)(uint32_t node, int64_t bytes, bool last_piece
 /* Removes [start, start + len) and returns the tracked bytes it covered. */
 int64_t hm_maps_remove(uintptr_t start, size_t len, hm_maps_removed_fn removed);
 
-/* Node of the mapping starting at start, HM_NONE if none (for mremap). */
-uint32_t hm_maps_node_at(uintptr_t start);
+/* Gives every mapping that has no node (made before recording) to node. */
+void hm_maps_adopt(uint32_t node);
 
 #endif

@@ -166,7 +166,7 @@ static void py_free(void *ctx, void *p)
         return;
     }
     if (hm_recording() && hm_live_maybe(p))
-        hm_record_free(p);
+        hm_record_free(p, 0);    /* Python objects all postdate recording */
     begin_release(t, p);
     d->orig.free(d->orig.ctx, p);
     t->in_pyalloc = 0;

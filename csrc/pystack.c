@@ -53,6 +53,7 @@ static const char *const pseudo_names[HM_PSEUDO_COUNT] = {
     [HM_PSEUDO_NO_PYTHON] = "[no Python frame]",
     [HM_PSEUDO_THREAD] = "[thread]",
     [HM_PSEUDO_TRUNCATED] = "[stack truncated]",
+    [HM_PSEUDO_STARTUP] = "[before profiling started]",
 };
 
 static uint32_t new_code(void)

@@ -25,6 +25,7 @@ typedef enum {
     HM_PSEUDO_NO_PYTHON,       /* a thread with no Python frame and no creator */
     HM_PSEUDO_THREAD,          /* below a thread creator's stack */
     HM_PSEUDO_TRUNCATED,       /* root of a stack deeper than HM_MAX_DEPTH */
+    HM_PSEUDO_STARTUP,         /* allocated before recording started */
     HM_PSEUDO_COUNT
 } hm_pseudo;
 

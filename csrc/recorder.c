@@ -19,6 +19,7 @@
 
 int hm_state = HM_PASSIVE;
 static int lock_word;
+static uint32_t startup_node = HM_NONE;
 
 void hm_lock(void)
 {
@@ -66,12 +67,27 @@ static void retire(const hm_live_block *b)
         hm_code_freed(b->ptr);
 }
 
-void hm_record_free(void *ptr)
+void hm_record_adopt_startup(void)
+{
+    startup_node = hm_tree_child(HM_ROOT, hm_pseudo_frame(HM_PSEUDO_STARTUP));
+    if (startup_node == HM_NONE)
+        return;
+    hm_maps_adopt(startup_node);
+    hm_snap_alloc(startup_node, __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED), 0);
+}
+
+void hm_record_free(void *ptr, size_t size)
 {
     hm_live_block e;
     hm_lock();
-    if (hm_live_take((uintptr_t)ptr, &e))
+    if (hm_live_take((uintptr_t)ptr, &e)) {
         retire(&e);
+    } else if (!hm_bloom && startup_node != HM_NONE &&
+               hm_snap_now(startup_node).bytes >= (int64_t)size) {
+        /* Exact mode records every block allocated since the start, so a
+         * block it does not know was allocated before. */
+        hm_snap_free(startup_node, (int64_t)size, 0);
+    }
     hm_unlock();
 }
 

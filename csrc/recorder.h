@@ -19,7 +19,7 @@
 enum { HM_PASSIVE = 0, HM_RECORDING = 1, HM_STOPPED = 2 };
 extern int hm_state;
 
-static inline bool hm_recording(void)
+static inline HM_FAST_PATH bool hm_recording(void)
 {
     return __atomic_load_n(&hm_state, __ATOMIC_RELAXED) == HM_RECORDING;
 }
@@ -27,8 +27,12 @@ static inline bool hm_recording(void)
 void hm_lock(void);
 void hm_unlock(void);
 
+/* Under the lock, before recording starts: memory already allocated goes to
+ * the [before profiling started] node. */
+void hm_record_adopt_startup(void);
 void hm_record_alloc(void *ptr, size_t size);
-void hm_record_free(void *ptr);
+/* size: the block's size, for blocks allocated before recording started. */
+void hm_record_free(void *ptr, size_t size);
 bool hm_record_take(void *ptr, hm_live_block *saved);
 void hm_record_restore(const hm_live_block *saved);
 void hm_record_map(uintptr_t start, size_t len);
@@ -37,7 +41,7 @@ uint32_t hm_record_thread_base(void);
 
 /* A block of `usable` bytes appeared at ptr: sample it, then count it.
  * (Recording first makes a new peak include the block that made it.) */
-static inline void hm_account_alloc(void *ptr, size_t usable)
+static inline HM_FAST_PATH void hm_account_alloc(void *ptr, size_t usable)
 {
     if (hm_recording() && hm_sample_hit(usable))
         hm_record_alloc(ptr, usable);
@@ -45,10 +49,10 @@ static inline void hm_account_alloc(void *ptr, size_t usable)
 }
 
 /* The block at ptr is about to be released. */
-static inline void hm_account_free(void *ptr, size_t usable)
+static inline HM_FAST_PATH void hm_account_free(void *ptr, size_t usable)
 {
     if (hm_recording() && hm_live_maybe(ptr))
-        hm_record_free(ptr);
+        hm_record_free(ptr, usable);
     hm_tracked_add(-(int64_t)usable);
 }
 

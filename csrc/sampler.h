@@ -26,7 +26,7 @@ extern uint64_t hm_sample_rate;
 void hm_sampler_configure(uint64_t rate, uint64_t seed);
 
 /* Fast path: true when the allocation must go to hm_sampler_weigh. */
-static inline bool hm_sample_hit(size_t size)
+static inline HM_FAST_PATH bool hm_sample_hit(size_t size)
 {
     if (size >= hm_sample_rate)
         return true;

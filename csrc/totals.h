@@ -49,17 +49,18 @@ typedef struct {
 
 extern hm_totals_t hm_totals;
 
+void hm_totals_start_clock(void);
 void hm_totals_new_peak(int64_t now);
 void hm_totals_new_pylive_peak(void);
 
-static inline void hm_tracked_add(int64_t delta)
+static inline HM_FAST_PATH void hm_tracked_add(int64_t delta)
 {
     int64_t now = __atomic_add_fetch(&hm_totals.tracked, delta, __ATOMIC_RELAXED);
     if (delta > 0 && now > __atomic_load_n(&hm_totals.peak, __ATOMIC_RELAXED))
         hm_totals_new_peak(now);
 }
 
-static inline void hm_pylive_add(int64_t delta)
+static inline HM_FAST_PATH void hm_pylive_add(int64_t delta)
 {
     int64_t live = hm_totals.pylive += delta;
     if (delta > 0 && HM_UNLIKELY(live > hm_totals.peak_pylive) &&
@@ -68,7 +69,7 @@ static inline void hm_pylive_add(int64_t delta)
         hm_totals_new_pylive_peak();
 }
 
-static inline void hm_pyarena_add(int64_t delta)
+static inline HM_FAST_PATH void hm_pyarena_add(int64_t delta)
 {
     __atomic_add_fetch(&hm_totals.pyarena, delta, __ATOMIC_RELAXED);
     hm_tracked_add(delta);

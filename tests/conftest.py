@@ -25,10 +25,27 @@ SAMPLED_TOLERANCE = 0.15
 SEED = "7"   # sampled runs are seeded, so a failure reproduces
 
 
+# tests/run-asan: `heapmark run` comes from the UBSan build (HMTEST_RECORDER)
+# and everything else from the ASan build, with ASan's runtime preloaded.
+RECORDER = os.environ.get("HMTEST_RECORDER")
+ASAN_PRELOAD = os.environ.get("HMTEST_PRELOAD")
+
+
+def heapmark_command(args, env):
+    if RECORDER and args and args[0] == "run":
+        if env.get("LD_PRELOAD") == ASAN_PRELOAD:
+            del env["LD_PRELOAD"]
+        return [RECORDER] + list(args)
+    if ASAN_PRELOAD:
+        env["LD_PRELOAD"] = ASAN_PRELOAD
+    return [HEAPMARK] + list(args)
+
+
 def run_heapmark(args, cwd, env=None, check_rc=0, stdin=None, timeout=300):
     full_env = dict(os.environ)
     full_env.update(env or {})
-    proc = subprocess.run([HEAPMARK] + list(args), cwd=cwd, env=full_env, input=stdin,
+    command = heapmark_command(args, full_env)
+    proc = subprocess.run(command, cwd=cwd, env=full_env, input=stdin,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
     out, err = proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
     if check_rc is not None and proc.returncode != check_rc:
@@ -46,11 +63,11 @@ def native_ext(tmp_path_factory):
     objects = []
     for src, compiler in (("hmnative.c", "gcc"), ("hmnative_cxx.cpp", "g++")):
         obj = str(build / (src + ".o"))
-        subprocess.check_call([compiler, "-c", "-fPIC", "-O1", "-I" + include,
+        subprocess.check_call([compiler, "-c", "-fPIC", "-O1", "-Wall", "-Werror", "-I" + include,
                                os.path.join(NATIVE, src), "-o", obj])
         objects.append(obj)
     subprocess.check_call(["g++", "-shared", "-o", str(build / ("hmnative" + suffix))]
-                          + objects + ["-lpthread"])
+                          + objects + ["-lpthread", "-ldl"])
     return str(build)
 
 

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import HEAPMARK, run_heapmark
+from conftest import RECORDER, heapmark_command, run_heapmark
 
 INTROSPECT = r'''
 import os, sys
@@ -59,9 +59,10 @@ def progdir(tmp_path):
 def test_program_sees_what_it_would_without_heapmark(progdir, target):
     env = {"PYTHONPATH": "/nonexistent/user/path"}
     rc, expected, _ = plain(target, progdir, stdin=b"some input\n")
-    proc = subprocess.run([HEAPMARK, "run", "-o", str(progdir / "out")] + target, cwd=progdir,
-                          input=b"some input\n", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=dict(os.environ, **env))
+    run_env = dict(os.environ, **env)
+    proc = subprocess.run(heapmark_command(["run", "-o", str(progdir / "out")] + target, run_env),
+                          cwd=progdir, input=b"some input\n", stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=run_env)
     plain_env = subprocess.run([sys.executable] + target, cwd=progdir, input=b"some input\n",
                                stdout=subprocess.PIPE, env=dict(os.environ, **env))
     assert proc.returncode == rc == 0
@@ -121,7 +122,8 @@ def test_summary_at_exit(tmp_path):
 
 def test_default_results_directory(tmp_path):
     (tmp_path / "p.py").write_text("x = [0] * 1000\n")
-    proc = subprocess.Popen([HEAPMARK, "run", "-q", "p.py"], cwd=tmp_path)
+    env = dict(os.environ)
+    proc = subprocess.Popen(heapmark_command(["run", "-q", "p.py"], env), cwd=tmp_path, env=env)
     assert proc.wait() == 0
     runs = os.listdir(tmp_path / "heapmark-results")
     assert len(runs) == 1
@@ -135,7 +137,8 @@ def test_default_results_directory(tmp_path):
 
 def test_python_dash_m_heapmark(tmp_path):
     (tmp_path / "p.py").write_text("print('hi')\n")
-    proc = subprocess.run([sys.executable, "-m", "heapmark", "run", "-q", "-o", "out", "p.py"],
+    python = os.path.join(os.path.dirname(RECORDER), "python") if RECORDER else sys.executable
+    proc = subprocess.run([python, "-m", "heapmark", "run", "-q", "-o", "out", "p.py"],
                           cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.returncode == 0 and proc.stdout == b"hi\n"
     assert (tmp_path / "out" / "peak.svg").exists()

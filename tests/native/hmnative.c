@@ -8,6 +8,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <dlfcn.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -171,6 +172,18 @@ static PyObject *py_release(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* libc's malloc_usable_size, not a sanitizer's interceptor of it (make asan
+ * preloads ASan, whose version refuses blocks from glibc's heap). */
+static size_t libc_usable_size(void *p)
+{
+    static size_t (*usable)(void *);
+    if (!usable) {
+        void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
+        usable = (size_t (*)(void *))dlsym(libc, "malloc_usable_size");
+    }
+    return usable(p);
+}
+
 static PyObject *py_usable(PyObject *self, PyObject *args)
 {
     /* Bytes heapmark should count for handle h: usable size, or mapped length. */
@@ -181,7 +194,7 @@ static PyObject *py_usable(PyObject *self, PyObject *args)
         return PyErr_Format(PyExc_ValueError, "bad handle %d", h);
     if (handles[h].kind == K_MMAP)
         return PyLong_FromSize_t((handles[h].size + 4095) & ~(size_t)4095);
-    return PyLong_FromSize_t(malloc_usable_size(handles[h].ptr));
+    return PyLong_FromSize_t(libc_usable_size(handles[h].ptr));
 }
 
 static PyMethodDef methods[] = {
