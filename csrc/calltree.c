@@ -11,40 +11,26 @@
 #include "ownmem.h"
 #include "snapshot.h"
 
-#include <string.h>
 
 static hm_frame *frames;
-static uint32_t frame_count, frame_cap;
+static uint32_t frame_count;
+static size_t frame_cap;
 static hm_map frame_index;        /* (code << 32 | line) -> frame */
 
 static hm_node *nodes;
-static uint32_t node_count, node_cap;
+static uint32_t node_count;
+static size_t node_cap;
 static hm_map node_index;         /* (parent << 32 | frame) + 1 -> node */
-
-static bool grow_array(void **array, uint32_t *cap, uint32_t used, size_t elem)
-{
-    uint32_t new_cap = *cap ? *cap * 2 : 4096;
-    void *grown = hm_own_map((size_t)new_cap * elem);
-    if (!grown)
-        return false;
-    if (*array) {
-        memcpy(grown, *array, (size_t)used * elem);
-        hm_own_unmap(*array, (size_t)*cap * elem);
-    }
-    *array = grown;
-    *cap = new_cap;
-    return true;
-}
 
 bool hm_tree_init(void)
 {
     if (node_count)
         return true;
-    if (!grow_array((void **)&nodes, &node_cap, 0, sizeof *nodes))
+    if (!hm_own_grow((void **)&nodes, &node_cap, 0, sizeof *nodes, 1, 4096))
         return false;
     nodes[0] = (hm_node){HM_NONE, HM_NONE};
     node_count = 1;
-    return hm_snap_reserve(node_cap);
+    return hm_snap_reserve((uint32_t)node_cap);
 }
 
 uint32_t hm_frame_intern(uint32_t code, int32_t line)
@@ -53,8 +39,8 @@ uint32_t hm_frame_intern(uint32_t code, int32_t line)
     uint32_t id = hm_map_get(&frame_index, key);
     if (id != UINT32_MAX)
         return id;
-    if (frame_count == frame_cap &&
-        !grow_array((void **)&frames, &frame_cap, frame_count, sizeof *frames))
+    if (!hm_own_grow((void **)&frames, &frame_cap, frame_count, sizeof *frames,
+                     (size_t)frame_count + 1, 4096))
         return HM_NONE;
     id = frame_count;
     if (!hm_map_put(&frame_index, key, id))
@@ -70,11 +56,10 @@ uint32_t hm_tree_child(uint32_t parent, uint32_t frame)
     uint32_t id = hm_map_get(&node_index, key);
     if (id != UINT32_MAX)
         return id;
-    if (node_count == node_cap) {
-        if (!grow_array((void **)&nodes, &node_cap, node_count, sizeof *nodes) ||
-            !hm_snap_reserve(node_cap))
-            return HM_NONE;
-    }
+    if (!hm_own_grow((void **)&nodes, &node_cap, node_count, sizeof *nodes,
+                     (size_t)node_count + 1, 4096) ||
+        !hm_snap_reserve((uint32_t)node_cap))
+        return HM_NONE;
     id = node_count;
     if (!hm_map_put(&node_index, key, id))
         return HM_NONE;

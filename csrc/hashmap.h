@@ -34,4 +34,13 @@ static inline uint64_t hm_hash64(uint64_t x)
     return x;
 }
 
+/* FNV-1a over a C string: stable, for names and texts. */
+static inline uint64_t hm_hash_text(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
 #endif

@@ -22,26 +22,8 @@ typedef struct {
 static range_t *ranges;
 static size_t count, cap;
 static uint32_t *origin_pieces;   /* live pieces per mmap call */
-static uint32_t origin_count, origin_cap;
-
-static bool reserve(void **array, size_t *capacity, size_t used, size_t elem, size_t need)
-{
-    if (need <= *capacity)
-        return true;
-    size_t n = *capacity ? *capacity * 2 : 256;
-    while (n < need)
-        n *= 2;
-    void *grown = hm_own_map(n * elem);
-    if (!grown)
-        return false;
-    if (*array) {
-        memcpy(grown, *array, used * elem);
-        hm_own_unmap(*array, *capacity * elem);
-    }
-    *array = grown;
-    *capacity = n;
-    return true;
-}
+static uint32_t origin_count;
+static size_t origin_cap;
 
 /* First range whose end is beyond addr. */
 static size_t lower_bound(uintptr_t addr)
@@ -59,7 +41,7 @@ static size_t lower_bound(uintptr_t addr)
 
 static bool insert_at(size_t i, range_t r)
 {
-    if (!reserve((void **)&ranges, &cap, count, sizeof *ranges, count + 1))
+    if (!hm_own_grow((void **)&ranges, &cap, count, sizeof *ranges, count + 1, 256))
         return false;
     memmove(&ranges[i + 1], &ranges[i], (count - i) * sizeof *ranges);
     ranges[i] = r;
@@ -69,11 +51,9 @@ static bool insert_at(size_t i, range_t r)
 
 bool hm_maps_add(uintptr_t start, size_t len, uint32_t node)
 {
-    size_t oc = origin_cap;
-    if (!reserve((void **)&origin_pieces, &oc, origin_count, sizeof *origin_pieces,
-                 (size_t)origin_count + 1))
+    if (!hm_own_grow((void **)&origin_pieces, &origin_cap, origin_count,
+                     sizeof *origin_pieces, (size_t)origin_count + 1, 256))
         return false;
-    origin_cap = (uint32_t)oc;
     range_t r = {start, start + len, node, origin_count};
     if (!insert_at(lower_bound(start), r))
         return false;

@@ -11,6 +11,7 @@
 
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <string.h>
 #include <unistd.h>
 
 #define PAGE 4096u
@@ -61,6 +62,26 @@ void *hm_own_bump(size_t size)
     void *p = bump_next;
     bump_next += size;
     return p;
+}
+
+bool hm_own_grow(void **array, size_t *cap, size_t used, size_t elem, size_t need,
+                 size_t min_cap)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap * 2 : min_cap;
+    while (n < need)
+        n *= 2;
+    void *grown = hm_own_map(n * elem);
+    if (!grown)
+        return false;
+    if (*array) {
+        memcpy(grown, *array, used * elem);
+        hm_own_unmap(*array, *cap * elem);
+    }
+    *array = grown;
+    *cap = n;
+    return true;
 }
 
 size_t hm_own_bytes(void) { return __atomic_load_n(&own_bytes, __ATOMIC_RELAXED); }

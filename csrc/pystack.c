@@ -41,7 +41,8 @@
 #pragma weak PyCode_Type
 
 static hm_code *codes;
-static uint32_t code_count, code_cap;
+static uint32_t code_count;
+static size_t code_cap;
 static hm_map code_index;          /* code object address -> descriptor */
 static hm_map instr_index;         /* (descriptor << 32 | instruction) -> frame */
 static uint64_t code_generation;   /* bumped when a descriptor retires */
@@ -58,18 +59,9 @@ static const char *const pseudo_names[HM_PSEUDO_COUNT] = {
 
 static uint32_t new_code(void)
 {
-    if (code_count == code_cap) {
-        uint32_t cap = code_cap ? code_cap * 2 : 1024;
-        hm_code *grown = hm_own_map((size_t)cap * sizeof *grown);
-        if (!grown)
-            return HM_NONE;
-        if (codes) {
-            memcpy(grown, codes, (size_t)code_count * sizeof *codes);
-            hm_own_unmap(codes, (size_t)code_cap * sizeof *codes);
-        }
-        codes = grown;
-        code_cap = cap;
-    }
+    if (!hm_own_grow((void **)&codes, &code_cap, code_count, sizeof *codes,
+                     (size_t)code_count + 1, 1024))
+        return HM_NONE;
     return code_count++;
 }
 

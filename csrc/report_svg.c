@@ -10,6 +10,7 @@
  */
 #include "report.h"
 #include "calltree.h"
+#include "hashmap.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -28,18 +29,10 @@ typedef struct {
     int64_t offset;   /* bytes from the left edge of the root */
 } placed;
 
-static uint32_t hash_name(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 static void frame_colour(hm_buf *b, const hm_profile *p, uint32_t frame)
 {
     const hm_pframe *f = &p->frames[frame];
-    uint32_t h = hash_name(f->function);
+    uint32_t h = (uint32_t)(hm_hash_text(f->function) >> 32);
     int v1 = (int)(h % 55), v2 = (int)((h >> 8) % 80);
     if (f->pseudo)
         hm_buf_printf(b, "rgb(%d,%d,%d)", 190 + v1 / 4, 190 + v1 / 4, 190 + v1 / 4);

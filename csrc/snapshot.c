@@ -9,7 +9,6 @@
 #include "ownmem.h"
 #include "totals.h"
 
-#include <string.h>
 
 typedef struct {
     hm_amount now;
@@ -19,25 +18,11 @@ typedef struct {
 } hm_node_values;
 
 static hm_node_values *values;
-static uint32_t capacity;
+static size_t capacity;
 
 bool hm_snap_reserve(uint32_t nodes)
 {
-    if (nodes <= capacity)
-        return true;
-    uint32_t cap = capacity ? capacity : 4096;
-    while (cap < nodes)
-        cap *= 2;
-    hm_node_values *grown = hm_own_map((size_t)cap * sizeof *grown);
-    if (!grown)
-        return false;
-    if (values) {
-        memcpy(grown, values, (size_t)capacity * sizeof *grown);
-        hm_own_unmap(values, (size_t)capacity * sizeof *values);
-    }
-    values = grown;
-    capacity = cap;
-    return true;
+    return hm_own_grow((void **)&values, &capacity, capacity, sizeof *values, nodes, 4096);
 }
 
 static hm_node_values *touch(uint32_t node)

@@ -42,14 +42,6 @@ typedef struct {
     uint32_t count, cap;
 } strtab;
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static int64_t strtab_id(strtab *t, const char *s)
 {
     if (!t->buckets) {
@@ -58,7 +50,7 @@ static int64_t strtab_id(strtab *t, const char *s)
         if (!t->buckets)
             return -1;
     }
-    size_t b = fnv1a(s) & (t->nbuckets - 1);
+    size_t b = hm_hash_text(s) & (t->nbuckets - 1);
     for (str_entry *e = t->buckets[b]; e; e = e->next)
         if (strcmp(e->text, s) == 0)
             return e->id;
