@@ -123,7 +123,8 @@ void hm_record_map(uintptr_t start, size_t len)
 
 static void unmapped_piece(uint32_t node, int64_t bytes, bool last_piece)
 {
-    if (node != HM_NONE)
+    /* Once recording stops the tree is frozen: the profile is being written. */
+    if (node != HM_NONE && hm_recording())
         hm_snap_free(node, bytes, last_piece ? 1 : 0);
 }
 

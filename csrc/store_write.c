@@ -96,7 +96,10 @@ typedef struct {
     size_t count, cap;
 } source_cache;
 
-static source_file *source_load(source_cache *c, int64_t sid, const char *path)
+/* path as the program named it; relative paths are from its start directory
+ * (the program may have changed directory since). */
+static source_file *source_load(source_cache *c, int64_t sid, const char *path,
+                                const char *start_dir)
 {
     for (size_t i = 0; i < c->count; i++)
         if (c->files[i].file_sid == sid)
@@ -113,6 +116,11 @@ static source_file *source_load(source_cache *c, int64_t sid, const char *path)
     *f = (source_file){sid, NULL, NULL, 0};
     if (path[0] == '<' || path[0] == '\0')
         return f;
+    char joined[8192];
+    if (path[0] != '/' && start_dir && start_dir[0]) {
+        snprintf(joined, sizeof joined, "%s/%s", start_dir, path);
+        path = joined;
+    }
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return f;
@@ -194,6 +202,7 @@ typedef struct {
     hm_amount (*values)[HM_SNAP_COUNT];
     char *err;
     size_t errlen;
+    const char *start_dir;
 } writer;
 
 static bool fail(writer *w, const char *what)
@@ -262,7 +271,7 @@ static bool canonical_frames(writer *w)
         }
         if (!index[slot]) {
             if (!c.pseudo) {
-                source_file *sf = source_load(&w->sources, c.file, code->file);
+                source_file *sf = source_load(&w->sources, c.file, code->file, w->start_dir);
                 if (source_line(sf, c.line, line_text, sizeof line_text))
                     c.source = strtab_id(&w->strings, line_text);
             }
@@ -463,7 +472,7 @@ static bool insert_meta(writer *w, const hm_run_info *info)
 
 bool hm_store_write(const hm_run_info *info, char *err, size_t errlen)
 {
-    writer w = {.err = err, .errlen = errlen};
+    writer w = {.err = err, .errlen = errlen, .start_dir = info->cwd};
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", info->profile_path);
     remove(tmp);
