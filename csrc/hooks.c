@@ -118,7 +118,7 @@ static inline HM_FAST_PATH void on_alloc(void *p)
  * freed (equal addresses, or inside under PYTHONMALLOC's debug wrapper). */
 static inline HM_FAST_PATH bool holds_py_freeing(const hm_tls_t *t, const void *p, size_t usable)
 {
-    return t->in_pyalloc && (uintptr_t)t->py_freeing - (uintptr_t)p < usable;
+    return t->py_freeing && (uintptr_t)t->py_freeing - (uintptr_t)p < usable;
 }
 
 /* Returns the usable size released, for realloc. */
@@ -127,9 +127,11 @@ static inline HM_FAST_PATH size_t on_free(void *p)
     hm_tls_t *t = &hm_tls;
     size_t usable = usable_size(p);
     if (holds_py_freeing(t, p, usable)) {
-        /* The Python object itself: pyhooks.c already retired its record. */
-        t->py_raw_freed = 1;
-        hm_tracked_add(-(int64_t)usable);
+        /* The block of a Python object being freed: its record, if any, is
+         * under the object's address (inside the block, under a debug
+         * wrapper). */
+        t->py_released = HM_RELEASED_RAW;
+        hm_account_free(t->py_freeing, usable);
     } else {
         hm_account_free(p, usable);
     }
@@ -171,8 +173,9 @@ HM_EXPORT HM_FAST_PATH void *realloc(void *p, size_t size)
      * moment realloc returns.  On failure the old block is put back. */
     size_t old = usable_size(p);
     bool object = holds_py_freeing(t, p, old);
+    void *recorded_as = object ? t->py_freeing : p;   /* see on_free */
     hm_live_block saved;
-    bool had = !object && hm_recording() && hm_live_maybe(p) && hm_record_take(p, &saved);
+    bool had = hm_recording() && hm_live_maybe(recorded_as) && hm_record_take(recorded_as, &saved);
     void *q = __libc_realloc(p, size);
     if (!q && size != 0) {
         if (had)
@@ -180,7 +183,7 @@ HM_EXPORT HM_FAST_PATH void *realloc(void *p, size_t size)
         return NULL;
     }
     if (object)
-        t->py_raw_freed = 1;
+        t->py_released = HM_RELEASED_RAW;
     hm_tracked_add(-(int64_t)old);
     on_alloc(q);
     return q;

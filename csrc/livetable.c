@@ -16,10 +16,11 @@
 
 #include <string.h>
 
-hm_bloom_t *hm_bloom;
+uint64_t hm_bloom_word;
 
 /* A slot: the address, the size (or BIG_SIZE: see big[]), and the node with
- * CODE_FLAG set when a code object lives at the address. */
+ * CODE_FLAG set when a code object lives at the address and POOLED_FLAG for
+ * a pymalloc block (kept out of the filter). */
 typedef struct {
     uintptr_t ptr;      /* 0 = empty */
     uint32_t size;
@@ -27,12 +28,15 @@ typedef struct {
 } slot_t;
 
 #define CODE_FLAG 0x80000000u
-#define NO_NODE 0x7FFFFFFFu
+#define POOLED_FLAG 0x40000000u      /* not in the filter */
+#define NODE_MASK 0x3FFFFFFFu
+#define NO_NODE NODE_MASK
 #define BIG_SIZE UINT32_MAX
 #define MAX_BIG 1024
 
 static slot_t *table;
 static size_t table_mask, table_count;
+static size_t filtered_count;     /* entries in the filter (not pooled) */
 static size_t bloom_lines;
 static bool use_bloom;
 /* Blocks of 4 GiB or more: few by nature, so a short list. */
@@ -44,10 +48,10 @@ static size_t nbig;
 
 static size_t slot_of(uintptr_t ptr) { return (size_t)hm_hash64(ptr) & table_mask; }
 
-static void bloom_change(hm_bloom_t *b, uintptr_t ptr, int delta)
+static void bloom_change(uint64_t word, uintptr_t ptr, int delta)
 {
     uint64_t h = hm_bloom_hash(ptr);
-    uint8_t *line = b->lines[(h >> 32) & b->line_mask];
+    uint8_t *line = HM_BLOOM_LINES(word)[(h >> 32) & HM_BLOOM_MASK(word)];
     uint8_t *c[2] = {&line[(h >> 20) & 63], &line[(h >> 26) & 63]};
     for (int i = 0; i < 2; i++) {
         uint8_t v = __atomic_load_n(c[i], __ATOMIC_RELAXED);
@@ -60,15 +64,15 @@ static void bloom_change(hm_bloom_t *b, uintptr_t ptr, int delta)
 
 static bool bloom_rebuild(size_t lines)
 {
-    hm_bloom_t *b = hm_own_map(sizeof(hm_bloom_t) + lines * 64);
+    void *b = hm_own_map(lines * 64);
     if (!b)
         return false;
-    b->line_mask = lines - 1;
+    uint64_t word = (uint64_t)(uintptr_t)b | ((uint64_t)__builtin_ctzll(lines) << 56);
     for (size_t i = 0; i <= table_mask; i++)
-        if (table[i].ptr)
-            bloom_change(b, table[i].ptr, +1);
+        if (table[i].ptr && !(table[i].node & POOLED_FLAG))
+            bloom_change(word, table[i].ptr, +1);
     bloom_lines = lines;
-    __atomic_store_n(&hm_bloom, b, __ATOMIC_RELEASE);
+    __atomic_store_n(&hm_bloom_word, word, __ATOMIC_RELEASE);
     return true;
 }
 
@@ -102,7 +106,7 @@ bool hm_live_init(bool exact)
     use_bloom = !exact;
     if (!table && !table_grow())
         return false;
-    return !use_bloom || hm_bloom || bloom_rebuild(MIN_BLOOM_LINES);
+    return !use_bloom || hm_bloom_word || bloom_rebuild(MIN_BLOOM_LINES);
 }
 
 static slot_t *find(uintptr_t ptr)
@@ -145,7 +149,7 @@ static bool insert_slot(uintptr_t ptr, uint32_t size, uint32_t node)
          * freed by a path heapmark cannot see): the new block replaces it,
          * keeping a code marker. */
         e->size = size;
-        e->node = node | (e->node & CODE_FLAG);
+        e->node = (node & ~CODE_FLAG) | (e->node & CODE_FLAG);
         return true;
     }
     /* Grown at 70% load: linear probing stays short, slots stay dense. */
@@ -154,34 +158,40 @@ static bool insert_slot(uintptr_t ptr, uint32_t size, uint32_t node)
     slot_t s = {ptr, size, node};
     place(table, table_mask, &s);
     table_count++;
-    if (use_bloom) {
-        if (table_count > bloom_lines * 4)
+    if (use_bloom && !(node & POOLED_FLAG)) {
+        filtered_count++;
+        if (filtered_count > bloom_lines * 4)
             bloom_rebuild(bloom_lines * 2);
         else
-            bloom_change(hm_bloom, ptr, +1);
+            bloom_change(hm_bloom_word, ptr, +1);
     }
     return true;
 }
 
-bool hm_live_insert(uintptr_t ptr, uint64_t size, uint32_t node)
+static uint32_t encode_node(uint32_t node, bool pooled, bool code)
 {
-    return insert_slot(ptr, encode_size(ptr, size), node == HM_NONE ? NO_NODE : node);
+    return (node == HM_NONE ? NO_NODE : node) | (pooled ? POOLED_FLAG : 0) | (code ? CODE_FLAG : 0);
 }
 
-bool hm_live_mark_code(uintptr_t ptr)
+bool hm_live_insert(uintptr_t ptr, uint64_t size, uint32_t node, bool pooled)
+{
+    return insert_slot(ptr, encode_size(ptr, size), encode_node(node, pooled, false));
+}
+
+int hm_live_mark_code(uintptr_t ptr, bool pooled)
 {
     slot_t *e = find(ptr);
     if (e) {
         e->node |= CODE_FLAG;
-        return true;
+        return HM_LIVE_MARK_EXISTING;
     }
-    return insert_slot(ptr, 0, NO_NODE | CODE_FLAG);
+    return insert_slot(ptr, 0, encode_node(HM_NONE, pooled, true)) ? HM_LIVE_MARK_NEW
+                                                                     : HM_LIVE_MARK_FAILED;
 }
 
 bool hm_live_restore(const hm_live_block *b)
 {
-    uint32_t node = (b->node == HM_NONE ? NO_NODE : b->node) | (b->code ? CODE_FLAG : 0);
-    return insert_slot(b->ptr, encode_size(b->ptr, b->size), node);
+    return insert_slot(b->ptr, encode_size(b->ptr, b->size), encode_node(b->node, b->pooled, b->code));
 }
 
 bool hm_live_take(uintptr_t ptr, hm_live_block *out)
@@ -191,13 +201,16 @@ bool hm_live_take(uintptr_t ptr, hm_live_block *out)
         i = (i + 1) & table_mask;
     if (!table[i].ptr)
         return false;
-    uint32_t node = table[i].node & ~CODE_FLAG;
+    uint32_t node = table[i].node & NODE_MASK;
     out->ptr = ptr;
     out->size = table[i].size == BIG_SIZE ? big_take(ptr) : table[i].size;
     out->node = node == NO_NODE ? HM_NONE : node;
     out->code = (table[i].node & CODE_FLAG) != 0;
-    if (use_bloom)
-        bloom_change(hm_bloom, ptr, -1);
+    out->pooled = (table[i].node & POOLED_FLAG) != 0;
+    if (use_bloom && !out->pooled) {
+        bloom_change(hm_bloom_word, ptr, -1);
+        filtered_count--;
+    }
     /* Backward-shift deletion keeps probe chains intact without tombstones. */
     size_t hole = i;
     for (size_t j = (i + 1) & table_mask; table[j].ptr; j = (j + 1) & table_mask) {

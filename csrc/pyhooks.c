@@ -20,12 +20,25 @@
  * mapped; when the free releases the whole arena, the arena hook reads it
  * first (hm_tls.py_freeing).  These calls hold the GIL, which serialises
  * every change of `pylive`.
+ *
+ * Which freed blocks were recorded: the pool header starts with
+ * `union { block *_padding; uint count; } ref`, of which pymalloc uses only
+ * the 32-bit count; heapmark keeps the number of recorded blocks in the pool
+ * in the other half (`recorded`, changed atomically: code descriptors are
+ * marked from threads that may not hold the GIL).  A free reads that header
+ * anyway for the block size, so the free of a block in a pool with nothing
+ * recorded - nearly every free - costs no lookup.  Blocks from malloc (large
+ * objects) are recorded in the live table's Bloom filter instead, and their
+ * record goes when the native hook sees the malloc block freed.
  */
 #include <Python.h>
 
 #include "pyhooks.h"
 #include "recorder.h"
+#include "ownmem.h"
 #include "threads.h"
+
+#include <string.h>
 
 /* All references weak (see engine.c): the library loads into any process. */
 #pragma weak PyMem_SetAllocator
@@ -39,9 +52,10 @@
 #endif
 
 /* Mirrors the head of CPython's struct pool_header (Objects/obmalloc.c,
- * 3.9-3.11; Include/internal/pycore_obmalloc.h, 3.12+). */
+ * 3.9-3.11; Include/internal/pycore_obmalloc.h, 3.12+) on x86-64. */
 struct pool_head {
-    void *ref;
+    uint32_t count;       /* ref.count: pymalloc's allocated blocks */
+    uint32_t recorded;    /* the unused half of ref: heapmark's recorded blocks */
     void *freeblock;
     void *nextpool;
     void *prevpool;
@@ -61,12 +75,97 @@ static bool pool_layout_ok = true;
  * which add their own bytes to each request. */
 static bool class_from_request = true;
 
+static inline struct pool_head *pool_of(const void *p)
+{
+    return (struct pool_head *)((uintptr_t)p & ~(POOL_SIZE - 1));
+}
+
 static size_t block_size(const void *p)
 {
     if (!pool_layout_ok)
         return 0;
-    const struct pool_head *pool = (const void *)((uintptr_t)p & ~(POOL_SIZE - 1));
-    return ((size_t)pool->szidx + 1) << 4;
+    return ((size_t)pool_of(p)->szidx + 1) << 4;
+}
+
+/* Records the new object p of size bytes if the sampler picks it. */
+static inline void record_object(void *p, size_t size, bool raw)
+{
+    if (!hm_recording() || !hm_sample_hit(size))
+        return;
+    bool pooled = !raw && pool_layout_ok;
+    if (hm_record_alloc(p, size, pooled) && pooled)
+        __atomic_add_fetch(&pool_of(p)->recorded, 1, __ATOMIC_RELAXED);
+}
+
+/* The pymalloc block p is gone (freed, or resized in place): retires its
+ * record if it has one.  arena_gone: its pool was unmapped with its arena. */
+static inline void retire_pooled(void *p, bool arena_gone)
+{
+    if (!hm_recording())
+        return;
+    if (!pool_layout_ok) {
+        if (hm_live_maybe(p))
+            hm_record_free(p, 0);
+        return;
+    }
+    if (arena_gone) {
+        hm_record_free(p, 0);
+        return;
+    }
+    struct pool_head *pool = pool_of(p);
+    if (__atomic_load_n(&pool->recorded, __ATOMIC_RELAXED) && hm_record_free(p, 0))
+        __atomic_sub_fetch(&pool->recorded, 1, __ATOMIC_RELAXED);
+}
+
+/* ---- the arenas that exist (recorder lock) -------------------------------
+ * A code object is marked through its pool only if it is in one: code objects
+ * can also be static (3.11 and 3.12 deep-freeze the standard library's) or
+ * come from malloc.  Sorted bases; arenas come and go once per MiB. */
+static uintptr_t *arena_bases;
+static size_t arena_count, arena_cap;
+
+static size_t arena_slot(uintptr_t addr)   /* first base > addr */
+{
+    size_t lo = 0, hi = arena_count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (arena_bases[mid] <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void arena_note(uintptr_t base, bool mapped)
+{
+    hm_lock();
+    size_t i = arena_slot(base);
+    if (mapped) {
+        if (hm_own_grow((void **)&arena_bases, &arena_cap, arena_count, sizeof *arena_bases,
+                        arena_count + 1, 256)) {
+            memmove(&arena_bases[i + 1], &arena_bases[i], (arena_count - i) * sizeof *arena_bases);
+            arena_bases[i] = base;
+            arena_count++;
+        }
+    } else if (i > 0 && arena_bases[i - 1] == base) {
+        memmove(&arena_bases[i - 1], &arena_bases[i], (arena_count - i) * sizeof *arena_bases);
+        arena_count--;
+    }
+    hm_unlock();
+}
+
+static bool in_arena(const void *p)
+{
+    size_t i = arena_slot((uintptr_t)p);
+    return i > 0 && (uintptr_t)p - arena_bases[i - 1] < ARENA_SIZE;
+}
+
+void hm_pyhooks_mark_code(void *co)
+{
+    bool pooled = pool_layout_ok && in_arena(co);
+    if (hm_live_mark_code((uintptr_t)co, pooled) == HM_LIVE_MARK_NEW && pooled)
+        __atomic_add_fetch(&pool_of(co)->recorded, 1, __ATOMIC_RELAXED);
 }
 
 /* Settles the native allocations seen during a Python allocator call:
@@ -91,8 +190,7 @@ static size_t settle_nested(hm_tls_t *t, const void *object, bool *raw)
 /* The object at p (size given) now exists: sample, then count. */
 static inline void account_object(void *p, size_t size, bool raw)
 {
-    if (hm_recording() && hm_sample_hit(size))
-        hm_record_alloc(p, size);
+    record_object(p, size, raw);
     if (raw)
         hm_tracked_add((int64_t)size);
     else
@@ -115,10 +213,27 @@ static inline void after_alloc(hm_tls_t *t, void *p, size_t size)
         account_object(p, raw ? usable : block_size(p), raw);
 }
 
+/* A request pymalloc serves from its pools (1 to 512 bytes) needs no watch
+ * on malloc: the block's class is the request rounded to 16, and whatever
+ * malloc pymalloc does meanwhile (its arena table, its radix tree) is an
+ * ordinary native allocation.  (Only if mapping a new arena failed would
+ * pymalloc fall back to malloc for such a request, and that object would be
+ * counted twice; the process is out of memory by then.) */
+static inline bool pool_request(size_t n)
+{
+    return class_from_request && n - 1 < 512;
+}
+
 static void *py_malloc(void *ctx, size_t n)
 {
     domain_t *d = ctx;
     hm_tls_t *t = &hm_tls;
+    if (HM_LIKELY(pool_request(n)) && !t->guard) {
+        void *p = d->orig.malloc(d->orig.ctx, n);
+        if (HM_LIKELY(p != NULL))
+            account_object(p, (n + 15) & ~(size_t)15, false);
+        return p;
+    }
     if (t->guard)
         return d->orig.malloc(d->orig.ctx, n);
     t->nested_count = 0;
@@ -133,6 +248,13 @@ static void *py_calloc(void *ctx, size_t n, size_t size)
 {
     domain_t *d = ctx;
     hm_tls_t *t = &hm_tls;
+    size_t bytes;
+    if (!__builtin_mul_overflow(n, size, &bytes) && pool_request(bytes) && !t->guard) {
+        void *p = d->orig.calloc(d->orig.ctx, n, size);
+        if (HM_LIKELY(p != NULL))
+            account_object(p, (bytes + 15) & ~(size_t)15, false);
+        return p;
+    }
     if (t->guard)
         return d->orig.calloc(d->orig.ctx, n, size);
     t->nested_count = 0;
@@ -143,18 +265,14 @@ static void *py_calloc(void *ctx, size_t n, size_t size)
     return p;
 }
 
-static void begin_release(hm_tls_t *t, void *p)
-{
-    t->nested_count = 0;
-    t->py_freeing = p;
-    t->py_raw_freed = 0;
-    t->py_freed_block = 0;
-    t->in_pyalloc = 1;
-}
 
-static size_t released_block(hm_tls_t *t, void *p)
+/* After pymalloc released the block of p (t->py_released not RAW): retires
+ * its record and returns its size. */
+static size_t release_pooled(hm_tls_t *t, void *p)
 {
-    return t->py_freed_block ? t->py_freed_block : block_size(p);
+    size_t released = t->py_released;     /* non-zero: read before its arena went */
+    retire_pooled(p, released != 0);
+    return released ? released : block_size(p);
 }
 
 static void py_free(void *ctx, void *p)
@@ -165,18 +283,14 @@ static void py_free(void *ctx, void *p)
         d->orig.free(d->orig.ctx, p);
         return;
     }
-    if (hm_recording() && hm_live_maybe(p))
-        hm_record_free(p, 0);    /* Python objects all postdate recording */
-    begin_release(t, p);
+    /* A free allocates nothing; the native hooks only need to know which
+     * object is going, to handle a malloc'ed one (py_released = RAW). */
+    t->py_freeing = p;
+    t->py_released = 0;
     d->orig.free(d->orig.ctx, p);
-    t->in_pyalloc = 0;
     t->py_freeing = NULL;
-    if (HM_UNLIKELY(t->nested_count)) {
-        bool raw;
-        settle_nested(t, NULL, &raw);
-    }
-    if (!t->py_raw_freed)
-        hm_pylive_add(-(int64_t)released_block(t, p));
+    if (t->py_released != HM_RELEASED_RAW)
+        hm_pylive_add(-(int64_t)release_pooled(t, p));
 }
 
 static void *py_realloc(void *ctx, void *p, size_t n)
@@ -187,27 +301,28 @@ static void *py_realloc(void *ctx, void *p, size_t n)
         return py_malloc(ctx, n);
     if (t->guard)
         return d->orig.realloc(d->orig.ctx, p, n);
-    hm_live_block saved;
-    bool had = hm_recording() && hm_live_maybe(p) && hm_record_take(p, &saved);
-    begin_release(t, p);
+    t->nested_count = 0;
+    t->py_freeing = p;
+    t->py_released = 0;
+    t->in_pyalloc = 1;
     void *q = d->orig.realloc(d->orig.ctx, p, n);
     t->in_pyalloc = 0;
     t->py_freeing = NULL;
     bool q_raw;
     size_t q_usable = settle_nested(t, q, &q_raw);
-    if (!q) {
-        if (had)
-            hm_record_restore(&saved);
-        return NULL;
+    if (!q)
+        return NULL;    /* p is intact (a malloc'ed p got its record back) */
+    /* p was a pymalloc block unless the native layer saw its block go.  A
+     * block resized in place keeps its size class, and counts as freed and
+     * allocated again, as every realloc does. */
+    bool p_pymalloc = t->py_released != HM_RELEASED_RAW;
+    if (p_pymalloc) {
+        size_t old_size = release_pooled(t, p);
+        if (q != p)
+            hm_pylive_add(-(int64_t)old_size);
     }
-    /* p was a pymalloc block unless the native layer saw it freed.  A block
-     * resized in place by pymalloc keeps its size class. */
-    bool p_pymalloc = !t->py_raw_freed;
-    if (p_pymalloc && q != p)
-        hm_pylive_add(-(int64_t)released_block(t, p));
     size_t q_size = q_raw ? q_usable : block_size(q);
-    if (hm_recording() && hm_sample_hit(q_size))
-        hm_record_alloc(q, q_size);
+    record_object(q, q_size, q_raw);
     if (q_raw)
         hm_tracked_add((int64_t)q_size);
     else if (q != p)
@@ -228,10 +343,12 @@ static void *arena_alloc(void *ctx, size_t size)
     t->in_arena--;
     if (!p)
         return p;
-    if (size == ARENA_SIZE)
+    if (size == ARENA_SIZE) {
+        arena_note((uintptr_t)p, true);
         hm_pyarena_add((int64_t)size);
-    else if (!t->guard)
+    } else if (!t->guard) {
         hm_account_alloc(p, size);   /* other virtual memory, e.g. frame stacks */
+    }
     else
         hm_tracked_add((int64_t)size);
     return p;
@@ -243,11 +360,13 @@ static void arena_free(void *ctx, void *p, size_t size)
     hm_tls_t *t = &hm_tls;
     uintptr_t freeing = (uintptr_t)t->py_freeing;
     if (freeing && freeing - (uintptr_t)p < size)
-        t->py_freed_block = block_size(t->py_freeing);
-    if (size == ARENA_SIZE)
+        t->py_released = block_size(t->py_freeing);
+    if (size == ARENA_SIZE) {
+        arena_note((uintptr_t)p, false);
         hm_pyarena_add(-(int64_t)size);
-    else if (!t->guard)
+    } else if (!t->guard) {
         hm_account_free(p, size);
+    }
     else
         hm_tracked_add(-(int64_t)size);
     t->in_arena++;
@@ -287,7 +406,7 @@ bool hm_pyhooks_selfcheck(void)
 {
     static const size_t sizes[] = {1, 24, 100, 257, 480};
     hm_tls_t *t = &hm_tls;
-    bool plain = true, debug = true;
+    bool plain = true, debug = true, pooled = true;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         /* As py_malloc, but the block is examined before it is accounted. */
         t->nested_count = 0;
@@ -297,6 +416,7 @@ bool hm_pyhooks_selfcheck(void)
         bool raw = false;
         for (unsigned j = 0; j < t->nested_count; j++)
             raw |= (uintptr_t)p - (uintptr_t)t->nested[j].ptr < t->nested[j].usable;
+        pooled &= p && !raw;      /* a small request served by malloc: no pymalloc */
         if (p && !raw) {
             size_t got = block_size(p);
             plain &= got == ((sizes[i] + 15) & ~(size_t)15);
@@ -307,7 +427,7 @@ bool hm_pyhooks_selfcheck(void)
         after_alloc(t, p, sizes[i]);
         py_free(&obj_domain, p);
     }
-    class_from_request = plain;
-    pool_layout_ok = plain || debug;
+    class_from_request = pooled && plain;
+    pool_layout_ok = !pooled || plain || debug;
     return pool_layout_ok;
 }

@@ -25,4 +25,8 @@ bool hm_pyhooks_reinstall_if_replaced(void);
  * arena only). */
 bool hm_pyhooks_selfcheck(void);
 
+/* Marks the allocation of code object co so that its free retires its
+ * descriptor (pystack.c); recorder lock held. */
+void hm_pyhooks_mark_code(void *co);
+
 #endif

@@ -32,6 +32,7 @@
 #include "hashmap.h"
 #include "livetable.h"
 #include "ownmem.h"
+#include "pyhooks.h"
 #include "threads.h"
 
 #include <string.h>
@@ -157,7 +158,7 @@ static uint32_t code_descriptor(PyCodeObject *co)
      * no GC header or pre-header on 3.9-3.13, so the object's address is the
      * allocation's. */
     if (!PyType_IS_GC(Py_TYPE(co)))
-        hm_live_mark_code((uintptr_t)co);
+        hm_pyhooks_mark_code(co);
     return id;
 }
 

@@ -41,19 +41,22 @@ void hm_unlock(void)
     __atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
 }
 
-void hm_record_alloc(void *ptr, size_t size)
+bool hm_record_alloc(void *ptr, size_t size, bool pooled)
 {
     if (!hm_sampler_settle(size))
-        return;
+        return false;
     int64_t bytes, count;
     hm_sampler_weight(size, &bytes, &count);
+    bool recorded = false;
     hm_lock();
     if (hm_recording()) {
         uint32_t node = hm_stack_node();
-        if (hm_live_insert((uintptr_t)ptr, size, node))
+        recorded = hm_live_insert((uintptr_t)ptr, size, node, pooled);
+        if (recorded)
             hm_snap_alloc(node, bytes, count);
     }
     hm_unlock();
+    return recorded;
 }
 
 static void retire(const hm_live_block *b)
@@ -76,19 +79,21 @@ void hm_record_adopt_startup(void)
     hm_snap_alloc(startup_node, __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED), 0);
 }
 
-void hm_record_free(void *ptr, size_t size)
+bool hm_record_free(void *ptr, size_t size)
 {
     hm_live_block e;
     hm_lock();
-    if (hm_live_take((uintptr_t)ptr, &e)) {
+    bool found = hm_live_take((uintptr_t)ptr, &e);
+    if (found) {
         retire(&e);
-    } else if (!hm_bloom && startup_node != HM_NONE &&
+    } else if (!hm_bloom_word && startup_node != HM_NONE &&
                hm_snap_now(startup_node).bytes >= (int64_t)size) {
         /* Exact mode records every block allocated since the start, so a
          * block it does not know was allocated before. */
         hm_snap_free(startup_node, (int64_t)size, 0);
     }
     hm_unlock();
+    return found;
 }
 
 bool hm_record_take(void *ptr, hm_live_block *saved)

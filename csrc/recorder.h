@@ -30,9 +30,12 @@ void hm_unlock(void);
 /* Under the lock, before recording starts: memory already allocated goes to
  * the [before profiling started] node. */
 void hm_record_adopt_startup(void);
-void hm_record_alloc(void *ptr, size_t size);
-/* size: the block's size, for blocks allocated before recording started. */
-void hm_record_free(void *ptr, size_t size);
+/* After hm_sample_hit: records the block if the sampler settles on it.
+ * pooled: a pymalloc block (see livetable.h).  True if recorded. */
+bool hm_record_alloc(void *ptr, size_t size, bool pooled);
+/* size: the block's size, for blocks allocated before recording started.
+ * True if ptr was recorded. */
+bool hm_record_free(void *ptr, size_t size);
 bool hm_record_take(void *ptr, hm_live_block *saved);
 void hm_record_restore(const hm_live_block *saved);
 void hm_record_map(uintptr_t start, size_t len);
@@ -44,11 +47,12 @@ uint32_t hm_record_thread_base(void);
 static inline HM_FAST_PATH void hm_account_alloc(void *ptr, size_t usable)
 {
     if (hm_recording() && hm_sample_hit(usable))
-        hm_record_alloc(ptr, usable);
+        hm_record_alloc(ptr, usable, false);
     hm_tracked_add((int64_t)usable);
 }
 
-/* The block at ptr is about to be released. */
+/* The block of `usable` bytes recorded (if at all) as ptr is about to be
+ * released. */
 static inline HM_FAST_PATH void hm_account_free(void *ptr, size_t usable)
 {
     if (hm_recording() && hm_live_maybe(ptr))

@@ -16,6 +16,7 @@
 
 #define HM_MAX_DEPTH 256          /* Python frames kept per stack (leaf-most) */
 #define HM_MAX_NESTED 3           /* native allocations seen inside one Python allocator call */
+#define HM_RELEASED_RAW SIZE_MAX
 
 /* A native allocation made while a Python allocator call was in progress:
  * either the Python object itself (raw-backed) or pymalloc's own bookkeeping.
@@ -29,12 +30,13 @@ typedef struct {
     int64_t countdown;        /* bytes until the next sample (sampler.h) */
     uint64_t rng;             /* xorshift state; 0 = not seeded yet */
     uint32_t guard;           /* >0: heapmark's own code runs here; hooks pass through */
-    uint8_t in_pyalloc;       /* inside a Python MEM/OBJ allocator call */
+    uint8_t in_pyalloc;       /* inside a Python allocator call that may reach malloc */
     uint8_t in_arena;         /* inside pymalloc's arena allocator */
-    uint8_t py_raw_freed;     /* the native free of py_freeing happened */
     uint8_t nested_count;
     void *py_freeing;         /* object whose Python free/realloc is in progress */
-    size_t py_freed_block;    /* its pymalloc block size, read before its arena went away */
+    size_t py_released;       /* how it went: 0 = a pymalloc block (size in its pool),
+                               * HM_RELEASED_RAW = a malloc block, or the block's size,
+                               * read before its arena was unmapped */
     hm_nested_alloc nested[HM_MAX_NESTED];
     struct hm_thread *thread; /* lazily allocated under the recorder lock */
 } hm_tls_t;
