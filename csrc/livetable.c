@@ -19,8 +19,7 @@
 uint64_t hm_bloom_word;
 
 /* A slot: the address, the size (or BIG_SIZE: see big[]), and the node with
- * CODE_FLAG set when a code object lives at the address and POOLED_FLAG for
- * a pymalloc block (kept out of the filter). */
+ * CODE_FLAG set when a code object lives at the address. */
 typedef struct {
     uintptr_t ptr;      /* 0 = empty */
     uint32_t size;
@@ -28,15 +27,13 @@ typedef struct {
 } slot_t;
 
 #define CODE_FLAG 0x80000000u
-#define POOLED_FLAG 0x40000000u      /* not in the filter */
-#define NODE_MASK 0x3FFFFFFFu
+#define NODE_MASK 0x7FFFFFFFu
 #define NO_NODE NODE_MASK
 #define BIG_SIZE UINT32_MAX
 #define MAX_BIG 1024
 
 static slot_t *table;
 static size_t table_mask, table_count;
-static size_t filtered_count;     /* entries in the filter (not pooled) */
 static size_t bloom_lines;
 static bool use_bloom;
 /* Blocks of 4 GiB or more: few by nature, so a short list. */
@@ -69,7 +66,7 @@ static bool bloom_rebuild(size_t lines)
         return false;
     uint64_t word = (uint64_t)(uintptr_t)b | ((uint64_t)__builtin_ctzll(lines) << 56);
     for (size_t i = 0; i <= table_mask; i++)
-        if (table[i].ptr && !(table[i].node & POOLED_FLAG))
+        if (table[i].ptr)
             bloom_change(word, table[i].ptr, +1);
     bloom_lines = lines;
     __atomic_store_n(&hm_bloom_word, word, __ATOMIC_RELEASE);
@@ -158,9 +155,8 @@ static bool insert_slot(uintptr_t ptr, uint32_t size, uint32_t node)
     slot_t s = {ptr, size, node};
     place(table, table_mask, &s);
     table_count++;
-    if (use_bloom && !(node & POOLED_FLAG)) {
-        filtered_count++;
-        if (filtered_count > bloom_lines * 4)
+    if (use_bloom) {
+        if (table_count > bloom_lines * 4)
             bloom_rebuild(bloom_lines * 2);
         else
             bloom_change(hm_bloom_word, ptr, +1);
@@ -168,30 +164,30 @@ static bool insert_slot(uintptr_t ptr, uint32_t size, uint32_t node)
     return true;
 }
 
-static uint32_t encode_node(uint32_t node, bool pooled, bool code)
+static uint32_t encode_node(uint32_t node, bool code)
 {
-    return (node == HM_NONE ? NO_NODE : node) | (pooled ? POOLED_FLAG : 0) | (code ? CODE_FLAG : 0);
+    return (node == HM_NONE ? NO_NODE : node) | (code ? CODE_FLAG : 0);
 }
 
-bool hm_live_insert(uintptr_t ptr, uint64_t size, uint32_t node, bool pooled)
+bool hm_live_insert(uintptr_t ptr, uint64_t size, uint32_t node)
 {
-    return insert_slot(ptr, encode_size(ptr, size), encode_node(node, pooled, false));
+    return insert_slot(ptr, encode_size(ptr, size), encode_node(node, false));
 }
 
-int hm_live_mark_code(uintptr_t ptr, bool pooled)
+int hm_live_mark_code(uintptr_t ptr)
 {
     slot_t *e = find(ptr);
     if (e) {
         e->node |= CODE_FLAG;
         return HM_LIVE_MARK_EXISTING;
     }
-    return insert_slot(ptr, 0, encode_node(HM_NONE, pooled, true)) ? HM_LIVE_MARK_NEW
-                                                                     : HM_LIVE_MARK_FAILED;
+    return insert_slot(ptr, 0, encode_node(HM_NONE, true)) ? HM_LIVE_MARK_NEW
+                                                             : HM_LIVE_MARK_FAILED;
 }
 
 bool hm_live_restore(const hm_live_block *b)
 {
-    return insert_slot(b->ptr, encode_size(b->ptr, b->size), encode_node(b->node, b->pooled, b->code));
+    return insert_slot(b->ptr, encode_size(b->ptr, b->size), encode_node(b->node, b->code));
 }
 
 bool hm_live_take(uintptr_t ptr, hm_live_block *out)
@@ -206,11 +202,8 @@ bool hm_live_take(uintptr_t ptr, hm_live_block *out)
     out->size = table[i].size == BIG_SIZE ? big_take(ptr) : table[i].size;
     out->node = node == NO_NODE ? HM_NONE : node;
     out->code = (table[i].node & CODE_FLAG) != 0;
-    out->pooled = (table[i].node & POOLED_FLAG) != 0;
-    if (use_bloom && !out->pooled) {
+    if (use_bloom)
         bloom_change(hm_bloom_word, ptr, -1);
-        filtered_count--;
-    }
     /* Backward-shift deletion keeps probe chains intact without tombstones. */
     size_t hole = i;
     for (size_t j = (i + 1) & table_mask; table[j].ptr; j = (j + 1) & table_mask) {

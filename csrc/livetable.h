@@ -3,9 +3,9 @@
  *
  * Owns: a hash table from block address to the node it was recorded at and
  * its size, and a counting Bloom filter in front of it so that the free of a
- * malloc block that was never sampled - nearly every free - costs one cache
- * line read and no lock.  (pymalloc blocks are found through their pool's
- * header instead: see pyhooks.c.)  What a block stands for (its weight) is recomputed from
+ * block that was never sampled - nearly every free - costs one cache line
+ * read and no lock.  (pyhooks.c puts a cheaper test in front of the filter
+ * for pymalloc blocks, in their pool's header.)  What a block stands for (its weight) is recomputed from
  * its size (sampler.h), so a slot is 16 bytes.
  * Must never: be modified without the recorder lock; hm_live_maybe is the
  * only lock-free entry point.
@@ -20,16 +20,13 @@ typedef struct {
     uint64_t size;      /* bytes when recorded */
     uint32_t node;      /* call-tree node, HM_NONE if the block only marks a code object */
     bool code;          /* a code object lives here (see pystack.c) */
-    bool pooled;        /* a pymalloc block: found through its pool, not the filter */
 } hm_live_block;
 
 bool hm_live_init(bool exact);
-/* pooled: a pymalloc block (pyhooks.c counts it in its pool header and looks
- * it up only from there); otherwise it goes into the Bloom filter. */
-bool hm_live_insert(uintptr_t ptr, uint64_t size, uint32_t node, bool pooled);
+bool hm_live_insert(uintptr_t ptr, uint64_t size, uint32_t node);
 /* Marks ptr as the allocation of a code object whose descriptor is cached. */
 enum { HM_LIVE_MARK_FAILED, HM_LIVE_MARK_EXISTING, HM_LIVE_MARK_NEW };
-int hm_live_mark_code(uintptr_t ptr, bool pooled);
+int hm_live_mark_code(uintptr_t ptr);
 /* Removes the record of ptr into *out; false if ptr is not recorded. */
 bool hm_live_take(uintptr_t ptr, hm_live_block *out);
 /* Puts back a record taken by hm_live_take (a realloc that failed). */

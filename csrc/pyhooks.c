@@ -23,13 +23,15 @@
  *
  * Which freed blocks were recorded: the pool header starts with
  * `union { block *_padding; uint count; } ref`, of which pymalloc uses only
- * the 32-bit count; heapmark keeps the number of recorded blocks in the pool
- * in the other half (`recorded`, changed atomically: code descriptors are
- * marked from threads that may not hold the GIL).  A free reads that header
- * anyway for the block size, so the free of a block in a pool with nothing
- * recorded - nearly every free - costs no lookup.  Blocks from malloc (large
- * objects) are recorded in the live table's Bloom filter instead, and their
- * record goes when the native hook sees the malloc block freed.
+ * the 32-bit count.  heapmark keeps eight 4-bit counters in the other half
+ * (`recorded`): recorded blocks in each eighth of the pool (a counter that
+ * reaches 15 stays there; it only costs lookups).  A free reads that header
+ * anyway for the block size, so the free of a block with no recorded block
+ * near it - nearly every free - goes no further; the others ask the live
+ * table's Bloom filter, then the table.  Counters change atomically: code
+ * descriptors are marked from threads that may not hold the GIL.  Blocks
+ * from malloc (large objects) lose their record when the native hook sees
+ * the malloc block freed.
  */
 #include <Python.h>
 
@@ -55,7 +57,7 @@
  * 3.9-3.11; Include/internal/pycore_obmalloc.h, 3.12+) on x86-64. */
 struct pool_head {
     uint32_t count;       /* ref.count: pymalloc's allocated blocks */
-    uint32_t recorded;    /* the unused half of ref: heapmark's recorded blocks */
+    uint32_t recorded;    /* the unused half of ref: heapmark's counters (see above) */
     void *freeblock;
     void *nextpool;
     void *prevpool;
@@ -87,14 +89,32 @@ static size_t block_size(const void *p)
     return ((size_t)pool_of(p)->szidx + 1) << 4;
 }
 
+/* p's counter in its pool's header: shift of its 4 bits. */
+static inline unsigned counter_shift(const void *p)
+{
+    return (unsigned)(((uintptr_t)p & (POOL_SIZE - 1)) / (POOL_SIZE / 8)) * 4;
+}
+
+static void count_recorded(const void *p, int delta)
+{
+    uint32_t *word = &pool_of(p)->recorded;
+    unsigned shift = counter_shift(p);
+    uint32_t old = __atomic_load_n(word, __ATOMIC_RELAXED), updated;
+    do {
+        uint32_t c = (old >> shift) & 15;
+        if (c == 15 || (delta < 0 && c == 0))
+            return;              /* saturated: stays; or nothing to take */
+        updated = old + (uint32_t)delta * (1u << shift);
+    } while (!__atomic_compare_exchange_n(word, &old, updated, true, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+}
+
 /* Records the new object p of size bytes if the sampler picks it. */
 static inline void record_object(void *p, size_t size, bool raw)
 {
-    if (!hm_recording() || !hm_sample_hit(size))
-        return;
-    bool pooled = !raw && pool_layout_ok;
-    if (hm_record_alloc(p, size, pooled) && pooled)
-        __atomic_add_fetch(&pool_of(p)->recorded, 1, __ATOMIC_RELAXED);
+    if (hm_recording() && hm_sample_hit(size) && hm_record_alloc(p, size) && !raw &&
+        pool_layout_ok)
+        count_recorded(p, +1);
 }
 
 /* The pymalloc block p is gone (freed, or resized in place): retires its
@@ -103,18 +123,16 @@ static inline void retire_pooled(void *p, bool arena_gone)
 {
     if (!hm_recording())
         return;
-    if (!pool_layout_ok) {
+    if (!pool_layout_ok || arena_gone) {
         if (hm_live_maybe(p))
             hm_record_free(p, 0);
         return;
     }
-    if (arena_gone) {
-        hm_record_free(p, 0);
+    uint32_t recorded = __atomic_load_n(&pool_of(p)->recorded, __ATOMIC_RELAXED);
+    if (HM_LIKELY(((recorded >> counter_shift(p)) & 15) == 0))
         return;
-    }
-    struct pool_head *pool = pool_of(p);
-    if (__atomic_load_n(&pool->recorded, __ATOMIC_RELAXED) && hm_record_free(p, 0))
-        __atomic_sub_fetch(&pool->recorded, 1, __ATOMIC_RELAXED);
+    if (hm_live_maybe(p) && hm_record_free(p, 0))
+        count_recorded(p, -1);
 }
 
 /* ---- the arenas that exist (recorder lock) -------------------------------
@@ -163,9 +181,8 @@ static bool in_arena(const void *p)
 
 void hm_pyhooks_mark_code(void *co)
 {
-    bool pooled = pool_layout_ok && in_arena(co);
-    if (hm_live_mark_code((uintptr_t)co, pooled) == HM_LIVE_MARK_NEW && pooled)
-        __atomic_add_fetch(&pool_of(co)->recorded, 1, __ATOMIC_RELAXED);
+    if (hm_live_mark_code((uintptr_t)co) == HM_LIVE_MARK_NEW && pool_layout_ok && in_arena(co))
+        count_recorded(co, +1);
 }
 
 /* Settles the native allocations seen during a Python allocator call:
@@ -268,7 +285,7 @@ static void *py_calloc(void *ctx, size_t n, size_t size)
 
 /* After pymalloc released the block of p (t->py_released not RAW): retires
  * its record and returns its size. */
-static size_t release_pooled(hm_tls_t *t, void *p)
+static inline size_t release_pooled(hm_tls_t *t, void *p)
 {
     size_t released = t->py_released;     /* non-zero: read before its arena went */
     retire_pooled(p, released != 0);

@@ -41,7 +41,7 @@ void hm_unlock(void)
     __atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
 }
 
-bool hm_record_alloc(void *ptr, size_t size, bool pooled)
+bool hm_record_alloc(void *ptr, size_t size)
 {
     if (!hm_sampler_settle(size))
         return false;
@@ -51,7 +51,7 @@ bool hm_record_alloc(void *ptr, size_t size, bool pooled)
     hm_lock();
     if (hm_recording()) {
         uint32_t node = hm_stack_node();
-        recorded = hm_live_insert((uintptr_t)ptr, size, node, pooled);
+        recorded = hm_live_insert((uintptr_t)ptr, size, node);
         if (recorded)
             hm_snap_alloc(node, bytes, count);
     }

@@ -31,8 +31,8 @@ void hm_unlock(void);
  * the [before profiling started] node. */
 void hm_record_adopt_startup(void);
 /* After hm_sample_hit: records the block if the sampler settles on it.
- * pooled: a pymalloc block (see livetable.h).  True if recorded. */
-bool hm_record_alloc(void *ptr, size_t size, bool pooled);
+ * True if recorded. */
+bool hm_record_alloc(void *ptr, size_t size);
 /* size: the block's size, for blocks allocated before recording started.
  * True if ptr was recorded. */
 bool hm_record_free(void *ptr, size_t size);
@@ -47,7 +47,7 @@ uint32_t hm_record_thread_base(void);
 static inline HM_FAST_PATH void hm_account_alloc(void *ptr, size_t usable)
 {
     if (hm_recording() && hm_sample_hit(usable))
-        hm_record_alloc(ptr, usable, false);
+        hm_record_alloc(ptr, usable);
     hm_tracked_add((int64_t)usable);
 }
 
