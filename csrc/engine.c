@@ -88,6 +88,7 @@ static void at_fork_child(void)
     /* The child has a copy of the parent's profile; it must not write it.
      * (Following forked children is a separate feature.) */
     __atomic_store_n(&hm_state, HM_STOPPED, __ATOMIC_RELAXED);
+    hm_sample_limit = UINT64_MAX;
     finished = 1;
     hm_unlock();
 }
@@ -118,9 +119,9 @@ __attribute__((constructor(101))) static void engine_start(void)
     if (!getenv("HEAPMARK_PROFILE"))
         return;
     if (&PyMem_SetAllocator == NULL) {
-        /* Not a Python interpreter (the preload reached another program):
-         * stay out of its way. */
-        forget_environment();
+        /* Not a Python interpreter: a wrapper in front of the program
+         * (valgrind, env, a shell script).  Stay out of its way and leave the
+         * environment to the Python process it starts. */
         return;
     }
     copy_env(profile_path, sizeof profile_path, "HEAPMARK_PROFILE");
@@ -167,6 +168,7 @@ __attribute__((constructor(101))) static void engine_start(void)
     hm_lock();
     hm_record_adopt_startup();
     __atomic_store_n(&hm_state, HM_RECORDING, __ATOMIC_RELEASE);
+    hm_sampler_enable(true);
     hm_unlock();
 }
 
@@ -199,6 +201,7 @@ bool hm_engine_finish(char *err, size_t errlen)
     hm_run_info info = {0};
     hm_lock();
     __atomic_store_n(&hm_state, HM_STOPPED, __ATOMIC_RELEASE);
+    hm_sampler_enable(false);
     hm_pystack_stop();
     info.end_bytes = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
     info.end_pymalloc_free = hm_totals.pyarena - hm_totals.pylive;

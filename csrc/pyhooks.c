@@ -4,6 +4,8 @@
  * Owns: the MEM/OBJ domain wrappers, the arena allocator wrapper, and the
  * reading of a pymalloc block's size class from its pool header.
  * Must never: call back into Python, allocate, or lock outside recorder.c.
+ * (These hooks do not test hm_tls.guard: heapmark never allocates a Python
+ * object while it holds its lock or writes the profile.)
  *
  * Each byte is counted once:
  *   - a pymalloc arena is counted in `tracked` when mapped (hm_pyarena_add);
@@ -109,30 +111,26 @@ static void count_recorded(const void *p, int delta)
                                           __ATOMIC_RELAXED));
 }
 
-/* Records the new object p of size bytes if the sampler picks it. */
-static inline void record_object(void *p, size_t size, bool raw)
+/* Out of line: a sampled object.  Records it (and counts it in its pool). */
+static __attribute__((noinline)) void record_object(void *p, size_t size, bool raw)
 {
-    if (hm_recording() && hm_sample_hit(size) && hm_record_alloc(p, size) && !raw &&
-        pool_layout_ok)
+    if (hm_record_alloc(p, size) && !raw && pool_layout_ok)
         count_recorded(p, +1);
 }
 
-/* The pymalloc block p is gone (freed, or resized in place): retires its
- * record if it has one.  arena_gone: its pool was unmapped with its arena. */
-static inline void retire_pooled(void *p, bool arena_gone)
+/* Out of line: the pymalloc block p, which may have been recorded, is gone
+ * (freed, or resized in place).  Retires its record if it has one. */
+static __attribute__((noinline)) void retire_pooled(void *p)
 {
-    if (!hm_recording())
-        return;
-    if (!pool_layout_ok || arena_gone) {
-        if (hm_live_maybe(p))
-            hm_record_free(p, 0);
-        return;
-    }
-    uint32_t recorded = __atomic_load_n(&pool_of(p)->recorded, __ATOMIC_RELAXED);
-    if (HM_LIKELY(((recorded >> counter_shift(p)) & 15) == 0))
-        return;
-    if (hm_live_maybe(p) && hm_record_free(p, 0))
+    if (hm_live_maybe(p) && hm_recording() && hm_record_free(p, 0) && pool_layout_ok)
         count_recorded(p, -1);
+}
+
+/* Whether the counter near p in its pool says a block there may be recorded. */
+static inline bool pool_may_hold_record(const void *p)
+{
+    uint32_t recorded = __atomic_load_n(&pool_of(p)->recorded, __ATOMIC_RELAXED);
+    return ((recorded >> counter_shift(p)) & 15) != 0;
 }
 
 /* ---- the arenas that exist (recorder lock) -------------------------------
@@ -204,30 +202,16 @@ static size_t settle_nested(hm_tls_t *t, const void *object, bool *raw)
     return usable;
 }
 
-/* The object at p (size given) now exists: sample, then count. */
+/* The object at p (size bytes: its pymalloc block, or its malloc block if
+ * raw) now exists: sample it, then count it. */
 static inline void account_object(void *p, size_t size, bool raw)
 {
-    record_object(p, size, raw);
+    if (HM_UNLIKELY(hm_sample_hit(size)))
+        record_object(p, size, raw);
     if (raw)
         hm_tracked_add((int64_t)size);
     else
-        hm_pylive_add((int64_t)size);
-}
-
-/* size: what was asked for; a pymalloc block is that rounded to 16. */
-static inline void after_alloc(hm_tls_t *t, void *p, size_t size)
-{
-    if (HM_LIKELY(t->nested_count == 0)) {
-        if (HM_LIKELY(p != NULL))
-            account_object(p, class_from_request && size <= 512 && size > 0
-                                  ? (size + 15) & ~(size_t)15 : block_size(p),
-                           false);
-        return;
-    }
-    bool raw;
-    size_t usable = settle_nested(t, p, &raw);
-    if (p)
-        account_object(p, raw ? usable : block_size(p), raw);
+        hm_pylive_grow(size);
 }
 
 /* A request pymalloc serves from its pools (1 to 512 bytes) needs no watch
@@ -241,73 +225,90 @@ static inline bool pool_request(size_t n)
     return class_from_request && n - 1 < 512;
 }
 
+/* Out of line: a request that may reach malloc (larger than 512 bytes, 0, or
+ * under a debug allocator).  Native allocations during the call are handed
+ * over in hm_tls.nested. */
+static __attribute__((noinline)) void *alloc_watched(domain_t *d, size_t n, size_t elem)
+{
+    hm_tls_t *t = &hm_tls;
+    t->nested_count = 0;
+    t->in_pyalloc = 1;
+    void *p = elem ? d->orig.calloc(d->orig.ctx, n, elem) : d->orig.malloc(d->orig.ctx, n);
+    t->in_pyalloc = 0;
+    bool raw;
+    size_t usable = settle_nested(t, p, &raw);
+    if (p)
+        account_object(p, raw ? usable : block_size(p), raw);
+    return p;
+}
+
 static void *py_malloc(void *ctx, size_t n)
 {
     domain_t *d = ctx;
-    hm_tls_t *t = &hm_tls;
-    if (HM_LIKELY(pool_request(n)) && !t->guard) {
-        void *p = d->orig.malloc(d->orig.ctx, n);
-        if (HM_LIKELY(p != NULL))
-            account_object(p, (n + 15) & ~(size_t)15, false);
-        return p;
-    }
-    if (t->guard)
-        return d->orig.malloc(d->orig.ctx, n);
-    t->nested_count = 0;
-    t->in_pyalloc = 1;
+    if (HM_UNLIKELY(!pool_request(n)))
+        return alloc_watched(d, n, 0);
     void *p = d->orig.malloc(d->orig.ctx, n);
-    t->in_pyalloc = 0;
-    after_alloc(t, p, n);
+    if (HM_LIKELY(p != NULL))
+        account_object(p, (n + 15) & ~(size_t)15, false);
     return p;
 }
 
 static void *py_calloc(void *ctx, size_t n, size_t size)
 {
     domain_t *d = ctx;
-    hm_tls_t *t = &hm_tls;
     size_t bytes;
-    if (!__builtin_mul_overflow(n, size, &bytes) && pool_request(bytes) && !t->guard) {
-        void *p = d->orig.calloc(d->orig.ctx, n, size);
-        if (HM_LIKELY(p != NULL))
-            account_object(p, (bytes + 15) & ~(size_t)15, false);
-        return p;
-    }
-    if (t->guard)
-        return d->orig.calloc(d->orig.ctx, n, size);
-    t->nested_count = 0;
-    t->in_pyalloc = 1;
+    if (__builtin_mul_overflow(n, size, &bytes) || !pool_request(bytes))
+        return alloc_watched(d, n, size ? size : 1);
     void *p = d->orig.calloc(d->orig.ctx, n, size);
-    t->in_pyalloc = 0;
-    after_alloc(t, p, n * size);
+    if (HM_LIKELY(p != NULL))
+        account_object(p, (bytes + 15) & ~(size_t)15, false);
     return p;
 }
 
+/* hm_tls.py_released is 0 between calls; during the free or realloc of an
+ * object the native hooks set it to HM_RELEASED_RAW (the object's malloc
+ * block went) or the arena hook to the block's size (its arena went). */
 
-/* After pymalloc released the block of p (t->py_released not RAW): retires
- * its record and returns its size. */
+/* Out of line: after the release of p's block when something unusual
+ * happened (see above) or the pool layout is unknown.  Returns the pymalloc
+ * bytes released (0 for a malloc block), and resets hm_tls.py_released. */
+static __attribute__((noinline)) size_t release_unusual(hm_tls_t *t, void *p)
+{
+    size_t released = t->py_released;
+    t->py_released = 0;
+    if (released == HM_RELEASED_RAW)
+        return 0;
+    if (hm_live_maybe(p) && hm_recording())
+        hm_record_free(p, 0);
+    return released ? released : block_size(p);
+}
+
+/* After pymalloc released p's block: retires its record if it may have one
+ * and returns the pymalloc bytes released (0 if it was a malloc block). */
 static inline size_t release_pooled(hm_tls_t *t, void *p)
 {
-    size_t released = t->py_released;     /* non-zero: read before its arena went */
-    retire_pooled(p, released != 0);
-    return released ? released : block_size(p);
+    if (HM_UNLIKELY(t->py_released != 0 || !pool_layout_ok))
+        return release_unusual(t, p);
+    size_t size = ((size_t)pool_of(p)->szidx + 1) << 4;
+    if (HM_UNLIKELY(pool_may_hold_record(p)))
+        retire_pooled(p);
+    return size;
 }
 
 static void py_free(void *ctx, void *p)
 {
     domain_t *d = ctx;
-    hm_tls_t *t = &hm_tls;
-    if (!p || t->guard) {
+    if (HM_UNLIKELY(!p)) {
         d->orig.free(d->orig.ctx, p);
         return;
     }
     /* A free allocates nothing; the native hooks only need to know which
-     * object is going, to handle a malloc'ed one (py_released = RAW). */
+     * object is going, to handle a malloc'ed one. */
+    hm_tls_t *t = &hm_tls;
     t->py_freeing = p;
-    t->py_released = 0;
     d->orig.free(d->orig.ctx, p);
     t->py_freeing = NULL;
-    if (t->py_released != HM_RELEASED_RAW)
-        hm_pylive_add(-(int64_t)release_pooled(t, p));
+    hm_pylive_shrink(release_pooled(t, p));
 }
 
 static void *py_realloc(void *ctx, void *p, size_t n)
@@ -316,34 +317,31 @@ static void *py_realloc(void *ctx, void *p, size_t n)
     hm_tls_t *t = &hm_tls;
     if (!p)
         return py_malloc(ctx, n);
-    if (t->guard)
-        return d->orig.realloc(d->orig.ctx, p, n);
     t->nested_count = 0;
     t->py_freeing = p;
-    t->py_released = 0;
     t->in_pyalloc = 1;
     void *q = d->orig.realloc(d->orig.ctx, p, n);
     t->in_pyalloc = 0;
     t->py_freeing = NULL;
     bool q_raw;
     size_t q_usable = settle_nested(t, q, &q_raw);
-    if (!q)
+    if (!q) {
+        t->py_released = 0;
         return NULL;    /* p is intact (a malloc'ed p got its record back) */
-    /* p was a pymalloc block unless the native layer saw its block go.  A
-     * block resized in place keeps its size class, and counts as freed and
-     * allocated again, as every realloc does. */
-    bool p_pymalloc = t->py_released != HM_RELEASED_RAW;
-    if (p_pymalloc) {
-        size_t old_size = release_pooled(t, p);
-        if (q != p)
-            hm_pylive_add(-(int64_t)old_size);
     }
+    /* p's block went unless pymalloc resized it in place; a block resized in
+     * place keeps its size class, and counts as freed and allocated again,
+     * as every realloc does. */
+    size_t p_pooled = release_pooled(t, p);
+    if (p_pooled && q != p)
+        hm_pylive_shrink(p_pooled);
     size_t q_size = q_raw ? q_usable : block_size(q);
-    record_object(q, q_size, q_raw);
+    if (HM_UNLIKELY(hm_sample_hit(q_size)))
+        record_object(q, q_size, q_raw);
     if (q_raw)
         hm_tracked_add((int64_t)q_size);
-    else if (q != p)
-        hm_pylive_add((int64_t)q_size);
+    else if (q != p || !p_pooled)
+        hm_pylive_grow(q_size);
     return q;
 }
 
@@ -440,8 +438,10 @@ bool hm_pyhooks_selfcheck(void)
             /* The debug wrapper adds a 16-byte header and an 8-byte trailer. */
             debug &= got == ((sizes[i] + 24 + 15) & ~(size_t)15);
         }
-        class_from_request = false;        /* while the verdict is open */
-        after_alloc(t, p, sizes[i]);
+        bool was_raw;
+        size_t usable = settle_nested(t, p, &was_raw);
+        if (p)
+            account_object(p, was_raw ? usable : block_size(p), was_raw);
         py_free(&obj_domain, p);
     }
     class_from_request = pooled && plain;

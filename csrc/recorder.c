@@ -43,6 +43,10 @@ void hm_unlock(void)
 
 bool hm_record_alloc(void *ptr, size_t size)
 {
+    if (!hm_recording()) {
+        hm_sampler_idle();
+        return false;
+    }
     if (!hm_sampler_settle(size))
         return false;
     int64_t bytes, count;

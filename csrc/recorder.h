@@ -30,8 +30,8 @@ void hm_unlock(void);
 /* Under the lock, before recording starts: memory already allocated goes to
  * the [before profiling started] node. */
 void hm_record_adopt_startup(void);
-/* After hm_sample_hit: records the block if the sampler settles on it.
- * True if recorded. */
+/* After hm_sample_hit: records the block if recording and the sampler
+ * settles on it.  True if recorded. */
 bool hm_record_alloc(void *ptr, size_t size);
 /* size: the block's size, for blocks allocated before recording started.
  * True if ptr was recorded. */
@@ -46,7 +46,7 @@ uint32_t hm_record_thread_base(void);
  * (Recording first makes a new peak include the block that made it.) */
 static inline HM_FAST_PATH void hm_account_alloc(void *ptr, size_t usable)
 {
-    if (hm_recording() && hm_sample_hit(usable))
+    if (hm_sample_hit(usable))
         hm_record_alloc(ptr, usable);
     hm_tracked_add((int64_t)usable);
 }
@@ -55,7 +55,7 @@ static inline HM_FAST_PATH void hm_account_alloc(void *ptr, size_t usable)
  * released. */
 static inline HM_FAST_PATH void hm_account_free(void *ptr, size_t usable)
 {
-    if (hm_recording() && hm_live_maybe(ptr))
+    if (hm_live_maybe(ptr) && hm_recording())
         hm_record_free(ptr, usable);
     hm_tracked_add(-(int64_t)usable);
 }

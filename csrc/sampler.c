@@ -10,6 +10,7 @@
 #include <math.h>
 
 uint64_t hm_sample_rate = 1;
+uint64_t hm_sample_limit = UINT64_MAX;
 static uint64_t run_seed;
 static uint64_t thread_counter;
 
@@ -17,6 +18,23 @@ void hm_sampler_configure(uint64_t rate, uint64_t seed)
 {
     hm_sample_rate = rate ? rate : 1;
     run_seed = seed;
+}
+
+void hm_sampler_enable(bool on)
+{
+    if (on) {
+        /* The starting thread may have gone idle before: start it afresh.
+         * (Other threads that existed before the start, started by library
+         * constructors if at all, stay idle.) */
+        hm_tls.countdown = 0;
+        hm_tls.rng = 0;
+    }
+    __atomic_store_n(&hm_sample_limit, on ? hm_sample_rate : UINT64_MAX, __ATOMIC_RELAXED);
+}
+
+void hm_sampler_idle(void)
+{
+    hm_tls.countdown = INT64_MAX;
 }
 
 static uint64_t next_random(hm_tls_t *t)

@@ -22,13 +22,22 @@
 #include "threads.h"
 
 extern uint64_t hm_sample_rate;
+/* The size from which every allocation is recorded: hm_sample_rate while
+ * recording, else UINT64_MAX (so the fast path needs no test of the state:
+ * a thread that is not recording settles into a countdown that never ends,
+ * see hm_sampler_idle). */
+extern uint64_t hm_sample_limit;
 
 void hm_sampler_configure(uint64_t rate, uint64_t seed);
+/* Recording starts or stops (recorder lock held). */
+void hm_sampler_enable(bool on);
+/* This thread hit the sampler while not recording: no more hits. */
+void hm_sampler_idle(void);
 
-/* Fast path: true when the allocation must go to hm_sampler_weigh. */
+/* Fast path: true when the allocation must go to hm_sampler_settle. */
 static inline HM_FAST_PATH bool hm_sample_hit(size_t size)
 {
-    if (size >= hm_sample_rate)
+    if (size >= hm_sample_limit)
         return true;
     hm_tls.countdown -= (int64_t)size;
     return HM_UNLIKELY(hm_tls.countdown < 0);

@@ -60,13 +60,18 @@ static inline HM_FAST_PATH void hm_tracked_add(int64_t delta)
         hm_totals_new_peak(now);
 }
 
-static inline HM_FAST_PATH void hm_pylive_add(int64_t delta)
+static inline HM_FAST_PATH void hm_pylive_grow(size_t bytes)
 {
-    int64_t live = hm_totals.pylive += delta;
-    if (delta > 0 && HM_UNLIKELY(live > hm_totals.peak_pylive) &&
+    int64_t live = hm_totals.pylive += (int64_t)bytes;
+    if (HM_UNLIKELY(live > hm_totals.peak_pylive) &&
         __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED) ==
             __atomic_load_n(&hm_totals.peak, __ATOMIC_RELAXED))
         hm_totals_new_pylive_peak();
+}
+
+static inline HM_FAST_PATH void hm_pylive_shrink(size_t bytes)
+{
+    hm_totals.pylive -= (int64_t)bytes;
 }
 
 static inline HM_FAST_PATH void hm_pyarena_add(int64_t delta)
