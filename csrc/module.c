@@ -90,7 +90,8 @@ static PyObject *py_write_reports(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *profile_obj, *dir_obj, *profile_bytes = NULL, *dir_bytes = NULL;
-    if (!PyArg_ParseTuple(args, "OO", &profile_obj, &dir_obj))
+    Py_ssize_t top = 5;
+    if (!PyArg_ParseTuple(args, "OO|n", &profile_obj, &dir_obj, &top))
         return NULL;
     if (!PyUnicode_FSConverter(dir_obj, &dir_bytes))
         return NULL;
@@ -101,18 +102,25 @@ static PyObject *py_write_reports(PyObject *self, PyObject *args)
     }
     char err[1024];
     bool ok;
+    hm_buf summary = {0};
     const char *dir = PyBytes_AS_STRING(dir_bytes);
     Py_BEGIN_ALLOW_THREADS
     ok = hm_report_all(&p, dir, err, sizeof err);
+    if (ok)
+        hm_report_summary(&p, top > 0 ? (size_t)top : 0, &summary);
     Py_END_ALLOW_THREADS
     hm_profile_free(&p);
     Py_DECREF(profile_bytes);
     Py_DECREF(dir_bytes);
     if (!ok) {
+        hm_buf_free(&summary);
         raise_profile_error(err);
         return NULL;
     }
-    Py_RETURN_NONE;
+    PyObject *text = PyUnicode_DecodeUTF8(summary.data ? summary.data : "",
+                                          (Py_ssize_t)summary.len, "replace");
+    hm_buf_free(&summary);
+    return text;
 }
 
 static PyObject *render_text(PyObject *args, void (*render)(const hm_profile *, size_t, hm_buf *))
@@ -156,7 +164,8 @@ static PyMethodDef methods[] = {
     {"_finish", py_finish, METH_NOARGS, "Stops recording and writes the profile (atexit)."},
     {"is_active", py_active, METH_NOARGS, "True inside a process heapmark is profiling."},
     {"write_reports", py_write_reports, METH_VARARGS,
-     "write_reports(profile, directory): peak.svg, peak.folded, end.folded, peak.txt."},
+     "write_reports(profile, directory, top=5) -> summary: writes peak.svg, peak.folded, "
+     "end.folded and peak.txt, and returns the summary text (as summary())."},
     {"summary", py_summary, METH_VARARGS, "summary(profile, top=5) -> text for stderr."},
     {"summary_json", py_summary_json, METH_VARARGS, "summary_json(profile, top=10) -> JSON text."},
     {NULL, NULL, 0, NULL},

@@ -7,15 +7,19 @@ boot module (PYTHONPATH), waits for the program, and asks the engine to
 render the reports.  Every message goes to stderr, prefixed ``heapmark: ``;
 bad input ends with one line and exit status 2.
 """
-import json
 import os
-import re
-import signal
-import subprocess
 import sys
 import time
 
+try:
+    import _signal as signal     # what `signal` wraps, without its 3 ms of enum set-up
+except ImportError:              # pragma: no cover - other implementations
+    import signal
+
 import heapmark
+
+# Imported lazily where used (json), or not at all (re, subprocess): every
+# millisecond of start-up is paid by every profiled run.
 
 DEFAULT_SAMPLE_RATE = 64 * 1024   # bytes; chosen by bench/ (docs/performance.md)
 
@@ -53,13 +57,22 @@ def say(message):
     sys.stderr.flush()
 
 
+SIZE_SUFFIXES = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
 def parse_size(text, option):
-    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?)(i?b)?\s*", text, re.IGNORECASE)
-    if not match:
+    """'65536', '64K', '64KiB', '1m', '2GB' -> bytes."""
+    word = text.strip().lower()
+    for unit in ("ib", "b"):
+        if word.endswith(unit) and word[:-len(unit)][-1:] in "kmg":
+            word = word[:-len(unit)]
+            break
+    digits = word.rstrip("kmg")
+    suffix = word[len(digits):]
+    if not digits.strip().isdigit() or suffix not in SIZE_SUFFIXES:
         raise UsageError("%s expects a number of bytes such as 65536 or 64K, not '%s'"
                          % (option, text))
-    value = int(match.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[
-        match.group(2).lower()]
+    value = int(digits) * SIZE_SUFFIXES[suffix]
     if value < 1:
         raise UsageError("%s must be at least 1 byte" % option)
     return value
@@ -203,21 +216,26 @@ def child_environment(opts, profile_template, command):
     return env
 
 
+SAFE_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-")
+
+
 def display_command(target):
+    """The command as a shell would need it typed."""
     words = ["python"] + target
-    return " ".join(w if re.fullmatch(r"[\w@%+=:,./-]+", w) else "'%s'" % w.replace("'", "'\\''")
+    return " ".join(w if w and set(w) <= SAFE_WORD else "'%s'" % w.replace("'", "'\\''")
                     for w in words)
 
 
-def wait_forwarding_signals(proc):
-    """Waits for the program.  Ctrl-C reaches it directly (same process group);
-    signals sent to heapmark itself are passed on."""
+def wait_forwarding_signals(pid):
+    """Waits for the program; returns its exit code, or -N if signal N killed
+    it.  Ctrl-C reaches it directly (same process group); signals sent to
+    heapmark itself are passed on."""
     forwarded = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
     previous = {}
 
     def forward(signum, frame):
         try:
-            proc.send_signal(signum)
+            os.kill(pid, signum)
         except ProcessLookupError:
             pass
 
@@ -225,11 +243,8 @@ def wait_forwarding_signals(proc):
     for s in forwarded:
         previous[s] = signal.signal(s, forward)
     try:
-        while True:
-            try:
-                return proc.wait()
-            except InterruptedError:
-                continue
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -249,14 +264,16 @@ def cmd_run(args):
         template = directory
     env = child_environment(opts, os.path.abspath(os.path.join(template, "profile.db")),
                             display_command(target))
+    sys.stdout.flush()
+    sys.stderr.flush()
     try:
-        proc = subprocess.Popen([sys.executable] + target, env=env)
+        pid = os.posix_spawn(sys.executable, [sys.executable] + target, env)
     except OSError as exc:
         raise UsageError("cannot start %s: %s" % (sys.executable, exc.strerror)) from None
     if opts["output"] is None:
-        directory = template.replace("%p", str(proc.pid))
+        directory = template.replace("%p", str(pid))
         os.makedirs(directory, exist_ok=True)
-    returncode = wait_forwarding_signals(proc)
+    returncode = wait_forwarding_signals(pid)
     finish_run(directory, opts)
     if returncode < 0:
         # Die of the same signal, so that callers see what the program did.
@@ -275,9 +292,9 @@ def finish_run(directory, opts):
             "(os._exit or a fatal signal)")
         return
     try:
-        _heapmark.write_reports(profile, directory)
+        summary = _heapmark.write_reports(profile, directory, opts["top"])
         if not opts["quiet"]:
-            sys.stderr.write(_heapmark.summary(profile, opts["top"]))
+            sys.stderr.write(summary)
     except _heapmark.ProfileError as exc:
         say("error: %s" % exc)
         return
@@ -319,6 +336,7 @@ def cmd_report(args):
     if profile is None:
         raise UsageError("heapmark report needs a profile: heapmark report PROFILE.db")
     if as_json:
+        import json
         text = _heapmark.summary_json(profile, top)
         sys.stdout.write(json.dumps(json.loads(text), indent=2) + "\n")
         return 0
@@ -329,9 +347,8 @@ def cmd_report(args):
         except OSError as exc:
             raise UsageError("cannot create output directory '%s': %s"
                              % (output, exc.strerror)) from None
-    summary = _heapmark.summary(profile, top)
     try:
-        _heapmark.write_reports(profile, directory)
+        summary = _heapmark.write_reports(profile, directory, top)
     except _heapmark.ProfileError as exc:
         raise UsageError(str(exc)) from None
     prefix = "heapmark: "
