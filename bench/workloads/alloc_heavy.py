@@ -11,7 +11,9 @@ everything is dropped.  Their sizes are far larger than anything phase 1 holds
 at once (a few MiB), so the peak is in phase 2.
 
 With ``--truth FILE`` the script writes the bytes each marked line (a
-``# truth:NAME`` comment) holds at the peak, as JSON.  Convention: objects of
+``# truth:NAME`` comment) holds at the peak, as JSON, with the blocks they
+are made of ([size, count] pairs; the driver derives the error that sampling
+alone should give from them).  Convention: objects of
 512 bytes or less come from pymalloc and are counted at their 16-byte size
 class (sys.getsizeof rounded up to 16); larger blocks at their requested size
 (glibc rounds mmap-backed blocks up to a page, under 4 KiB per block, which is
@@ -127,23 +129,25 @@ def build_known():
 
 
 def truth(held):
-    """Expected bytes per marked line, computed from sys.getsizeof."""
+    """Expected blocks per marked line, from sys.getsizeof: {name: [[size, count], ...]}."""
     gs = sys.getsizeof
     empty_list = gs([])
     names, rows, recs, deep = held["names"], held["rows"], held["recs"], held["deep"]
     # All names have the same length, all ints on the tuples line are >= 257
     # (smaller ones are cached) and below 2**30, so one of each stands for all.
     ints_made = sum(1 for k in range(N_KNOWN) if k > 256)
+    leaves = [[pym(gs(level[0])), len(level)] for level in deep]
+    leaves += [[pym(gs(level) - empty_list), 1] for level in deep]
+    # the list of levels is appended to on that line too
+    leaves.append([pym(gs(deep) - empty_list), 1])
     return {
-        "strings": N_KNOWN * pym(gs(names[0])) + pym(gs(names) - empty_list),
-        "tuples_ints": (N_KNOWN * pym(gs(rows[0])) + ints_made * pym(gs(rows[-1][0]))
-                        + pym(gs(rows) - empty_list)),
-        "pointer_array": pym(gs(recs) - empty_list),
-        "instances": N_KNOWN * pym(gs(recs[0])),
-        # the leaves, each level's list, and the list of levels (appended on that line)
-        "deep_leaves": sum(len(level) * pym(gs(level[0])) + pym(gs(level) - empty_list)
-                           for level in deep) + pym(gs(deep) - empty_list),
-        "ballast_bytes": pym(gs(held["ballast"])),
+        "strings": [[pym(gs(names[0])), N_KNOWN], [pym(gs(names) - empty_list), 1]],
+        "tuples_ints": [[pym(gs(rows[0])), N_KNOWN], [pym(gs(rows[-1][0])), ints_made],
+                        [pym(gs(rows) - empty_list), 1]],
+        "pointer_array": [[pym(gs(recs) - empty_list), 1]],
+        "instances": [[pym(gs(recs[0])), N_KNOWN]],
+        "deep_leaves": leaves,
+        "ballast_bytes": [[pym(gs(held["ballast"])), 1]],
     }
 
 
@@ -175,7 +179,8 @@ def main():
         with open(args.truth, "w") as f:
             json.dump({"workload": "alloc_heavy",
                        "lines": [{"name": name, "file": path, "line": lines[name],
-                                  "bytes": expected[name]} for name in expected]},
+                                  "bytes": sum(size * n for size, n in blocks),
+                                  "blocks": blocks} for name, blocks in expected.items()]},
                       f, indent=1)
     print("alloc_heavy checksum %d" % acc)
 

@@ -13,8 +13,8 @@ input columns; that is well above anything phase 1 holds at once (about
 170 MB against 260 MB here), so the peak is in phase 2.
 
 With ``--truth FILE`` the script writes the bytes each marked line (a
-``# truth:NAME`` comment) holds at the peak, as JSON: sys.getsizeof of the
-arrays it keeps (data plus the ndarray header, whose 16-byte dimension
+``# truth:NAME`` comment) holds at the peak, as JSON, with the blocks they
+are made of ([size, count] pairs): sys.getsizeof of the arrays it keeps (data plus the ndarray header, whose 16-byte dimension
 buffer numpy may serve from its own cache; that is 0.2% of a chunk at most),
 plus the list holding the chunks.
 
@@ -39,9 +39,9 @@ def pym(nbytes):
     return (nbytes + 15) & ~15 if nbytes <= 512 else nbytes
 
 
-def array_bytes(a):
-    header = sys.getsizeof(a) - a.nbytes
-    return a.nbytes + pym(header)
+def array_blocks(a):
+    """[[size, count], ...] of an array that owns its data: data and header."""
+    return [[a.nbytes, 1], [pym(sys.getsizeof(a) - a.nbytes), 1]]
 
 
 def pipeline(price, qty, store, iters):
@@ -88,14 +88,16 @@ def main():
     acc += float(features[:, 2].sum() + zscore[:10].sum() + chunks[-1][0] + ballast[-1])
 
     if args.truth:
+        # All chunks have the same size, so one stands for all.
+        chunk_data, chunk_header = array_blocks(chunks[0])
         expected = {
-            "price": array_bytes(price),
-            "qty": array_bytes(qty),
-            "features": array_bytes(features),
-            "zscore": array_bytes(zscore),
-            "chunks": (sum(array_bytes(c) for c in chunks)
-                       + pym(sys.getsizeof(chunks) - sys.getsizeof([]))),
-            "ballast": array_bytes(ballast),
+            "price": array_blocks(price),
+            "qty": array_blocks(qty),
+            "features": array_blocks(features),
+            "zscore": array_blocks(zscore),
+            "chunks": [[chunk_data[0], len(chunks)], [chunk_header[0], len(chunks)],
+                       [pym(sys.getsizeof(chunks) - sys.getsizeof([])), 1]],
+            "ballast": array_blocks(ballast),
         }
     del features, zscore, chunks, ballast
     acc += pipeline(price, qty, store, 1)   # a little work after the peak
@@ -110,7 +112,8 @@ def main():
         with open(args.truth, "w") as f:
             json.dump({"workload": "numpy_pipeline",
                        "lines": [{"name": name, "file": path, "line": lines[name],
-                                  "bytes": expected[name]} for name in expected]},
+                                  "bytes": sum(size * n for size, n in blocks),
+                                  "blocks": blocks} for name, blocks in expected.items()]},
                       f, indent=1)
     print("numpy_pipeline checksum %.6g" % acc)
 
