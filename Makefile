@@ -12,8 +12,13 @@ test:             ## the whole suite on CPython 3.9-3.13
 test-one:         ## the suite on one interpreter: make test-one PY=3.11
 	HEAPMARK_PYTHONS="$$(ls -d $$(pyenv root)/versions/$(PY).*/bin/python3 | sort -V | tail -n 1)" tests/run-all
 
+BENCH_VENV = build/bench-venv
+
 bench:            ## overhead, memory and accuracy; writes docs/performance.md
-	$(PYTHON) bench/run.py --write-docs
+	[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check numpy
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
+	$(PYTHON) bench/run.py --write-docs --python $(BENCH_VENV)/bin/python
 
 asan:             ## the suite with the engine under ASan and UBSan (PY=3.11 by default)
 	tests/run-asan

@@ -23,9 +23,9 @@ from a free list (the list objects themselves, 64 bytes each) are left out.
 Usage: python alloc_heavy.py [--scale F] [--truth FILE]
 """
 import argparse
-import json
-import os
 import sys
+
+import _truth
 
 ROUNDS = 1000         # phase 1 rounds at --scale 1 (about 2.4 s on the bench machine)
 N_KNOWN = 200_000     # objects per known line in phase 2
@@ -151,16 +151,6 @@ def truth(held):
     }
 
 
-def marked_lines():
-    path = os.path.abspath(__file__)
-    lines = {}
-    with open(path) as f:
-        for number, text in enumerate(f, 1):
-            if "# truth:" in text and not text.lstrip().startswith("#"):
-                lines[text.split("# truth:")[1].split()[0]] = number
-    return path, lines
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0,
@@ -175,13 +165,7 @@ def main():
     acc += churn(2)   # a little more churn after the peak
 
     if args.truth:
-        path, lines = marked_lines()
-        with open(args.truth, "w") as f:
-            json.dump({"workload": "alloc_heavy",
-                       "lines": [{"name": name, "file": path, "line": lines[name],
-                                  "bytes": sum(size * n for size, n in blocks),
-                                  "blocks": blocks} for name, blocks in expected.items()]},
-                      f, indent=1)
+        _truth.write(args.truth, "alloc_heavy", __file__, expected)
     print("alloc_heavy checksum %d" % acc)
 
 

@@ -21,11 +21,11 @@ plus the list holding the chunks.
 Usage: python numpy_pipeline.py [--scale F] [--truth FILE]
 """
 import argparse
-import json
-import os
 import sys
 
 import numpy as np
+
+import _truth
 
 N = 3_000_000         # rows; one float64 column is 24 MB
 ITERS = 24            # phase 1 iterations at --scale 1 (about 2.5 s on the bench machine)
@@ -103,18 +103,7 @@ def main():
     acc += pipeline(price, qty, store, 1)   # a little work after the peak
 
     if args.truth:
-        path = os.path.abspath(__file__)
-        lines = {}
-        with open(path) as f:
-            for number, text in enumerate(f, 1):
-                if "# truth:" in text and not text.lstrip().startswith("#"):
-                    lines[text.split("# truth:")[1].split()[0]] = number
-        with open(args.truth, "w") as f:
-            json.dump({"workload": "numpy_pipeline",
-                       "lines": [{"name": name, "file": path, "line": lines[name],
-                                  "bytes": sum(size * n for size, n in blocks),
-                                  "blocks": blocks} for name, blocks in expected.items()]},
-                      f, indent=1)
+        _truth.write(args.truth, "numpy_pipeline", __file__, expected)
     print("numpy_pipeline checksum %.6g" % acc)
 
 
