@@ -84,5 +84,4 @@ bool hm_own_grow(void **array, size_t *cap, size_t used, size_t elem, size_t nee
     return true;
 }
 
-size_t hm_own_bytes(void) { return __atomic_load_n(&own_bytes, __ATOMIC_RELAXED); }
 size_t hm_own_peak_bytes(void) { return __atomic_load_n(&own_peak, __ATOMIC_RELAXED); }

@@ -24,8 +24,7 @@ void *hm_own_bump(size_t size);
 bool hm_own_grow(void **array, size_t *cap, size_t used, size_t elem, size_t need,
                  size_t min_cap);
 
-/* Bytes heapmark holds now and at most, for the profile's metadata. */
-size_t hm_own_bytes(void);
+/* Bytes heapmark held at most, for the profile's metadata. */
 size_t hm_own_peak_bytes(void);
 
 #endif

@@ -62,7 +62,6 @@ const char *hm_profile_meta(const hm_profile *p, const char *key);   /* "" if ab
 int64_t hm_profile_meta_int(const hm_profile *p, const char *key);
 double hm_profile_meta_real(const hm_profile *p, const char *key);
 bool hm_profile_is_exact(const hm_profile *p);
-int hm_snapshot_by_name(const char *name);  /* HM_SNAP_* or 0 */
 const char *hm_snapshot_name(int snapshot);
 
 /* Library code: the standard library, installed packages, frozen modules. */
