@@ -24,7 +24,10 @@ print("main is this module", sys.modules["__main__"] is sys.modules[__name__])
 print("path0", os.path.realpath(sys.path[0]) if sys.path[0] else repr(sys.path[0]))
 print("path has heapmark boot", any(p.endswith("_boot") for p in sys.path))
 print("preload", os.environ.get("LD_PRELOAD"), "pythonpath", os.environ.get("PYTHONPATH"))
-print("heapmark env", sorted(k for k in os.environ if k.startswith("HEAPMARK")))
+print("engine variables", sorted(k for k in os.environ if k in (
+    "HEAPMARK_PROFILE", "HEAPMARK_RATE", "HEAPMARK_SEED", "HEAPMARK_COMMAND",
+    "HEAPMARK_PRELOAD", "HEAPMARK_PYTHONPATH")))
+print("other variables", sorted(k for k in os.environ if k.startswith("HMUSER")))
 print("sitecustomize", getattr(sys.modules.get("sitecustomize"), "MARK", None))
 print("stdin", repr(data))
 '''
@@ -57,7 +60,7 @@ def progdir(tmp_path):
     pytest.param(["-c", INTROSPECT, "arg1"], id="code"),
 ])
 def test_program_sees_what_it_would_without_heapmark(progdir, target):
-    env = {"PYTHONPATH": "/nonexistent/user/path"}
+    env = {"PYTHONPATH": "/nonexistent/user/path", "HMUSER_SETTING": "kept"}
     rc, expected, _ = plain(target, progdir, stdin=b"some input\n")
     run_env = dict(os.environ, **env)
     proc = subprocess.run(heapmark_command(["run", "-o", str(progdir / "out")] + target, run_env),
@@ -68,7 +71,8 @@ def test_program_sees_what_it_would_without_heapmark(progdir, target):
     assert proc.returncode == rc == 0
     assert proc.stdout.decode() == plain_env.stdout.decode()
     assert "path has heapmark boot False" in proc.stdout.decode()
-    assert "heapmark env []" in proc.stdout.decode()
+    assert "engine variables []" in proc.stdout.decode()
+    assert "other variables ['HMUSER_SETTING']" in proc.stdout.decode()
     assert (progdir / "out" / "profile.db").exists()
     for line in proc.stderr.decode().splitlines():
         assert line.startswith("heapmark: "), line

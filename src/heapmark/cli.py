@@ -194,11 +194,17 @@ def engine_path():
     return _heapmark.__file__
 
 
+# The engine's variables (csrc/engine.c reads them and removes them before
+# the program starts); nothing else in the environment is touched.
+ENGINE_VARIABLES = ("HEAPMARK_PROFILE", "HEAPMARK_RATE", "HEAPMARK_SEED", "HEAPMARK_COMMAND",
+                    "HEAPMARK_PRELOAD", "HEAPMARK_PYTHONPATH")
+
+
 def child_environment(opts, profile_template, command):
     env = dict(os.environ)
     boot = os.path.join(os.path.dirname(os.path.abspath(heapmark.__file__)), "_boot")
-    for name in [k for k in env if k.startswith("HEAPMARK_")]:
-        del env[name]
+    for name in ENGINE_VARIABLES:
+        env.pop(name, None)
     if "LD_PRELOAD" in env:
         env["HEAPMARK_PRELOAD"] = env["LD_PRELOAD"]
         env["LD_PRELOAD"] = engine_path() + ":" + env["LD_PRELOAD"]
