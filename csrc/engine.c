@@ -4,25 +4,30 @@
  * Owns: reading HEAPMARK_* from the environment in the preload constructor
  * (and removing them, and restoring LD_PRELOAD, so that nothing leaks into
  * processes the program starts), installing the Python allocator hooks before
- * the interpreter initialises, fork handling, and the end of the run: from
- * the Python atexit hook (module.c) or, if that never ran, libc's exit.
- * Must never: write a profile twice or from a forked child, or start
- * recording in a process heapmark run did not configure.
+ * the interpreter initialises, fork handling, and every writing of the
+ * profile: checkpoints and snapshots while the program runs (monitor.c) and
+ * the final one - from the Python atexit hook (module.c), libc's exit, _exit
+ * (hooks.c), or a fatal signal (monitor.c).
+ * Must never: write the final profile twice, let a checkpoint overwrite it,
+ * or start recording in a process heapmark run did not configure.
  *
  * Environment contract with cli.py (all removed at start-up):
  *   HEAPMARK_PROFILE   path of the profile to write; "%p" becomes the pid
  *   HEAPMARK_RATE      mean bytes between samples; 1 records everything
  *   HEAPMARK_SEED      sampler seed (0: from addresses)
- *   HEAPMARK_COMMAND   the command line, for the report
+ *   HEAPMARK_COMMAND   the command line, for the report (empty: read argv)
  *   HEAPMARK_PRELOAD   LD_PRELOAD as it was before heapmark run
  *   HEAPMARK_PYTHONPATH PYTHONPATH as it was (restored by the boot module)
+ *   HEAPMARK_CHECKPOINT seconds between checkpoints (0: none)
  */
 #include <Python.h>
 
 #include "engine.h"
 #include "calltree.h"
+#include "capture.h"
 #include "hooks.h"
 #include "livetable.h"
+#include "monitor.h"
 #include "ownmem.h"
 #include "pyhooks.h"
 #include "pystack.h"
@@ -31,11 +36,13 @@
 #include "store.h"
 #include "threads.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,10 +59,17 @@ static bool configured;
 static bool pool_layout_ok = true;
 static bool hooks_reinstalled;
 static int start_pid;
-static int finished;
 static double start_unix;
 static struct timespec start_mono;
 static uint64_t sample_rate, seed;
+static unsigned checkpoint_seconds;
+static unsigned snapshots_written;
+
+/* Serialises writing (not recording): a checkpoint and the final write never
+ * interleave, and once the final profile is written (`finished`) nothing
+ * overwrites it. */
+static pthread_mutex_t write_mutex = PTHREAD_MUTEX_INITIALIZER;
+static bool finished;
 
 static void copy_env(char *dst, size_t size, const char *name)
 {
@@ -73,30 +87,51 @@ static void expand_pid(char *path, size_t size)
     snprintf(at, size - (size_t)(at - path), "%d%s", (int)getpid(), rest);
 }
 
-static double seconds_since_start(void)
+/* The program's own command line, when heapmark run did not give one. */
+static void read_command_line(char *dst, size_t size)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start_mono.tv_sec) +
-           (double)(now.tv_nsec - start_mono.tv_nsec) / 1e9;
+    FILE *f = fopen("/proc/self/cmdline", "rb");
+    size_t n = f ? fread(dst, 1, size - 1, f) : 0;
+    if (f)
+        fclose(f);
+    for (size_t i = 0; i + 1 < n; i++)
+        if (dst[i] == '\0')
+            dst[i] = ' ';
+    dst[n] = '\0';
 }
 
-static void at_fork_prepare(void) { hm_lock(); }
-static void at_fork_parent(void) { hm_unlock(); }
+static double seconds_between(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void at_fork_prepare(void)
+{
+    pthread_mutex_lock(&write_mutex);
+    hm_lock();
+}
+
+static void at_fork_parent(void)
+{
+    hm_unlock();
+    pthread_mutex_unlock(&write_mutex);
+}
+
 static void at_fork_child(void)
 {
     /* The child has a copy of the parent's profile; it must not write it.
      * (Following forked children is a separate feature.) */
     __atomic_store_n(&hm_state, HM_STOPPED, __ATOMIC_RELAXED);
     hm_sample_limit = UINT64_MAX;
-    finished = 1;
+    finished = true;
+    pthread_mutex_init(&write_mutex, NULL);
     hm_unlock();
 }
 
 static void at_libc_exit(void)
 {
     char err[512];
-    if (!hm_engine_finish(err, sizeof err))
+    if (!hm_engine_finish("exit", err, sizeof err))
         fprintf(stderr, "heapmark: %s\n", err);
 }
 
@@ -109,7 +144,7 @@ static void forget_environment(void)
         unsetenv("LD_PRELOAD");
     static const char *const ours[] = {"HEAPMARK_PROFILE", "HEAPMARK_RATE", "HEAPMARK_SEED",
                                        "HEAPMARK_COMMAND", "HEAPMARK_PRELOAD",
-                                       "HEAPMARK_PYTHONPATH"};
+                                       "HEAPMARK_PYTHONPATH", "HEAPMARK_CHECKPOINT"};
     for (size_t i = 0; i < HM_ARRAY_LEN(ours); i++)
         unsetenv(ours[i]);
 }
@@ -127,14 +162,18 @@ __attribute__((constructor(101))) static void engine_start(void)
     copy_env(profile_path, sizeof profile_path, "HEAPMARK_PROFILE");
     expand_pid(profile_path, sizeof profile_path);
     copy_env(command, sizeof command, "HEAPMARK_COMMAND");
+    if (!command[0])
+        read_command_line(command, sizeof command);
     if (!getcwd(start_cwd, sizeof start_cwd))
         start_cwd[0] = '\0';
     const char *rate = getenv("HEAPMARK_RATE");
     const char *seed_s = getenv("HEAPMARK_SEED");
+    const char *checkpoint = getenv("HEAPMARK_CHECKPOINT");
     sample_rate = rate ? strtoull(rate, NULL, 10) : 0;
     if (sample_rate == 0)
         sample_rate = 1;
     seed = seed_s ? strtoull(seed_s, NULL, 10) : 0;
+    checkpoint_seconds = checkpoint ? (unsigned)strtoul(checkpoint, NULL, 10) : 5;
     const char *pp = getenv("HEAPMARK_PYTHONPATH");
     have_orig_pythonpath = pp != NULL;
     copy_env(orig_pythonpath, sizeof orig_pythonpath, "HEAPMARK_PYTHONPATH");
@@ -172,13 +211,14 @@ __attribute__((constructor(101))) static void engine_start(void)
     hm_unlock();
 }
 
-bool hm_engine_configured(void) { return configured; }
+bool hm_engine_configured(void) { return configured && getpid() == start_pid; }
 
 const char *hm_engine_python_ready(bool *layout_ok)
 {
     hooks_reinstalled = hm_pyhooks_reinstall_if_replaced();
     pool_layout_ok = hm_pyhooks_selfcheck();
     *layout_ok = pool_layout_ok;
+    hm_monitor_start(checkpoint_seconds);
     return have_orig_pythonpath ? orig_pythonpath : NULL;
 }
 
@@ -190,34 +230,42 @@ static int64_t peak_rss(void)
     return (int64_t)ru.ru_maxrss * 1024;
 }
 
-bool hm_engine_finish(char *err, size_t errlen)
+/* Captures the tables and the run's figures (stopping recording first when
+ * final), then writes them to path.  Caller holds write_mutex. */
+static bool write_profile(const char *path, const char *status, bool final, char *err,
+                          size_t errlen)
 {
-    err[0] = '\0';
-    if (!configured || getpid() != start_pid)
-        return true;
-    if (__atomic_exchange_n(&finished, 1, __ATOMIC_ACQ_REL))
-        return true;
-
     hm_run_info info = {0};
+    hm_capture cap;
+    hm_tls.guard++;      /* the copies and SQLite's allocations are not the program's */
     hm_lock();
-    __atomic_store_n(&hm_state, HM_STOPPED, __ATOMIC_RELEASE);
-    hm_sampler_enable(false);
-    hm_pystack_stop();
+    if (final) {
+        __atomic_store_n(&hm_state, HM_STOPPED, __ATOMIC_RELEASE);
+        hm_sampler_enable(false);
+        hm_pystack_stop();
+    }
+    bool captured = hm_capture_take(&cap);
     info.end_bytes = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
     info.end_pymalloc_free = hm_totals.pyarena - hm_totals.pylive;
     info.peak_bytes = __atomic_load_n(&hm_totals.peak, __ATOMIC_RELAXED);
     info.peak_pymalloc_free = hm_totals.peak_pyarena - hm_totals.peak_pylive;
     info.live_records_at_end = hm_live_count();
     hm_unlock();
-
+    bool ok = false;
+    if (!captured) {
+        snprintf(err, errlen, "cannot write profile: out of memory for a copy of the tables");
+        goto done;
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
     struct timespec peak_ts = {hm_totals.peak_time_ns / 1000000000,
                                hm_totals.peak_time_ns % 1000000000};
-    info.peak_at_s = (double)(peak_ts.tv_sec - start_mono.tv_sec) +
-                     (double)(peak_ts.tv_nsec - start_mono.tv_nsec) / 1e9;
+    info.peak_at_s = seconds_between(&start_mono, &peak_ts);
     if (info.peak_at_s < 0)
         info.peak_at_s = 0;
-    info.duration_s = seconds_since_start();
-    info.profile_path = profile_path;
+    info.duration_s = seconds_between(&start_mono, &now);
+    info.profile_path = path;
+    info.status = status;
     info.command = command;
     info.cwd = start_cwd;
     info.python_version = Py_GetVersion();
@@ -230,9 +278,65 @@ bool hm_engine_finish(char *err, size_t errlen)
     info.overhead_bytes = hm_own_peak_bytes();
     info.pymalloc_layout_ok = pool_layout_ok;
     info.python_hooks_late = hooks_reinstalled;
-
-    hm_tls.guard++;      /* SQLite's own allocations are not the program's */
-    bool ok = hm_store_write(&info, err, errlen);
+    ok = hm_store_write(&cap, &info, err, errlen);
+    hm_capture_release(&cap);
+done:
     hm_tls.guard--;
+    return ok;
+}
+
+bool hm_engine_finish(const char *reason, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    if (!hm_engine_configured())
+        return true;
+    pthread_mutex_lock(&write_mutex);
+    bool ok = true;
+    if (!finished) {
+        finished = true;
+        ok = write_profile(profile_path, reason, true, err, errlen);
+    }
+    pthread_mutex_unlock(&write_mutex);
+    return ok;
+}
+
+bool hm_engine_checkpoint(char *err, size_t errlen)
+{
+    err[0] = '\0';
+    if (!hm_engine_configured())
+        return true;
+    pthread_mutex_lock(&write_mutex);
+    bool ok = finished || write_profile(profile_path, "checkpoint", false, err, errlen);
+    pthread_mutex_unlock(&write_mutex);
+    return ok;
+}
+
+bool hm_engine_snapshot(char *path, size_t size, char *err, size_t errlen)
+{
+    err[0] = path[0] = '\0';
+    if (!hm_engine_configured())
+        return true;
+    pthread_mutex_lock(&write_mutex);
+    bool ok = true;
+    if (!finished) {
+        /* Next to the profile: snapshot-<pid>-<n>/profile.db */
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", profile_path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof dir, ".");
+        snprintf(path, size, "%s/snapshot-%d-%u", dir, start_pid, ++snapshots_written);
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+            ok = false;
+        } else {
+            size_t len = strlen(path);
+            snprintf(path + len, size - len, "/profile.db");
+            ok = write_profile(path, "snapshot", false, err, errlen);
+        }
+    }
+    pthread_mutex_unlock(&write_mutex);
     return ok;
 }

@@ -14,6 +14,7 @@
 
 typedef struct {
     const char *profile_path;
+    const char *status;            /* how the run ended, or "checkpoint", "snapshot" */
     const char *command;
     const char *cwd;
     const char *python_version;
@@ -35,12 +36,21 @@ typedef struct {
     bool python_hooks_late;         /* PYTHONMALLOC replaced the hooks; put back at start-up */
 } hm_run_info;
 
+/* True in the process heapmark run configured (not in a fork that stopped). */
 bool hm_engine_configured(void);
-/* Called by the Python module once the interpreter is running (GIL held).
- * Returns the PYTHONPATH the program had before heapmark run (or NULL). */
+/* Called by the Python module once the interpreter is running (GIL held):
+ * checks, starts the monitor thread.  Returns the PYTHONPATH the program had
+ * before heapmark run (or NULL). */
 const char *hm_engine_python_ready(bool *pool_layout_ok);
-/* Stops recording and writes the profile; idempotent; returns false and
- * fills err when the profile could not be written. */
-bool hm_engine_finish(char *err, size_t errlen);
+/* Stops recording and writes the final profile; later calls do nothing.
+ * reason: how the run ended ("exit", "os._exit", "signal SIGTERM", ...).
+ * False, with err filled, if the profile could not be written. */
+bool hm_engine_finish(const char *reason, char *err, size_t errlen);
+/* Writes the profile as it stands, recording goes on (the monitor's
+ * periodic checkpoint; after a SIGKILL the last one is what remains). */
+bool hm_engine_checkpoint(char *err, size_t errlen);
+/* Writes the profile as it stands into a new snapshot directory next to it
+ * (kill -USR2); its path is returned in path. */
+bool hm_engine_snapshot(char *path, size_t size, char *err, size_t errlen);
 
 #endif

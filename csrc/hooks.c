@@ -17,6 +17,7 @@
  * definition (dlsym RTLD_NEXT) or, before that is known, the system call.
  */
 #include "hooks.h"
+#include "engine.h"
 #include "calltree.h"
 #include "recorder.h"
 #include "threads.h"
@@ -25,6 +26,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -327,6 +329,25 @@ HM_EXPORT HM_FAST_PATH void *mremap(void *old, size_t old_len, size_t new_len, i
         hm_tracked_add((int64_t)PAGE_ROUND(new_len));
     }
     return p;
+}
+
+/* ---- process exit --------------------------------------------------------- */
+
+/* os._exit() ends the process without exit handlers (multiprocessing's forked
+ * children end this way): write the profile first.  In a vfork child, or any
+ * process heapmark is not profiling, hm_engine_finish does nothing. */
+HM_EXPORT void _exit(int status)
+{
+    char err[512];
+    if (!hm_engine_finish("os._exit", err, sizeof err))
+        fprintf(stderr, "heapmark: %s\n", err);
+    syscall(SYS_exit_group, status);
+    __builtin_unreachable();
+}
+
+HM_EXPORT void _Exit(int status)
+{
+    _exit(status);
 }
 
 /* ---- threads ----------------------------------------------------------- */

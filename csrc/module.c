@@ -54,7 +54,7 @@ static PyObject *py_finish(PyObject *self, PyObject *unused)
     char err[1024];
     bool ok;
     Py_BEGIN_ALLOW_THREADS
-    ok = hm_engine_finish(err, sizeof err);
+    ok = hm_engine_finish("exit", err, sizeof err);
     Py_END_ALLOW_THREADS
     if (!ok)
         PySys_WriteStderr("heapmark: %s\n", err);

@@ -85,6 +85,7 @@ bool hm_pystack_init(void)
 }
 
 uint32_t hm_pseudo_frame(hm_pseudo which) { return pseudo_frames[which]; }
+uint32_t hm_code_count(void) { return code_count; }
 const hm_code *hm_code_get(uint32_t id) { return &codes[id]; }
 
 void hm_pystack_stop(void) { stacks_enabled = false; }

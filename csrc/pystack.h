@@ -37,6 +37,7 @@ void hm_pystack_stop(void);
 /* The allocation at ptr, marked by hm_live_mark_code, was freed. */
 void hm_code_freed(uintptr_t ptr);
 
+uint32_t hm_code_count(void);             /* ids are 1 .. count-1 */
 const hm_code *hm_code_get(uint32_t id);
 
 #endif

@@ -33,8 +33,32 @@ static void mode_sentence(hm_buf *b, const hm_profile *p)
     }
 }
 
+/* How the run ended, for people; NULL for a normal end. */
+static const char *ending(const hm_profile *p, char *buf, size_t size)
+{
+    const char *status = hm_profile_meta(p, "status");
+    if (!status[0] || strcmp(status, "exit") == 0)
+        return NULL;
+    if (strcmp(status, "checkpoint") == 0)
+        snprintf(buf, size, "the program ended without a final profile (killed?): these "
+                            "figures are from its last checkpoint, %.1f s into the run",
+                 hm_profile_meta_real(p, "duration_s"));
+    else if (strcmp(status, "snapshot") == 0)
+        snprintf(buf, size, "a snapshot taken %.1f s into the run, while the program went on",
+                 hm_profile_meta_real(p, "duration_s"));
+    else if (strcmp(status, "os._exit") == 0)
+        snprintf(buf, size, "the program ended with os._exit(); the profile was written then");
+    else
+        snprintf(buf, size, "the program ended by %s; the profile was written before it did",
+                 status);
+    return buf;
+}
+
 static void header(hm_buf *b, const hm_profile *p)
 {
+    char note[256];
+    if (ending(p, note, sizeof note))
+        hm_buf_printf(b, "note:            %s\n", note);
     hm_buf_puts(b, "command:         ");
     hm_buf_puts(b, hm_profile_meta(p, "command"));
     hm_buf_puts(b, "\npython:          ");
@@ -163,6 +187,9 @@ void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out)
     hm_buf_printf(out, " at %.2f s, peak RSS ", hm_profile_meta_real(p, "peak_at_s"));
     hm_buf_bytes(out, hm_profile_meta_int(p, "peak_rss_bytes"));
     hm_buf_printf(out, ", run time %.2f s\n", hm_profile_meta_real(p, "duration_s"));
+    char note[256];
+    if (ending(p, note, sizeof note))
+        hm_buf_printf(out, "heapmark: %s\n", note);
     hm_line_total *lines = calloc(top ? top : 1, sizeof *lines);
     size_t n = lines ? hm_profile_top_lines(p, HM_SNAP_PEAK, HM_BY_PROGRAM_LINE, lines, top) : 0;
     if (hm_profile_is_exact(p)) {
@@ -195,7 +222,8 @@ void hm_report_json(const hm_profile *p, size_t top, hm_buf *out)
     static const char *const reals[] = {"peak_at_s", "duration_s", "start_unix"};
     for (size_t i = 0; i < sizeof reals / sizeof *reals; i++)
         hm_buf_printf(out, ", \"%s\": %.6f", reals[i], hm_profile_meta_real(p, reals[i]));
-    static const char *const texts[] = {"mode", "python", "command", "heapmark_version"};
+    static const char *const texts[] = {"mode", "python", "command", "heapmark_version",
+                                        "status"};
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
         hm_buf_printf(out, ", \"%s\": ", texts[i]);
         hm_buf_json(out, hm_profile_meta(p, texts[i]));

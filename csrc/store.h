@@ -7,7 +7,7 @@
  *   PRAGMA application_id = 0x484D4B31 ("HMK1");  PRAGMA user_version = 1
  *
  *   meta(key TEXT PRIMARY KEY, value)            run metadata, one row per key:
- *       format_version, heapmark_version, command, cwd, pid, python, start_unix,
+ *       format_version, heapmark_version, status, command, cwd, pid, python, start_unix,
  *       duration_s, mode ('sampled'|'exact'), sample_rate (bytes; 1 = exact),
  *       seed, peak_bytes, peak_at_s, peak_rss_bytes, end_bytes,
  *       peak_pymalloc_free_bytes, end_pymalloc_free_bytes,
@@ -38,6 +38,8 @@
 
 enum { HM_SNAP_PEAK = 1, HM_SNAP_END = 2, HM_SNAP_ALLOCATED = 3, HM_SNAP_COUNT = 3 };
 
-bool hm_store_write(const hm_run_info *info, char *err, size_t errlen);
+struct hm_capture;
+bool hm_store_write(const struct hm_capture *cap, const hm_run_info *info, char *err,
+                    size_t errlen);
 
 #endif

@@ -6,14 +6,13 @@
  * become one frame - and nodes by (parent, frame); source line text is read
  * now, while the files are as the program saw them.  The file is written
  * under a temporary name and renamed, so a reader never sees half a profile.
- * Must never: run while recording (the engine has stopped it and holds
- * hm_tls.guard, so SQLite's allocations are not counted as the program's).
+ * Must never: read the engine's live tables (it writes from a capture, see
+ * capture.h), or run without hm_tls.guard (SQLite's allocations are not the
+ * program's).
  */
 #include "store.h"
-#include "calltree.h"
+#include "capture.h"
 #include "hashmap.h"
-#include "pystack.h"
-#include "snapshot.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -203,6 +202,7 @@ typedef struct {
     char *err;
     size_t errlen;
     const char *start_dir;
+    const hm_capture *cap;
 } writer;
 
 static bool fail(writer *w, const char *what)
@@ -240,7 +240,8 @@ static uint64_t frame_hash(const canon_frame *c)
 
 static bool canonical_frames(writer *w)
 {
-    uint32_t n = hm_frame_count();
+    const hm_capture *cap = w->cap;
+    uint32_t n = cap->nframes;
     size_t slots = 16;
     while (slots < (size_t)n * 2)
         slots *= 2;
@@ -253,8 +254,8 @@ static bool canonical_frames(writer *w)
     }
     char line_text[MAX_SOURCE_LINE + 1];
     for (uint32_t i = 0; i < n; i++) {
-        const hm_frame *f = hm_frame_get(i);
-        const hm_code *code = hm_code_get(f->code);
+        const hm_frame *f = &cap->frames[i];
+        const hm_code *code = &cap->codes[f->code];
         canon_frame c = {strtab_id(&w->strings, code->function),
                          strtab_id(&w->strings, code->file), -1, f->line,
                          code->ptr == NULL && code->file[0] == '\0'};
@@ -286,7 +287,8 @@ static bool canonical_frames(writer *w)
 
 static bool canonical_nodes(writer *w, const hm_run_info *info)
 {
-    uint32_t n = hm_node_count();
+    const hm_capture *c = w->cap;
+    uint32_t n = c->nnodes;
     size_t cap = (size_t)n + 2;
     uint32_t *map = calloc(cap, sizeof *map);
     w->node_parent = calloc(cap, sizeof *w->node_parent);
@@ -302,7 +304,7 @@ static bool canonical_nodes(writer *w, const hm_run_info *info)
     for (uint32_t i = 0; i < n; i++) {
         uint32_t id = 0;
         if (i > 0) {
-            const hm_node *node = hm_node_get(i);
+            const hm_node *node = &c->nodes[i];
             uint32_t parent = map[node->parent];
             uint32_t frame = w->frame_map[node->frame];
             uint64_t key = (((uint64_t)parent << 32) | frame) + 1;
@@ -315,17 +317,16 @@ static bool canonical_nodes(writer *w, const hm_run_info *info)
             }
         }
         map[i] = id;
-        hm_amount v[HM_SNAP_COUNT] = {hm_snap_at_peak(i), hm_snap_now(i), hm_snap_allocated(i)};
         for (int s = 0; s < HM_SNAP_COUNT; s++) {
-            w->values[id][s].bytes += v[s].bytes;
-            w->values[id][s].count += v[s].count;
+            w->values[id][s].bytes += c->values[i][s].bytes;
+            w->values[id][s].count += c->values[i][s].count;
         }
     }
     hm_map_free(&index);
     free(map);
 
     /* Arena space no live object occupies, computed from the exact counters. */
-    uint32_t free_frame = w->frame_map[hm_pseudo_frame(HM_PSEUDO_PYMALLOC_FREE)];
+    uint32_t free_frame = w->frame_map[c->pymalloc_free_frame];
     uint32_t id = w->nnodes++;
     w->node_parent[id] = 0;
     w->node_frame[id] = free_frame;
@@ -409,6 +410,7 @@ static bool insert_meta(writer *w, const hm_run_info *info)
     struct { const char *key; int type; const char *text; int64_t i; double d; } rows[] = {
         {"format_version", 1, NULL, HM_STORE_FORMAT_VERSION, 0},
         {"heapmark_version", 0, HM_VERSION, 0, 0},
+        {"status", 0, info->status, 0, 0},
         {"command", 0, info->command, 0, 0},
         {"cwd", 0, info->cwd, 0, 0},
         {"pid", 1, NULL, info->pid, 0},
@@ -470,9 +472,10 @@ static bool insert_meta(writer *w, const hm_run_info *info)
     return true;
 }
 
-bool hm_store_write(const hm_run_info *info, char *err, size_t errlen)
+bool hm_store_write(const struct hm_capture *cap, const hm_run_info *info, char *err,
+                    size_t errlen)
 {
-    writer w = {.err = err, .errlen = errlen, .start_dir = info->cwd};
+    writer w = {.err = err, .errlen = errlen, .start_dir = info->cwd, .cap = cap};
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", info->profile_path);
     remove(tmp);

@@ -35,6 +35,8 @@ heapmark run options:
   --exact               record every allocation (slower; exact per-line figures)
   --sample-rate BYTES   mean bytes between samples (default 64KiB; suffixes K, M, G)
   --seed N              seed for the sampler, for repeatable runs
+  --checkpoint SECONDS  write the profile every SECONDS while the program runs,
+                        so that a killed program leaves one (default 5; 0: never)
   --top N               lines in the summary printed at exit (default 5)
   -q, --quiet           print no summary at exit
 
@@ -106,7 +108,7 @@ def split_option(arg):
 
 def parse_run(args):
     opts = {"output": None, "exact": False, "rate": DEFAULT_SAMPLE_RATE, "seed": 0,
-            "top": 5, "quiet": False}
+            "top": 5, "quiet": False, "checkpoint": 5}
     i = 0
     while i < len(args):
         arg = args[i]
@@ -131,6 +133,8 @@ def parse_run(args):
             opts["rate"] = parse_size(value(), name)
         elif name == "--seed":
             opts["seed"] = parse_int(value(), name)
+        elif name == "--checkpoint":
+            opts["checkpoint"] = parse_int(value(), name)
         elif name == "--top":
             opts["top"] = parse_int(value(), name)
         elif name in ("-q", "--quiet"):
@@ -197,7 +201,7 @@ def engine_path():
 # The engine's variables (csrc/engine.c reads them and removes them before
 # the program starts); nothing else in the environment is touched.
 ENGINE_VARIABLES = ("HEAPMARK_PROFILE", "HEAPMARK_RATE", "HEAPMARK_SEED", "HEAPMARK_COMMAND",
-                    "HEAPMARK_PRELOAD", "HEAPMARK_PYTHONPATH")
+                    "HEAPMARK_PRELOAD", "HEAPMARK_PYTHONPATH", "HEAPMARK_CHECKPOINT")
 
 
 def child_environment(opts, profile_template, command):
@@ -218,6 +222,7 @@ def child_environment(opts, profile_template, command):
     env["HEAPMARK_PROFILE"] = profile_template
     env["HEAPMARK_RATE"] = "1" if opts["exact"] else str(opts["rate"])
     env["HEAPMARK_SEED"] = str(opts["seed"])
+    env["HEAPMARK_CHECKPOINT"] = str(opts["checkpoint"])
     env["HEAPMARK_COMMAND"] = command
     return env
 
@@ -284,7 +289,8 @@ def cmd_run(args):
     if returncode < 0:
         # Die of the same signal, so that callers see what the program did.
         sys.stderr.flush()
-        signal.signal(-returncode, signal.SIG_DFL)
+        if -returncode not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(-returncode, signal.SIG_DFL)
         os.kill(os.getpid(), -returncode)
         return 128 - returncode
     return returncode

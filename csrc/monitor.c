@@ -1,0 +1,155 @@
+/*
+ * monitor.c - the monitor thread and the signals it serves (see monitor.h).
+ *
+ * Owns: the thread (which never records its own allocations: hm_tls.guard
+ * stays raised in it, and it blocks every signal), the pipe that wakes it,
+ * and the SIGTERM and SIGUSR2 handlers, installed only where the program
+ * left the default action.
+ * Must never: hold the recorder lock while it writes (capture.c copies the
+ * tables first), or keep a dying process alive: a SIGTERM waits at most
+ * TERM_WAIT_MS for the profile, then the process dies of it as it would have.
+ */
+#include "monitor.h"
+#include "engine.h"
+#include "profile.h"
+#include "report.h"
+#include "threads.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TERM_WAIT_MS 10000
+
+static int wake_pipe[2] = {-1, -1};    /* handlers -> thread: one byte per request */
+static int done_pipe[2] = {-1, -1};    /* thread -> SIGTERM handler: profile written */
+static unsigned interval_s;
+static bool started;
+
+enum { WAKE_SNAPSHOT = 'U', WAKE_TERMINATE = 'T' };
+
+static void snapshot_with_reports(void)
+{
+    char path[4200], err[1024];
+    if (!hm_engine_snapshot(path, sizeof path, err, sizeof err)) {
+        fprintf(stderr, "heapmark: snapshot: %s\n", err);
+        return;
+    }
+    if (!path[0])
+        return;
+    hm_profile p;
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    if (!hm_profile_load(path, &p, err, sizeof err) || !hm_report_all(&p, dir, err, sizeof err)) {
+        fprintf(stderr, "heapmark: snapshot: %s\n", err);
+    } else {
+        fprintf(stderr, "heapmark: snapshot written to %s/ (peak.svg, peak.txt, profile.db)\n",
+                dir);
+    }
+    hm_profile_free(&p);
+}
+
+static void *monitor_main(void *unused)
+{
+    (void)unused;
+    hm_tls.guard++;          /* for good: this thread's allocations are heapmark's */
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    char err[1024];
+    for (;;) {
+        struct pollfd pfd = {wake_pipe[0], POLLIN, 0};
+        int timeout = interval_s ? (int)(interval_s * 1000) : -1;
+        int n = poll(&pfd, 1, timeout);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0) {
+            if (!hm_engine_checkpoint(err, sizeof err))
+                fprintf(stderr, "heapmark: checkpoint: %s\n", err);
+            continue;
+        }
+        char request;
+        if (read(wake_pipe[0], &request, 1) != 1)
+            continue;
+        if (request == WAKE_SNAPSHOT) {
+            snapshot_with_reports();
+        } else if (request == WAKE_TERMINATE) {
+            if (!hm_engine_finish("signal SIGTERM", err, sizeof err))
+                fprintf(stderr, "heapmark: %s\n", err);
+            char done = 1;
+            (void)!write(done_pipe[1], &done, 1);
+        }
+    }
+    return NULL;
+}
+
+static void on_sigusr2(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    char request = WAKE_SNAPSHOT;
+    (void)!write(wake_pipe[1], &request, 1);
+    errno = saved;
+}
+
+static void on_sigterm(int sig)
+{
+    char request = WAKE_TERMINATE;
+    if (write(wake_pipe[1], &request, 1) == 1) {
+        struct pollfd pfd = {done_pipe[0], POLLIN, 0};
+        poll(&pfd, 1, TERM_WAIT_MS);
+    }
+    /* Die of the signal, as without heapmark: it is blocked while this
+     * handler runs and is delivered with the default action on return. */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_if_default(int sig, void (*handler)(int))
+{
+    struct sigaction old, sa;
+    if (sigaction(sig, NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
+        (old.sa_flags & SA_SIGINFO))
+        return;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(sig, &sa, NULL);
+}
+
+void hm_monitor_start(unsigned checkpoint_seconds)
+{
+    if (started)
+        return;
+    interval_s = checkpoint_seconds;
+    if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0 || pipe2(done_pipe, O_CLOEXEC) != 0) {
+        fprintf(stderr, "heapmark: cannot start the monitor thread: %s\n", strerror(errno));
+        return;
+    }
+    /* The thread reads blocking; only the handlers' writes must not block. */
+    fcntl(wake_pipe[0], F_SETFL, 0);
+    pthread_t thread;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    hm_tls.guard++;          /* not the program's thread: no record of it */
+    int rc = pthread_create(&thread, &attr, monitor_main, NULL);
+    hm_tls.guard--;
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        fprintf(stderr, "heapmark: cannot start the monitor thread: %s\n", strerror(rc));
+        return;
+    }
+    started = true;
+    install_if_default(SIGTERM, on_sigterm);
+    install_if_default(SIGUSR2, on_sigusr2);
+}

@@ -1,0 +1,19 @@
+/*
+ * monitor.h - heapmark's own thread in the profiled process.
+ *
+ * Owns: the periodic checkpoint, and the writes that signals ask for:
+ * SIGUSR2, a snapshot with its reports while the program runs; SIGTERM (when
+ * the program has no handler of its own), the final profile before the
+ * process dies of the signal.
+ * Must never: run Python code, or have the signal handlers do anything but
+ * async-signal-safe calls: they wake the thread and (SIGTERM) wait for it.
+ */
+#ifndef HM_MONITOR_H
+#define HM_MONITOR_H
+
+#include "common.h"
+
+/* Starts the thread once (later calls do nothing); 0 s: no checkpoints. */
+void hm_monitor_start(unsigned checkpoint_seconds);
+
+#endif
