@@ -19,10 +19,15 @@
  *   HEAPMARK_PRELOAD   LD_PRELOAD as it was before heapmark run
  *   HEAPMARK_PYTHONPATH PYTHONPATH as it was (restored by the boot module)
  *   HEAPMARK_CHECKPOINT seconds between checkpoints (0: none)
+ *   HEAPMARK_FOLLOW    child processes to profile: "fork", "spawn", "exec"
+ *                      (comma-separated; "none": only this process)
+ *   HEAPMARK_BOOT      directory of the boot module (for spawned children)
+ *   HEAPMARK_PARENT    pid of the process that started this one (children)
  */
 #include <Python.h>
 
 #include "engine.h"
+#include "follow.h"
 #include "calltree.h"
 #include "capture.h"
 #include "hooks.h"
@@ -64,6 +69,8 @@ static struct timespec start_mono;
 static uint64_t sample_rate, seed;
 static unsigned checkpoint_seconds;
 static unsigned snapshots_written;
+static bool follow_fork = true;
+static int parent_pid;
 
 /* Serialises writing (not recording): a checkpoint and the final write never
  * interleave, and once the final profile is written (`finished`) nothing
@@ -117,14 +124,41 @@ static void at_fork_parent(void)
     pthread_mutex_unlock(&write_mutex);
 }
 
+/* Where a child process's profile goes: next to the main one. */
+static void child_profile_path(char *path, size_t size, int pid)
+{
+    char *slash = strrchr(path, '/');
+    size_t dir_len = slash ? (size_t)(slash - path) : 0;
+    char name[32];
+    snprintf(name, sizeof name, "profile-%d.db", pid);
+    if (dir_len + 1 + strlen(name) < size)
+        snprintf(path + (slash ? dir_len + 1 : 0), size - (slash ? dir_len + 1 : 0), "%s", name);
+}
+
 static void at_fork_child(void)
 {
-    /* The child has a copy of the parent's profile; it must not write it.
-     * (Following forked children is a separate feature.) */
-    __atomic_store_n(&hm_state, HM_STOPPED, __ATOMIC_RELAXED);
-    hm_sample_limit = UINT64_MAX;
-    finished = true;
     pthread_mutex_init(&write_mutex, NULL);
+    if (!follow_fork || finished) {
+        /* The child has a copy of the parent's profile; it must not write it. */
+        __atomic_store_n(&hm_state, HM_STOPPED, __ATOMIC_RELAXED);
+        hm_sample_limit = UINT64_MAX;
+        finished = true;
+        hm_unlock();
+        return;
+    }
+    /* A process of its own: it holds (a copy of) everything the parent held,
+     * still attributed where the parent allocated it, and goes on from there
+     * with its own profile, start, peak and allocation history. */
+    parent_pid = start_pid;
+    start_pid = getpid();
+    child_profile_path(profile_path, sizeof profile_path, start_pid);
+    clock_gettime(CLOCK_MONOTONIC, &start_mono);
+    struct timespec rt;
+    if (clock_gettime(CLOCK_REALTIME, &rt) == 0)
+        start_unix = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9;
+    hm_totals_restart_peak();
+    hm_snap_forget_allocated();
+    hm_monitor_forget();
     hm_unlock();
 }
 
@@ -144,7 +178,8 @@ static void forget_environment(void)
         unsetenv("LD_PRELOAD");
     static const char *const ours[] = {"HEAPMARK_PROFILE", "HEAPMARK_RATE", "HEAPMARK_SEED",
                                        "HEAPMARK_COMMAND", "HEAPMARK_PRELOAD",
-                                       "HEAPMARK_PYTHONPATH", "HEAPMARK_CHECKPOINT"};
+                                       "HEAPMARK_PYTHONPATH", "HEAPMARK_CHECKPOINT",
+                                       "HEAPMARK_FOLLOW", "HEAPMARK_BOOT", "HEAPMARK_PARENT"};
     for (size_t i = 0; i < HM_ARRAY_LEN(ours); i++)
         unsetenv(ours[i]);
 }
@@ -174,6 +209,19 @@ __attribute__((constructor(101))) static void engine_start(void)
         sample_rate = 1;
     seed = seed_s ? strtoull(seed_s, NULL, 10) : 0;
     checkpoint_seconds = checkpoint ? (unsigned)strtoul(checkpoint, NULL, 10) : 5;
+    const char *follow = getenv("HEAPMARK_FOLLOW");
+    follow_fork = !follow || strstr(follow, "fork") != NULL;
+    const char *parent = getenv("HEAPMARK_PARENT");
+    parent_pid = parent ? atoi(parent) : 0;
+    {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", profile_path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        hm_follow_configure(follow, getenv("HEAPMARK_BOOT"), slash ? dir : ".", sample_rate,
+                            seed, checkpoint_seconds);
+    }
     const char *pp = getenv("HEAPMARK_PYTHONPATH");
     have_orig_pythonpath = pp != NULL;
     copy_env(orig_pythonpath, sizeof orig_pythonpath, "HEAPMARK_PYTHONPATH");
@@ -212,6 +260,14 @@ __attribute__((constructor(101))) static void engine_start(void)
 }
 
 bool hm_engine_configured(void) { return configured && getpid() == start_pid; }
+
+bool hm_engine_profiling(void) { return configured && !finished; }
+
+void hm_engine_after_fork_in_child(void)
+{
+    if (hm_engine_configured())
+        hm_monitor_start(checkpoint_seconds);
+}
 
 const char *hm_engine_python_ready(bool *layout_ok)
 {
@@ -270,6 +326,7 @@ static bool write_profile(const char *path, const char *status, bool final, char
     info.cwd = start_cwd;
     info.python_version = Py_GetVersion();
     info.pid = start_pid;
+    info.parent_pid = parent_pid;
     info.exact = sample_rate <= 1;
     info.sample_rate = sample_rate;
     info.seed = seed;

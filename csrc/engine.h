@@ -19,6 +19,7 @@ typedef struct {
     const char *cwd;
     const char *python_version;
     int pid;
+    int parent_pid;                /* 0 for the process heapmark run started */
     bool exact;
     uint64_t sample_rate;
     uint64_t seed;
@@ -38,6 +39,9 @@ typedef struct {
 
 /* True in the process heapmark run configured (not in a fork that stopped). */
 bool hm_engine_configured(void);
+/* True where the engine's state says this process profiles: also in the
+ * child of a vfork, which shares that state before it execs. */
+bool hm_engine_profiling(void);
 /* Called by the Python module once the interpreter is running (GIL held):
  * checks, starts the monitor thread.  Returns the PYTHONPATH the program had
  * before heapmark run (or NULL). */
@@ -46,6 +50,8 @@ const char *hm_engine_python_ready(bool *pool_layout_ok);
  * reason: how the run ended ("exit", "os._exit", "signal SIGTERM", ...).
  * False, with err filled, if the profile could not be written. */
 bool hm_engine_finish(const char *reason, char *err, size_t errlen);
+/* Python's at-fork hook in a child (GIL held): restarts the monitor thread. */
+void hm_engine_after_fork_in_child(void);
 /* Writes the profile as it stands, recording goes on (the monitor's
  * periodic checkpoint; after a SIGKILL the last one is what remains). */
 bool hm_engine_checkpoint(char *err, size_t errlen);

@@ -18,6 +18,7 @@
  */
 #include "hooks.h"
 #include "engine.h"
+#include "follow.h"
 #include "calltree.h"
 #include "recorder.h"
 #include "threads.h"
@@ -43,6 +44,7 @@ typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
 typedef int (*munmap_fn)(void *, size_t);
 typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
 typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
 
 /* glibc's own __libc_memalign: a sanitizer runtime interposes the global
  * name, so the run looks it up in libc (until then, the global one). */
@@ -57,6 +59,7 @@ static mmap_fn real_mmap;
 static munmap_fn real_munmap;
 static mremap_fn real_mremap;
 static pthread_create_fn real_pthread_create;
+static execve_fn real_execve;
 
 void hm_hooks_resolve(void)
 {
@@ -64,6 +67,7 @@ void hm_hooks_resolve(void)
     real_munmap = (munmap_fn)dlsym(RTLD_NEXT, "munmap");
     real_mremap = (mremap_fn)dlsym(RTLD_NEXT, "mremap");
     real_pthread_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+    real_execve = (execve_fn)dlsym(RTLD_NEXT, "execve");
     void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
     if (libc)
         libc_memalign = (void *(*)(size_t, size_t))dlsym(libc, "__libc_memalign");
@@ -348,6 +352,37 @@ HM_EXPORT void _exit(int status)
 HM_EXPORT void _Exit(int status)
 {
     _exit(status);
+}
+
+/* ---- exec ---------------------------------------------------------------- */
+
+/* Often called in the child of a vfork: nothing here allocates. */
+static int exec_real(const char *path, char *const argv[], char *const envp[])
+{
+    if (real_execve)
+        return real_execve(path, argv, envp);
+    return (int)syscall(SYS_execve, path, argv, envp);
+}
+
+HM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    /* In the child of a vfork the pid is the child's but the memory, and so
+     * the engine's state, the parent's: ask whether this memory profiles. */
+    if (!hm_engine_profiling() || !hm_follow_wanted(path, argv))
+        return exec_real(path, argv, envp);
+    size_t n = 0;
+    while (envp && envp[n])
+        n++;
+    char *env[n + HM_FOLLOW_VARS + 1];
+    char space[hm_follow_space(envp)];
+    hm_follow_env(envp, env, space, (int)getppid());
+    return exec_real(path, argv, env);
+}
+
+HM_EXPORT int execv(const char *path, char *const argv[])
+{
+    extern char **environ;
+    return execve(path, argv, environ);
 }
 
 /* ---- threads ----------------------------------------------------------- */

@@ -61,6 +61,14 @@ static PyObject *py_finish(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+static PyObject *py_after_fork(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    hm_engine_after_fork_in_child();
+    Py_RETURN_NONE;
+}
+
 static PyObject *py_active(PyObject *self, PyObject *unused)
 {
     (void)self;
@@ -68,35 +76,92 @@ static PyObject *py_active(PyObject *self, PyObject *unused)
     return PyBool_FromLong(hm_engine_configured());
 }
 
-/* Loads the profile named by a path object, or sets ProfileError. */
-static bool load(PyObject *path_obj, hm_profile *p, PyObject **bytes)
+/* The profiles of one run: a single path, or a list of paths (the main
+ * process first), merged into one view.  Owns everything it loaded. */
+typedef struct {
+    hm_profile *parts;
+    size_t nparts;
+    hm_profile merged;
+    hm_profile *view;       /* parts[0], or &merged */
+    PyObject *paths;        /* bytes objects keeping the paths alive */
+} loaded_profiles;
+
+static void unload(loaded_profiles *l)
 {
-    if (!PyUnicode_FSConverter(path_obj, bytes))
+    if (l->view == &l->merged)
+        hm_profile_free(&l->merged);
+    for (size_t i = 0; i < l->nparts; i++)
+        hm_profile_free(&l->parts[i]);
+    PyMem_Free(l->parts);
+    Py_XDECREF(l->paths);
+    memset(l, 0, sizeof *l);
+}
+
+/* Loads what obj names, or sets ProfileError (or another exception). */
+static bool load(PyObject *obj, loaded_profiles *l)
+{
+    memset(l, 0, sizeof *l);
+    PyObject *items = PyUnicode_Check(obj) || PyBytes_Check(obj) || !PySequence_Check(obj)
+                          ? PyTuple_Pack(1, obj) : PySequence_Tuple(obj);
+    if (!items)
         return false;
-    char err[1024];
-    bool ok;
-    const char *path = PyBytes_AS_STRING(*bytes);
-    Py_BEGIN_ALLOW_THREADS
-    ok = hm_profile_load(path, p, err, sizeof err);
-    Py_END_ALLOW_THREADS
-    if (!ok) {
-        raise_profile_error(err);
-        Py_CLEAR(*bytes);
+    Py_ssize_t n = PyTuple_GET_SIZE(items);
+    l->paths = PyList_New(0);
+    l->parts = PyMem_Calloc(n ? (size_t)n : 1, sizeof *l->parts);
+    if (n == 0 || !l->paths || !l->parts) {
+        Py_DECREF(items);
+        if (n == 0)
+            PyErr_SetString(ProfileError, "no profile given");
+        else
+            PyErr_NoMemory();
+        unload(l);
+        return false;
     }
+    char err[1024];
+    bool ok = true;
+    for (Py_ssize_t i = 0; ok && i < n; i++) {
+        PyObject *bytes = NULL;
+        if (!PyUnicode_FSConverter(PyTuple_GET_ITEM(items, i), &bytes)) {
+            ok = false;
+            break;
+        }
+        PyList_Append(l->paths, bytes);
+        Py_DECREF(bytes);
+        const char *path = PyBytes_AS_STRING(bytes);
+        Py_BEGIN_ALLOW_THREADS
+        ok = hm_profile_load(path, &l->parts[i], err, sizeof err);
+        Py_END_ALLOW_THREADS
+        if (ok)
+            l->nparts++;
+        else
+            raise_profile_error(err);
+    }
+    Py_DECREF(items);
+    if (ok && l->nparts > 1) {
+        ok = hm_profile_merge(l->parts, l->nparts, &l->merged, err, sizeof err);
+        if (ok)
+            l->view = &l->merged;
+        else
+            raise_profile_error(err);
+    } else if (ok) {
+        l->view = &l->parts[0];
+    }
+    if (!ok)
+        unload(l);
     return ok;
 }
 
 static PyObject *py_write_reports(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *profile_obj, *dir_obj, *profile_bytes = NULL, *dir_bytes = NULL;
+    PyObject *profile_obj, *dir_obj, *dir_bytes = NULL;
     Py_ssize_t top = 5;
     if (!PyArg_ParseTuple(args, "OO|n", &profile_obj, &dir_obj, &top))
         return NULL;
     if (!PyUnicode_FSConverter(dir_obj, &dir_bytes))
         return NULL;
-    hm_profile p;
-    if (!load(profile_obj, &p, &profile_bytes)) {
+    loaded_profiles l;
+    if (!load(profile_obj, &l)) {
         Py_DECREF(dir_bytes);
         return NULL;
     }
@@ -105,12 +170,11 @@ static PyObject *py_write_reports(PyObject *self, PyObject *args)
     hm_buf summary = {0};
     const char *dir = PyBytes_AS_STRING(dir_bytes);
     Py_BEGIN_ALLOW_THREADS
-    ok = hm_report_all(&p, dir, err, sizeof err);
+    ok = hm_report_all(l.view, dir, err, sizeof err);
     if (ok)
-        hm_report_summary(&p, top > 0 ? (size_t)top : 0, &summary);
+        hm_report_summary(l.view, top > 0 ? (size_t)top : 0, &summary);
     Py_END_ALLOW_THREADS
-    hm_profile_free(&p);
-    Py_DECREF(profile_bytes);
+    unload(&l);
     Py_DECREF(dir_bytes);
     if (!ok) {
         hm_buf_free(&summary);
@@ -125,17 +189,16 @@ static PyObject *py_write_reports(PyObject *self, PyObject *args)
 
 static PyObject *render_text(PyObject *args, void (*render)(const hm_profile *, size_t, hm_buf *))
 {
-    PyObject *profile_obj, *profile_bytes = NULL;
+    PyObject *profile_obj;
     Py_ssize_t top = 5;
     if (!PyArg_ParseTuple(args, "O|n", &profile_obj, &top))
         return NULL;
-    hm_profile p;
-    if (!load(profile_obj, &p, &profile_bytes))
+    loaded_profiles l;
+    if (!load(profile_obj, &l))
         return NULL;
     hm_buf out = {0};
-    render(&p, top > 0 ? (size_t)top : 0, &out);
-    hm_profile_free(&p);
-    Py_DECREF(profile_bytes);
+    render(l.view, top > 0 ? (size_t)top : 0, &out);
+    unload(&l);
     if (out.failed) {
         hm_buf_free(&out);
         return PyErr_NoMemory();
@@ -162,10 +225,13 @@ static PyMethodDef methods[] = {
      "Called once in the profiled process when the interpreter runs; returns the "
      "PYTHONPATH to restore."},
     {"_finish", py_finish, METH_NOARGS, "Stops recording and writes the profile (atexit)."},
+    {"_after_fork", py_after_fork, METH_NOARGS,
+     "os.register_at_fork hook in a child: restarts heapmark's monitor thread."},
     {"is_active", py_active, METH_NOARGS, "True inside a process heapmark is profiling."},
     {"write_reports", py_write_reports, METH_VARARGS,
      "write_reports(profile, directory, top=5) -> summary: writes peak.svg, peak.folded, "
-     "end.folded and peak.txt, and returns the summary text (as summary())."},
+     "end.folded and peak.txt, and returns the summary text (as summary()).  profile: a "
+     "path, or a list of the paths of one run's processes, the main one first."},
     {"summary", py_summary, METH_VARARGS, "summary(profile, top=5) -> text for stderr."},
     {"summary_json", py_summary_json, METH_VARARGS, "summary_json(profile, top=10) -> JSON text."},
     {NULL, NULL, 0, NULL},

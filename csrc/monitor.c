@@ -126,6 +126,20 @@ static void install_if_default(int sig, void (*handler)(int))
     sigaction(sig, &sa, NULL);
 }
 
+void hm_monitor_forget(void)
+{
+    /* The pipes were inherited from the parent: close our ends, make new ones
+     * when the thread starts again (the handlers use whatever is current). */
+    for (int i = 0; i < 2; i++) {
+        if (wake_pipe[i] >= 0)
+            close(wake_pipe[i]);
+        if (done_pipe[i] >= 0)
+            close(done_pipe[i]);
+        wake_pipe[i] = done_pipe[i] = -1;
+    }
+    started = false;
+}
+
 void hm_monitor_start(unsigned checkpoint_seconds)
 {
     if (started)

@@ -15,5 +15,8 @@
 
 /* Starts the thread once (later calls do nothing); 0 s: no checkpoints. */
 void hm_monitor_start(unsigned checkpoint_seconds);
+/* In a forked child the thread is gone: forget it, so that hm_monitor_start
+ * starts a new one (called by the engine's fork handler). */
+void hm_monitor_forget(void);
 
 #endif

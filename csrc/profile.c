@@ -46,6 +46,47 @@ bool hm_frame_is_library(const hm_pframe *f)
            strstr(f->file, "/dist-packages/") || strstr(f->file, "/lib/python3");
 }
 
+/* Children sorted by decreasing peak total, so reports draw big first. */
+static const hm_profile *sort_profile;
+static int by_peak_desc(const void *a, const void *b)
+{
+    int64_t x = sort_profile->total[HM_SNAP_PEAK - 1][*(const uint32_t *)a].bytes;
+    int64_t y = sort_profile->total[HM_SNAP_PEAK - 1][*(const uint32_t *)b].bytes;
+    if (x != y)
+        return x < y ? 1 : -1;
+    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+bool hm_profile_index(hm_profile *p)
+{
+    /* Parents come before children: one backward pass sums subtrees. */
+    for (int s = 0; s < HM_SNAP_COUNT; s++) {
+        memcpy(p->total[s], p->self[s], p->nnodes * sizeof(hm_value));
+        for (size_t i = p->nnodes - 1; i > 0; i--) {
+            uint32_t parent = p->nodes[i].parent;
+            p->total[s][parent].bytes += p->total[s][i].bytes;
+            p->total[s][parent].count += p->total[s][i].count;
+        }
+    }
+    uint32_t *order = malloc(p->nnodes * sizeof *order);
+    if (!order)
+        return false;
+    for (size_t i = 0; i < p->nnodes; i++) {
+        order[i] = (uint32_t)i;
+        p->nodes[i].first_child = p->nodes[i].next_sibling = HM_NONE;
+    }
+    sort_profile = p;
+    qsort(order + 1, p->nnodes - 1, sizeof *order, by_peak_desc);
+    /* Prepending in reverse order leaves each list in sorted order. */
+    for (size_t k = p->nnodes - 1; k > 0; k--) {
+        hm_pnode *n = &p->nodes[order[k]];
+        n->next_sibling = p->nodes[n->parent].first_child;
+        p->nodes[n->parent].first_child = order[k];
+    }
+    free(order);
+    return true;
+}
+
 static int by_bytes_desc(const void *a, const void *b)
 {
     const hm_line_total *x = a, *y = b;

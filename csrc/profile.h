@@ -39,6 +39,19 @@ typedef struct {
     char *value;
 } hm_meta;
 
+/* One profiled process (a profile merged from several has one per part). */
+typedef struct {
+    const char *path;
+    const char *command;
+    const char *status;
+    int pid;
+    int parent_pid;
+    int64_t peak_bytes;
+    int64_t peak_rss_bytes;
+    int64_t end_bytes;
+    double duration_s;
+} hm_process;
+
 typedef struct {
     char **strings;
     size_t nstrings;
@@ -49,14 +62,25 @@ typedef struct {
     hm_value *self[HM_SNAP_COUNT];    /* indexed [snapshot - 1][node] */
     hm_value *total[HM_SNAP_COUNT];
     int64_t snapshot_total[HM_SNAP_COUNT];  /* exact totals from the snapshots table */
-    hm_meta *meta;
+    hm_meta *meta;            /* the (main) process's run metadata */
     size_t nmeta;
     const char *path;
+    hm_process *processes;    /* the main process first */
+    size_t nprocesses;
+    bool merged;              /* strings and meta belong to the merged parts */
 } hm_profile;
 
 /* Returns false with a one-line reason in err (no trailing newline). */
 bool hm_profile_load(const char *path, hm_profile *p, char *err, size_t errlen);
 void hm_profile_free(hm_profile *p);
+/* Subtree totals and sorted children, from nodes and self values. */
+bool hm_profile_index(hm_profile *p);
+
+/* The profiles of one run's processes as one: the root has a frame
+ * "[process PID: command]" per part (parts[0], the main process, first),
+ * holding that process's tree with its own values - each process at its own
+ * peak.  parts must outlive out; free out before them. */
+bool hm_profile_merge(hm_profile *parts, size_t n, hm_profile *out, char *err, size_t errlen);
 
 const char *hm_profile_meta(const hm_profile *p, const char *key);   /* "" if absent */
 int64_t hm_profile_meta_int(const hm_profile *p, const char *key);

@@ -185,10 +185,16 @@ bool hm_report_svg(const hm_profile *p, int snapshot, const char *path, char *er
                     "</style>\n");
     hm_buf_puts(&b, script);
     hm_buf_printf(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"#f8f8f4\"/>\n");
-    hm_buf_printf(&b, "<text x=\"%d\" y=\"24\" style=\"font-size:17px\">heapmark: memory at the %s: ",
-                  PAD, hm_snapshot_name(snapshot));
+    if (p->nprocesses > 1)
+        hm_buf_printf(&b, "<text x=\"%d\" y=\"24\" style=\"font-size:17px\">heapmark: %zu "
+                          "processes, each at its own %s: ", PAD, p->nprocesses,
+                      hm_snapshot_name(snapshot));
+    else
+        hm_buf_printf(&b, "<text x=\"%d\" y=\"24\" style=\"font-size:17px\">heapmark: memory "
+                          "at the %s: ", PAD, hm_snapshot_name(snapshot));
     hm_buf_bytes(&b, snapshot == HM_SNAP_ALLOCATED ? root_total : p->snapshot_total[snap]);
-    hm_buf_puts(&b, snapshot == HM_SNAP_ALLOCATED ? " allocated in total" : " tracked");
+    hm_buf_puts(&b, snapshot == HM_SNAP_ALLOCATED ? " allocated in total"
+                    : p->nprocesses > 1 ? " tracked in all" : " tracked");
     hm_buf_puts(&b, "</text>\n");
     hm_buf_printf(&b, "<text x=\"%d\" y=\"44\">", PAD);
     hm_buf_xml(&b, hm_profile_meta(p, "command"));

@@ -8,6 +8,7 @@
  * per-line figure is marked as an estimate; the totals are exact.
  */
 #include "report.h"
+#include "calltree.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,19 @@
 
 #define TOP_LINES 30
 #define TOP_STACKS 10
+
+static void process_lines(hm_buf *b, const hm_profile *p, const char *prefix);
+
+/* "[process PID: ...]", the frame under which process i's tree hangs. */
+static const char *process_label(const hm_profile *p, size_t i)
+{
+    char want[32];
+    snprintf(want, sizeof want, "[process %d:", p->processes[i].pid);
+    for (uint32_t c = p->nodes[0].first_child; c != HM_NONE; c = p->nodes[c].next_sibling)
+        if (strncmp(p->frames[p->nodes[c].frame].function, want, strlen(want)) == 0)
+            return p->frames[p->nodes[c].frame].function;
+    return "[process]";
+}
 
 static double pct(int64_t part, int64_t whole)
 {
@@ -78,6 +92,32 @@ static void header(hm_buf *b, const hm_profile *p)
     hm_buf_puts(b, "heapmark tables: ");
     hm_buf_bytes(b, hm_profile_meta_int(p, "heapmark_overhead_bytes"));
     hm_buf_puts(b, " (outside the tracked heap)\n");
+    if (p->nprocesses > 1) {
+        hm_buf_printf(b, "\nprocesses:       %zu; the figures above are the main process's, "
+                         "the tables below\n                 add each child at its own "
+                         "peak:\n", p->nprocesses);
+        process_lines(b, p, "                ");
+    }
+}
+
+static void size_cell(hm_buf *b, int64_t bytes, int width);
+
+/* One line per process after the first, for a run of several. */
+static void process_lines(hm_buf *b, const hm_profile *p, const char *prefix)
+{
+    for (size_t i = 1; i < p->nprocesses; i++) {
+        const hm_process *proc = &p->processes[i];
+        /* The process's node is the root's child carrying its label. */
+        const char *label = process_label(p, i);
+        hm_buf_printf(b, "%s  %s peak ", prefix, label);
+        hm_buf_bytes(b, proc->peak_bytes);
+        hm_buf_puts(b, ", peak RSS ");
+        hm_buf_bytes(b, proc->peak_rss_bytes);
+        hm_buf_printf(b, ", run time %.2f s", proc->duration_s);
+        if (proc->status[0] && strcmp(proc->status, "exit") != 0)
+            hm_buf_printf(b, ", ended by %s", proc->status);
+        hm_buf_puts(b, "\n");
+    }
 }
 
 static void size_cell(hm_buf *b, int64_t bytes, int width)
@@ -190,6 +230,11 @@ void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out)
     char note[256];
     if (ending(p, note, sizeof note))
         hm_buf_printf(out, "heapmark: %s\n", note);
+    if (p->nprocesses > 1) {
+        hm_buf_printf(out, "heapmark: %zu child process%s, each at its own peak:\n",
+                      p->nprocesses - 1, p->nprocesses == 2 ? "" : "es");
+        process_lines(out, p, "heapmark:");
+    }
     hm_line_total *lines = calloc(top ? top : 1, sizeof *lines);
     size_t n = lines ? hm_profile_top_lines(p, HM_SNAP_PEAK, HM_BY_PROGRAM_LINE, lines, top) : 0;
     if (hm_profile_is_exact(p)) {
@@ -199,7 +244,8 @@ void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out)
         hm_buf_bytes(out, hm_profile_meta_int(p, "sample_rate"));
         hm_buf_puts(out, "):\n");
     }
-    int64_t peak = hm_profile_meta_int(p, "peak_bytes");
+    /* The exact peak; with several processes, the sum of their own peaks. */
+    int64_t peak = p->snapshot_total[HM_SNAP_PEAK - 1];
     for (size_t i = 0; i < n; i++) {
         hm_buf_puts(out, "heapmark: ");
         size_cell(out, lines[i].bytes, 10);
@@ -229,6 +275,23 @@ void hm_report_json(const hm_profile *p, size_t top, hm_buf *out)
         hm_buf_json(out, hm_profile_meta(p, texts[i]));
     }
     hm_buf_printf(out, ", \"estimated\": %s", hm_profile_is_exact(p) ? "false" : "true");
+    hm_buf_puts(out, ", \"processes\": [");
+    for (size_t i = 0; i < p->nprocesses; i++) {
+        const hm_process *proc = &p->processes[i];
+        hm_buf_printf(out, "%s{\"pid\": %d, \"parent_pid\": %d, \"peak_bytes\": %lld, "
+                           "\"peak_rss_bytes\": %lld, \"end_bytes\": %lld, "
+                           "\"duration_s\": %.6f, \"status\": ",
+                      i ? ", " : "", proc->pid, proc->parent_pid, (long long)proc->peak_bytes,
+                      (long long)proc->peak_rss_bytes, (long long)proc->end_bytes,
+                      proc->duration_s);
+        hm_buf_json(out, proc->status);
+        hm_buf_puts(out, ", \"command\": ");
+        hm_buf_json(out, proc->command);
+        hm_buf_puts(out, ", \"profile\": ");
+        hm_buf_json(out, proc->path);
+        hm_buf_puts(out, "}");
+    }
+    hm_buf_puts(out, "]");
     static const struct { const char *name; hm_line_key key; } tables[] = {
         {"top", HM_BY_PROGRAM_LINE}, {"top_innermost", HM_BY_INNERMOST}};
     hm_line_total *lines = calloc(top ? top : 1, sizeof *lines);

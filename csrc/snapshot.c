@@ -52,6 +52,12 @@ void hm_snap_free(uint32_t node, int64_t bytes, int64_t count)
     v->now.count -= count;
 }
 
+void hm_snap_forget_allocated(void)
+{
+    for (size_t i = 0; i < capacity; i++)
+        values[i].allocated = (hm_amount){0, 0};
+}
+
 hm_amount hm_snap_now(uint32_t node)
 {
     return node < capacity ? values[node].now : (hm_amount){0, 0};

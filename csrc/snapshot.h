@@ -28,6 +28,9 @@ bool hm_snap_reserve(uint32_t nodes);    /* make room for node ids < nodes */
 void hm_snap_alloc(uint32_t node, int64_t bytes, int64_t count);
 void hm_snap_free(uint32_t node, int64_t bytes, int64_t count);
 
+/* A forked child starts its own history: nothing allocated yet. */
+void hm_snap_forget_allocated(void);
+
 hm_amount hm_snap_now(uint32_t node);
 hm_amount hm_snap_at_peak(uint32_t node);
 hm_amount hm_snap_allocated(uint32_t node);

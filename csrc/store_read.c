@@ -285,15 +285,6 @@ static bool load_values(reader *r)
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return sql_error(r);
-    /* Parents come before children: one backward pass sums subtrees. */
-    for (int s = 0; s < HM_SNAP_COUNT; s++) {
-        memcpy(p->total[s], p->self[s], p->nnodes * sizeof(hm_value));
-        for (size_t i = p->nnodes - 1; i > 0; i--) {
-            uint32_t parent = p->nodes[i].parent;
-            p->total[s][parent].bytes += p->total[s][i].bytes;
-            p->total[s][parent].count += p->total[s][i].count;
-        }
-    }
     if (!prepare(r, "SELECT id, total_bytes FROM snapshots", &st))
         return false;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -332,37 +323,6 @@ static bool load_meta(reader *r)
     return true;
 }
 
-/* Children sorted by decreasing peak total, so reports draw big first. */
-static const hm_profile *sort_profile;
-static int by_peak_desc(const void *a, const void *b)
-{
-    int64_t x = sort_profile->total[HM_SNAP_PEAK - 1][*(const uint32_t *)a].bytes;
-    int64_t y = sort_profile->total[HM_SNAP_PEAK - 1][*(const uint32_t *)b].bytes;
-    if (x != y)
-        return x < y ? 1 : -1;
-    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
-}
-
-static bool link_children(reader *r)
-{
-    hm_profile *p = r->p;
-    uint32_t *order = malloc(p->nnodes * sizeof *order);
-    if (!order)
-        return corrupt(r, "out of memory");
-    for (size_t i = 0; i < p->nnodes; i++)
-        order[i] = (uint32_t)i;
-    sort_profile = p;
-    qsort(order + 1, p->nnodes - 1, sizeof *order, by_peak_desc);
-    /* Prepending in reverse order leaves each list in sorted order. */
-    for (size_t k = p->nnodes - 1; k > 0; k--) {
-        hm_pnode *n = &p->nodes[order[k]];
-        n->next_sibling = p->nodes[n->parent].first_child;
-        p->nodes[n->parent].first_child = order[k];
-    }
-    free(order);
-    return true;
-}
-
 bool hm_profile_load(const char *path, hm_profile *p, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
@@ -386,7 +346,24 @@ bool hm_profile_load(const char *path, hm_profile *p, char *err, size_t errlen)
         return false;
     }
     bool ok = check_header(&r) && load_strings(&r) && load_frames(&r) && load_nodes(&r) &&
-              load_values(&r) && load_meta(&r) && link_children(&r);
+              load_values(&r) && load_meta(&r);
+    if (ok && !hm_profile_index(p))
+        ok = corrupt(&r, "out of memory");
+    if (ok && !(p->processes = calloc(1, sizeof *p->processes)))
+        ok = corrupt(&r, "out of memory");
+    if (ok) {
+        hm_process *proc = &p->processes[0];
+        proc->path = path;
+        proc->command = hm_profile_meta(p, "command");
+        proc->status = hm_profile_meta(p, "status");
+        proc->pid = (int)hm_profile_meta_int(p, "pid");
+        proc->parent_pid = (int)hm_profile_meta_int(p, "parent_pid");
+        proc->peak_bytes = hm_profile_meta_int(p, "peak_bytes");
+        proc->peak_rss_bytes = hm_profile_meta_int(p, "peak_rss_bytes");
+        proc->end_bytes = hm_profile_meta_int(p, "end_bytes");
+        proc->duration_s = hm_profile_meta_real(p, "duration_s");
+        p->nprocesses = 1;
+    }
     sqlite3_close(r.db);
     if (!ok)
         hm_profile_free(p);
@@ -395,6 +372,7 @@ bool hm_profile_load(const char *path, hm_profile *p, char *err, size_t errlen)
 
 void hm_profile_free(hm_profile *p)
 {
+    free(p->processes);
     if (p->strings)
         for (size_t i = 0; i < p->nstrings; i++)
             free(p->strings[i]);
@@ -405,12 +383,13 @@ void hm_profile_free(hm_profile *p)
         free(p->self[s]);
         free(p->total[s]);
     }
-    if (p->meta)
+    if (p->meta && !p->merged) {
         for (size_t i = 0; i < p->nmeta; i++) {
             free(p->meta[i].key);
             free(p->meta[i].value);
         }
-    free(p->meta);
+        free(p->meta);
+    }
     const char *path = p->path;
     memset(p, 0, sizeof *p);
     p->path = path;

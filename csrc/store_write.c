@@ -414,6 +414,7 @@ static bool insert_meta(writer *w, const hm_run_info *info)
         {"command", 0, info->command, 0, 0},
         {"cwd", 0, info->cwd, 0, 0},
         {"pid", 1, NULL, info->pid, 0},
+        {"parent_pid", 1, NULL, info->parent_pid, 0},
         {"python", 0, info->python_version, 0, 0},
         {"start_unix", 2, NULL, 0, info->start_unix},
         {"duration_s", 2, NULL, 0, info->duration_s},

@@ -50,7 +50,14 @@ HM_FAST_PATH void hm_totals_new_peak(int64_t now)
     }
 }
 
-HM_FAST_PATH void hm_totals_new_pylive_peak(void)
+HM_FAST_PATH void hm_totals_restart_peak(void)
+{
+    hm_totals.peak = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
+    stamp_peak();
+    hm_totals.peak_time_ns = coarse_now_ns();
+}
+
+void hm_totals_new_pylive_peak(void)
 {
     stamp_peak();
 }

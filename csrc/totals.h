@@ -50,6 +50,8 @@ typedef struct {
 extern hm_totals_t hm_totals;
 
 void hm_totals_start_clock(void);
+/* A forked child: its peak starts from what it holds now. */
+void hm_totals_restart_peak(void);
 void hm_totals_new_peak(int64_t now);
 void hm_totals_new_pylive_peak(void);
 

@@ -37,6 +37,10 @@ heapmark run options:
   --seed N              seed for the sampler, for repeatable runs
   --checkpoint SECONDS  write the profile every SECONDS while the program runs,
                         so that a killed program leaves one (default 5; 0: never)
+  --no-follow           profile only this process, not its forked or spawned
+                        children (multiprocessing)
+  --follow-exec         also profile every program it starts with exec
+                        (subprocess), not only multiprocessing's children
   --top N               lines in the summary printed at exit (default 5)
   -q, --quiet           print no summary at exit
 
@@ -108,7 +112,7 @@ def split_option(arg):
 
 def parse_run(args):
     opts = {"output": None, "exact": False, "rate": DEFAULT_SAMPLE_RATE, "seed": 0,
-            "top": 5, "quiet": False, "checkpoint": 5}
+            "top": 5, "quiet": False, "checkpoint": 5, "follow": "fork,spawn"}
     i = 0
     while i < len(args):
         arg = args[i]
@@ -135,6 +139,10 @@ def parse_run(args):
             opts["seed"] = parse_int(value(), name)
         elif name == "--checkpoint":
             opts["checkpoint"] = parse_int(value(), name)
+        elif name == "--no-follow":
+            opts["follow"] = "none"
+        elif name == "--follow-exec":
+            opts["follow"] = "fork,spawn,exec"
         elif name == "--top":
             opts["top"] = parse_int(value(), name)
         elif name in ("-q", "--quiet"):
@@ -165,6 +173,33 @@ def check_script(target):
 RESULT_FILES = ("profile.db", "peak.svg", "peak.folded", "end.folded", "peak.txt")
 
 
+def run_profiles(directory):
+    """The profiles a run left in directory: the main process's, then its
+    children's (profile-PID.db) by pid."""
+    main = os.path.join(directory, "profile.db")
+    children = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        names = []
+    for name in names:
+        pid = name[len("profile-"):-len(".db")]
+        if name.startswith("profile-") and name.endswith(".db") and pid.isdigit():
+            children.append((int(pid), os.path.join(directory, name)))
+    return ([main] if os.path.exists(main) else []) + [path for _, path in sorted(children)]
+
+
+def remove_results(directory):
+    """Results of an earlier run in directory, so that none is taken for this one's."""
+    import shutil
+    for name in os.listdir(directory):
+        path = os.path.join(directory, name)
+        if name in RESULT_FILES or (name.startswith("profile-") and name.endswith(".db")):
+            os.remove(path)
+        elif name.startswith("snapshot-") and os.path.isdir(path):
+            shutil.rmtree(path)
+
+
 def prepare_output(requested):
     """Creates the results directory (or checks it) before the program runs, and
     removes results of an earlier run there, so that they cannot be taken for
@@ -181,9 +216,7 @@ def prepare_output(requested):
             pass
         os.remove(probe)
         if requested is not None:
-            for name in RESULT_FILES:
-                if os.path.lexists(os.path.join(requested, name)):
-                    os.remove(os.path.join(requested, name))
+            remove_results(requested)
     except FileExistsError:
         raise UsageError("cannot use '%s' as the output directory: it is a file"
                          % (requested or "heapmark-results")) from None
@@ -201,7 +234,8 @@ def engine_path():
 # The engine's variables (csrc/engine.c reads them and removes them before
 # the program starts); nothing else in the environment is touched.
 ENGINE_VARIABLES = ("HEAPMARK_PROFILE", "HEAPMARK_RATE", "HEAPMARK_SEED", "HEAPMARK_COMMAND",
-                    "HEAPMARK_PRELOAD", "HEAPMARK_PYTHONPATH", "HEAPMARK_CHECKPOINT")
+                    "HEAPMARK_PRELOAD", "HEAPMARK_PYTHONPATH", "HEAPMARK_CHECKPOINT",
+                    "HEAPMARK_FOLLOW", "HEAPMARK_BOOT", "HEAPMARK_PARENT")
 
 
 def child_environment(opts, profile_template, command):
@@ -223,6 +257,8 @@ def child_environment(opts, profile_template, command):
     env["HEAPMARK_RATE"] = "1" if opts["exact"] else str(opts["rate"])
     env["HEAPMARK_SEED"] = str(opts["seed"])
     env["HEAPMARK_CHECKPOINT"] = str(opts["checkpoint"])
+    env["HEAPMARK_FOLLOW"] = opts["follow"]
+    env["HEAPMARK_BOOT"] = boot
     env["HEAPMARK_COMMAND"] = command
     return env
 
@@ -298,13 +334,12 @@ def cmd_run(args):
 
 def finish_run(directory, opts):
     from heapmark import _heapmark
-    profile = os.path.join(directory, "profile.db")
-    if not os.path.exists(profile):
-        say("no profile was written: the program ended without running its exit handlers "
-            "(os._exit or a fatal signal)")
+    profiles = run_profiles(directory)
+    if not profiles or not profiles[0].endswith(os.sep + "profile.db"):
+        say("no profile was written: the program was killed before its first checkpoint")
         return
     try:
-        summary = _heapmark.write_reports(profile, directory, opts["top"])
+        summary = _heapmark.write_reports(profiles, directory, opts["top"])
         if not opts["quiet"]:
             sys.stderr.write(summary)
     except _heapmark.ProfileError as exc:
@@ -347,9 +382,13 @@ def cmd_report(args):
         i += 1
     if profile is None:
         raise UsageError("heapmark report needs a profile: heapmark report PROFILE.db")
+    # A run's main profile brings its children's (profile-PID.db) along.
+    profiles = [profile]
+    if os.path.basename(profile) == "profile.db" and os.path.isfile(profile):
+        profiles = run_profiles(os.path.dirname(profile) or ".")
     if as_json:
         import json
-        text = _heapmark.summary_json(profile, top)
+        text = _heapmark.summary_json(profiles, top)
         sys.stdout.write(json.dumps(json.loads(text), indent=2) + "\n")
         return 0
     directory = output if output is not None else (os.path.dirname(profile) or ".")
@@ -360,7 +399,7 @@ def cmd_report(args):
             raise UsageError("cannot create output directory '%s': %s"
                              % (output, exc.strerror)) from None
     try:
-        summary = _heapmark.write_reports(profile, directory, top)
+        summary = _heapmark.write_reports(profiles, directory, top)
     except _heapmark.ProfileError as exc:
         raise UsageError(str(exc)) from None
     prefix = "heapmark: "

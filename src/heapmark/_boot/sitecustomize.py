@@ -27,6 +27,8 @@ def _heapmark_boot():
     sys.path[:] = [p for p in sys.path if not p or os.path.abspath(p) != here]
     # Registered first, so it runs last: after the program's own exit hooks.
     atexit.register(_heapmark._finish)
+    # A forked child is profiled on its own; its monitor thread restarts here.
+    os.register_at_fork(after_in_child=_heapmark._after_fork)
 
     # The program's own sitecustomize, if it has one, runs as it would have.
     del sys.modules[__name__]
