@@ -23,6 +23,9 @@
  *                      (comma-separated; "none": only this process)
  *   HEAPMARK_BOOT      directory of the boot module (for spawned children)
  *   HEAPMARK_PARENT    pid of the process that started this one (children)
+ *   HEAPMARK_MEMORY_LIMIT tracked bytes beyond which to report out of memory
+ *   HEAPMARK_ROOT      (tests) a directory standing for / when reading /proc
+ *                      and /sys/fs/cgroup
  */
 #include <Python.h>
 
@@ -33,6 +36,9 @@
 #include "hooks.h"
 #include "livetable.h"
 #include "monitor.h"
+#include "oom.h"
+#include "profile.h"
+#include "report.h"
 #include "ownmem.h"
 #include "pyhooks.h"
 #include "pystack.h"
@@ -179,7 +185,8 @@ static void forget_environment(void)
     static const char *const ours[] = {"HEAPMARK_PROFILE", "HEAPMARK_RATE", "HEAPMARK_SEED",
                                        "HEAPMARK_COMMAND", "HEAPMARK_PRELOAD",
                                        "HEAPMARK_PYTHONPATH", "HEAPMARK_CHECKPOINT",
-                                       "HEAPMARK_FOLLOW", "HEAPMARK_BOOT", "HEAPMARK_PARENT"};
+                                       "HEAPMARK_FOLLOW", "HEAPMARK_BOOT", "HEAPMARK_PARENT",
+                                       "HEAPMARK_MEMORY_LIMIT", "HEAPMARK_ROOT"};
     for (size_t i = 0; i < HM_ARRAY_LEN(ours); i++)
         unsetenv(ours[i]);
 }
@@ -222,6 +229,10 @@ __attribute__((constructor(101))) static void engine_start(void)
         hm_follow_configure(follow, getenv("HEAPMARK_BOOT"), slash ? dir : ".", sample_rate,
                             seed, checkpoint_seconds);
     }
+    const char *limit = getenv("HEAPMARK_MEMORY_LIMIT");
+    int64_t memory_limit = limit ? strtoll(limit, NULL, 10) : 0;
+    char test_root[1024];
+    copy_env(test_root, sizeof test_root, "HEAPMARK_ROOT");
     const char *pp = getenv("HEAPMARK_PYTHONPATH");
     have_orig_pythonpath = pp != NULL;
     copy_env(orig_pythonpath, sizeof orig_pythonpath, "HEAPMARK_PYTHONPATH");
@@ -235,6 +246,7 @@ __attribute__((constructor(101))) static void engine_start(void)
         return;
     }
     hm_sampler_configure(sample_rate, seed);
+    hm_oom_configure(memory_limit, test_root);
     hm_lock();
     bool ok = hm_tree_init() && hm_pystack_init() && hm_live_init(sample_rate <= 1);
     hm_unlock();
@@ -287,11 +299,19 @@ static int64_t peak_rss(void)
 }
 
 /* Captures the tables and the run's figures (stopping recording first when
- * final), then writes them to path.  Caller holds write_mutex. */
-static bool write_profile(const char *path, const char *status, bool final, char *err,
-                          size_t errlen)
+ * final), then writes them to path.  oom: the out-of-memory details, or NULL.
+ * Caller holds write_mutex. */
+static bool write_profile(const char *path, const char *status, bool final,
+                          const hm_run_info *oom, char *err, size_t errlen)
 {
     hm_run_info info = {0};
+    if (oom) {
+        info.oom_reason = oom->oom_reason;
+        info.oom_bytes = oom->oom_bytes;
+        info.oom_node = oom->oom_node;
+    } else {
+        info.oom_node = HM_NONE;
+    }
     hm_capture cap;
     hm_tls.guard++;      /* the copies and SQLite's allocations are not the program's */
     hm_lock();
@@ -351,7 +371,7 @@ bool hm_engine_finish(const char *reason, char *err, size_t errlen)
     bool ok = true;
     if (!finished) {
         finished = true;
-        ok = write_profile(profile_path, reason, true, err, errlen);
+        ok = write_profile(profile_path, reason, true, NULL, err, errlen);
     }
     pthread_mutex_unlock(&write_mutex);
     return ok;
@@ -363,9 +383,31 @@ bool hm_engine_checkpoint(char *err, size_t errlen)
     if (!hm_engine_configured())
         return true;
     pthread_mutex_lock(&write_mutex);
-    bool ok = finished || write_profile(profile_path, "checkpoint", false, err, errlen);
+    bool ok = finished || write_profile(profile_path, "checkpoint", false, NULL, err, errlen);
     pthread_mutex_unlock(&write_mutex);
     return ok;
+}
+
+/* Writes a profile as it stands into dir_name/ next to the main profile
+ * (the path of what it wrote into path).  Caller holds write_mutex. */
+static bool write_aside(const char *dir_name, const char *status, const hm_run_info *oom,
+                        char *path, size_t size, char *err, size_t errlen)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", profile_path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    snprintf(path, size, "%s/%s", dir, dir_name);
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        return false;
+    }
+    size_t len = strlen(path);
+    snprintf(path + len, size - len, "/profile.db");
+    return write_profile(path, status, false, oom, err, errlen);
 }
 
 bool hm_engine_snapshot(char *path, size_t size, char *err, size_t errlen)
@@ -376,24 +418,45 @@ bool hm_engine_snapshot(char *path, size_t size, char *err, size_t errlen)
     pthread_mutex_lock(&write_mutex);
     bool ok = true;
     if (!finished) {
-        /* Next to the profile: snapshot-<pid>-<n>/profile.db */
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s", profile_path);
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = '\0';
-        else
-            snprintf(dir, sizeof dir, ".");
-        snprintf(path, size, "%s/snapshot-%d-%u", dir, start_pid, ++snapshots_written);
-        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-            snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-            ok = false;
-        } else {
-            size_t len = strlen(path);
-            snprintf(path + len, size - len, "/profile.db");
-            ok = write_profile(path, "snapshot", false, err, errlen);
-        }
+        char name[64];
+        snprintf(name, sizeof name, "snapshot-%d-%u", start_pid, ++snapshots_written);
+        ok = write_aside(name, "snapshot", NULL, path, size, err, errlen);
     }
     pthread_mutex_unlock(&write_mutex);
     return ok;
+}
+
+void hm_engine_out_of_memory(const char *reason, uint32_t node, int64_t bytes)
+{
+    if (!hm_engine_configured())
+        return;
+    hm_run_info oom = {0};
+    oom.oom_reason = reason;
+    oom.oom_bytes = bytes;
+    oom.oom_node = node;
+    char name[64], path[4200], err[1024];
+    snprintf(name, sizeof name, "out-of-memory-%d", start_pid);
+    pthread_mutex_lock(&write_mutex);
+    bool ok = !finished && write_aside(name, "out of memory", &oom, path, sizeof path, err,
+                                       sizeof err);
+    pthread_mutex_unlock(&write_mutex);
+    if (!ok) {
+        if (!finished)
+            fprintf(stderr, "heapmark: out of memory (%s); no report: %s\n", reason, err);
+        return;
+    }
+    /* The reports, in the same directory. */
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    *strrchr(dir, '/') = '\0';
+    hm_profile p;
+    hm_tls.guard++;
+    if (hm_profile_load(path, &p, err, sizeof err) && hm_report_all(&p, dir, err, sizeof err))
+        fprintf(stderr, "heapmark: out of memory (%s): report in %s/ (peak.txt, peak.svg)\n",
+                reason, dir);
+    else
+        fprintf(stderr, "heapmark: out of memory (%s): profile in %s/; reports: %s\n", reason,
+                dir, err);
+    hm_profile_free(&p);
+    hm_tls.guard--;
 }

@@ -34,6 +34,9 @@ typedef struct {
     uint64_t overhead_bytes;       /* heapmark's own tables at their largest */
     uint64_t live_records_at_end;
     bool pymalloc_layout_ok;
+    const char *oom_reason;        /* an out-of-memory report: why, or NULL */
+    int64_t oom_bytes;             /* the allocation that crossed the line or failed */
+    uint32_t oom_node;             /* its stack (engine node), HM_NONE if unknown */
     bool python_hooks_late;         /* PYTHONMALLOC replaced the hooks; put back at start-up */
 } hm_run_info;
 
@@ -58,5 +61,9 @@ bool hm_engine_checkpoint(char *err, size_t errlen);
 /* Writes the profile as it stands into a new snapshot directory next to it
  * (kill -USR2); its path is returned in path. */
 bool hm_engine_snapshot(char *path, size_t size, char *err, size_t errlen);
+/* Writes the out-of-memory report (profile and reports) into
+ * out-of-memory-PID/ next to the profile, and says so on stderr; node and
+ * bytes: the allocation that crossed the line or failed (HM_NONE, 0: none). */
+void hm_engine_out_of_memory(const char *reason, uint32_t node, int64_t bytes);
 
 #endif

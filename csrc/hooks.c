@@ -19,6 +19,7 @@
 #include "hooks.h"
 #include "engine.h"
 #include "follow.h"
+#include "oom.h"
 #include "calltree.h"
 #include "recorder.h"
 #include "threads.h"
@@ -107,6 +108,14 @@ bool hm_hooks_check_usable_size(void)
     return ok;
 }
 
+/* Out of line: an allocation of `size` bytes failed; the caller still gets
+ * its NULL. */
+static __attribute__((noinline)) void on_failure(size_t size)
+{
+    if (size && !hm_tls.guard)
+        hm_oom_failed(size);
+}
+
 static inline HM_FAST_PATH void on_alloc(void *p)
 {
     hm_tls_t *t = &hm_tls;
@@ -147,6 +156,8 @@ static inline HM_FAST_PATH size_t on_free(void *p)
 HM_EXPORT HM_FAST_PATH void *malloc(size_t size)
 {
     void *p = __libc_malloc(size);
+    if (HM_UNLIKELY(!p))
+        on_failure(size);
     on_alloc(p);
     return p;
 }
@@ -154,6 +165,8 @@ HM_EXPORT HM_FAST_PATH void *malloc(size_t size)
 HM_EXPORT HM_FAST_PATH void *calloc(size_t n, size_t size)
 {
     void *p = __libc_calloc(n, size);
+    if (HM_UNLIKELY(!p))
+        on_failure(n * size);
     on_alloc(p);
     return p;
 }
@@ -186,6 +199,7 @@ HM_EXPORT HM_FAST_PATH void *realloc(void *p, size_t size)
     if (!q && size != 0) {
         if (had)
             hm_record_restore(&saved);
+        on_failure(size);
         return NULL;
     }
     if (object)
@@ -208,6 +222,8 @@ HM_EXPORT HM_FAST_PATH void *reallocarray(void *p, size_t n, size_t size)
 HM_EXPORT HM_FAST_PATH void *memalign(size_t alignment, size_t size)
 {
     void *p = aligned(alignment, size);
+    if (HM_UNLIKELY(!p))
+        on_failure(size);
     on_alloc(p);
     return p;
 }
@@ -228,6 +244,7 @@ HM_EXPORT HM_FAST_PATH int posix_memalign(void **out, size_t alignment, size_t s
     int saved_errno = errno;
     void *p = aligned(alignment, size);
     if (!p) {
+        on_failure(size);
         errno = saved_errno;
         return ENOMEM;
     }
@@ -285,6 +302,8 @@ HM_EXPORT HM_FAST_PATH void *mmap(void *addr, size_t len, int prot, int flags, i
         hm_tracked_add(-replaced);
     }
     void *p = call_mmap(addr, len, prot, flags, fd, off);
+    if (p == MAP_FAILED && tracked_mapping(prot, flags))
+        on_failure(len);
     if (p != MAP_FAILED && tracked_mapping(prot, flags)) {
         hm_record_map((uintptr_t)p, PAGE_ROUND(len));
         hm_tracked_add((int64_t)PAGE_ROUND(len));

@@ -11,6 +11,7 @@
  */
 #include "monitor.h"
 #include "engine.h"
+#include "oom.h"
 #include "profile.h"
 #include "report.h"
 #include "threads.h"
@@ -22,9 +23,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TERM_WAIT_MS 10000
+#define TICK_MS 50               /* how often budgets are re-read (oom.c) */
 
 static int wake_pipe[2] = {-1, -1};    /* handlers -> thread: one byte per request */
 static int done_pipe[2] = {-1, -1};    /* thread -> SIGTERM handler: profile written */
@@ -65,15 +68,22 @@ static void *monitor_main(void *unused)
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     char err[1024];
+    struct timespec last_checkpoint;
+    clock_gettime(CLOCK_MONOTONIC, &last_checkpoint);
     for (;;) {
         struct pollfd pfd = {wake_pipe[0], POLLIN, 0};
-        int timeout = interval_s ? (int)(interval_s * 1000) : -1;
-        int n = poll(&pfd, 1, timeout);
+        int n = poll(&pfd, 1, TICK_MS);
         if (n < 0 && errno == EINTR)
             continue;
         if (n == 0) {
-            if (!hm_engine_checkpoint(err, sizeof err))
-                fprintf(stderr, "heapmark: checkpoint: %s\n", err);
+            hm_oom_poll();
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (interval_s && now.tv_sec - last_checkpoint.tv_sec >= (time_t)interval_s) {
+                last_checkpoint = now;
+                if (!hm_engine_checkpoint(err, sizeof err))
+                    fprintf(stderr, "heapmark: checkpoint: %s\n", err);
+            }
             continue;
         }
         char request;

@@ -1,7 +1,8 @@
 /*
  * monitor.h - heapmark's own thread in the profiled process.
  *
- * Owns: the periodic checkpoint, and the writes that signals ask for:
+ * Owns: the periodic checkpoint, the watch on memory budgets (oom.c), and
+ * the writes that signals ask for:
  * SIGUSR2, a snapshot with its reports while the program runs; SIGTERM (when
  * the program has no handler of its own), the final profile before the
  * process dies of the signal.

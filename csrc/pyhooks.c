@@ -39,6 +39,7 @@
 
 #include "pyhooks.h"
 #include "recorder.h"
+#include "oom.h"
 #include "ownmem.h"
 #include "threads.h"
 
@@ -356,8 +357,11 @@ static void *arena_alloc(void *ctx, size_t size)
     t->in_arena++;
     void *p = orig_arena.alloc(orig_arena.ctx, size);
     t->in_arena--;
-    if (!p)
+    if (!p) {
+        if (!t->guard)
+            hm_oom_failed(size);
         return p;
+    }
     if (size == ARENA_SIZE) {
         arena_note((uintptr_t)p, true);
         hm_pyarena_add((int64_t)size);

@@ -60,7 +60,15 @@ static const char *ending(const hm_profile *p, char *buf, size_t size)
     else if (strcmp(status, "snapshot") == 0)
         snprintf(buf, size, "a snapshot taken %.1f s into the run, while the program went on",
                  hm_profile_meta_real(p, "duration_s"));
-    else if (strcmp(status, "os._exit") == 0)
+    else if (strcmp(status, "out of memory") == 0) {
+        const char *function = hm_profile_meta(p, "oom_function");
+        int n = snprintf(buf, size, "out-of-memory report: %s", hm_profile_meta(p, "oom_reason"));
+        if (function[0] && n > 0 && (size_t)n < size)
+            snprintf(buf + n, size - (size_t)n, "; the allocation of %lld bytes at %s (%s:%lld)",
+                     (long long)hm_profile_meta_int(p, "oom_bytes"), function,
+                     hm_short_path(p, hm_profile_meta(p, "oom_file")),
+                     (long long)hm_profile_meta_int(p, "oom_line"));
+    } else if (strcmp(status, "os._exit") == 0)
         snprintf(buf, size, "the program ended with os._exit(); the profile was written then");
     else
         snprintf(buf, size, "the program ended by %s; the profile was written before it did",
@@ -70,7 +78,7 @@ static const char *ending(const hm_profile *p, char *buf, size_t size)
 
 static void header(hm_buf *b, const hm_profile *p)
 {
-    char note[256];
+    char note[1024];
     if (ending(p, note, sizeof note))
         hm_buf_printf(b, "note:            %s\n", note);
     hm_buf_puts(b, "command:         ");
@@ -227,7 +235,7 @@ void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out)
     hm_buf_printf(out, " at %.2f s, peak RSS ", hm_profile_meta_real(p, "peak_at_s"));
     hm_buf_bytes(out, hm_profile_meta_int(p, "peak_rss_bytes"));
     hm_buf_printf(out, ", run time %.2f s\n", hm_profile_meta_real(p, "duration_s"));
-    char note[256];
+    char note[1024];
     if (ending(p, note, sizeof note))
         hm_buf_printf(out, "heapmark: %s\n", note);
     if (p->nprocesses > 1) {
@@ -262,14 +270,14 @@ void hm_report_json(const hm_profile *p, size_t top, hm_buf *out)
     hm_buf_json(out, p->path);
     static const char *const ints[] = {"peak_bytes", "peak_rss_bytes", "end_bytes", "sample_rate",
                                        "pid", "heapmark_overhead_bytes",
-                                       "peak_pymalloc_free_bytes"};
+                                       "peak_pymalloc_free_bytes", "oom_bytes", "oom_line"};
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
         hm_buf_printf(out, ", \"%s\": %lld", ints[i], (long long)hm_profile_meta_int(p, ints[i]));
     static const char *const reals[] = {"peak_at_s", "duration_s", "start_unix"};
     for (size_t i = 0; i < sizeof reals / sizeof *reals; i++)
         hm_buf_printf(out, ", \"%s\": %.6f", reals[i], hm_profile_meta_real(p, reals[i]));
     static const char *const texts[] = {"mode", "python", "command", "heapmark_version",
-                                        "status"};
+                                        "status", "oom_reason", "oom_function", "oom_file"};
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
         hm_buf_printf(out, ", \"%s\": ", texts[i]);
         hm_buf_json(out, hm_profile_meta(p, texts[i]));

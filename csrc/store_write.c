@@ -402,6 +402,45 @@ static bool insert_rows(writer *w)
     return true;
 }
 
+/* oom_reason, oom_bytes, and where the allocation was: the frame of its
+ * stack's node (engine node ids map to frames through the capture). */
+static bool insert_oom(writer *w, const hm_run_info *info)
+{
+    const char *function = "", *file = "";
+    int line = 0;
+    const hm_capture *c = w->cap;
+    if (info->oom_node != HM_NONE && info->oom_node > 0 && info->oom_node < c->nnodes) {
+        const canon_frame *f = &w->frames[w->frame_map[c->nodes[info->oom_node].frame]];
+        function = w->strings.by_id[f->function]->text;
+        file = w->strings.by_id[f->file]->text;
+        line = f->line;
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(w->db, "INSERT INTO meta VALUES(?,?)", -1, &st, NULL) != SQLITE_OK)
+        return fail(w, "meta");
+    const char *keys[] = {"oom_reason", "oom_bytes", "oom_function", "oom_file", "oom_line"};
+    for (int i = 0; i < 5; i++) {
+        sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
+        if (i == 0)
+            sqlite3_bind_text(st, 2, info->oom_reason, -1, SQLITE_STATIC);
+        else if (i == 1)
+            sqlite3_bind_int64(st, 2, info->oom_bytes);
+        else if (i == 2)
+            sqlite3_bind_text(st, 2, function, -1, SQLITE_STATIC);
+        else if (i == 3)
+            sqlite3_bind_text(st, 2, file, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_int(st, 2, line);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            sqlite3_finalize(st);
+            return fail(w, "meta");
+        }
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return true;
+}
+
 static bool insert_meta(writer *w, const hm_run_info *info)
 {
     sqlite3_stmt *st;
@@ -446,6 +485,8 @@ static bool insert_meta(writer *w, const hm_run_info *info)
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);
+    if (info->oom_reason && !insert_oom(w, info))
+        return false;
 
     if (sqlite3_prepare_v2(w->db, "INSERT INTO snapshots VALUES(?,?,?,?)", -1, &st, NULL) !=
         SQLITE_OK)

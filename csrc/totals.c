@@ -5,6 +5,7 @@
  * Must never: lock or allocate; it runs inside every hook that grows memory.
  */
 #include "totals.h"
+#include "oom.h"
 
 #include <dlfcn.h>
 #include <time.h>
@@ -37,7 +38,14 @@ HM_FAST_PATH static void stamp_peak(void)
     __atomic_store_n(&hm_totals.peak_moved, 1, __ATOMIC_RELEASE);
 }
 
-HM_FAST_PATH void hm_totals_new_peak(int64_t now)
+HM_FAST_PATH void hm_totals_refresh_attention(void)
+{
+    int64_t peak = __atomic_load_n(&hm_totals.peak, __ATOMIC_RELAXED);
+    int64_t threshold = __atomic_load_n(&hm_oom_threshold, __ATOMIC_RELAXED);
+    __atomic_store_n(&hm_totals.attention, peak < threshold ? peak : threshold, __ATOMIC_RELAXED);
+}
+
+HM_FAST_PATH void hm_totals_attend(int64_t now, int64_t delta)
 {
     int64_t peak = __atomic_load_n(&hm_totals.peak, __ATOMIC_RELAXED);
     while (now > peak) {
@@ -45,9 +53,12 @@ HM_FAST_PATH void hm_totals_new_peak(int64_t now)
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
             stamp_peak();
             hm_totals.peak_time_ns = coarse_now_ns();
-            return;
+            hm_totals_refresh_attention();
+            break;
         }
     }
+    if (HM_UNLIKELY(now > __atomic_load_n(&hm_oom_threshold, __ATOMIC_RELAXED)))
+        hm_oom_crossed(now, delta);
 }
 
 HM_FAST_PATH void hm_totals_restart_peak(void)
@@ -55,6 +66,7 @@ HM_FAST_PATH void hm_totals_restart_peak(void)
     hm_totals.peak = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
     stamp_peak();
     hm_totals.peak_time_ns = coarse_now_ns();
+    hm_totals_refresh_attention();
 }
 
 void hm_totals_new_pylive_peak(void)

@@ -36,6 +36,7 @@ typedef struct {
     /* Changed by any thread, lock-free. */
     int64_t tracked;          /* atomic */
     int64_t peak;             /* atomic, max of tracked */
+    int64_t attention;        /* atomic, min(peak, oom threshold): beyond it, look */
     int64_t pyarena;          /* bytes in pymalloc arenas (atomic) */
     int peak_moved;           /* a peak moment happened since the last epoch */
     int64_t peak_time_ns;     /* CLOCK_MONOTONIC_COARSE at the peak */
@@ -50,16 +51,21 @@ typedef struct {
 extern hm_totals_t hm_totals;
 
 void hm_totals_start_clock(void);
+/* Tracked memory went beyond `attention`: a new peak, the OOM threshold, or both. */
+void hm_totals_attend(int64_t now, int64_t delta);
+/* The OOM threshold moved: recompute `attention`. */
+void hm_totals_refresh_attention(void);
 /* A forked child: its peak starts from what it holds now. */
 void hm_totals_restart_peak(void);
-void hm_totals_new_peak(int64_t now);
 void hm_totals_new_pylive_peak(void);
 
+/* `attention` is never above the peak (it is a min with a peak value once
+ * installed, and peaks only grow), so no new peak goes unseen. */
 static inline HM_FAST_PATH void hm_tracked_add(int64_t delta)
 {
     int64_t now = __atomic_add_fetch(&hm_totals.tracked, delta, __ATOMIC_RELAXED);
-    if (delta > 0 && now > __atomic_load_n(&hm_totals.peak, __ATOMIC_RELAXED))
-        hm_totals_new_peak(now);
+    if (delta > 0 && now > __atomic_load_n(&hm_totals.attention, __ATOMIC_RELAXED))
+        hm_totals_attend(now, delta);
 }
 
 static inline HM_FAST_PATH void hm_pylive_grow(size_t bytes)

@@ -37,6 +37,9 @@ heapmark run options:
   --seed N              seed for the sampler, for repeatable runs
   --checkpoint SECONDS  write the profile every SECONDS while the program runs,
                         so that a killed program leaves one (default 5; 0: never)
+  --memory-limit SIZE   write an out-of-memory report when tracked memory
+                        goes beyond SIZE (e.g. 2G), as heapmark does near
+                        the cgroup's limit or when memory runs out
   --no-follow           profile only this process, not its forked or spawned
                         children (multiprocessing)
   --follow-exec         also profile every program it starts with exec
@@ -112,7 +115,8 @@ def split_option(arg):
 
 def parse_run(args):
     opts = {"output": None, "exact": False, "rate": DEFAULT_SAMPLE_RATE, "seed": 0,
-            "top": 5, "quiet": False, "checkpoint": 5, "follow": "fork,spawn"}
+            "top": 5, "quiet": False, "checkpoint": 5, "follow": "fork,spawn",
+            "memory_limit": 0}
     i = 0
     while i < len(args):
         arg = args[i]
@@ -139,6 +143,8 @@ def parse_run(args):
             opts["seed"] = parse_int(value(), name)
         elif name == "--checkpoint":
             opts["checkpoint"] = parse_int(value(), name)
+        elif name == "--memory-limit":
+            opts["memory_limit"] = parse_size(value(), name)
         elif name == "--no-follow":
             opts["follow"] = "none"
         elif name == "--follow-exec":
@@ -196,7 +202,7 @@ def remove_results(directory):
         path = os.path.join(directory, name)
         if name in RESULT_FILES or (name.startswith("profile-") and name.endswith(".db")):
             os.remove(path)
-        elif name.startswith("snapshot-") and os.path.isdir(path):
+        elif name.startswith(("snapshot-", "out-of-memory-")) and os.path.isdir(path):
             shutil.rmtree(path)
 
 
@@ -235,7 +241,8 @@ def engine_path():
 # the program starts); nothing else in the environment is touched.
 ENGINE_VARIABLES = ("HEAPMARK_PROFILE", "HEAPMARK_RATE", "HEAPMARK_SEED", "HEAPMARK_COMMAND",
                     "HEAPMARK_PRELOAD", "HEAPMARK_PYTHONPATH", "HEAPMARK_CHECKPOINT",
-                    "HEAPMARK_FOLLOW", "HEAPMARK_BOOT", "HEAPMARK_PARENT")
+                    "HEAPMARK_FOLLOW", "HEAPMARK_BOOT", "HEAPMARK_PARENT",
+                    "HEAPMARK_MEMORY_LIMIT")
 
 
 def child_environment(opts, profile_template, command):
@@ -259,6 +266,8 @@ def child_environment(opts, profile_template, command):
     env["HEAPMARK_CHECKPOINT"] = str(opts["checkpoint"])
     env["HEAPMARK_FOLLOW"] = opts["follow"]
     env["HEAPMARK_BOOT"] = boot
+    if opts["memory_limit"]:
+        env["HEAPMARK_MEMORY_LIMIT"] = str(opts["memory_limit"])
     env["HEAPMARK_COMMAND"] = command
     return env
 
@@ -347,6 +356,9 @@ def finish_run(directory, opts):
         return
     if not opts["quiet"]:
         say("results in %s/ (peak.svg, peak.txt, profile.db)" % directory)
+        for name in sorted(os.listdir(directory)):
+            if name.startswith("out-of-memory-"):
+                say("out-of-memory report in %s/" % os.path.join(directory, name))
 
 
 # ---- heapmark report ------------------------------------------------------
