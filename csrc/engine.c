@@ -84,6 +84,21 @@ static int parent_pid;
 static pthread_mutex_t write_mutex = PTHREAD_MUTEX_INITIALIZER;
 static bool finished;
 
+/* hm_tls.guard is raised for as long as a thread waits for or holds
+ * write_mutex: the SIGTERM handler must know not to wait for the monitor
+ * thread in a thread the monitor would wait for (monitor.c). */
+static void lock_writes(void)
+{
+    hm_tls.guard++;
+    pthread_mutex_lock(&write_mutex);
+}
+
+static void unlock_writes(void)
+{
+    pthread_mutex_unlock(&write_mutex);
+    hm_tls.guard--;
+}
+
 static void copy_env(char *dst, size_t size, const char *name)
 {
     const char *v = getenv(name);
@@ -120,14 +135,14 @@ static double seconds_between(const struct timespec *a, const struct timespec *b
 
 static void at_fork_prepare(void)
 {
-    pthread_mutex_lock(&write_mutex);
+    lock_writes();
     hm_lock();
 }
 
 static void at_fork_parent(void)
 {
     hm_unlock();
-    pthread_mutex_unlock(&write_mutex);
+    unlock_writes();
 }
 
 /* Where a child process's profile goes: next to the main one. */
@@ -144,6 +159,7 @@ static void child_profile_path(char *path, size_t size, int pid)
 static void at_fork_child(void)
 {
     pthread_mutex_init(&write_mutex, NULL);
+    hm_tls.guard--;           /* raised by lock_writes() in at_fork_prepare */
     if (!follow_fork || finished) {
         /* The child has a copy of the parent's profile; it must not write it. */
         __atomic_store_n(&hm_state, HM_STOPPED, __ATOMIC_RELAXED);
@@ -178,7 +194,7 @@ static void at_libc_exit(void)
 static void forget_environment(void)
 {
     const char *preload = getenv("HEAPMARK_PRELOAD");
-    if (preload && *preload)
+    if (preload)                  /* set, if only to "", as it was */
         setenv("LD_PRELOAD", preload, 1);
     else
         unsetenv("LD_PRELOAD");
@@ -367,13 +383,13 @@ bool hm_engine_finish(const char *reason, char *err, size_t errlen)
     err[0] = '\0';
     if (!hm_engine_configured())
         return true;
-    pthread_mutex_lock(&write_mutex);
+    lock_writes();
     bool ok = true;
     if (!finished) {
         finished = true;
         ok = write_profile(profile_path, reason, true, NULL, err, errlen);
     }
-    pthread_mutex_unlock(&write_mutex);
+    unlock_writes();
     return ok;
 }
 
@@ -382,9 +398,9 @@ bool hm_engine_checkpoint(char *err, size_t errlen)
     err[0] = '\0';
     if (!hm_engine_configured())
         return true;
-    pthread_mutex_lock(&write_mutex);
+    lock_writes();
     bool ok = finished || write_profile(profile_path, "checkpoint", false, NULL, err, errlen);
-    pthread_mutex_unlock(&write_mutex);
+    unlock_writes();
     return ok;
 }
 
@@ -415,14 +431,14 @@ bool hm_engine_snapshot(char *path, size_t size, char *err, size_t errlen)
     err[0] = path[0] = '\0';
     if (!hm_engine_configured())
         return true;
-    pthread_mutex_lock(&write_mutex);
+    lock_writes();
     bool ok = true;
     if (!finished) {
         char name[64];
         snprintf(name, sizeof name, "snapshot-%d-%u", start_pid, ++snapshots_written);
         ok = write_aside(name, "snapshot", NULL, path, size, err, errlen);
     }
-    pthread_mutex_unlock(&write_mutex);
+    unlock_writes();
     return ok;
 }
 
@@ -436,10 +452,10 @@ void hm_engine_out_of_memory(const char *reason, uint32_t node, int64_t bytes)
     oom.oom_node = node;
     char name[64], path[4200], err[1024];
     snprintf(name, sizeof name, "out-of-memory-%d", start_pid);
-    pthread_mutex_lock(&write_mutex);
+    lock_writes();
     bool ok = !finished && write_aside(name, "out of memory", &oom, path, sizeof path, err,
                                        sizeof err);
-    pthread_mutex_unlock(&write_mutex);
+    unlock_writes();
     if (!ok) {
         if (!finished)
             fprintf(stderr, "heapmark: out of memory (%s); no report: %s\n", reason, err);

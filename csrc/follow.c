@@ -104,15 +104,15 @@ void hm_follow_env(char *const envp[], char **out, char *space, int pid)
     for (size_t i = 0; envp && envp[i]; i++)
         if (!ours(envp[i]))
             out[n++] = envp[i];
-    bool has_preload = preload && *preload, has_path = pythonpath && *pythonpath;
-    out[n++] = join(&space, "LD_PRELOAD=", engine_path, has_preload ? ":" : "");
-    if (has_preload) {
+    /* A variable set to "" is passed on as set: the child restores it so. */
+    out[n++] = join(&space, "LD_PRELOAD=", engine_path, preload && *preload ? ":" : "");
+    if (preload) {
         space--;                                 /* continue the same string */
         join(&space, preload, NULL, NULL);
         out[n++] = join(&space, "HEAPMARK_PRELOAD=", preload, NULL);
     }
-    out[n++] = join(&space, "PYTHONPATH=", boot_dir, has_path ? ":" : "");
-    if (has_path) {
+    out[n++] = join(&space, "PYTHONPATH=", boot_dir, pythonpath && *pythonpath ? ":" : "");
+    if (pythonpath) {
         space--;
         join(&space, pythonpath, NULL, NULL);
         out[n++] = join(&space, "HEAPMARK_PYTHONPATH=", pythonpath, NULL);

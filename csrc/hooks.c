@@ -412,6 +412,11 @@ typedef struct {
     uint32_t base;
 } thread_start;
 
+/* The record goes back to the free list but stays this thread's: thread-local
+ * destructors run after the start routine returns and may still allocate.
+ * Sharing a record is safe (it is only used under the recorder lock and its
+ * stack cache is checked against each walk); at worst such a late allocation
+ * is credited to the base of the thread that took the record over. */
 static HM_FAST_PATH void thread_finished(void *unused)
 {
     (void)unused;
@@ -419,7 +424,6 @@ static HM_FAST_PATH void thread_finished(void *unused)
     if (t->thread) {
         hm_lock();
         hm_thread_release(t->thread);
-        t->thread = NULL;
         hm_unlock();
     }
 }

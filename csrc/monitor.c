@@ -96,6 +96,11 @@ static void *monitor_main(void *unused)
                 fprintf(stderr, "heapmark: %s\n", err);
             char done = 1;
             (void)!write(done_pipe[1], &done, 1);
+            /* The handler may not have waited (see on_sigterm): the process
+             * dies of the signal now that the profile is written.  This
+             * thread blocks it, so another thread takes it. */
+            signal(SIGTERM, SIG_DFL);
+            kill(getpid(), SIGTERM);
         }
     }
     return NULL;
@@ -110,10 +115,18 @@ static void on_sigusr2(int sig)
     errno = saved;
 }
 
+/* The handler waits (the program stands still) while the monitor thread
+ * writes the profile - unless the signal interrupted heapmark's own code in
+ * this thread (hm_tls.guard: the recorder lock or a profile write held or
+ * awaited), which the monitor would wait for in turn.  Then it returns at
+ * once, the interrupted work completes, and the monitor raises the signal
+ * again once the profile is written. */
 static void on_sigterm(int sig)
 {
     char request = WAKE_TERMINATE;
     if (write(wake_pipe[1], &request, 1) == 1) {
+        if (hm_tls.guard)
+            return;
         struct pollfd pfd = {done_pipe[0], POLLIN, 0};
         poll(&pfd, 1, TERM_WAIT_MS);
     }

@@ -48,18 +48,31 @@ static uint32_t merged_frame(frame_index *ix, hm_profile *out, const hm_pframe *
     return ix->slots[i] - 1;
 }
 
-/* What a process is, in a few words, for its frame. */
-static void describe(const hm_process *proc, bool main, char *out, size_t size)
+/* The command of the run's process pid, or NULL if it is not in the run. */
+static const char *command_of(const hm_profile *parts, size_t n, int pid)
 {
+    for (size_t k = 0; pid && k < n; k++)
+        if (parts[k].processes[0].pid == pid)
+            return parts[k].processes[0].command;
+    return NULL;
+}
+
+/* What process k is, in a few words, for its frame.  A child with its
+ * parent's command line was forked (from the main process, a fork server or
+ * any other); one started anew is named by what it runs. */
+static void describe(const hm_profile *parts, size_t n, size_t k, char *out, size_t size)
+{
+    const hm_process *proc = &parts[k].processes[0];
+    const char *parent_command = command_of(parts, n, proc->parent_pid);
     const char *what = proc->command;
-    if (main)
+    if (k == 0)
         what = "main";
+    else if (parent_command && strcmp(parent_command, proc->command) == 0)
+        what = NULL;
     else if (strstr(proc->command, "--multiprocessing-fork"))
         what = "multiprocessing spawn worker";
     else if (strstr(proc->command, "multiprocessing.forkserver"))
         what = "multiprocessing fork server";
-    else if (proc->parent_pid)
-        what = NULL;
     if (what)
         snprintf(out, size, "[process %d: %.80s]", proc->pid, what);
     else
@@ -108,7 +121,7 @@ bool hm_profile_merge(hm_profile *parts, size_t n, hm_profile *out, char *err, s
         const hm_profile *part = &parts[k];
         out->processes[k] = part->processes[0];
         char label[160];
-        describe(&part->processes[0], k == 0, label, sizeof label);
+        describe(parts, n, k, label, sizeof label);
         out->strings[k] = strdup(label);
         free(frame_map);
         frame_map = malloc((part->nframes + 1) * sizeof *frame_map);

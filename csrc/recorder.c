@@ -21,8 +21,11 @@ int hm_state = HM_PASSIVE;
 static int lock_word;
 static uint32_t startup_node = HM_NONE;
 
+/* The guard covers the wait as well as the hold, so that a signal handler
+ * can tell whether its thread might hold the lock (monitor.c). */
 void hm_lock(void)
 {
+    hm_tls.guard++;
     unsigned spins = 0;
     while (__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE)) {
         while (__atomic_load_n(&lock_word, __ATOMIC_RELAXED)) {
@@ -32,13 +35,12 @@ void hm_lock(void)
                 sched_yield();
         }
     }
-    hm_tls.guard++;
 }
 
 void hm_unlock(void)
 {
-    hm_tls.guard--;
     __atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
+    hm_tls.guard--;
 }
 
 bool hm_record_alloc(void *ptr, size_t size)

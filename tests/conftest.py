@@ -68,6 +68,10 @@ def native_ext(tmp_path_factory):
         objects.append(obj)
     subprocess.check_call(["g++", "-shared", "-o", str(build / ("hmnative" + suffix))]
                           + objects + ["-lpthread", "-ldl"])
+    # A library to preload whose constructor starts a thread (hmearly.c).
+    subprocess.check_call(["gcc", "-shared", "-fPIC", "-O1", "-Wall", "-Werror",
+                           os.path.join(NATIVE, "hmearly.c"), "-o", str(build / "hmearly.so"),
+                           "-lpthread"])
     return str(build)
 
 

@@ -26,7 +26,8 @@ print("path has heapmark boot", any(p.endswith("_boot") for p in sys.path))
 print("preload", os.environ.get("LD_PRELOAD"), "pythonpath", os.environ.get("PYTHONPATH"))
 print("engine variables", sorted(k for k in os.environ if k in (
     "HEAPMARK_PROFILE", "HEAPMARK_RATE", "HEAPMARK_SEED", "HEAPMARK_COMMAND",
-    "HEAPMARK_PRELOAD", "HEAPMARK_PYTHONPATH", "HEAPMARK_CHECKPOINT")))
+    "HEAPMARK_PRELOAD", "HEAPMARK_PYTHONPATH", "HEAPMARK_CHECKPOINT", "HEAPMARK_FOLLOW",
+    "HEAPMARK_BOOT", "HEAPMARK_PARENT")))
 print("other variables", sorted(k for k in os.environ if k.startswith("HMUSER")))
 print("sitecustomize", getattr(sys.modules.get("sitecustomize"), "MARK", None))
 print("stdin", repr(data))

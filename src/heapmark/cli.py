@@ -252,12 +252,12 @@ def child_environment(opts, profile_template, command):
         env.pop(name, None)
     if "LD_PRELOAD" in env:
         env["HEAPMARK_PRELOAD"] = env["LD_PRELOAD"]
-        env["LD_PRELOAD"] = engine_path() + ":" + env["LD_PRELOAD"]
+        env["LD_PRELOAD"] = engine_path() + (":" + env["LD_PRELOAD"] if env["LD_PRELOAD"] else "")
     else:
         env["LD_PRELOAD"] = engine_path()
     if "PYTHONPATH" in env:
         env["HEAPMARK_PYTHONPATH"] = env["PYTHONPATH"]
-        env["PYTHONPATH"] = boot + os.pathsep + env["PYTHONPATH"]
+        env["PYTHONPATH"] = boot + (os.pathsep + env["PYTHONPATH"] if env["PYTHONPATH"] else "")
     else:
         env["PYTHONPATH"] = boot
     env["HEAPMARK_PROFILE"] = profile_template
@@ -330,18 +330,18 @@ def cmd_run(args):
         directory = template.replace("%p", str(pid))
         os.makedirs(directory, exist_ok=True)
     returncode = wait_forwarding_signals(pid)
-    finish_run(directory, opts)
+    finish_run(directory, opts, returncode)
     if returncode < 0:
         # Die of the same signal, so that callers see what the program did.
         sys.stderr.flush()
-        if -returncode not in (signal.SIGKILL, signal.SIGSTOP):
+        if -returncode != signal.SIGKILL:
             signal.signal(-returncode, signal.SIG_DFL)
         os.kill(os.getpid(), -returncode)
         return 128 - returncode
     return returncode
 
 
-def finish_run(directory, opts):
+def finish_run(directory, opts, returncode):
     from heapmark import _heapmark
     profiles = run_profiles(directory)
     if not profiles or not profiles[0].endswith(os.sep + "profile.db"):
@@ -354,6 +354,14 @@ def finish_run(directory, opts):
     except _heapmark.ProfileError as exc:
         say("error: %s" % exc)
         return
+    if returncode == -signal.SIGKILL:
+        # Said even with -q: the reports are not of the program's last moment.
+        import json
+        main = json.loads(_heapmark.summary_json(profiles[:1], 0))
+        say("the program was killed by SIGKILL (kill -9, or the kernel's out-of-memory "
+            "killer): the reports show %s, %.1f s into the run"
+            % ("its last checkpoint" if main["status"] == "checkpoint" else "its profile",
+               main["duration_s"]))
     if not opts["quiet"]:
         say("results in %s/ (peak.svg, peak.txt, profile.db)" % directory)
         for name in sorted(os.listdir(directory)):

@@ -142,17 +142,36 @@ static void *thread_body(void *arg)
     return allocate(K_MALLOC, n);
 }
 
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+/* libc's own pthread_create, which a profiler interposing the global name
+ * never sees: the thread is one it did not watch start. */
+static pthread_create_fn unseen_pthread_create(void)
+{
+    void *lib = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
+    void *fn = lib ? dlsym(lib, "pthread_create") : NULL;
+    if (!fn) {
+        lib = dlopen("libpthread.so.0", RTLD_LAZY);
+        fn = lib ? dlsym(lib, "pthread_create") : NULL;
+    }
+    return fn ? (pthread_create_fn)fn : pthread_create;
+}
+
+/* alloc_in_native_thread(n, unseen=0): malloc(n) in a new pthread, created
+ * through the global pthread_create or (unseen) libc's directly. */
 static PyObject *py_alloc_in_native_thread(PyObject *self, PyObject *args)
 {
     Py_ssize_t n;
-    if (!PyArg_ParseTuple(args, "n", &n))
+    int unseen = 0;
+    if (!PyArg_ParseTuple(args, "n|p", &n, &unseen))
         return NULL;
+    pthread_create_fn create = unseen ? unseen_pthread_create() : pthread_create;
     size_t size = (size_t)n;
     pthread_t t;
     void *p = NULL;
     int rc;
     Py_BEGIN_ALLOW_THREADS
-    rc = pthread_create(&t, NULL, thread_body, &size);
+    rc = create(&t, NULL, thread_body, &size);
     if (rc == 0)
         pthread_join(t, &p);
     Py_END_ALLOW_THREADS
@@ -197,13 +216,114 @@ static PyObject *py_usable(PyObject *self, PyObject *args)
     return PyLong_FromSize_t(libc_usable_size(handles[h].ptr));
 }
 
+/* churn(count, size, keep_every) -> bytes kept: count mallocs of size bytes
+ * with the GIL released, every keep_every-th kept for good (in a malloc'ed
+ * array, also kept); returns the usable bytes of everything kept. */
+static PyObject *py_churn(PyObject *self, PyObject *args)
+{
+    Py_ssize_t count, size, keep_every;
+    if (!PyArg_ParseTuple(args, "nnn", &count, &size, &keep_every) || keep_every < 1)
+        return NULL;
+    size_t kept = 0;
+    Py_BEGIN_ALLOW_THREADS
+    size_t n = (size_t)(count / keep_every) + 1, k = 0;
+    void **keep = malloc(n * sizeof *keep);
+    kept += libc_usable_size(keep);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        char *p = malloc((size_t)size);
+        p[0] = 1;
+        if (i % keep_every == 0 && k < n) {
+            keep[k++] = p;
+            kept += libc_usable_size(p);
+        } else {
+            free(p);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    return PyLong_FromSize_t(kept);
+}
+
+/* A thread whose thread-local destructor allocates (and keeps) n bytes. */
+static pthread_key_t tls_key;
+static void *tls_kept[64];
+static int tls_nkept;
+
+static void tls_destructor(void *value)
+{
+    size_t n = (size_t)(uintptr_t)value;
+    void *scratch = malloc(n);
+    free(scratch);
+    if (tls_nkept < 64)
+        tls_kept[__atomic_fetch_add(&tls_nkept, 1, __ATOMIC_RELAXED)] = malloc(n);
+}
+
+static void *tls_thread(void *arg)
+{
+    pthread_setspecific(tls_key, arg);
+    return NULL;
+}
+
+static PyObject *py_thread_with_tls_destructor(PyObject *self, PyObject *args)
+{
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "n", &n))
+        return NULL;
+    static int key_made;
+    if (!key_made && pthread_key_create(&tls_key, tls_destructor) == 0)
+        key_made = 1;
+    pthread_t t;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = pthread_create(&t, NULL, tls_thread, (void *)(uintptr_t)n);
+    if (rc == 0)
+        pthread_join(t, NULL);
+    Py_END_ALLOW_THREADS
+    if (rc != 0)
+        return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+/* A native thread that allocates and frees until the process ends. */
+static void *forever(void *unused)
+{
+    (void)unused;
+    for (;;) {
+        void *p = malloc(4096);
+        free(p);
+    }
+    return NULL;
+}
+
+static PyObject *py_tls_kept_bytes(PyObject *self, PyObject *unused)
+{
+    size_t total = 0;
+    for (int i = 0; i < tls_nkept && i < 64; i++)
+        total += libc_usable_size(tls_kept[i]);
+    return PyLong_FromSize_t(total);
+}
+
+static PyObject *py_start_allocating_forever(PyObject *self, PyObject *unused)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, forever, NULL) != 0)
+        return PyErr_NoMemory();
+    pthread_detach(t);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"alloc", py_alloc, METH_VARARGS, "alloc(api, nbytes) -> handle"},
     {"alloc_nogil", py_alloc_nogil, METH_VARARGS, "malloc with the GIL released"},
     {"alloc_in_native_thread", py_alloc_in_native_thread, METH_VARARGS,
-     "malloc in a pthread created from C"},
+     "alloc_in_native_thread(n, unseen=0): malloc in a pthread created from C"},
     {"release", py_release, METH_VARARGS, "release(handle)"},
     {"usable", py_usable, METH_VARARGS, "usable(handle) -> bytes held"},
+    {"churn", py_churn, METH_VARARGS, "churn(count, size, keep_every) -> bytes kept"},
+    {"thread_with_tls_destructor", py_thread_with_tls_destructor, METH_VARARGS,
+     "a thread whose TLS destructor allocates n bytes (and keeps them)"},
+    {"tls_kept_bytes", py_tls_kept_bytes, METH_NOARGS, "usable bytes TLS destructors kept"},
+    {"start_allocating_forever", py_start_allocating_forever, METH_NOARGS,
+     "a detached native thread that allocates until the process ends"},
     {NULL, NULL, 0, NULL},
 };
 

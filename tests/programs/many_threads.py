@@ -1,0 +1,60 @@
+"""Ground truth: many threads allocating and freeing at once.
+
+16 Python threads each make 200,000 mallocs with the GIL released (so truly
+at the same time) and keep every 100th; a thread heapmark did not see start
+and a thread-local destructor allocate and keep known blocks; Python threads
+build and drop lists of objects meanwhile.  At exit a daemon Python thread and
+a native thread are still allocating.  argv: truth.json [--daemons]
+"""
+import sys
+import threading
+
+import hmnative as n
+from truth import block, here, write
+
+THREADS = 16
+COUNT = 200_000
+KEEP_EVERY = 100
+kept = [0] * THREADS
+lines = {}
+garbage_done = threading.Event()
+
+
+def churner(i):
+    kept[i] = n.churn(COUNT, 64 + 16 * i, KEEP_EVERY); lines["churn"] = here()
+
+
+def python_garbage():
+    # Python objects made and freed by several threads between GIL switches.
+    for _ in range(50):
+        junk = [str(i) * 3 for i in range(2000)]
+        del junk
+
+
+def daemon_allocating():
+    while True:
+        junk = [bytes(100) for _ in range(100)]
+        del junk
+
+
+def main(out, daemons):
+    threads = [threading.Thread(target=churner, args=(i,)) for i in range(THREADS)]
+    threads += [threading.Thread(target=python_garbage) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Nothing links this thread to the line that started it: heapmark credits
+    # its allocation to [no Python frame].
+    unseen = n.alloc_in_native_thread(3_000_000, True)
+    n.thread_with_tls_destructor(2_000_000); tls_line = here()
+    if daemons:
+        threading.Thread(target=daemon_allocating, daemon=True).start()
+        n.start_allocating_forever()
+    # The churn line also made the int each churn() returned (kept in `kept`).
+    churn_line = sum(kept) + sum(block(sys.getsizeof(k)) for k in kept)
+    end = {lines["churn"]: churn_line, tls_line: n.tls_kept_bytes()}
+    write(out, end=end, unseen=n.usable(unseen), lines={"churn": lines["churn"], "tls": tls_line})
+
+
+main(sys.argv[1], "--daemons" in sys.argv)

@@ -1,0 +1,60 @@
+"""Threads: correct totals and no deadlock with many threads allocating and
+freeing at once, threads heapmark did not see start, allocation in
+thread-local destructors, and threads still allocating at shutdown."""
+import os
+
+import pytest
+
+from conftest import (SAMPLED_TOLERANCE, assert_close, folded_bytes_at,
+                      folded_lines, profile_program, run_heapmark)
+
+
+@pytest.mark.parametrize("exact", [pytest.param(True, id="exact"),
+                                   pytest.param(False, id="sampled")])
+def test_sixteen_threads_churning(workdir, native_ext, exact):
+    truth, report, out = profile_program(workdir, native_ext, "many_threads", exact,
+                                         program_args=["--daemons"])
+    churn, tls = truth["lines"]["churn"], truth["lines"]["tls"]
+    end = folded_lines(out / "end.folded")
+    # What is still allocated at exit adds up, stack by stack, to the total
+    # (which is exact in both modes; the stacks are estimates when sampled).
+    if exact:
+        assert sum(end.values()) == report["end_bytes"]
+    else:
+        assert_close(sum(end.values()), report["end_bytes"], SAMPLED_TOLERANCE, "end stacks")
+    assert report["status"] == "exit"
+    churned = folded_bytes_at(out / "end.folded", "many_threads.py", churn)
+    if exact:
+        # 16 x 200k mallocs and frees, racing: every byte still held is counted.
+        assert churned == truth["end"][str(churn)]
+        # The block a thread-local destructor made after its thread's start
+        # routine returned is credited to the line that started the thread.
+        assert folded_bytes_at(out / "end.folded", "many_threads.py", tls) == \
+            truth["end"][str(tls)]
+        unseen = sum(v for stack, v in end.items() if stack.startswith("[no Python frame]"))
+        assert unseen >= truth["unseen"]
+    else:
+        assert_close(churned, truth["end"][str(churn)], SAMPLED_TOLERANCE, "16 churning threads")
+    assert_close(report["end_bytes"], sum(truth["end"].values()) + truth["unseen"],
+                 0.5, "end total")   # plus the interpreter's own few MB
+
+
+EARLY = """
+import ctypes
+lib = ctypes.CDLL(None)
+lib.hmearly_allocate.restype = ctypes.c_size_t
+lib.hmearly_allocate.argtypes = [ctypes.c_size_t]
+print(lib.hmearly_allocate(5_000_000))
+"""
+
+
+def test_thread_started_before_heapmark(tmp_path, native_ext):
+    """A preloaded library's constructor starts a thread before heapmark's
+    constructor has run; what that thread allocates later is still counted."""
+    (tmp_path / "early.py").write_text(EARLY)
+    _, out, _ = run_heapmark(["run", "-q", "--exact", "-o", str(tmp_path / "out"), "early.py"],
+                             tmp_path, env={"LD_PRELOAD": os.path.join(native_ext, "hmearly.so")})
+    kept = int(out)
+    assert kept >= 5_000_000
+    end = folded_lines(tmp_path / "out" / "end.folded")
+    assert end.get("[no Python frame]", 0) >= kept
