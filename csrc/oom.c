@@ -2,9 +2,9 @@
  * oom.c - budgets, threshold and the out-of-memory report (see oom.h).
  *
  * Owns: reading the budgets (text files: cgroup v2 memory.max and
- * memory.current; v1 memory.limit_in_bytes and memory.usage_in_bytes less
- * total_inactive_file; /proc/meminfo MemAvailable; /proc/self/statm against
- * RLIMIT_AS), turning them into a threshold in the profiler's own units
+ * memory.current, v1 memory.limit_in_bytes and memory.usage_in_bytes, both
+ * less the reclaimable page cache in memory.stat; /proc/meminfo MemAvailable;
+ * /proc/self/statm against RLIMIT_AS), turning them into a threshold in the profiler's own units
  * (tracked bytes now + the smallest headroom), and raising the alarm once.
  * Budgets are re-read by the monitor thread; between reads, the threshold
  * lets the allocation path notice at once an allocation that eats the
@@ -39,6 +39,7 @@ static char cgroup_dir[2048];      /* the memory controller's directory, "" if n
 static int cgroup_version;
 static void *reserve;
 static int raised;
+static const char *threshold_why;  /* the budget behind hm_oom_threshold (a literal) */
 
 static bool read_file(const char *path, char *buf, size_t size)
 {
@@ -118,14 +119,20 @@ static int64_t headroom(const char **why)
     int64_t best = UNLIMITED;
     *why = NULL;
     if (cgroup_version) {
-        int64_t max = read_number(cgroup_dir, cgroup_version == 2 ? "memory.max" : "memory.limit_in_bytes");
-        int64_t cur = read_number(cgroup_dir, cgroup_version == 2 ? "memory.current" : "memory.usage_in_bytes");
-        if (cgroup_version == 1 && cur > 0) {
+        bool v2 = cgroup_version == 2;
+        int64_t max = read_number(cgroup_dir, v2 ? "memory.max" : "memory.limit_in_bytes");
+        int64_t cur = read_number(cgroup_dir, v2 ? "memory.current" : "memory.usage_in_bytes");
+        if (cur > 0) {
+            /* The usage includes the page cache, which the kernel reclaims
+             * before it kills anything (except tmpfs and shared memory):
+             * a program reading big files is not running out. */
             char stat[3200];
             snprintf(stat, sizeof stat, "%s/memory.stat", cgroup_dir);
-            int64_t inactive = read_field(stat, "total_inactive_file");
-            if (inactive > 0 && inactive < cur)
-                cur -= inactive;     /* page cache the kernel reclaims first */
+            int64_t cache = read_field(stat, v2 ? "file" : "total_cache");
+            int64_t shmem = read_field(stat, v2 ? "shmem" : "total_shmem");
+            int64_t reclaimable = cache - (shmem > 0 ? shmem : 0);
+            if (cache > 0 && reclaimable > 0 && reclaimable < cur)
+                cur -= reclaimable;
         }
         if (max > 0 && max < UNLIMITED && cur >= 0 && max / 10 * 9 - cur < best) {
             best = max / 10 * 9 - cur;
@@ -166,8 +173,12 @@ void hm_oom_poll(void)
     int64_t room = headroom(&why);
     int64_t tracked = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
     int64_t threshold = memory_limit > 0 ? memory_limit : INT64_MAX;
-    if (why && room < UNLIMITED && tracked + room < threshold)
+    const char *threshold_from = memory_limit > 0 ? "--memory-limit" : NULL;
+    if (why && room < UNLIMITED && tracked + room < threshold) {
         threshold = tracked + room;
+        threshold_from = why;
+    }
+    __atomic_store_n(&threshold_why, threshold_from, __ATOMIC_RELAXED);
     __atomic_store_n(&hm_oom_threshold, threshold, __ATOMIC_RELAXED);
     hm_totals_refresh_attention();
     if (why && room <= 0) {
@@ -205,9 +216,11 @@ void hm_oom_crossed(int64_t now, int64_t bytes)
     if (memory_limit > 0 && now > memory_limit)
         snprintf(reason, sizeof reason, "tracked memory reached %lld bytes, over --memory-limit %lld",
                  (long long)now, (long long)memory_limit);
-    else
-        snprintf(reason, sizeof reason, "tracked memory reached %lld bytes, close to the memory "
-                                        "the process may use", (long long)now);
+    else {
+        const char *why = __atomic_load_n(&threshold_why, __ATOMIC_RELAXED);
+        snprintf(reason, sizeof reason, "tracked memory reached %lld bytes, close to %s",
+                 (long long)now, why ? why : "the memory the process may use");
+    }
     raise_alarm(reason, bytes);
 }
 
