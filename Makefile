@@ -1,12 +1,16 @@
 # Developer tasks.  The README's test command is `make test`.
 PYTHON ?= python3
 
-.PHONY: build test test-one bench asan clean
+.PHONY: build test test-all test-one test-asan bench asan clean
 
 build:            ## compile the engine in place (src/heapmark/_heapmark*.so)
 	$(PYTHON) setup.py -q build_ext --inplace
 
-test:             ## the whole suite on CPython 3.9-3.13
+test:             ## everything CI runs: the suite on CPython 3.9-3.13, then under the sanitizers
+	tests/run-all
+	tests/run-asan
+
+test-all:         ## the suite on CPython 3.9-3.13 only
 	tests/run-all
 
 test-one:         ## the suite on one interpreter: make test-one PY=3.11
@@ -20,8 +24,10 @@ bench:            ## overhead, memory and accuracy; writes docs/performance.md
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
 	$(PYTHON) bench/run.py --write-docs --python $(BENCH_VENV)/bin/python
 
-asan:             ## the suite with the engine under ASan and UBSan (PY=3.11 by default)
+test-asan:        ## the suite under UBSan (engine) and ASan (reader, reports, CLI); PY=3.11 by default
 	tests/run-asan
+
+asan: test-asan
 
 clean:
 	rm -rf build dist src/*.egg-info src/heapmark/*.so

@@ -32,7 +32,9 @@ engine = Extension(
         "-Wno-missing-field-initializers",
     ]
     + extra,
-    extra_link_args=["-Wl,-z,nodelete"] + extra_link,
+    # A soname: valgrind replaces the malloc of objects without one (its
+    # "somalloc" default), which would take the engine's hooks away.
+    extra_link_args=["-Wl,-z,nodelete", "-Wl,-soname,libheapmark-engine.so"] + extra_link,
 )
 
 

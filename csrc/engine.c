@@ -70,6 +70,7 @@ static bool configured;
 static bool pool_layout_ok = true;
 static bool hooks_reinstalled;
 static int start_pid;
+static bool forked;              /* a followed fork of the process that started */
 static double start_unix;
 static struct timespec start_mono;
 static uint64_t sample_rate, seed;
@@ -165,6 +166,7 @@ static void at_fork_child(void)
         __atomic_store_n(&hm_state, HM_STOPPED, __ATOMIC_RELAXED);
         hm_sample_limit = UINT64_MAX;
         finished = true;
+        hm_monitor_disown();
         hm_unlock();
         return;
     }
@@ -173,6 +175,7 @@ static void at_fork_child(void)
      * with its own profile, start, peak and allocation history. */
     parent_pid = start_pid;
     start_pid = getpid();
+    forked = true;
     child_profile_path(profile_path, sizeof profile_path, start_pid);
     clock_gettime(CLOCK_MONOTONIC, &start_mono);
     struct timespec rt;
@@ -188,7 +191,7 @@ static void at_libc_exit(void)
 {
     char err[512];
     if (!hm_engine_finish("exit", err, sizeof err))
-        fprintf(stderr, "heapmark: %s\n", err);
+        fprintf(stderr, "heapmark: error: %s\n", err);
 }
 
 static void forget_environment(void)
@@ -217,6 +220,7 @@ __attribute__((constructor(101))) static void engine_start(void)
          * environment to the Python process it starts. */
         return;
     }
+    hm_hooks_read_environment();
     copy_env(profile_path, sizeof profile_path, "HEAPMARK_PROFILE");
     expand_pid(profile_path, sizeof profile_path);
     copy_env(command, sizeof command, "HEAPMARK_COMMAND");
@@ -331,16 +335,19 @@ static bool write_profile(const char *path, const char *status, bool final,
     hm_capture cap;
     hm_tls.guard++;      /* the copies and SQLite's allocations are not the program's */
     hm_lock();
+    /* The totals first: while recording, every change that moves the tree
+     * moves them under this lock (totals.h), but once recording stops other
+     * threads change them lock-free. */
+    info.end_bytes = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
+    info.end_pymalloc_free = hm_totals.pyarena - hm_totals.pylive;
+    info.peak_bytes = __atomic_load_n(&hm_totals.peak, __ATOMIC_RELAXED);
+    info.peak_pymalloc_free = hm_totals.peak_pyarena - hm_totals.peak_pylive;
     if (final) {
         __atomic_store_n(&hm_state, HM_STOPPED, __ATOMIC_RELEASE);
         hm_sampler_enable(false);
         hm_pystack_stop();
     }
     bool captured = hm_capture_take(&cap);
-    info.end_bytes = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
-    info.end_pymalloc_free = hm_totals.pyarena - hm_totals.pylive;
-    info.peak_bytes = __atomic_load_n(&hm_totals.peak, __ATOMIC_RELAXED);
-    info.peak_pymalloc_free = hm_totals.peak_pyarena - hm_totals.peak_pylive;
     info.live_records_at_end = hm_live_count();
     hm_unlock();
     bool ok = false;
@@ -393,6 +400,20 @@ bool hm_engine_finish(const char *reason, char *err, size_t errlen)
     return ok;
 }
 
+void hm_engine_before_exec(void)
+{
+    /* Not in a forked child either: fork-then-exec (subprocess before 3.10)
+     * would write a copy of the parent's profile for every command run. */
+    if (!hm_engine_profiling() || getpid() != start_pid || forked)
+        return;
+    char err[1024];
+    lock_writes();
+    bool ok = finished || write_profile(profile_path, "exec", false, NULL, err, sizeof err);
+    unlock_writes();
+    if (!ok)
+        fprintf(stderr, "heapmark: error: %s\n", err);
+}
+
 bool hm_engine_checkpoint(char *err, size_t errlen)
 {
     err[0] = '\0';
@@ -442,7 +463,7 @@ bool hm_engine_snapshot(char *path, size_t size, char *err, size_t errlen)
     return ok;
 }
 
-void hm_engine_out_of_memory(const char *reason, uint32_t node, int64_t bytes)
+void hm_engine_out_of_memory(const char *reason, uint32_t node, int64_t bytes, size_t released)
 {
     if (!hm_engine_configured())
         return;
@@ -465,14 +486,18 @@ void hm_engine_out_of_memory(const char *reason, uint32_t node, int64_t bytes)
     char dir[4200];
     snprintf(dir, sizeof dir, "%s", path);
     *strrchr(dir, '/') = '\0';
+    char gave_back[96] = "";
+    if (released)
+        snprintf(gave_back, sizeof gave_back, "heapmark released its %zu MiB reserve; ",
+                 released >> 20);
     hm_profile p;
     hm_tls.guard++;
     if (hm_profile_load(path, &p, err, sizeof err) && hm_report_all(&p, dir, err, sizeof err))
-        fprintf(stderr, "heapmark: out of memory (%s): report in %s/ (peak.txt, peak.svg)\n",
-                reason, dir);
+        fprintf(stderr, "heapmark: out of memory (%s): %sreport in %s/ (peak.txt, peak.svg)\n",
+                reason, gave_back, dir);
     else
-        fprintf(stderr, "heapmark: out of memory (%s): profile in %s/; reports: %s\n", reason,
-                dir, err);
+        fprintf(stderr, "heapmark: out of memory (%s): %sprofile in %s/; reports: %s\n", reason,
+                gave_back, dir, err);
     hm_profile_free(&p);
     hm_tls.guard--;
 }

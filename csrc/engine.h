@@ -53,6 +53,12 @@ const char *hm_engine_python_ready(bool *pool_layout_ok);
  * reason: how the run ended ("exit", "os._exit", "signal SIGTERM", ...).
  * False, with err filled, if the profile could not be written. */
 bool hm_engine_finish(const char *reason, char *err, size_t errlen);
+/* The process is about to exec: writes the profile as it stands, status
+ * 'exec' (recording goes on, in case the exec fails).  Only in a process
+ * that started profiling itself: not in the child of a vfork, which borrows
+ * this process's memory, nor in a forked child, which is about to become
+ * another program. */
+void hm_engine_before_exec(void);
 /* Python's at-fork hook in a child (GIL held): restarts the monitor thread. */
 void hm_engine_after_fork_in_child(void);
 /* Writes the profile as it stands, recording goes on (the monitor's
@@ -63,7 +69,8 @@ bool hm_engine_checkpoint(char *err, size_t errlen);
 bool hm_engine_snapshot(char *path, size_t size, char *err, size_t errlen);
 /* Writes the out-of-memory report (profile and reports) into
  * out-of-memory-PID/ next to the profile, and says so on stderr; node and
- * bytes: the allocation that crossed the line or failed (HM_NONE, 0: none). */
-void hm_engine_out_of_memory(const char *reason, uint32_t node, int64_t bytes);
+ * bytes: the allocation that crossed the line or failed (HM_NONE, 0: none);
+ * released: bytes heapmark gave back to make room (for the message). */
+void hm_engine_out_of_memory(const char *reason, uint32_t node, int64_t bytes, size_t released);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * hooks.c - interposed malloc family, mmap family and pthread_create.
+ * hooks.c - interposed malloc family, mmap family, pthread_create, the exits,
+ * exec and posix_spawn.
  *
  * Owns: the exported symbols that LD_PRELOAD puts in front of libc's, and
  * the decision, per call, of who accounts for it:
@@ -25,10 +26,14 @@
 #include "threads.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -46,6 +51,8 @@ typedef int (*munmap_fn)(void *, size_t);
 typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
 typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*posix_spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                              const posix_spawnattr_t *, char *const[], char *const[]);
 
 /* glibc's own __libc_memalign: a sanitizer runtime interposes the global
  * name, so the run looks it up in libc (until then, the global one). */
@@ -61,6 +68,7 @@ static munmap_fn real_munmap;
 static mremap_fn real_mremap;
 static pthread_create_fn real_pthread_create;
 static execve_fn real_execve;
+static posix_spawn_fn real_posix_spawn, real_posix_spawnp;
 
 void hm_hooks_resolve(void)
 {
@@ -69,6 +77,8 @@ void hm_hooks_resolve(void)
     real_mremap = (mremap_fn)dlsym(RTLD_NEXT, "mremap");
     real_pthread_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
     real_execve = (execve_fn)dlsym(RTLD_NEXT, "execve");
+    real_posix_spawn = (posix_spawn_fn)dlsym(RTLD_NEXT, "posix_spawn");
+    real_posix_spawnp = (posix_spawn_fn)dlsym(RTLD_NEXT, "posix_spawnp");
     void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
     if (libc)
         libc_memalign = (void *(*)(size_t, size_t))dlsym(libc, "__libc_memalign");
@@ -81,11 +91,63 @@ void hm_hooks_resolve(void)
  * the usable part is the chunk less its 8-byte header, or less 16 for a
  * chunk that is its own mmap (flag 2).  Read directly because a sanitizer
  * runtime or another preloaded allocator may interpose malloc_usable_size
- * itself; hm_hooks_check_usable_size verifies the layout at start-up. */
+ * itself; hm_hooks_check_usable_size verifies the layout at start-up.
+ * Where glibc's functions are not glibc's own (valgrind redirects them to
+ * its allocator, and its blocks have no such header) heapmark asks
+ * malloc_usable_size instead: slower, but true. */
+enum { SIZES_UNKNOWN, SIZES_FROM_HEADER, SIZES_ASKED };
+static int size_source = SIZES_UNKNOWN;
+
+/* Out of line, once: decided at the first block, before the start-up check
+ * can run - reading a header valgrind did not write is already an error.
+ * getenv neither allocates nor locks; valgrind puts its own libraries in
+ * front of LD_PRELOAD. */
+static __attribute__((noinline)) int decide_size_source(void)
+{
+    const char *preload = getenv("LD_PRELOAD");
+    int source = preload && strstr(preload, "/vgpreload_") ? SIZES_ASKED : SIZES_FROM_HEADER;
+    __atomic_store_n(&size_source, source, __ATOMIC_RELAXED);
+    return source;
+}
+
+void hm_hooks_read_environment(void)
+{
+    if (size_source == SIZES_UNKNOWN)
+        decide_size_source();
+}
+
 static inline HM_FAST_PATH size_t usable_size(const void *p)
 {
+    int source = __atomic_load_n(&size_source, __ATOMIC_RELAXED);
+    if (HM_UNLIKELY(source != SIZES_FROM_HEADER) &&
+        (source == SIZES_ASKED || decide_size_source() == SIZES_ASKED))
+        return malloc_usable_size((void *)p);
     size_t head = ((const size_t *)p)[-1];
     return (head & ~(size_t)7) - ((head & 2) ? 16 : 8);
+}
+
+static const size_t probe_sizes[] = {1, 24, 100, 1000, 70000, 300000, 5u << 20};
+
+/* Whether usable_size agrees with libc's malloc_usable_size for blocks of
+ * every probe size (exact), or libc's gives at least the size asked for. */
+static bool usable_sizes_agree(size_t (*libc_usable)(void *), bool exact)
+{
+    bool ok = true;
+    for (size_t i = 0; i < HM_ARRAY_LEN(probe_sizes); i++) {
+        size_t n = probe_sizes[i];
+        void *p = __libc_malloc(n);
+        void *q = aligned(4096, n);
+        if (exact) {
+            ok &= !p || usable_size(p) == libc_usable(p);
+            ok &= !q || usable_size(q) == libc_usable(q);
+        } else {
+            ok &= !p || libc_usable(p) >= n;
+            ok &= !q || libc_usable(q) >= n;
+        }
+        __libc_free(p);
+        __libc_free(q);
+    }
+    return ok;
 }
 
 bool hm_hooks_check_usable_size(void)
@@ -95,17 +157,14 @@ bool hm_hooks_check_usable_size(void)
                                          : NULL;
     if (!libc_usable)
         return false;
-    static const size_t sizes[] = {1, 24, 100, 1000, 70000, 300000, 5u << 20};
-    bool ok = true;
-    for (size_t i = 0; i < HM_ARRAY_LEN(sizes); i++) {
-        void *p = __libc_malloc(sizes[i]);
-        void *q = aligned(4096, sizes[i]);
-        ok &= !p || usable_size(p) == libc_usable(p);
-        ok &= !q || usable_size(q) == libc_usable(q);
-        __libc_free(p);
-        __libc_free(q);
+    if (size_source != SIZES_ASKED && usable_sizes_agree(libc_usable, true)) {
+        size_source = SIZES_FROM_HEADER;
+        return true;
     }
-    return ok;
+    if (!usable_sizes_agree(libc_usable, false))
+        return false;
+    size_source = SIZES_ASKED;
+    return true;
 }
 
 /* Out of line: an allocation of `size` bytes failed; the caller still gets
@@ -193,18 +252,21 @@ HM_EXPORT HM_FAST_PATH void *realloc(void *p, size_t size)
     size_t old = usable_size(p);
     bool object = holds_py_freeing(t, p, old);
     void *recorded_as = object ? t->py_freeing : p;   /* see on_free */
-    hm_live_block saved;
-    bool had = hm_recording() && hm_live_maybe(recorded_as) && hm_record_take(recorded_as, &saved);
+    hm_taken taken;
+    bool locked = hm_recording() && hm_live_maybe(recorded_as);
+    if (locked)
+        hm_record_take(recorded_as, old, &taken);
     void *q = __libc_realloc(p, size);
     if (!q && size != 0) {
-        if (had)
-            hm_record_restore(&saved);
+        if (locked)
+            hm_record_restore(&taken);
         on_failure(size);
         return NULL;
     }
     if (object)
         t->py_released = HM_RELEASED_RAW;
-    hm_tracked_add(-(int64_t)old);
+    if (!locked)
+        hm_tracked_add(-(int64_t)old);
     on_alloc(q);
     return q;
 }
@@ -298,16 +360,13 @@ HM_EXPORT HM_FAST_PATH void *mmap(void *addr, size_t len, int prot, int flags, i
         return call_mmap(addr, len, prot, flags, fd, off);
     if (flags & MAP_FIXED) {
         /* A fixed mapping replaces whatever was there. */
-        int64_t replaced = hm_record_unmap((uintptr_t)addr, PAGE_ROUND(len));
-        hm_tracked_add(-replaced);
+        hm_record_unmap((uintptr_t)addr, PAGE_ROUND(len));
     }
     void *p = call_mmap(addr, len, prot, flags, fd, off);
     if (p == MAP_FAILED && tracked_mapping(prot, flags))
         on_failure(len);
-    if (p != MAP_FAILED && tracked_mapping(prot, flags)) {
+    if (p != MAP_FAILED && tracked_mapping(prot, flags))
         hm_record_map((uintptr_t)p, PAGE_ROUND(len));
-        hm_tracked_add((int64_t)PAGE_ROUND(len));
-    }
     return p;
 }
 
@@ -318,10 +377,8 @@ HM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_
 
 HM_EXPORT HM_FAST_PATH int munmap(void *addr, size_t len)
 {
-    if (mmap_is_ours()) {
-        int64_t removed = hm_record_unmap((uintptr_t)addr, PAGE_ROUND(len));
-        hm_tracked_add(-removed);
-    }
+    if (mmap_is_ours())
+        hm_record_unmap((uintptr_t)addr, PAGE_ROUND(len));
     if (real_munmap)
         return real_munmap(addr, len);
     return (int)syscall(SYS_munmap, addr, len);
@@ -345,12 +402,8 @@ HM_EXPORT HM_FAST_PATH void *mremap(void *old, size_t old_len, size_t new_len, i
         return p;
     /* Treated as a free of the old range and a new mapping made here, as a
      * realloc is; only a range heapmark tracked stays tracked. */
-    int64_t removed = hm_record_unmap((uintptr_t)old, PAGE_ROUND(old_len));
-    hm_tracked_add(-removed);
-    if (removed > 0) {
+    if (hm_record_unmap((uintptr_t)old, PAGE_ROUND(old_len)) > 0)
         hm_record_map((uintptr_t)p, PAGE_ROUND(new_len));
-        hm_tracked_add((int64_t)PAGE_ROUND(new_len));
-    }
     return p;
 }
 
@@ -363,7 +416,7 @@ HM_EXPORT void _exit(int status)
 {
     char err[512];
     if (!hm_engine_finish("os._exit", err, sizeof err))
-        fprintf(stderr, "heapmark: %s\n", err);
+        fprintf(stderr, "heapmark: error: %s\n", err);
     syscall(SYS_exit_group, status);
     __builtin_unreachable();
 }
@@ -387,6 +440,7 @@ HM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
     /* In the child of a vfork the pid is the child's but the memory, and so
      * the engine's state, the parent's: ask whether this memory profiles. */
+    hm_engine_before_exec();
     if (!hm_engine_profiling() || !hm_follow_wanted(path, argv))
         return exec_real(path, argv, envp);
     size_t n = 0;
@@ -402,6 +456,38 @@ HM_EXPORT int execv(const char *path, char *const argv[])
 {
     extern char **environ;
     return execve(path, argv, environ);
+}
+
+/* glibc's posix_spawn execs with its internal execve, which no hook sees;
+ * subprocess uses it from Python 3.13 on.  This runs in the parent. */
+static int spawn_followed(posix_spawn_fn real, pid_t *pid, const char *path,
+                          const posix_spawn_file_actions_t *actions,
+                          const posix_spawnattr_t *attr, char *const argv[],
+                          char *const envp[])
+{
+    if (!real)
+        return ENOSYS;
+    if (!hm_engine_profiling() || !hm_follow_wanted(path, argv))
+        return real(pid, path, actions, attr, argv, envp);
+    size_t n = 0;
+    while (envp && envp[n])
+        n++;
+    char *env[n + HM_FOLLOW_VARS + 1];
+    char space[hm_follow_space(envp)];
+    hm_follow_env(envp, env, space, (int)getpid());
+    return real(pid, path, actions, attr, argv, env);
+}
+
+HM_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
+                          const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    return spawn_followed(real_posix_spawn, pid, path, actions, attr, argv, envp);
+}
+
+HM_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
+                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    return spawn_followed(real_posix_spawnp, pid, file, actions, attr, argv, envp);
 }
 
 /* ---- threads ----------------------------------------------------------- */

@@ -13,6 +13,10 @@
 
 void hm_hooks_resolve(void);
 /* The chunk-header size read agrees with libc's malloc_usable_size. */
+/* Before LD_PRELOAD is put back: notes whether valgrind runs the process
+ * (its libraries come first in LD_PRELOAD), which decides how block sizes
+ * are read. */
+void hm_hooks_read_environment(void);
 bool hm_hooks_check_usable_size(void);
 
 #endif

@@ -57,7 +57,7 @@ static PyObject *py_finish(PyObject *self, PyObject *unused)
     ok = hm_engine_finish("exit", err, sizeof err);
     Py_END_ALLOW_THREADS
     if (!ok)
-        PySys_WriteStderr("heapmark: %s\n", err);
+        PySys_WriteStderr("heapmark: error: %s\n", err);
     Py_RETURN_NONE;
 }
 

@@ -70,6 +70,7 @@ static void *monitor_main(void *unused)
     char err[1024];
     struct timespec last_checkpoint;
     clock_gettime(CLOCK_MONOTONIC, &last_checkpoint);
+    bool checkpoint_failing = false;
     for (;;) {
         struct pollfd pfd = {wake_pipe[0], POLLIN, 0};
         int n = poll(&pfd, 1, TICK_MS);
@@ -81,8 +82,11 @@ static void *monitor_main(void *unused)
             clock_gettime(CLOCK_MONOTONIC, &now);
             if (interval_s && now.tv_sec - last_checkpoint.tv_sec >= (time_t)interval_s) {
                 last_checkpoint = now;
-                if (!hm_engine_checkpoint(err, sizeof err))
-                    fprintf(stderr, "heapmark: checkpoint: %s\n", err);
+                /* A full disk fails every checkpoint: say it once. */
+                bool ok = hm_engine_checkpoint(err, sizeof err);
+                if (!ok && !checkpoint_failing)
+                    fprintf(stderr, "heapmark: checkpoint: %s (repeats not shown)\n", err);
+                checkpoint_failing = !ok;
             }
             continue;
         }
@@ -93,7 +97,7 @@ static void *monitor_main(void *unused)
             snapshot_with_reports();
         } else if (request == WAKE_TERMINATE) {
             if (!hm_engine_finish("signal SIGTERM", err, sizeof err))
-                fprintf(stderr, "heapmark: %s\n", err);
+                fprintf(stderr, "heapmark: error: %s\n", err);
             char done = 1;
             (void)!write(done_pipe[1], &done, 1);
             /* The handler may not have waited (see on_sigterm): the process
@@ -161,6 +165,21 @@ void hm_monitor_forget(void)
         wake_pipe[i] = done_pipe[i] = -1;
     }
     started = false;
+}
+
+static void restore_default_if_ours(int sig, void (*handler)(int))
+{
+    struct sigaction old;
+    if (sigaction(sig, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+        old.sa_handler == handler)
+        signal(sig, SIG_DFL);
+}
+
+void hm_monitor_disown(void)
+{
+    restore_default_if_ours(SIGTERM, on_sigterm);
+    restore_default_if_ours(SIGUSR2, on_sigusr2);
+    hm_monitor_forget();
 }
 
 void hm_monitor_start(unsigned checkpoint_seconds)

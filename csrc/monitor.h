@@ -19,5 +19,10 @@ void hm_monitor_start(unsigned checkpoint_seconds);
 /* In a forked child the thread is gone: forget it, so that hm_monitor_start
  * starts a new one (called by the engine's fork handler). */
 void hm_monitor_forget(void);
+/* In a forked child heapmark does not profile: forget the thread and give
+ * SIGTERM and SIGUSR2 back their default action where the handlers are
+ * still heapmark's, so that the child behaves as it would without it (and
+ * never wakes the parent's thread through the inherited pipe). */
+void hm_monitor_disown(void);
 
 #endif

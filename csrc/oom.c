@@ -165,6 +165,28 @@ static int64_t headroom(const char **why)
     return best;
 }
 
+/* Once: gives back the reserve, notes the allocating stack, writes. */
+static void raise_alarm(const char *reason, int64_t bytes)
+{
+    if (__atomic_exchange_n(&raised, 1, __ATOMIC_ACQ_REL))
+        return;
+    __atomic_store_n(&hm_oom_threshold, INT64_MAX, __ATOMIC_RELAXED);
+    hm_totals_refresh_attention();
+    size_t released = reserve ? RESERVE_BYTES : 0;
+    if (reserve)
+        hm_own_unmap(reserve, RESERVE_BYTES);
+    reserve = NULL;
+    uint32_t node = HM_NONE;
+    if (hm_recording() && !hm_tls.guard) {
+        hm_lock();
+        node = hm_stack_node();
+        hm_unlock();
+    }
+    hm_tls.guard++;
+    hm_engine_out_of_memory(reason, node, bytes, released);
+    hm_tls.guard--;
+}
+
 void hm_oom_poll(void)
 {
     if (__atomic_load_n(&raised, __ATOMIC_RELAXED))
@@ -184,30 +206,8 @@ void hm_oom_poll(void)
     if (why && room <= 0) {
         char reason[256];
         snprintf(reason, sizeof reason, "close to %s", why);
-        hm_tls.guard++;
-        hm_engine_out_of_memory(reason, HM_NONE, 0);
-        hm_tls.guard--;
+        raise_alarm(reason, 0);
     }
-}
-
-/* Once: gives back the reserve, notes the allocating stack, writes. */
-static void raise_alarm(const char *reason, int64_t bytes)
-{
-    if (__atomic_exchange_n(&raised, 1, __ATOMIC_ACQ_REL))
-        return;
-    __atomic_store_n(&hm_oom_threshold, INT64_MAX, __ATOMIC_RELAXED);
-    hm_totals_refresh_attention();
-    hm_own_unmap(reserve, RESERVE_BYTES);
-    reserve = NULL;
-    uint32_t node = HM_NONE;
-    if (hm_recording() && !hm_tls.guard) {
-        hm_lock();
-        node = hm_stack_node();
-        hm_unlock();
-    }
-    hm_tls.guard++;
-    hm_engine_out_of_memory(reason, node, bytes);
-    hm_tls.guard--;
 }
 
 void hm_oom_crossed(int64_t now, int64_t bytes)

@@ -82,6 +82,18 @@ static void describe(const hm_profile *parts, size_t n, size_t k, char *out, siz
 bool hm_profile_merge(hm_profile *parts, size_t n, hm_profile *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
+    /* The merged root adds the parts' roots up: it must fit as they did. */
+    for (int s = 0; s < HM_SNAP_COUNT; s++) {
+        int64_t bytes = 0, count = 0, total = 0;
+        for (size_t k = 0; k < n; k++)
+            if (__builtin_add_overflow(bytes, parts[k].total[s][0].bytes, &bytes) ||
+                __builtin_add_overflow(count, parts[k].total[s][0].count, &count) ||
+                __builtin_add_overflow(total, parts[k].snapshot_total[s], &total)) {
+                snprintf(err, errlen, "'%s' is not a readable heapmark profile: its values are "
+                         "too large to add up with the run's other profiles", parts[k].path);
+                return false;
+            }
+    }
     out->merged = true;
     size_t nframes = n, nnodes = 1;
     for (size_t k = 0; k < n; k++) {

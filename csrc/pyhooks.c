@@ -8,7 +8,7 @@
  * object while it holds its lock or writes the profile.)
  *
  * Each byte is counted once:
- *   - a pymalloc arena is counted in `tracked` when mapped (hm_pyarena_add);
+ *   - a pymalloc arena is counted in `tracked` when mapped (arena_note);
  *     the blocks carved from it are counted in `pylive` and attributed to
  *     call sites; arena space not in live blocks is [pymalloc free space];
  *   - an object too large for pymalloc comes from malloc; the native hook sees
@@ -112,19 +112,28 @@ static void count_recorded(const void *p, int delta)
                                           __ATOMIC_RELAXED));
 }
 
-/* Out of line: a sampled object.  Records it (and counts it in its pool). */
-static __attribute__((noinline)) void record_object(void *p, size_t size, bool raw)
+/* Out of line: a sampled object.  Records it (and marks it in its pool).
+ * True if recorded, and then its bytes are counted too. */
+static __attribute__((noinline)) bool record_object(void *p, size_t size, bool raw)
 {
-    if (hm_record_alloc(p, size) && !raw && pool_layout_ok)
+    if (!hm_record_alloc(p, size, raw ? HM_COUNT_TRACKED : HM_COUNT_PYLIVE))
+        return false;
+    if (!raw && pool_layout_ok)
         count_recorded(p, +1);
+    return true;
 }
 
-/* Out of line: the pymalloc block p, which may have been recorded, is gone
- * (freed, or resized in place).  Retires its record if it has one. */
-static __attribute__((noinline)) void retire_pooled(void *p)
+/* Out of line: the pymalloc block p of `size` bytes, which may have been
+ * recorded, is gone (freed, or resized in place).  pool_mapped: its pool
+ * header can still be read.  Returns the bytes left for the caller to
+ * uncount: none if they went under the lock. */
+static __attribute__((noinline)) size_t retire_pooled(void *p, size_t size, bool pool_mapped)
 {
-    if (hm_live_maybe(p) && hm_recording() && hm_record_free(p, 0) && pool_layout_ok)
+    if (!(hm_live_maybe(p) && hm_recording()))
+        return size;
+    if (hm_record_free(p, size, HM_COUNT_PYLIVE) && pool_mapped && pool_layout_ok)
         count_recorded(p, -1);
+    return 0;
 }
 
 /* Whether the counter near p in its pool says a block there may be recorded. */
@@ -154,9 +163,14 @@ static size_t arena_slot(uintptr_t addr)   /* first base > addr */
     return lo;
 }
 
+/* Notes the arena and counts its bytes (see totals.h on counting under the
+ * lock). */
 static void arena_note(uintptr_t base, bool mapped)
 {
+    int64_t delta = mapped ? (int64_t)ARENA_SIZE : -(int64_t)ARENA_SIZE;
     hm_lock();
+    __atomic_add_fetch(&hm_totals.pyarena, delta, __ATOMIC_RELAXED);
+    int64_t now = hm_tracked_add_locked(delta);
     size_t i = arena_slot(base);
     if (mapped) {
         if (hm_own_grow((void **)&arena_bases, &arena_cap, arena_count, sizeof *arena_bases,
@@ -170,6 +184,7 @@ static void arena_note(uintptr_t base, bool mapped)
         arena_count--;
     }
     hm_unlock();
+    hm_totals_check_budget(now, delta);
 }
 
 static bool in_arena(const void *p)
@@ -204,11 +219,11 @@ static size_t settle_nested(hm_tls_t *t, const void *object, bool *raw)
 }
 
 /* The object at p (size bytes: its pymalloc block, or its malloc block if
- * raw) now exists: sample it, then count it. */
+ * raw) now exists: sample it and count it. */
 static inline void account_object(void *p, size_t size, bool raw)
 {
-    if (HM_UNLIKELY(hm_sample_hit(size)))
-        record_object(p, size, raw);
+    if (HM_UNLIKELY(hm_sample_hit(size)) && record_object(p, size, raw))
+        return;
     if (raw)
         hm_tracked_add((int64_t)size);
     else
@@ -272,27 +287,29 @@ static void *py_calloc(void *ctx, size_t n, size_t size)
 
 /* Out of line: after the release of p's block when something unusual
  * happened (see above) or the pool layout is unknown.  Returns the pymalloc
- * bytes released (0 for a malloc block), and resets hm_tls.py_released. */
+ * bytes released and not yet uncounted (0 for a malloc block), and resets
+ * hm_tls.py_released. */
 static __attribute__((noinline)) size_t release_unusual(hm_tls_t *t, void *p)
 {
     size_t released = t->py_released;
     t->py_released = 0;
     if (released == HM_RELEASED_RAW)
         return 0;
-    if (hm_live_maybe(p) && hm_recording())
-        hm_record_free(p, 0);
-    return released ? released : block_size(p);
+    if (released)       /* its arena went with it */
+        return retire_pooled(p, released, false);
+    return retire_pooled(p, block_size(p), true);
 }
 
-/* After pymalloc released p's block: retires its record if it may have one
- * and returns the pymalloc bytes released (0 if it was a malloc block). */
+/* After pymalloc released p's block: retires its record if it may have one.
+ * Returns the pymalloc bytes released that the caller must still take off
+ * `pylive` (0 for a malloc block, or when they went with the record). */
 static inline size_t release_pooled(hm_tls_t *t, void *p)
 {
     if (HM_UNLIKELY(t->py_released != 0 || !pool_layout_ok))
         return release_unusual(t, p);
     size_t size = ((size_t)pool_of(p)->szidx + 1) << 4;
     if (HM_UNLIKELY(pool_may_hold_record(p)))
-        retire_pooled(p);
+        return retire_pooled(p, size, true);
     return size;
 }
 
@@ -330,19 +347,10 @@ static void *py_realloc(void *ctx, void *p, size_t n)
         t->py_released = 0;
         return NULL;    /* p is intact (a malloc'ed p got its record back) */
     }
-    /* p's block went unless pymalloc resized it in place; a block resized in
-     * place keeps its size class, and counts as freed and allocated again,
-     * as every realloc does. */
-    size_t p_pooled = release_pooled(t, p);
-    if (p_pooled && q != p)
-        hm_pylive_shrink(p_pooled);
-    size_t q_size = q_raw ? q_usable : block_size(q);
-    if (HM_UNLIKELY(hm_sample_hit(q_size)))
-        record_object(q, q_size, q_raw);
-    if (q_raw)
-        hm_tracked_add((int64_t)q_size);
-    else if (q != p || !p_pooled)
-        hm_pylive_grow(q_size);
+    /* p's block went, or was resized in place, which counts as freed and
+     * allocated again, as every realloc does. */
+    hm_pylive_shrink(release_pooled(t, p));
+    account_object(q, q_raw ? q_usable : block_size(q), q_raw);
     return q;
 }
 
@@ -364,7 +372,6 @@ static void *arena_alloc(void *ctx, size_t size)
     }
     if (size == ARENA_SIZE) {
         arena_note((uintptr_t)p, true);
-        hm_pyarena_add((int64_t)size);
     } else if (!t->guard) {
         hm_account_alloc(p, size);   /* other virtual memory, e.g. frame stacks */
     }
@@ -382,7 +389,6 @@ static void arena_free(void *ctx, void *p, size_t size)
         t->py_released = block_size(t->py_freeing);
     if (size == ARENA_SIZE) {
         arena_note((uintptr_t)p, false);
-        hm_pyarena_add(-(int64_t)size);
     } else if (!t->guard) {
         hm_account_free(p, size);
     }

@@ -43,7 +43,20 @@ void hm_unlock(void)
     hm_tls.guard--;
 }
 
-bool hm_record_alloc(void *ptr, size_t size)
+/* Under the lock: counts `bytes` (negative to uncount) in `counter`;
+ * returns the new tracked total for hm_totals_check_budget, or 0. */
+static int64_t count_locked(hm_counter counter, int64_t bytes)
+{
+    if (counter == HM_COUNT_TRACKED)
+        return hm_tracked_add_locked(bytes);
+    if (bytes >= 0)
+        hm_pylive_grow((size_t)bytes);      /* pymalloc holds the GIL */
+    else
+        hm_pylive_shrink((size_t)-bytes);
+    return 0;
+}
+
+bool hm_record_alloc(void *ptr, size_t size, hm_counter counter)
 {
     if (!hm_recording()) {
         hm_sampler_idle();
@@ -51,17 +64,21 @@ bool hm_record_alloc(void *ptr, size_t size)
     }
     if (!hm_sampler_settle(size))
         return false;
-    int64_t bytes, count;
+    int64_t bytes, count, now = 0;
     hm_sampler_weight(size, &bytes, &count);
     bool recorded = false;
     hm_lock();
     if (hm_recording()) {
         uint32_t node = hm_stack_node();
         recorded = hm_live_insert((uintptr_t)ptr, size, node);
-        if (recorded)
+        if (recorded) {
             hm_snap_alloc(node, bytes, count);
+            now = count_locked(counter, (int64_t)size);
+        }
     }
     hm_unlock();
+    if (recorded)
+        hm_totals_check_budget(now, (int64_t)size);
     return recorded;
 }
 
@@ -85,41 +102,58 @@ void hm_record_adopt_startup(void)
     hm_snap_alloc(startup_node, __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED), 0);
 }
 
-bool hm_record_free(void *ptr, size_t size)
+/* Under the lock: the bytes of a native block heapmark has no record of
+ * leave [before profiling started] in exact mode, which records every block
+ * allocated since the start (so an unknown block is older).  Returns the
+ * bytes taken from that node. */
+static int64_t forget_unrecorded(int64_t size)
+{
+    if (hm_bloom_word || startup_node == HM_NONE || hm_snap_now(startup_node).bytes < size)
+        return 0;
+    hm_snap_free(startup_node, size, 0);
+    return size;
+}
+
+bool hm_record_free(void *ptr, size_t size, hm_counter counter)
 {
     hm_live_block e;
     hm_lock();
     bool found = hm_live_take((uintptr_t)ptr, &e);
-    if (found) {
-        retire(&e);
-    } else if (!hm_bloom_word && startup_node != HM_NONE &&
-               hm_snap_now(startup_node).bytes >= (int64_t)size) {
-        /* Exact mode records every block allocated since the start, so a
-         * block it does not know was allocated before. */
-        hm_snap_free(startup_node, (int64_t)size, 0);
-    }
-    hm_unlock();
-    return found;
-}
-
-bool hm_record_take(void *ptr, hm_live_block *saved)
-{
-    hm_lock();
-    bool found = hm_live_take((uintptr_t)ptr, saved);
     if (found)
-        retire(saved);
+        retire(&e);
+    else if (counter == HM_COUNT_TRACKED)
+        forget_unrecorded((int64_t)size);
+    count_locked(counter, -(int64_t)size);
     hm_unlock();
     return found;
 }
 
-void hm_record_restore(const hm_live_block *saved)
+void hm_record_take(void *ptr, size_t size, hm_taken *taken)
+{
+    taken->bytes = (int64_t)size;
+    taken->startup_bytes = 0;
+    hm_lock();
+    taken->found = hm_live_take((uintptr_t)ptr, &taken->block);
+    if (taken->found)
+        retire(&taken->block);
+    else
+        taken->startup_bytes = forget_unrecorded(taken->bytes);
+    hm_tracked_add_locked(-taken->bytes);
+    hm_unlock();
+}
+
+void hm_record_restore(const hm_taken *taken)
 {
     hm_lock();
-    if (hm_live_restore(saved) && saved->node != HM_NONE) {
+    if (taken->found && hm_live_restore(&taken->block) && taken->block.node != HM_NONE) {
         int64_t bytes, count;
-        hm_sampler_weight(saved->size, &bytes, &count);
-        hm_snap_alloc(saved->node, bytes, count);
+        hm_sampler_weight(taken->block.size, &bytes, &count);
+        hm_snap_alloc(taken->block.node, bytes, count);
     }
+    if (taken->startup_bytes)
+        hm_snap_alloc(startup_node, taken->startup_bytes, 0);
+    /* The bytes were counted before: no new peak, no budget to check. */
+    __atomic_add_fetch(&hm_totals.tracked, taken->bytes, __ATOMIC_RELAXED);
     hm_unlock();
 }
 
@@ -129,7 +163,9 @@ void hm_record_map(uintptr_t start, size_t len)
     uint32_t node = hm_recording() ? hm_stack_node() : HM_NONE;
     if (hm_maps_add(start, len, node) && node != HM_NONE)
         hm_snap_alloc(node, (int64_t)len, 1);
+    int64_t now = hm_tracked_add_locked((int64_t)len);
     hm_unlock();
+    hm_totals_check_budget(now, (int64_t)len);
 }
 
 static void unmapped_piece(uint32_t node, int64_t bytes, bool last_piece)
@@ -143,6 +179,7 @@ int64_t hm_record_unmap(uintptr_t start, size_t len)
 {
     hm_lock();
     int64_t removed = hm_maps_remove(start, len, unmapped_piece);
+    hm_tracked_add_locked(-removed);
     hm_unlock();
     return removed;
 }

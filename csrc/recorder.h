@@ -30,24 +30,40 @@ void hm_unlock(void);
 /* Under the lock, before recording starts: memory already allocated goes to
  * the [before profiling started] node. */
 void hm_record_adopt_startup(void);
+/* Which counter a block's bytes belong to: `tracked` (native blocks,
+ * malloc'ed objects, mappings) or `pylive` (pymalloc blocks). */
+typedef enum { HM_COUNT_TRACKED, HM_COUNT_PYLIVE } hm_counter;
+
 /* After hm_sample_hit: records the block if recording and the sampler
- * settles on it.  True if recorded. */
-bool hm_record_alloc(void *ptr, size_t size);
-/* size: the block's size, for blocks allocated before recording started.
- * True if ptr was recorded. */
-bool hm_record_free(void *ptr, size_t size);
-bool hm_record_take(void *ptr, hm_live_block *saved);
-void hm_record_restore(const hm_live_block *saved);
+ * settles on it.  True if recorded, and then its bytes have been counted in
+ * the same critical section; false: the caller counts them. */
+bool hm_record_alloc(void *ptr, size_t size, hm_counter counter);
+/* ptr's `size` bytes are being released: retires its record if it has one
+ * and uncounts the bytes, both under the lock.  True if ptr was recorded. */
+bool hm_record_free(void *ptr, size_t size, hm_counter counter);
+
+/* A native realloc: the old block is taken out (record and bytes) before
+ * libc may hand its address to another thread, and put back if realloc
+ * fails. */
+typedef struct {
+    hm_live_block block;
+    bool found;              /* block holds the record taken */
+    int64_t startup_bytes;   /* taken from [before profiling started] instead */
+    int64_t bytes;
+} hm_taken;
+void hm_record_take(void *ptr, size_t size, hm_taken *taken);
+void hm_record_restore(const hm_taken *taken);
+/* A tracked mapping appeared; or a range went: returns the tracked bytes
+ * that went.  Both count the bytes under the lock. */
 void hm_record_map(uintptr_t start, size_t len);
 int64_t hm_record_unmap(uintptr_t start, size_t len);
 uint32_t hm_record_thread_base(void);
 
-/* A block of `usable` bytes appeared at ptr: sample it, then count it.
- * (Recording first makes a new peak include the block that made it.) */
+/* A block of `usable` bytes appeared at ptr: sample it and count it. */
 static inline HM_FAST_PATH void hm_account_alloc(void *ptr, size_t usable)
 {
-    if (hm_sample_hit(usable))
-        hm_record_alloc(ptr, usable);
+    if (HM_UNLIKELY(hm_sample_hit(usable)) && hm_record_alloc(ptr, usable, HM_COUNT_TRACKED))
+        return;
     hm_tracked_add((int64_t)usable);
 }
 
@@ -56,8 +72,9 @@ static inline HM_FAST_PATH void hm_account_alloc(void *ptr, size_t usable)
 static inline HM_FAST_PATH void hm_account_free(void *ptr, size_t usable)
 {
     if (hm_live_maybe(ptr) && hm_recording())
-        hm_record_free(ptr, usable);
-    hm_tracked_add(-(int64_t)usable);
+        hm_record_free(ptr, usable, HM_COUNT_TRACKED);
+    else
+        hm_tracked_add(-(int64_t)usable);
 }
 
 #endif

@@ -7,11 +7,16 @@
  *   PRAGMA application_id = 0x484D4B31 ("HMK1");  PRAGMA user_version = 1
  *
  *   meta(key TEXT PRIMARY KEY, value)            run metadata, one row per key:
- *       format_version, heapmark_version, status, command, cwd, pid, python, start_unix,
+ *       format_version, heapmark_version, status ('exit', 'os._exit',
+ *       'signal SIGTERM', 'exec', 'checkpoint', 'snapshot', 'out of memory'), command,
+ *       cwd, pid, parent_pid (0: the run's main process), python, start_unix,
  *       duration_s, mode ('sampled'|'exact'), sample_rate (bytes; 1 = exact),
  *       seed, peak_bytes, peak_at_s, peak_rss_bytes, end_bytes,
  *       peak_pymalloc_free_bytes, end_pymalloc_free_bytes,
- *       heapmark_overhead_bytes, pymalloc_layout_ok
+ *       heapmark_overhead_bytes, pymalloc_layout_ok, python_hooks_late;
+ *       out-of-memory reports add oom_reason, oom_bytes, oom_function,
+ *       oom_file, oom_line.  The keys in HM_STORE_NUMERIC_META hold
+ *       non-negative numbers; the reader refuses a profile where they do not.
  *   strings(id INTEGER PRIMARY KEY, text TEXT)   every name, file and source line
  *   frames(id, function, file, line, source, pseudo)
  *       function/file/source -> strings.id (source may be NULL);
@@ -35,6 +40,12 @@
 
 #define HM_STORE_APPLICATION_ID 0x484D4B31
 #define HM_STORE_FORMAT_VERSION 1
+
+#define HM_STORE_NUMERIC_META                                                              \
+    "format_version", "pid", "parent_pid", "start_unix", "duration_s", "sample_rate",    \
+        "peak_bytes", "peak_at_s", "peak_rss_bytes", "end_bytes", "peak_pymalloc_free_bytes", \
+        "end_pymalloc_free_bytes", "heapmark_overhead_bytes", "pymalloc_layout_ok",       \
+        "python_hooks_late", "oom_bytes", "oom_line"
 
 enum { HM_SNAP_PEAK = 1, HM_SNAP_END = 2, HM_SNAP_ALLOCATED = 3, HM_SNAP_COUNT = 3 };
 

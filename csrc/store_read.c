@@ -86,15 +86,30 @@ static bool check_header(reader *r)
     return true;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0. */
+/* Length of the valid UTF-8 sequence at s, or 0: no overlong forms, no
+ * surrogates, nothing beyond U+10FFFF (RFC 3629's table), and none of the
+ * two noncharacters XML refuses. */
 static size_t utf8_sequence(const unsigned char *s)
 {
     if (s[0] < 0x80)
         return 1;
     size_t n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
-    for (size_t i = 1; i < n; i++)
+    unsigned char low = 0x80, high = 0xBF;     /* allowed range of the second byte */
+    if (s[0] == 0xE0)
+        low = 0xA0;
+    else if (s[0] == 0xED)
+        high = 0x9F;
+    else if (s[0] == 0xF0)
+        low = 0x90;
+    else if (s[0] == 0xF4)
+        high = 0x8F;
+    if (n && (s[1] < low || s[1] > high))
+        return 0;
+    for (size_t i = 2; i < n; i++)
         if ((s[i] & 0xC0) != 0x80)
             return 0;
+    if (n == 3 && s[0] == 0xEF && s[1] == 0xBF && s[2] >= 0xBE)
+        return 0;             /* U+FFFE and U+FFFF: valid UTF-8, but not in XML */
     return n;
 }
 
@@ -271,16 +286,27 @@ static bool load_values(reader *r)
     sqlite3_stmt *st;
     if (!prepare(r, "SELECT snapshot, node, bytes, count FROM node_values", &st))
         return false;
+    /* Every subtree total is at most its snapshot's sum: if the sums fit,
+     * so does everything the reports add up. */
+    int64_t sum_bytes[HM_SNAP_COUNT] = {0}, sum_count[HM_SNAP_COUNT] = {0};
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t snap = sqlite3_column_int64(st, 0);
         int64_t node = sqlite3_column_int64(st, 1);
-        if (snap < 1 || snap > HM_SNAP_COUNT || node < 0 || (size_t)node >= p->nnodes) {
+        int64_t bytes = sqlite3_column_int64(st, 2), count = sqlite3_column_int64(st, 3);
+        const char *bad = NULL;
+        if (snap < 1 || snap > HM_SNAP_COUNT || node < 0 || (size_t)node >= p->nnodes)
+            bad = "a value refers to a missing node or snapshot";
+        else if (bytes < 0 || count < 0 ||
+                 __builtin_add_overflow(sum_bytes[snap - 1], bytes, &sum_bytes[snap - 1]) ||
+                 __builtin_add_overflow(sum_count[snap - 1], count, &sum_count[snap - 1]))
+            bad = "a value is out of range";
+        if (bad) {
             sqlite3_finalize(st);
-            return corrupt(r, "a value refers to a missing node or snapshot");
+            return corrupt(r, "%s", bad);
         }
-        p->self[snap - 1][node].bytes += sqlite3_column_int64(st, 2);
-        p->self[snap - 1][node].count += sqlite3_column_int64(st, 3);
+        p->self[snap - 1][node].bytes += bytes;
+        p->self[snap - 1][node].count += count;
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -288,9 +314,13 @@ static bool load_values(reader *r)
     if (!prepare(r, "SELECT id, total_bytes FROM snapshots", &st))
         return false;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0);
+        int64_t id = sqlite3_column_int64(st, 0), total = sqlite3_column_int64(st, 1);
+        if (total < 0) {
+            sqlite3_finalize(st);
+            return corrupt(r, "a snapshot's total is out of range");
+        }
         if (id >= 1 && id <= HM_SNAP_COUNT)
-            p->snapshot_total[id - 1] = sqlite3_column_int64(st, 1);
+            p->snapshot_total[id - 1] = total;
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE || sql_error(r);
@@ -305,17 +335,32 @@ static bool load_meta(reader *r)
     if (!p->meta)
         return corrupt(r, "out of memory");
     sqlite3_stmt *st;
-    if (!prepare(r, "SELECT key, CAST(value AS TEXT) FROM meta", &st))
+    if (!prepare(r, "SELECT key, CAST(value AS TEXT), value FROM meta", &st))
         return false;
+    static const char *const numeric[] = {HM_STORE_NUMERIC_META};
     size_t i = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && i < p->nmeta) {
+    const char *bad = NULL;
+    while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW && i < p->nmeta) {
         p->meta[i].key = dup_text(sqlite3_column_text(st, 0));
         p->meta[i].value = dup_text(sqlite3_column_text(st, 1));
+        if (!p->meta[i].key || !p->meta[i].value) {
+            bad = "out of memory";
+            break;
+        }
+        int type = sqlite3_column_type(st, 2);
+        double number = sqlite3_column_double(st, 2);
+        for (size_t k = 0; k < HM_ARRAY_LEN(numeric); k++)
+            if (strcmp(p->meta[i].key, numeric[k]) == 0 &&
+                ((type != SQLITE_INTEGER && type != SQLITE_FLOAT) || !(number >= 0) ||
+                 number > 9.2e18))
+                bad = numeric[k];
         i++;
     }
     p->nmeta = i;
     sqlite3_finalize(st);
+    if (bad)
+        return corrupt(r, "run metadata '%s' is not a number heapmark writes", bad);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         return sql_error(r);
     if (!*hm_profile_meta(p, "peak_bytes") || !*hm_profile_meta(p, "mode"))

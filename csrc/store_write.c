@@ -14,6 +14,7 @@
 #include "capture.h"
 #include "hashmap.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,12 +204,15 @@ typedef struct {
     size_t errlen;
     const char *start_dir;
     const hm_capture *cap;
+    const char *path;
 } writer;
 
+/* what: the step that failed, for whoever debugs heapmark; the user is told
+ * the file and SQLite's reason (e.g. "database or disk is full"). */
 static bool fail(writer *w, const char *what)
 {
-    snprintf(w->err, w->errlen, "cannot write profile (%s): %s", what,
-             w->db ? sqlite3_errmsg(w->db) : "out of memory");
+    snprintf(w->err, w->errlen, "cannot write %s: %s (%s)", w->path,
+             w->db ? sqlite3_errmsg(w->db) : "out of memory", what);
     return false;
 }
 
@@ -517,7 +521,8 @@ static bool insert_meta(writer *w, const hm_run_info *info)
 bool hm_store_write(const struct hm_capture *cap, const hm_run_info *info, char *err,
                     size_t errlen)
 {
-    writer w = {.err = err, .errlen = errlen, .start_dir = info->cwd, .cap = cap};
+    writer w = {.err = err, .errlen = errlen, .start_dir = info->cwd, .cap = cap,
+                .path = info->profile_path};
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", info->profile_path);
     remove(tmp);
@@ -538,7 +543,8 @@ done:
     if (w.db && sqlite3_close(w.db) != SQLITE_OK && ok)
         ok = fail(&w, "close");
     if (ok && rename(tmp, info->profile_path) != 0) {
-        snprintf(err, errlen, "cannot rename %s to %s", tmp, info->profile_path);
+        snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, info->profile_path,
+                 strerror(errno));
         ok = false;
     }
     if (!ok)

@@ -45,7 +45,7 @@ HM_FAST_PATH void hm_totals_refresh_attention(void)
     __atomic_store_n(&hm_totals.attention, peak < threshold ? peak : threshold, __ATOMIC_RELAXED);
 }
 
-HM_FAST_PATH void hm_totals_attend(int64_t now, int64_t delta)
+HM_FAST_PATH void hm_totals_raise_peak(int64_t now)
 {
     int64_t peak = __atomic_load_n(&hm_totals.peak, __ATOMIC_RELAXED);
     while (now > peak) {
@@ -57,8 +57,18 @@ HM_FAST_PATH void hm_totals_attend(int64_t now, int64_t delta)
             break;
         }
     }
-    if (HM_UNLIKELY(now > __atomic_load_n(&hm_oom_threshold, __ATOMIC_RELAXED)))
+}
+
+HM_FAST_PATH void hm_totals_check_budget(int64_t now, int64_t delta)
+{
+    if (HM_UNLIKELY(delta > 0 && now > __atomic_load_n(&hm_oom_threshold, __ATOMIC_RELAXED)))
         hm_oom_crossed(now, delta);
+}
+
+HM_FAST_PATH void hm_totals_attend(int64_t now, int64_t delta)
+{
+    hm_totals_raise_peak(now);
+    hm_totals_check_budget(now, delta);
 }
 
 HM_FAST_PATH void hm_totals_restart_peak(void)

@@ -14,10 +14,13 @@
  * was mapped), so without the second key the peak would be frozen at the
  * instant an arena was mapped, before the objects that fill it existed.
  *
- * Ordering rule for callers: record an allocation in the call tree *before*
- * adding its bytes here, and remove a freed block from the call tree before
- * (or while) subtracting; a new peak then always includes the allocation
- * that made it.
+ * Ordering rule for callers: a change that also changes the call tree (a
+ * recorded block, a mapping) changes these counters inside the same recorder
+ * critical section (hm_tracked_add_locked, hm_pylive_*), so that whoever
+ * holds the lock sees tree and totals agree exactly - in exact mode, at every
+ * locked instant, which is what makes the peak and end breakdowns add up to
+ * the totals with threads racing.  A change the tree does not see (an
+ * unsampled block) is counted lock-free with hm_tracked_add.
  *
  * A new peak moment only raises `peak_moved` (a plain store).  Call-tree
  * values change only under the recorder lock, so between two locked events
@@ -53,6 +56,10 @@ extern hm_totals_t hm_totals;
 void hm_totals_start_clock(void);
 /* Tracked memory went beyond `attention`: a new peak, the OOM threshold, or both. */
 void hm_totals_attend(int64_t now, int64_t delta);
+/* The peak half of hm_totals_attend: safe under the recorder lock. */
+void hm_totals_raise_peak(int64_t now);
+/* The budget half: may write an out-of-memory report, so never under the lock. */
+void hm_totals_check_budget(int64_t now, int64_t delta);
 /* The OOM threshold moved: recompute `attention`. */
 void hm_totals_refresh_attention(void);
 /* A forked child: its peak starts from what it holds now. */
@@ -68,6 +75,16 @@ static inline HM_FAST_PATH void hm_tracked_add(int64_t delta)
         hm_totals_attend(now, delta);
 }
 
+/* Under the recorder lock; the caller passes the result to
+ * hm_totals_check_budget once it has released the lock. */
+static inline HM_FAST_PATH int64_t hm_tracked_add_locked(int64_t delta)
+{
+    int64_t now = __atomic_add_fetch(&hm_totals.tracked, delta, __ATOMIC_RELAXED);
+    if (delta > 0 && now > __atomic_load_n(&hm_totals.attention, __ATOMIC_RELAXED))
+        hm_totals_raise_peak(now);
+    return now;
+}
+
 static inline HM_FAST_PATH void hm_pylive_grow(size_t bytes)
 {
     int64_t live = hm_totals.pylive += (int64_t)bytes;
@@ -80,12 +97,6 @@ static inline HM_FAST_PATH void hm_pylive_grow(size_t bytes)
 static inline HM_FAST_PATH void hm_pylive_shrink(size_t bytes)
 {
     hm_totals.pylive -= (int64_t)bytes;
-}
-
-static inline HM_FAST_PATH void hm_pyarena_add(int64_t delta)
-{
-    __atomic_add_fetch(&hm_totals.pyarena, delta, __ATOMIC_RELAXED);
-    hm_tracked_add(delta);
 }
 
 /* Under the recorder lock: the current epoch, opening a new one if a peak

@@ -115,6 +115,16 @@ def line_bytes(report, filename, line, table="top"):
     return 0
 
 
+def assert_one_line_error(rc, err, *fragments):
+    """heapmark's way to refuse: exit 2 and one line on stderr, no traceback."""
+    assert rc == 2
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("heapmark: error: "), err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
 def assert_close(actual, expected, tolerance, what):
     assert expected > 0, what
     error = abs(actual - expected) / expected

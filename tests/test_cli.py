@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import RECORDER, heapmark_command, run_heapmark
+from conftest import RECORDER, assert_one_line_error, heapmark_command, run_heapmark
 
 INTROSPECT = r'''
 import os, sys
@@ -147,15 +147,6 @@ def test_python_dash_m_heapmark(tmp_path):
                           cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.returncode == 0 and proc.stdout == b"hi\n"
     assert (tmp_path / "out" / "peak.svg").exists()
-
-
-def assert_one_line_error(rc, err, *fragments):
-    assert rc == 2
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("heapmark: error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 @pytest.mark.parametrize("args, fragment", [

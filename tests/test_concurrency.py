@@ -12,14 +12,19 @@ from conftest import (SAMPLED_TOLERANCE, assert_close, folded_bytes_at,
 @pytest.mark.parametrize("exact", [pytest.param(True, id="exact"),
                                    pytest.param(False, id="sampled")])
 def test_sixteen_threads_churning(workdir, native_ext, exact):
+    # Sampled at 8 KiB: the 6.4 MB kept then make ~780 samples, so the 15%
+    # tolerance is four standard deviations (at 64 KiB it would be 1.5).
     truth, report, out = profile_program(workdir, native_ext, "many_threads", exact,
+                                         extra_args=[] if exact else ["--sample-rate", "8K"],
                                          program_args=["--daemons"])
     churn, tls = truth["lines"]["churn"], truth["lines"]["tls"]
     end = folded_lines(out / "end.folded")
     # What is still allocated at exit adds up, stack by stack, to the total
     # (which is exact in both modes; the stacks are estimates when sampled).
     if exact:
+        # Exact means exact with 18 threads racing, at the peak and at the end.
         assert sum(end.values()) == report["end_bytes"]
+        assert sum(folded_lines(out / "peak.folded").values()) == report["peak_bytes"]
     else:
         assert_close(sum(end.values()), report["end_bytes"], SAMPLED_TOLERANCE, "end stacks")
     assert report["status"] == "exit"
@@ -35,8 +40,10 @@ def test_sixteen_threads_churning(workdir, native_ext, exact):
         assert unseen >= truth["unseen"]
     else:
         assert_close(churned, truth["end"][str(churn)], SAMPLED_TOLERANCE, "16 churning threads")
-    assert_close(report["end_bytes"], sum(truth["end"].values()) + truth["unseen"],
-                 0.5, "end total")   # plus the interpreter's own few MB
+    # The end total is exact: what the program is known to hold, plus the
+    # interpreter's own memory (modules, pymalloc free space: 4-6 MiB).
+    known = sum(truth["end"].values()) + truth["unseen"]
+    assert known <= report["end_bytes"] <= known + 8 * 2**20
 
 
 EARLY = """

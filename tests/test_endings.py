@@ -51,6 +51,7 @@ def check_profile(workdir, status, profile="out/profile.db"):
     ("exception", 1, "exit"),
     ("sys.exit", 3, "exit"),
     ("os._exit", 4, "os._exit"),
+    ("exec", 5, "exec"),            # the profile is written before the process becomes sh
     ("self-SIGINT", -signal.SIGINT, "exit"),        # KeyboardInterrupt, then death by SIGINT
     ("self-SIGTERM", -signal.SIGTERM, "signal SIGTERM"),
 ])

@@ -330,7 +330,9 @@ def cmd_run(args):
         directory = template.replace("%p", str(pid))
         os.makedirs(directory, exist_ok=True)
     returncode = wait_forwarding_signals(pid)
-    finish_run(directory, opts, returncode)
+    complete = finish_run(directory, opts, returncode)
+    if returncode == 0 and not complete:
+        return 2        # the program succeeded; heapmark did not (said why)
     if returncode < 0:
         # Die of the same signal, so that callers see what the program did.
         sys.stderr.flush()
@@ -342,22 +344,31 @@ def cmd_run(args):
 
 
 def finish_run(directory, opts, returncode):
+    """Writes the reports; False if the run's final profile is missing."""
     from heapmark import _heapmark
     profiles = run_profiles(directory)
     if not profiles or not profiles[0].endswith(os.sep + "profile.db"):
-        say("no profile was written: the program was killed before its first checkpoint")
-        return
+        if returncode < 0:
+            say("no profile was written: the program was killed before its first checkpoint")
+        else:
+            # The engine said why (a full disk, say), if it had the chance.
+            say("error: no profile was written to %s/" % directory)
+        return False
     try:
         summary = _heapmark.write_reports(profiles, directory, opts["top"])
         if not opts["quiet"]:
             sys.stderr.write(summary)
     except _heapmark.ProfileError as exc:
         say("error: %s" % exc)
-        return
+        return False
+    import json
+    main = json.loads(_heapmark.summary_json(profiles[:1], 0))
+    complete = main["status"] != "checkpoint"
+    if not complete and returncode >= 0:
+        say("error: the final profile could not be written: the reports show the last "
+            "checkpoint, %.1f s into the run" % main["duration_s"])
     if returncode == -signal.SIGKILL:
         # Said even with -q: the reports are not of the program's last moment.
-        import json
-        main = json.loads(_heapmark.summary_json(profiles[:1], 0))
         say("the program was killed by SIGKILL (kill -9, or the kernel's out-of-memory "
             "killer): the reports show %s, %.1f s into the run"
             % ("its last checkpoint" if main["status"] == "checkpoint" else "its profile",
@@ -367,6 +378,7 @@ def finish_run(directory, opts, returncode):
         for name in sorted(os.listdir(directory)):
             if name.startswith("out-of-memory-"):
                 say("out-of-memory report in %s/" % os.path.join(directory, name))
+    return complete
 
 
 # ---- heapmark report ------------------------------------------------------

@@ -2,8 +2,9 @@
 
 argv: truth.json how.  The truth file (line, bytes, pid) is written before
 the ending, so the test knows what must be in the profile whatever the end.
-how: normal | exception | sys.exit | os._exit | self-SIGINT | self-SIGTERM |
-wait (sleep until killed; `go` in the working directory ends the wait).
+how: normal | exception | sys.exit | os._exit | exec (becomes a shell that
+exits 5) | self-SIGINT | self-SIGTERM | wait (sleep until killed; `go` in the
+working directory ends the wait).
 """
 import os
 import signal
@@ -23,6 +24,8 @@ elif how == "sys.exit":
     sys.exit(3)
 elif how == "os._exit":
     os._exit(4)
+elif how == "exec":
+    os.execv("/bin/sh", ["sh", "-c", "echo replaced; exit 5"])
 elif how == "self-SIGINT":
     os.kill(os.getpid(), signal.SIGINT)
     time.sleep(30)
