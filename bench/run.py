@@ -1,4 +1,4 @@
-"""heapmark benchmark driver: overhead and accuracy against plain Python.
+"""heapmark benchmark driver: overhead and accuracy against plain Python and peers.
 
 Runs every workload in bench/workloads/ plain and under every tool
 configuration, in alternation (plain, tool 1, tool 2, ..., plain, tool 1, ...),
@@ -13,12 +13,53 @@ configuration, in alternation (plain, tool 1, tool 2, ..., plain, tool 1, ...),
                 grandchild of ``heapmark run``);
   result files  total size of what the tool wrote;
   report time   ``heapmark report PROFILE -o DIR``, re-rendering the reports
-                (CLI start-up included), timed outside the run;
+                (CLI start-up included), timed outside the run; for the peers
+                their own renderer (see below), none for Fil;
   accuracy      each workload, given ``--truth FILE``, writes the bytes a few
                 of its lines hold at the peak; these are compared with the
                 tool's per-line figures (``heapmark report --json``, ``top``)
                 and the relative error is reported per line and configuration
                 (median and worst over the repetitions).
+
+Configurations: ``plain``; ``heapmark`` (sampling at the default rate),
+``heapmark --exact`` and ``heapmark --sample-rate R`` for each of ``--rates``;
+and the peers, run as their documents say, with their default settings:
+
+  memray        ``memray run -q -f -o OUT/capture.bin SCRIPT``; report time is
+                ``memray flamegraph`` (the HTML flame graph of the peak); bytes
+                per line from memray's own reader (FileReader, high-water-mark
+                records: the allocations alive at memray's peak), in a
+                subprocess on the bench interpreter.  Without
+                ``--trace-python-allocators`` memray sees pymalloc's 1 MiB
+                arenas, not objects, and credits each arena to the line that
+                made pymalloc ask for it;
+  memray --trace-python-allocators
+                the same, with every pymalloc allocation recorded;
+  fil           ``fil-profile -o OUT --no-browser run SCRIPT``; Fil writes its
+                reports (flame graphs, HTML) at exit, in a timestamped
+                directory, and has no separate renderer; bytes per line from
+                its peak-memory.prof (folded stacks of the allocations alive
+                at its peak);
+  tracemalloc   a runner (TRACEMALLOC_RUNNER below) that starts
+                tracemalloc with 25 frames, runs the workload with runpy and
+                dumps a snapshot at exit; report time is loading that dump and
+                printing the top 50 lines.  tracemalloc cannot snapshot its
+                peak, only its size (get_traced_memory), so it has no
+                accuracy figures;
+  scalene       ``python -m scalene run -o OUT/profile.json --memory SCRIPT
+                ---`` (CPU and memory; scalene 2.x has no memory-only mode
+                and writes JSON without opening a browser); report time is
+                ``scalene view --html``; bytes per line are scalene's own
+                per-line "peak" (n_peak_mb): the largest footprint scalene's
+                sampling (1 MiB window) credited to the line at any time, not
+                what the line holds at the program's peak.
+
+For memray and Fil, whose records carry a stack, each stack's bytes go to the
+innermost frame of the program's own code (not ``<frozen ...>``, site- or
+dist-packages or the standard library), else to the innermost frame: the rule
+heapmark uses for its ``top`` lines, so that all tools are read alike.  A peer
+that is not installed for ``--python`` is skipped, with a note in the
+results; one that fails shows as failed runs, with its error.
 
 One workload at a time: an unmeasured warm-up round, then the repetitions.
 The machine may be shared: before each run the driver waits (up to
@@ -34,6 +75,9 @@ heapmark and numpy installed:
     python3.11 -m venv build/bench-venv
     build/bench-venv/bin/pip install . numpy     # again after engine changes
     make bench                  # = python3 bench/run.py --write-docs
+
+The peers are optional: ``build/bench-venv/bin/pip install memray filprofiler
+scalene`` to measure them too.
 
 ``--write-docs`` replaces the part of docs/performance.md between the
 ``<!-- bench:begin -->`` and ``<!-- bench:end -->`` markers.  Raw results go
@@ -54,75 +98,14 @@ import sys
 import tempfile
 import time
 
+from report import DOCS, render_markdown, write_docs
+from tools import ADAPTERS, TOOLS, heapmark_rate_tool
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 WORKLOADS_DIR = os.path.join(HERE, "workloads")
-DOCS = os.path.join(ROOT, "docs", "performance.md")
-BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 DEFAULT_RATES = "16K,32K,128K,256K,512K"
-
-# ---- tools -------------------------------------------------------------------
-#
-# A tool configuration is data: a command template and the name of an adapter
-# that knows where the tool puts its results, how to re-render its reports and
-# how to read per-line bytes at the peak.  Placeholders: {python} (the bench
-# interpreter), {bindir} (its bin/ directory, where console scripts live),
-# {out} (a fresh, empty results directory), {script} (the workload); the
-# workload's own arguments are appended.  Peers (issue #4) are added here, e.g.
-#   "memray": {"run": ["{bindir}/memray", "run", "-q", "-o", "{out}/capture.bin",
-#                      "{script}"], "adapter": "memray"}
-# with a matching class in ADAPTERS.  An adapter has result_files(out) -> paths,
-# rerender(out, scratch) -> command or None, and line_bytes(out) ->
-# ({(realpath, line): bytes at the peak} or None, {summary numbers}).
-
-HEAPMARK_RUN = ["{bindir}/heapmark", "run", "-q", "-o", "{out}"]
-
-TOOLS = {
-    "plain": {"run": ["{python}", "{script}"], "adapter": None},
-    "heapmark": {"run": HEAPMARK_RUN + ["{script}"], "adapter": "heapmark",
-                 "label": "heapmark (default rate)"},
-    "heapmark --exact": {"run": HEAPMARK_RUN + ["--exact", "{script}"],
-                         "adapter": "heapmark"},
-}
-
-
-def heapmark_rate_tool(rate):
-    return {"run": HEAPMARK_RUN + ["--sample-rate", rate, "{script}"], "adapter": "heapmark"}
-
-
-class HeapmarkAdapter:
-    """heapmark: results in {out}/ (profile.db and reports)."""
-
-    def __init__(self, bindir):
-        self.exe = os.path.join(bindir, "heapmark")
-
-    def result_files(self, out):
-        return [os.path.join(out, f) for f in sorted(os.listdir(out))]
-
-    def rerender(self, out, scratch):
-        """Command that re-renders the reports (timed by the driver)."""
-        return [self.exe, "report", os.path.join(out, "profile.db"), "-o", scratch]
-
-    def line_bytes(self, out):
-        """{(realpath, line): bytes at the peak} and a few summary numbers."""
-        text = subprocess.run([self.exe, "report", os.path.join(out, "profile.db"),
-                               "--json", "--top", "100000"],
-                              capture_output=True, text=True, check=True).stdout
-        summary = json.loads(text)
-        lines = {}
-        for entry in summary.get("top", []):
-            if not entry.get("file"):
-                continue
-            key = (os.path.realpath(entry["file"]), entry["line"])
-            lines[key] = lines.get(key, 0) + entry["bytes"]
-        extra = {k: summary.get(k) for k in ("peak_bytes", "peak_rss_bytes", "peak_at_s",
-                                             "duration_s", "heapmark_overhead_bytes", "mode",
-                                             "sample_rate")}
-        return lines, extra
-
-
-ADAPTERS = {"heapmark": HeapmarkAdapter}
 
 # ---- measuring one run -----------------------------------------------------------
 
@@ -238,11 +221,15 @@ def run_once(args, tool_name, tool, workload, rep, scratch, adapters):
             record["report_s"] = time.perf_counter() - t0
         if done.returncode != 0:
             record["report_error"] = done.stderr.strip()[-2000:]
-            say("  %s: heapmark report FAILED: %s" % (tool_name, record["report_error"][:200]))
+            say("  %s: report FAILED: %s" % (tool_name, record["report_error"][:200]))
         try:
             lines, extra = adapter.line_bytes(out)
-        except (subprocess.CalledProcessError, ValueError) as exc:
-            record["accuracy_error"] = str(exc)
+        except (subprocess.CalledProcessError, ValueError, KeyError, OSError) as exc:
+            record["accuracy_error"] = "%s: %s" % (type(exc).__name__, exc)
+            if getattr(exc, "stderr", None):
+                record["accuracy_error"] += ": " + exc.stderr.strip()[-1000:]
+            say("  %s: reading per-line bytes FAILED: %s"
+                % (tool_name, record["accuracy_error"][:200]))
             lines, extra = None, {}
         record["summary"] = extra
         if truth is not None and lines is not None:
@@ -287,13 +274,45 @@ def default_python():
 
 
 def configurations(args):
-    tools = dict(TOOLS)
-    for rate in [r.strip() for r in args.rates.split(",") if r.strip()]:
-        tools["heapmark --sample-rate %s" % rate] = heapmark_rate_tool(rate)
+    """TOOLS in order, with the --rates configurations after the last heapmark
+    one, restricted to --only (and plain)."""
+    rates = {"heapmark --sample-rate %s" % rate: heapmark_rate_tool(rate)
+             for rate in [r.strip() for r in args.rates.split(",") if r.strip()]}
+    last = [name for name, t in TOOLS.items() if t["adapter"] == "heapmark"][-1]
+    tools = {}
+    for name, tool in TOOLS.items():
+        tools[name] = tool
+        if name == last:
+            tools.update(rates)
     if args.only:
         wanted = [w.strip() for w in args.only.split(",")]
+        unknown = [w for w in wanted if w not in tools]
+        if unknown:
+            raise SystemExit("unknown configuration(s): %s (have: %s)"
+                             % (", ".join(unknown), ", ".join(tools)))
         tools = {name: t for name, t in tools.items() if name == "plain" or name in wanted}
     return tools
+
+
+def available(args, tools):
+    """The configurations whose "check" command succeeds, and {name: why} for
+    the others (a peer not installed for --python)."""
+    kept, skipped = {}, {}
+    for name, tool in tools.items():
+        if tool.get("check"):
+            cmd = expand(tool["check"], python=args.python, bindir=args.bindir)
+            try:
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+                why = None if done.returncode == 0 else "`%s` failed: %s" % (
+                    " ".join(cmd), (done.stderr.strip().splitlines() or ["exit status %d"
+                                                                         % done.returncode])[-1])
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                why = "not installed (%s: %s)" % (cmd[0], getattr(exc, "strerror", None) or exc)
+            if why:
+                skipped[name] = why
+                continue
+        kept[name] = tool
+    return kept, skipped
 
 
 def machine_info(python):
@@ -341,6 +360,17 @@ def machine_info(python):
         info["commit"] = rev + (" + uncommitted changes in csrc/ or src/" if dirty else "")
     except OSError:
         info["commit"] = None
+    # Versions of the peers installed for that interpreter (distribution names).
+    probe = ("import json\nfrom importlib import metadata\nv = {}\n"
+             "for name in ('memray', 'filprofiler', 'scalene'):\n"
+             " try:\n  v[name] = metadata.version(name)\n"
+             " except metadata.PackageNotFoundError:\n  pass\n"
+             "print(json.dumps(v))")
+    try:
+        info["peers"] = json.loads(subprocess.run([python, "-c", probe], capture_output=True,
+                                                  text=True).stdout)
+    except ValueError:
+        info["peers"] = {}
     return info
 
 
@@ -456,6 +486,11 @@ def summarise(records, tools, workloads):
             failed = sum(1 for r in records if r["workload"] == w["name"]
                          and r["config"] == name and "error" in r)
             row = {"runs": len(ok), "failed": failed}
+            errors = [r["error"] for r in records if r["workload"] == w["name"]
+                      and r["config"] == name and "error" in r]
+            if errors:
+                # The last line of the first failure's stderr says most.
+                row["error"] = errors[0].strip().splitlines()[-1][:300]
             if ok:
                 walls = [r["wall_s"] for r in ok]
                 row.update(wall_s=median(walls), wall_min=min(walls), wall_max=max(walls),
@@ -504,207 +539,6 @@ def summarise(records, tools, workloads):
     return table
 
 
-# ---- output ----------------------------------------------------------------------
-
-def pct(x):
-    if x is None:
-        return "-"
-    return ("%.2f%%" if abs(x) < 0.01 else "%.1f%%") % (100 * x)
-
-
-def spct(x):
-    if x is None:
-        return "-"
-    return ("%+.2f%%" if abs(x) < 0.01 else "%+.1f%%") % (100 * x)
-
-
-def render_markdown(meta, table, tools):
-    m = meta["machine"]
-    out = []
-    out.append("Measured %s on %s (%d cores), %.1f GiB RAM, Linux %s, Python %s, numpy %s; "
-               "heapmark %s, engine built %s; source tree at commit %s."
-               % (m["date"], m["cpu"], m["cores"], m["ram_gib"] or 0, m["kernel"],
-                  m.get("python"), m.get("numpy"), m.get("heapmark"), m.get("engine_built"),
-                  m.get("commit")))
-    if m.get("engine_stale"):
-        out.append("")
-        out.append("**Warning:** these sources are newer than the engine measured: %s."
-                   % ", ".join(m["engine_stale"]))
-    out.append("")
-    out.append("%d repetitions per configuration, one workload after the other, each run in "
-               "alternation (plain, then each configuration in turn, repeated) after %s "
-               "unmeasured warm-up round(s). "
-               "Load average %s at the start, %s at the end; %.0f s in all."
-               % (meta["reps"], meta["warmup"], meta["load_start"], meta["load_end"],
-                  meta["elapsed_s"]))
-    others = meta.get("others_cores")
-    if others:
-        out.append("Other processes (and the hypervisor) used a median %.2f cores, at most "
-                   "%.2f, during the measured runs; %d run(s) were repeated because they "
-                   "used more than %.2f, %d kept although they did."
-                   % (others[0], others[1], meta["repeated"], meta["max_busy"],
-                      meta["disturbed"]))
-    fixed = meta.get("fixed_cost_s")
-    if fixed:
-        out.append("")
-        out.append("Fixed cost, the median wall time on an empty script (start-up, and for "
-                   "heapmark its CLI, engine set-up and reports): %s."
-                   % ", ".join("%s %.3f s" % (tools[n].get("label", n), t)
-                               for n, t in fixed.items()))
-    out.append("")
-    out.append("Rerun: `make bench`, i.e. `%s`." % meta["command"])
-    out.append("")
-    out.append("Columns: *wall* is the median end-to-end time in seconds (min-max over the "
-               "repetitions in brackets), *ratio* is median / plain median, *paired ratio* the "
-               "median over repetitions of time / time of the plain run of the same "
-               "repetition; *CPU ratio* is median / plain median for user+system CPU time; *peak RSS* is ru_maxrss of the profiled "
-               "process; *files* the size of everything the run wrote (profile.db and "
-               "reports); *report* the median time of `heapmark report PROFILE -o DIR` "
-               "(re-rendering all reports, CLI start-up included); *accuracy* the relative "
-               "error of the bytes reported for the known lines at the peak: the largest "
-               "per-line median |error|, then the worst single line in any repetition.")
-    for wname, rows in table.items():
-        out.append("")
-        out.append("### %s" % wname)
-        out.append("")
-        out.append("| configuration | wall s | ratio | paired ratio | CPU ratio | peak RSS MiB | "
-                   "RSS ratio | files KiB | report s | accuracy: median / worst |")
-        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-        for name in tools:
-            r = rows.get(name, {})
-            label = tools[name].get("label", name)
-            if not r.get("runs"):
-                out.append("| %s | failed (%d runs) | | | | | | | | |"
-                           % (label, r.get("failed", 0)))
-                continue
-            acc = r.get("accuracy")
-            if acc:
-                med = max(a["median_abs"] for a in acc.values())
-                worst = max((a["worst"] for a in acc.values()), key=abs)
-                acc_text = "%s / %s" % (pct(med), spct(worst))
-            else:
-                acc_text = "-"
-            fail = " (%d failed)" % r["failed"] if r.get("failed") else ""
-            out.append("| %s%s | %.2f (%.2f-%.2f) | %.2fx | %.2fx | %.2fx | %.0f | %.2fx | %s | %s "
-                       "| %s |"
-                       % (label, fail, r["wall_s"], r["wall_min"], r["wall_max"],
-                          r.get("wall_ratio", 0), r.get("paired_wall_ratio", 0),
-                          r.get("cpu_ratio", 0), r["rss_mib"],
-                          r.get("rss_ratio", 0),
-                          "%.0f" % r["result_kib"] if "result_kib" in r else "-",
-                          "%.2f" % r["report_s"] if r.get("report_s") is not None else "-",
-                          acc_text))
-        names = []
-        for r in rows.values():
-            for line in r.get("accuracy", {}):
-                if line not in names:
-                    names.append(line)
-        if names:
-            out.append("")
-            out.append("Accuracy per known line (%s): median |error| / worst error over the "
-                       "repetitions, and σ, the relative standard deviation that sampling "
-                       "alone gives for that line (about sqrt(R/B) for B bytes in blocks much "
-                       "smaller than the interval R; blocks of R bytes or more are recorded "
-                       "exactly).  Expected bytes at the peak in the header." % wname)
-            out.append("")
-            expected = meta["expected"].get(wname, {})
-            out.append("| configuration | " + " | ".join(
-                "%s (%.1f MiB)" % (n, expected.get(n, 0) / (1 << 20)) for n in names) + " |")
-            out.append("|---|" + "---:|" * len(names))
-            for name in tools:
-                acc = rows.get(name, {}).get("accuracy")
-                if not acc:
-                    continue
-                cells = []
-                for n in names:
-                    if n not in acc:
-                        cells.append("-")
-                        continue
-                    sd = acc[n].get("predicted_sd")
-                    cells.append("%s / %s%s" % (pct(acc[n]["median_abs"]), spct(acc[n]["worst"]),
-                                                " (σ %s)" % pct(sd) if sd and sd >= 0.0005
-                                                else ""))
-                out.append("| %s | %s |" % (tools[name].get("label", name), " | ".join(cells)))
-    check = meta.get("sampling_check")
-    if check:
-        out.append("")
-        out.append("### Sampling check")
-        out.append("")
-        out.append("Over every known line of both workloads for which σ is at least 0.5%: "
-                   "the mean signed error (bias) and the root mean square of error / σ, "
-                   "which is about 1 when the estimates are unbiased and exactly as "
-                   "precise as sampling allows (larger means extra error).")
-        out.append("")
-        out.append("| configuration | interval | line-runs | median \\|error\\| | mean error | "
-                   "rms(error / σ) |")
-        out.append("|---|---:|---:|---:|---:|---:|")
-        for name in tools:
-            c = check.get(name)
-            if not c:
-                continue
-            out.append("| %s | %s | %d | %s | %s | %.2f |"
-                       % (tools[name].get("label", name),
-                          "%d KiB" % (c["rate"] // 1024) if c.get("rate") else "?", c["n"],
-                          pct(c["median_abs_error"]), spct(c["mean_error"]), c["rms_z"]))
-    return "\n".join(out) + "\n"
-
-
-INTRO = """# Performance
-
-How much heapmark costs (time, memory, disk) and how close its per-line figures
-are to the truth, measured by `bench/run.py` on the workloads in
-`bench/workloads/`:
-
-- `alloc_heavy.py`: pure Python that builds and drops dicts, tuples, strings
-  and lists in loops and recurses 50 frames deep, allocating in every frame;
-- `numpy_pipeline.py`: a dataframe-style numpy pipeline over 24 MB columns,
-  with arithmetic temporaries and reductions and few Python objects.
-
-Each workload ends with a phase whose allocations are known exactly (sizes from
-`sys.getsizeof`, small objects at their 16-byte pymalloc size class) and that
-contains the peak; the accuracy tables compare heapmark's bytes for those
-lines at the peak (`heapmark report --json`, `top`) with the truth.  The
-default mode samples (mean interval `--sample-rate`, 64 KiB by default);
-`--exact` records every allocation.  The rates sweep shows what a different
-default would cost and give.
-
-Every configuration runs in alternation with plain Python, each run in a fresh
-wrapper process that reads the peak RSS of everything it waited for; runs
-during which other processes used the CPU are repeated.  These are
-measurements on one machine, not guarantees, and nothing in the benchmark
-asserts on time.  The machine has 2 cores and is shared; the numpy workload
-in particular varies by several percent from run to run (page faults on fresh
-buffers), more than some of the differences it is meant to show, so compare
-its ratios with its min-max ranges.
-
-To rerun: create the bench venv once and reinstall heapmark into it after
-changing the engine (the driver warns when the sources are newer than the
-installed engine), then `make bench`:
-
-    python3.11 -m venv build/bench-venv
-    build/bench-venv/bin/pip install . numpy
-    make bench                  # = python3 bench/run.py --write-docs
-"""
-
-
-def write_docs(markdown):
-    block = "%s\n%s%s" % (BEGIN, markdown, END)
-    if os.path.exists(DOCS):
-        with open(DOCS) as f:
-            text = f.read()
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            tail = rest.split(END, 1)[1]
-            text = head + block + tail
-        else:
-            text = text.rstrip("\n") + "\n\n## Results\n\n" + block + "\n"
-    else:
-        os.makedirs(os.path.dirname(DOCS), exist_ok=True)
-        text = INTRO + "\n## Results\n\n" + block + "\n"
-    with open(DOCS, "w") as f:
-        f.write(text)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description="heapmark overhead and accuracy benchmark")
     parser.add_argument("--reps", type=int, default=7, help="repetitions (default 7)")
@@ -742,9 +576,12 @@ def main(argv=None):
 
     workloads = discover_workloads(args.workloads.split(",") if args.workloads else None)
     tools = configurations(args)
-    adapters = {name: cls(args.bindir) for name, cls in ADAPTERS.items()}
+    tools, skipped = available(args, tools)
+    for name, why in skipped.items():
+        say("%s: skipped, %s" % (name, why))
+    adapters = {name: cls(args.bindir, args.python) for name, cls in ADAPTERS.items()}
     meta = {"machine": machine_info(args.python), "reps": args.reps, "warmup": args.warmup,
-            "load_start": loadavg(), "configs": list(tools),
+            "load_start": loadavg(), "configs": list(tools), "skipped": skipped,
             "workloads": [w["name"] for w in workloads],
             "command": "python3 bench/run.py --write-docs%s%s"
             % ("" if args.reps == 7 else " --reps %d" % args.reps,
