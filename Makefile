@@ -21,6 +21,8 @@ BENCH_VENV = build/bench-venv
 bench:            ## overhead, memory and accuracy; writes docs/performance.md
 	[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check numpy
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check memray filprofiler scalene \
+	    || echo "heapmark bench: a peer tool did not install; the benchmark skips it with a note"
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
 	$(PYTHON) bench/run.py --write-docs --python $(BENCH_VENV)/bin/python
 
