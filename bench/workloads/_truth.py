@@ -5,6 +5,7 @@ A workload marks each line whose allocations it knows with a trailing
 blocks (size, count) it holds at the peak, for bench/run.py to compare with
 what a tool reports.
 """
+import argparse
 import json
 import os
 
@@ -29,3 +30,17 @@ def write(truth_file, workload, source, expected):
                               "bytes": sum(size * n for size, n in blocks),
                               "blocks": blocks} for name, blocks in expected.items()]},
                   f, indent=1)
+
+
+def pym(nbytes):
+    """Bytes a block of nbytes really takes: pymalloc size class up to 512."""
+    return (nbytes + 15) & ~15 if nbytes <= 512 else nbytes
+
+
+def arguments(doc):
+    """Every workload's command line: --scale F and --truth FILE."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="multiply the phase 1 work (calibration)")
+    parser.add_argument("--truth", help="write the expected bytes per line here (JSON)")
+    return parser.parse_args()

@@ -22,7 +22,6 @@ from a free list (the list objects themselves, 64 bytes each) are left out.
 
 Usage: python alloc_heavy.py [--scale F] [--truth FILE]
 """
-import argparse
 import sys
 
 import _truth
@@ -32,11 +31,6 @@ N_KNOWN = 200_000     # objects per known line in phase 2
 DEPTH = 50            # recursion depth, both phases
 PER_LEVEL = 4_000     # objects kept per recursion level in phase 2
 BALLAST = 8 << 20     # bytes of the last allocation before the peak
-
-
-def pym(nbytes):
-    """Bytes a block of nbytes really takes: pymalloc size class up to 512."""
-    return (nbytes + 15) & ~15 if nbytes <= 512 else nbytes
 
 
 # ---- phase 1: churn ----------------------------------------------------------
@@ -136,27 +130,23 @@ def truth(held):
     # All names have the same length, all ints on the tuples line are >= 257
     # (smaller ones are cached) and below 2**30, so one of each stands for all.
     ints_made = sum(1 for k in range(N_KNOWN) if k > 256)
-    leaves = [[pym(gs(level[0])), len(level)] for level in deep]
-    leaves += [[pym(gs(level) - empty_list), 1] for level in deep]
+    leaves = [[_truth.pym(gs(level[0])), len(level)] for level in deep]
+    leaves += [[_truth.pym(gs(level) - empty_list), 1] for level in deep]
     # the list of levels is appended to on that line too
-    leaves.append([pym(gs(deep) - empty_list), 1])
+    leaves.append([_truth.pym(gs(deep) - empty_list), 1])
     return {
-        "strings": [[pym(gs(names[0])), N_KNOWN], [pym(gs(names) - empty_list), 1]],
-        "tuples_ints": [[pym(gs(rows[0])), N_KNOWN], [pym(gs(rows[-1][0])), ints_made],
-                        [pym(gs(rows) - empty_list), 1]],
-        "pointer_array": [[pym(gs(recs) - empty_list), 1]],
-        "instances": [[pym(gs(recs[0])), N_KNOWN]],
+        "strings": [[_truth.pym(gs(names[0])), N_KNOWN], [_truth.pym(gs(names) - empty_list), 1]],
+        "tuples_ints": [[_truth.pym(gs(rows[0])), N_KNOWN], [_truth.pym(gs(rows[-1][0])), ints_made],
+                        [_truth.pym(gs(rows) - empty_list), 1]],
+        "pointer_array": [[_truth.pym(gs(recs) - empty_list), 1]],
+        "instances": [[_truth.pym(gs(recs[0])), N_KNOWN]],
         "deep_leaves": leaves,
-        "ballast_bytes": [[pym(gs(held["ballast"])), 1]],
+        "ballast_bytes": [[_truth.pym(gs(held["ballast"])), 1]],
     }
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiply the phase 1 work (calibration)")
-    parser.add_argument("--truth", help="write the expected bytes per line here (JSON)")
-    args = parser.parse_args()
+    args = _truth.arguments(__doc__)
 
     acc = churn(max(1, int(ROUNDS * args.scale)))
     held = build_known()

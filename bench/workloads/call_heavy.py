@@ -30,7 +30,6 @@ out; its pointer array is counted.
 
 Usage: python call_heavy.py [--scale F] [--truth FILE]
 """
-import argparse
 import sys
 
 import _truth
@@ -42,11 +41,6 @@ WALKS = 6             # walks of each kind over the tree, per round
 STEPS = 40_000        # state machine steps and area() calls, per round
 N_TABLE = 500_000     # entries of the table held at the peak
 BALLAST = 16 << 20    # bytes of the last allocation before the peak
-
-
-def pym(nbytes):
-    """Bytes a block of nbytes really takes: pymalloc size class up to 512."""
-    return (nbytes + 15) & ~15 if nbytes <= 512 else nbytes
 
 
 # ---- recursion -----------------------------------------------------------------
@@ -206,11 +200,7 @@ def build_known():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiply the phase 1 work (calibration)")
-    parser.add_argument("--truth", help="write the expected bytes per line here (JSON)")
-    args = parser.parse_args()
+    args = _truth.arguments(__doc__)
 
     tree = build_tree(TREE_DEPTH)
     acc = churn(max(1, int(ROUNDS * args.scale)), tree)
@@ -218,9 +208,9 @@ def main():
     if args.truth:
         gs = sys.getsizeof
         expected = {
-            "tree_nodes": [[pym(gs(tree)), 2 ** TREE_DEPTH - 1]],
-            "table": [[pym(gs(held["table"]) - gs([])), 1]],
-            "ballast": [[pym(gs(held["ballast"])), 1]],
+            "tree_nodes": [[_truth.pym(gs(tree)), 2 ** TREE_DEPTH - 1]],
+            "table": [[_truth.pym(gs(held["table"]) - gs([])), 1]],
+            "ballast": [[_truth.pym(gs(held["ballast"])), 1]],
         }
     acc += sum(held["table"][:100])
     del held

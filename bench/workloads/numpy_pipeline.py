@@ -20,7 +20,6 @@ plus the list holding the chunks.
 
 Usage: python numpy_pipeline.py [--scale F] [--truth FILE]
 """
-import argparse
 import sys
 
 import numpy as np
@@ -34,14 +33,9 @@ CHUNK = 1_000         # rows per chunk copy in phase 2 (8 KB of data)
 N_CHUNKS = 2_000
 
 
-def pym(nbytes):
-    """Bytes a block of nbytes really takes: pymalloc size class up to 512."""
-    return (nbytes + 15) & ~15 if nbytes <= 512 else nbytes
-
-
 def array_blocks(a):
     """[[size, count], ...] of an array that owns its data: data and header."""
-    return [[a.nbytes, 1], [pym(sys.getsizeof(a) - a.nbytes), 1]]
+    return [[a.nbytes, 1], [_truth.pym(sys.getsizeof(a) - a.nbytes), 1]]
 
 
 def pipeline(price, qty, store, iters):
@@ -64,11 +58,7 @@ def pipeline(price, qty, store, iters):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiply the phase 1 work (calibration)")
-    parser.add_argument("--truth", help="write the expected bytes per line here (JSON)")
-    args = parser.parse_args()
+    args = _truth.arguments(__doc__)
 
     rng = np.random.default_rng(42)
     price = rng.random(N) * 100.0  # truth:price
@@ -96,7 +86,7 @@ def main():
             "features": array_blocks(features),
             "zscore": array_blocks(zscore),
             "chunks": [[chunk_data[0], len(chunks)], [chunk_header[0], len(chunks)],
-                       [pym(sys.getsizeof(chunks) - sys.getsizeof([])), 1]],
+                       [_truth.pym(sys.getsizeof(chunks) - sys.getsizeof([])), 1]],
             "ballast": array_blocks(ballast),
         }
     del features, zscore, chunks, ballast

@@ -40,7 +40,6 @@ arrays, made by ``[None] * n``, are counted.
 
 Usage: python object_parsing.py [--scale F] [--truth FILE]
 """
-import argparse
 import sys
 
 import _truth
@@ -58,11 +57,6 @@ CITIES = ["amsterdam", "berlin", "cairo", "delhi", "edinburgh", "florence", "gen
           "helsinki", "istanbul", "jakarta", "kyoto", "lagos", "madrid", "nairobi", "oslo"]
 LEVELS = ["DEBUG", "INFO", "INFO", "INFO", "WARN", "ERROR"]
 ROUTES = ["/api/v1/items/", "/api/v1/users/", "/api/v2/orders/", "/static/img/", "/health/"]
-
-
-def pym(nbytes):
-    """Bytes a block of nbytes really takes: pymalloc size class up to 512."""
-    return (nbytes + 15) & ~15 if nbytes <= 512 else nbytes
 
 
 class Row:
@@ -182,7 +176,7 @@ def values_block():
     if sys.version_info >= (3, 13):
         return None   # inline in the object
     usable = (sys.getsizeof(probe.__dict__) - sys.getsizeof({})) // 8
-    return pym((usable + 2 + 7) // 8 * 8 + 8 * usable)
+    return _truth.pym((usable + 2 + 7) // 8 * 8 + 8 * usable)
 
 
 def truth(held):
@@ -195,32 +189,28 @@ def truth(held):
         sizes = {}
         for o in objs:
             for a in attrs:
-                s = pym(gs(getattr(o, a)))
+                s = _truth.pym(gs(getattr(o, a)))
                 sizes[s] = sizes.get(s, 0) + 1
         return sorted([size, n] for size, n in sizes.items())
 
-    event_blocks = [[pym(gs(events[0])), len(events)]]
+    event_blocks = [[_truth.pym(gs(events[0])), len(events)]]
     values = values_block()
     if values is not None:
         event_blocks.append([values, len(events)])
     return {
-        "csv_text": [[pym(gs(held["csv"])), 1]],
-        "log_text": [[pym(gs(held["log"])), 1]],
-        "row_list": [[pym(gs(rows) - empty_list), 1]],
+        "csv_text": [[_truth.pym(gs(held["csv"])), 1]],
+        "log_text": [[_truth.pym(gs(held["log"])), 1]],
+        "row_list": [[_truth.pym(gs(rows) - empty_list), 1]],
         "row_strings": strings(rows, ("name", "city")),
-        "row_objects": [[pym(gs(rows[0])), len(rows)]],
-        "event_list": [[pym(gs(events) - empty_list), 1]],
+        "row_objects": [[_truth.pym(gs(rows[0])), len(rows)]],
+        "event_list": [[_truth.pym(gs(events) - empty_list), 1]],
         "event_strings": strings(events, ("level", "user", "path")),
         "event_objects": event_blocks,
     }
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiply the phase 1 work (calibration)")
-    parser.add_argument("--truth", help="write the expected bytes per line here (JSON)")
-    args = parser.parse_args()
+    args = _truth.arguments(__doc__)
 
     acc = churn(max(1, int(ROUNDS * args.scale)))
     held = build_known()

@@ -38,7 +38,6 @@ allocation is credited to the calling line of this file); the list object
 
 Usage: python pyperf_suite.py [--scale F] [--truth FILE]
 """
-import argparse
 import json
 import math
 import sys
@@ -50,11 +49,6 @@ NBODY_STEPS = 230_000 # nbody steps at --scale 1 (about 0.8 s)
 JSON_ROUNDS = 42      # json round trips of every document at --scale 1 (about 0.8 s)
 N_DOCS = 40_000       # json strings held at the peak
 BALLAST = 8 << 20     # bytes of the last allocation before the peak
-
-
-def pym(nbytes):
-    """Bytes a block of nbytes really takes: pymalloc size class up to 512."""
-    return (nbytes + 15) & ~15 if nbytes <= 512 else nbytes
 
 
 # ---- richards ----------------------------------------------------------------
@@ -375,11 +369,7 @@ def build_known():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiply the phase 1 work (calibration)")
-    parser.add_argument("--truth", help="write the expected bytes per line here (JSON)")
-    args = parser.parse_args()
+    args = _truth.arguments(__doc__)
 
     acc = 0
     for _ in range(max(1, int(RICHARDS_ITERS * args.scale))):
@@ -394,11 +384,11 @@ def main():
         docs = held["docs"]
         sizes = {}
         for s in docs:
-            sizes[pym(gs(s))] = sizes.get(pym(gs(s)), 0) + 1
+            sizes[_truth.pym(gs(s))] = sizes.get(_truth.pym(gs(s)), 0) + 1
         expected = {
             "json_docs": sorted([size, n] for size, n in sizes.items()) +
-                         [[pym(gs(docs) - gs([])), 1]],
-            "ballast": [[pym(gs(held["ballast"])), 1]],
+                         [[_truth.pym(gs(docs) - gs([])), 1]],
+            "ballast": [[_truth.pym(gs(held["ballast"])), 1]],
         }
     acc += len(held["docs"])
     del held

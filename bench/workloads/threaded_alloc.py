@@ -39,7 +39,6 @@ CPython may hand out from its free lists.
 
 Usage: python threaded_alloc.py [--scale F] [--truth FILE]
 """
-import argparse
 import ctypes
 import sys
 import threading
@@ -65,11 +64,6 @@ libc.calloc.restype = ctypes.c_void_p
 libc.calloc.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
 libc.free.restype = None
 libc.free.argtypes = [ctypes.c_void_p]
-
-
-def pym(nbytes):
-    """Bytes a block of nbytes really takes: pymalloc size class up to 512."""
-    return (nbytes + 15) & ~15 if nbytes <= 512 else nbytes
 
 
 # ---- the threads ---------------------------------------------------------------
@@ -150,18 +144,18 @@ def truth(held):
     for i in OBJECT_THREADS:
         names, index = held[i]
         for s in names:            # all the same length within a thread
-            add(strings, pym(gs(s)))
-        add(strings, pym(gs(names) - gs([])))
-        dicts.append([pym(gs(index) - gs({})), 1])
+            add(strings, _truth.pym(gs(s)))
+        add(strings, _truth.pym(gs(names) - gs([])))
+        dicts.append([_truth.pym(gs(index) - gs({})), 1])
         # enumerate's ints 0..n-1: those above 256 are fresh, all below 2**30
         n = len(names)
-        dicts.append([pym(gs(n - 1)), max(0, n - 257)])
+        dicts.append([_truth.pym(gs(n - 1)), max(0, n - 257)])
     for i in NUMPY_THREADS:
         a = held[i]
-        arrays += [[a.nbytes, 1], [pym(gs(a) - a.nbytes), 1]]
+        arrays += [[a.nbytes, 1], [_truth.pym(gs(a) - a.nbytes), 1]]
     for i in NATIVE_THREADS:
         ptr, size = held[i]
-        native += [[size, 1], [pym(gs(ptr)), 1]]
+        native += [[size, 1], [_truth.pym(gs(ptr)), 1]]
     return {
         "thread_strings": sorted([size, n] for size, n in strings.items()),
         "thread_dicts": dicts,
@@ -171,11 +165,7 @@ def truth(held):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiply the phase 1 work (calibration)")
-    parser.add_argument("--truth", help="write the expected bytes per line here (JSON)")
-    args = parser.parse_args()
+    args = _truth.arguments(__doc__)
 
     rounds = max(1, int(ROUNDS * args.scale))
     barrier = threading.Barrier(N_THREADS + 1)
@@ -194,7 +184,7 @@ def main():
     ballast = bytes(BALLAST)  # truth:ballast
     expected = truth(held) if args.truth else None
     if expected is not None:
-        expected["ballast"] = [[pym(sys.getsizeof(ballast)), 1]]
+        expected["ballast"] = [[_truth.pym(sys.getsizeof(ballast)), 1]]
     del ballast
     release.set()
     for t in threads:
