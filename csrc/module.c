@@ -174,17 +174,23 @@ static PyObject *py_write_reports(PyObject *self, PyObject *args)
     if (ok)
         hm_report_summary(l.view, top > 0 ? (size_t)top : 0, &summary);
     Py_END_ALLOW_THREADS
-    unload(&l);
     Py_DECREF(dir_bytes);
     if (!ok) {
+        unload(&l);
         hm_buf_free(&summary);
         raise_profile_error(err);
         return NULL;
     }
+    /* How the first (main) profile ended, for the command line's notes. */
+    const char *status = hm_profile_meta(&l.parts[0], "status");
     PyObject *text = PyUnicode_DecodeUTF8(summary.data ? summary.data : "",
                                           (Py_ssize_t)summary.len, "replace");
+    PyObject *result = text ? Py_BuildValue("(Nsd)", text, status ? status : "",
+                                            hm_profile_meta_real(&l.parts[0], "duration_s"))
+                            : NULL;
+    unload(&l);
     hm_buf_free(&summary);
-    return text;
+    return result;
 }
 
 static PyObject *render_text(PyObject *args, void (*render)(const hm_profile *, size_t, hm_buf *))
@@ -229,8 +235,8 @@ static PyMethodDef methods[] = {
      "os.register_at_fork hook in a child: restarts heapmark's monitor thread."},
     {"is_active", py_active, METH_NOARGS, "True inside a process heapmark is profiling."},
     {"write_reports", py_write_reports, METH_VARARGS,
-     "write_reports(profile, directory, top=5) -> summary: writes peak.svg, peak.folded, "
-     "end.folded and peak.txt, and returns the summary text (as summary()).  profile: a "
+     "write_reports(profile, directory, top=5) -> (summary, status, duration_s): writes peak.svg, peak.folded, "
+     "end.folded and peak.txt, and returns the summary text (as summary()) with how the first profile ended and its run time.  profile: a "
      "path, or a list of the paths of one run's processes, the main one first."},
     {"summary", py_summary, METH_VARARGS, "summary(profile, top=5) -> text for stderr."},
     {"summary_json", py_summary_json, METH_VARARGS, "summary_json(profile, top=10) -> JSON text."},

@@ -355,24 +355,21 @@ def finish_run(directory, opts, returncode):
             say("error: no profile was written to %s/" % directory)
         return False
     try:
-        summary = _heapmark.write_reports(profiles, directory, opts["top"])
+        summary, status, duration = _heapmark.write_reports(profiles, directory, opts["top"])
         if not opts["quiet"]:
             sys.stderr.write(summary)
     except _heapmark.ProfileError as exc:
         say("error: %s" % exc)
         return False
-    import json
-    main = json.loads(_heapmark.summary_json(profiles[:1], 0))
-    complete = main["status"] != "checkpoint"
+    complete = status != "checkpoint"
     if not complete and returncode >= 0:
         say("error: the final profile could not be written: the reports show the last "
-            "checkpoint, %.1f s into the run" % main["duration_s"])
+            "checkpoint, %.1f s into the run" % duration)
     if returncode == -signal.SIGKILL:
         # Said even with -q: the reports are not of the program's last moment.
         say("the program was killed by SIGKILL (kill -9, or the kernel's out-of-memory "
             "killer): the reports show %s, %.1f s into the run"
-            % ("its last checkpoint" if main["status"] == "checkpoint" else "its profile",
-               main["duration_s"]))
+            % ("its last checkpoint" if status == "checkpoint" else "its profile", duration))
     if not opts["quiet"]:
         say("results in %s/ (peak.svg, peak.txt, profile.db)" % directory)
         for name in sorted(os.listdir(directory)):
@@ -431,7 +428,7 @@ def cmd_report(args):
             raise UsageError("cannot create output directory '%s': %s"
                              % (output, exc.strerror)) from None
     try:
-        summary = _heapmark.write_reports(profiles, directory, top)
+        summary, _, _ = _heapmark.write_reports(profiles, directory, top)
     except _heapmark.ProfileError as exc:
         raise UsageError(str(exc)) from None
     prefix = "heapmark: "
