@@ -42,6 +42,11 @@ def render_markdown(meta, table, tools):
                "Load average %s at the start, %s at the end; %.0f s in all."
                % (meta["reps"], meta["warmup"], meta["load_start"], meta["load_end"],
                   meta["elapsed_s"]))
+    for name, where in sorted(meta.get("slow", {}).items()):
+        out.append("%s took more than %.0fx plain in the warm-up of %s, so it was measured "
+                   "%d time(s) there, its warm-up run included (no paired ratio)."
+                   % (tools[name].get("label", name) if name in tools else name,
+                      meta["slow_ratio"], ", ".join(where), meta["slow_reps"]))
     others = meta.get("others_cores")
     if others:
         out.append("Other processes (and the hypervisor) used a median %.2f cores, at most "

@@ -560,6 +560,12 @@ def main(argv=None):
     parser.add_argument("--results", default=os.path.join(HERE, "results"),
                         help="where to put results.json (default bench/results/)")
     parser.add_argument("--keep", action="store_true", help="keep every run's output files")
+    parser.add_argument("--slow-ratio", type=float, default=8.0,
+                        help="a configuration slower than this many times plain in the "
+                        "warm-up is measured only --slow-reps times (default 8)")
+    parser.add_argument("--slow-reps", type=int, default=1,
+                        help="measured runs of such a slow configuration, its warm-up "
+                        "included (default 1)")
     parser.add_argument("--max-busy", type=float, default=0.15,
                         help="before each run, wait while more than this many cores are busy; "
                         "repeat a run during which other processes used more than this "
@@ -570,6 +576,7 @@ def main(argv=None):
     parser.add_argument("--wait-quiet", type=float, default=120,
                         help="longest wait for a quiet machine before a run, s (default 120)")
     args = parser.parse_args(argv)
+    args.python = os.path.abspath(args.python) if os.sep in args.python else args.python
     args.bindir = os.path.dirname(os.path.abspath(args.python))
     if args.reps < 1:
         parser.error("--reps must be at least 1")
@@ -582,7 +589,8 @@ def main(argv=None):
     adapters = {name: cls(args.bindir, args.python) for name, cls in ADAPTERS.items()}
     meta = {"machine": machine_info(args.python), "reps": args.reps, "warmup": args.warmup,
             "load_start": loadavg(), "configs": list(tools), "skipped": skipped,
-            "workloads": [w["name"] for w in workloads],
+            "workloads": [w["name"] for w in workloads], "slow": {},
+            "slow_ratio": args.slow_ratio, "slow_reps": args.slow_reps,
             "command": "python3 bench/run.py --write-docs%s%s"
             % ("" if args.reps == 7 else " --reps %d" % args.reps,
                "" if args.python == default_python() else " --python " + args.python)}
@@ -602,13 +610,31 @@ def main(argv=None):
         # One workload at a time, so that every run follows a run of the same
         # workload (the first ones after the switch are the unmeasured warm-up).
         for w in workloads:
+            # A configuration that takes more than --slow-ratio times plain
+            # in the warm-up (tracemalloc: up to 100x) is measured only
+            # --slow-reps times in all, its warm-up run counting as the
+            # first: seven runs of several minutes each would tell no more.
+            slow = {}
             for i in range(args.warmup):
+                warm = {}
                 for name, tool in tools.items():
                     say("warm-up %d: %s / %s" % (i + 1, w["name"], name))
-                    run_once(args, name, tool, w, -1 - i, scratch, adapters)
+                    warm[name] = run_once(args, name, tool, w, -1 - i, scratch, adapters)
+                plain_s = warm.get("plain", {}).get("wall_s")
+                for name, rec in warm.items():
+                    if (i == 0 and plain_s and "error" not in rec
+                            and rec["wall_s"] > args.slow_ratio * plain_s):
+                        say("  %s: %.0fx plain; measured %d time(s) only"
+                            % (name, rec["wall_s"] / plain_s, args.slow_reps))
+                        slow[name] = rec
+                        meta["slow"].setdefault(name, []).append(w["name"])
+                        rec["slow"] = True
+                        records.append(rec)
             for rep in range(args.reps):
                 say("rep %d/%d: %s (load %s)" % (rep + 1, args.reps, w["name"], loadavg()))
                 for name, tool in tools.items():
+                    if name in slow and rep + 1 >= args.slow_reps:
+                        continue
                     rec = run_once(args, name, tool, w, rep, scratch, adapters)
                     records.append(rec)
                     if "error" not in rec:
