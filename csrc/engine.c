@@ -24,6 +24,7 @@
  *   HEAPMARK_BOOT      directory of the boot module (for spawned children)
  *   HEAPMARK_PARENT    pid of the process that started this one (children)
  *   HEAPMARK_MEMORY_LIMIT tracked bytes beyond which to report out of memory
+ *   HEAPMARK_TIMELINE_MS first interval of the timeline's samples (0: none)
  *   HEAPMARK_ROOT      (tests) a directory standing for / when reading /proc
  *                      and /sys/fs/cgroup
  */
@@ -46,6 +47,7 @@
 #include "snapshot.h"
 #include "store.h"
 #include "threads.h"
+#include "timeline.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -183,6 +185,7 @@ static void at_fork_child(void)
         start_unix = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9;
     hm_totals_restart_peak();
     hm_snap_forget_allocated();
+    hm_timeline_reset(&start_mono);
     hm_monitor_forget();
     hm_unlock();
 }
@@ -205,7 +208,8 @@ static void forget_environment(void)
                                        "HEAPMARK_COMMAND", "HEAPMARK_PRELOAD",
                                        "HEAPMARK_PYTHONPATH", "HEAPMARK_CHECKPOINT",
                                        "HEAPMARK_FOLLOW", "HEAPMARK_BOOT", "HEAPMARK_PARENT",
-                                       "HEAPMARK_MEMORY_LIMIT", "HEAPMARK_ROOT"};
+                                       "HEAPMARK_MEMORY_LIMIT", "HEAPMARK_ROOT",
+                                       "HEAPMARK_TIMELINE_MS"};
     for (size_t i = 0; i < HM_ARRAY_LEN(ours); i++)
         unsetenv(ours[i]);
 }
@@ -236,6 +240,9 @@ __attribute__((constructor(101))) static void engine_start(void)
         sample_rate = 1;
     seed = seed_s ? strtoull(seed_s, NULL, 10) : 0;
     checkpoint_seconds = checkpoint ? (unsigned)strtoul(checkpoint, NULL, 10) : 5;
+    const char *timeline_ms = getenv("HEAPMARK_TIMELINE_MS");
+    hm_timeline_configure(timeline_ms ? (unsigned)strtoul(timeline_ms, NULL, 10)
+                                      : HM_TIMELINE_DEFAULT_MS);
     const char *follow = getenv("HEAPMARK_FOLLOW");
     follow_fork = !follow || strstr(follow, "fork") != NULL;
     const char *parent = getenv("HEAPMARK_PARENT");
@@ -283,6 +290,7 @@ __attribute__((constructor(101))) static void engine_start(void)
     if (clock_gettime(CLOCK_REALTIME, &rt) == 0)
         start_unix = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9;
     clock_gettime(CLOCK_MONOTONIC, &start_mono);
+    hm_timeline_reset(&start_mono);
     configured = true;
     hm_lock();
     hm_record_adopt_startup();
@@ -351,10 +359,16 @@ static bool write_profile(const char *path, const char *status, bool final,
     info.live_records_at_end = hm_live_count();
     hm_unlock();
     bool ok = false;
-    if (!captured) {
+    hm_timeline_data timeline;
+    if (final)
+        hm_timeline_tick(true);     /* the timeline ends where recording does */
+    if (!captured || !hm_timeline_copy(&timeline)) {
+        if (captured)
+            hm_capture_release(&cap);
         snprintf(err, errlen, "cannot write profile: out of memory for a copy of the tables");
         goto done;
     }
+    info.timeline = &timeline;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     struct timespec peak_ts = {hm_totals.peak_time_ns / 1000000000,
@@ -380,6 +394,7 @@ static bool write_profile(const char *path, const char *status, bool final,
     info.python_hooks_late = hooks_reinstalled;
     ok = hm_store_write(&cap, &info, err, errlen);
     hm_capture_release(&cap);
+    hm_timeline_data_free(&timeline);
 done:
     hm_tls.guard--;
     return ok;

@@ -38,6 +38,7 @@ typedef struct {
     int64_t oom_bytes;             /* the allocation that crossed the line or failed */
     uint32_t oom_node;             /* its stack (engine node), HM_NONE if unknown */
     bool python_hooks_late;         /* PYTHONMALLOC replaced the hooks; put back at start-up */
+    const struct hm_timeline_data *timeline;   /* memory over time, GC runs, phases */
 } hm_run_info;
 
 /* True in the process heapmark run configured (not in a fork that stopped). */

@@ -12,13 +12,16 @@
 #include "follow.h"
 
 #include <dlfcn.h>
+#include "timeline.h"
+
 #include <stdio.h>
 #include <string.h>
 
 static bool follow_spawn = true, follow_exec;
 static char engine_path[4096];
 static char boot_dir[4096];
-static char fixed[6][4200];     /* HEAPMARK_PROFILE, _RATE, _SEED, _CHECKPOINT, _FOLLOW, _BOOT */
+static char fixed[7][4200];     /* HEAPMARK_PROFILE, _RATE, _SEED, _CHECKPOINT, _FOLLOW, _BOOT,
+                                   _TIMELINE_MS */
 static int nfixed;
 
 void hm_follow_configure(const char *follow, const char *boot, const char *results_dir,
@@ -37,6 +40,7 @@ void hm_follow_configure(const char *follow, const char *boot, const char *resul
     snprintf(fixed[nfixed++], sizeof fixed[0], "HEAPMARK_CHECKPOINT=%u", checkpoint_seconds);
     snprintf(fixed[nfixed++], sizeof fixed[0], "HEAPMARK_FOLLOW=%s", follow ? follow : "fork,spawn");
     snprintf(fixed[nfixed++], sizeof fixed[0], "HEAPMARK_BOOT=%s", boot_dir);
+    snprintf(fixed[nfixed++], sizeof fixed[0], "HEAPMARK_TIMELINE_MS=%u", hm_timeline_interval_ms());
 }
 
 static bool contains(const char *s, const char *part) { return s && strstr(s, part) != NULL; }

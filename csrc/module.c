@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "profile.h"
 #include "report.h"
+#include "timeline.h"
 
 /* Weak, so that the preloaded library also loads into a process without a
  * Python runtime (a data symbol must otherwise be resolved at load time). */
@@ -74,6 +75,54 @@ static PyObject *py_active(PyObject *self, PyObject *unused)
     (void)self;
     (void)unused;
     return PyBool_FromLong(hm_engine_configured());
+}
+
+/* gc.callbacks entry (installed by the boot): the collector's runs for the
+ * timeline.  Never raises: an error here would be printed by the collector. */
+static PyObject *py_gc_callback(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *phase, *info;
+    if (!PyArg_ParseTuple(args, "OO", &phase, &info) || !PyUnicode_Check(phase) ||
+        !PyDict_Check(info)) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    PyObject *generation = PyDict_GetItemString(info, "generation");   /* borrowed */
+    long gen = generation && PyLong_Check(generation) ? PyLong_AsLong(generation) : -1;
+    PyErr_Clear();
+    hm_timeline_gc(PyUnicode_CompareWithASCIIString(phase, "stop") == 0, (int)gen);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_phase_begin(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *name;
+    if (!PyArg_ParseTuple(args, "s", &name))
+        return NULL;
+    return PyLong_FromLong(hm_timeline_phase_begin(name));
+}
+
+static PyObject *phase_call(PyObject *args, void (*call)(int))
+{
+    int id;
+    if (!PyArg_ParseTuple(args, "i", &id))
+        return NULL;
+    call(id);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_phase_enter(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return phase_call(args, hm_timeline_phase_enter);
+}
+
+static PyObject *py_phase_end(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return phase_call(args, hm_timeline_phase_end);
 }
 
 /* The profiles of one run: a single path, or a list of paths (the main
@@ -234,6 +283,14 @@ static PyMethodDef methods[] = {
     {"_after_fork", py_after_fork, METH_NOARGS,
      "os.register_at_fork hook in a child: restarts heapmark's monitor thread."},
     {"is_active", py_active, METH_NOARGS, "True inside a process heapmark is profiling."},
+    {"_gc_callback", py_gc_callback, METH_VARARGS,
+     "gc.callbacks entry: records the collector's runs in the timeline."},
+    {"_phase_begin", py_phase_begin, METH_VARARGS,
+     "_phase_begin(name) -> id: a phase of the program starts (-1: not recorded)."},
+    {"_phase_enter", py_phase_enter, METH_VARARGS,
+     "_phase_enter(id): the phase is a with block; it ends at _phase_end."},
+    {"_phase_end", py_phase_end, METH_VARARGS,
+     "_phase_end(id): the phase and every phase begun inside it end."},
     {"write_reports", py_write_reports, METH_VARARGS,
      "write_reports(profile, directory, top=5) -> (summary, status, duration_s): writes peak.svg, peak.folded, "
      "end.folded and peak.txt, and returns the summary text (as summary()) with how the first profile ended and its run time.  profile: a "

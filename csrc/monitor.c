@@ -15,6 +15,7 @@
 #include "profile.h"
 #include "report.h"
 #include "threads.h"
+#include "timeline.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +28,7 @@
 #include <unistd.h>
 
 #define TERM_WAIT_MS 10000
-#define TICK_MS 50               /* how often budgets are re-read (oom.c) */
+#define BUDGET_MS 50             /* how often budgets are re-read (oom.c) */
 
 static int wake_pipe[2] = {-1, -1};    /* handlers -> thread: one byte per request */
 static int done_pipe[2] = {-1, -1};    /* thread -> SIGTERM handler: profile written */
@@ -64,19 +65,24 @@ static void *monitor_main(void *unused)
 {
     (void)unused;
     hm_tls.guard++;          /* for good: this thread's allocations are heapmark's */
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
     char err[1024];
     struct timespec last_checkpoint;
     clock_gettime(CLOCK_MONOTONIC, &last_checkpoint);
     bool checkpoint_failing = false;
+    /* The timeline's interval, if shorter, sets the tick; budgets and
+     * checkpoints are looked at every BUDGET_MS whatever it is. */
+    unsigned sample_ms = hm_timeline_interval_ms();
+    int tick_ms = sample_ms && sample_ms < BUDGET_MS ? (int)sample_ms : BUDGET_MS;
+    unsigned ticks = 0, budget_ticks = BUDGET_MS / (unsigned)tick_ms;
     for (;;) {
         struct pollfd pfd = {wake_pipe[0], POLLIN, 0};
-        int n = poll(&pfd, 1, TICK_MS);
+        int n = poll(&pfd, 1, tick_ms);
         if (n < 0 && errno == EINTR)
             continue;
         if (n == 0) {
+            hm_timeline_tick(false);
+            if (++ticks % budget_ticks != 0)
+                continue;
             hm_oom_poll();
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
@@ -198,7 +204,14 @@ void hm_monitor_start(unsigned checkpoint_seconds)
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     hm_tls.guard++;          /* not the program's thread: no record of it */
+    /* Born with every signal blocked: until monitor_main runs, a signal the
+     * program sends itself could otherwise land in this thread and not
+     * interrupt the program's own (a sleep would not see its SIGINT). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     int rc = pthread_create(&thread, &attr, monitor_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     hm_tls.guard--;
     pthread_attr_destroy(&attr);
     if (rc != 0) {

@@ -31,6 +31,12 @@
  *       bytes and allocation count attributed to exactly this node ("self");
  *       a node's total is the sum over its subtree.  Estimates in sampled
  *       mode, exact in exact mode; absent rows are zero.
+ *   timeline(t, tracked, rss)                   memory over time (timeline.c): seconds
+ *       since start, exact tracked bytes, resident bytes; at most 4096 rows
+ *   gc_runs(t_start, t_end, generation, tracked_before, tracked_after)
+ *       the collector's longest runs (all are counted in meta gc_collections)
+ *   phases(name, t_start, t_end, depth)          heapmark.phase(); t_end NULL if open
+ *   meta adds timeline_interval_s, gc_collections, gc_seconds, phases_dropped
  *   view frame_text(id, function, file, line, source): frames with strings resolved
  */
 #ifndef HM_STORE_H
@@ -45,7 +51,8 @@
     "format_version", "pid", "parent_pid", "start_unix", "duration_s", "sample_rate",    \
         "peak_bytes", "peak_at_s", "peak_rss_bytes", "end_bytes", "peak_pymalloc_free_bytes", \
         "end_pymalloc_free_bytes", "heapmark_overhead_bytes", "pymalloc_layout_ok",       \
-        "python_hooks_late", "oom_bytes", "oom_line"
+        "python_hooks_late", "oom_bytes", "oom_line", "timeline_interval_s", "gc_collections", \
+        "gc_seconds", "phases_dropped"
 
 enum { HM_SNAP_PEAK = 1, HM_SNAP_END = 2, HM_SNAP_ALLOCATED = 3, HM_SNAP_COUNT = 3 };
 

@@ -11,6 +11,7 @@
  * program's).
  */
 #include "store.h"
+#include "timeline.h"
 #include "capture.h"
 #include "hashmap.h"
 
@@ -232,6 +233,11 @@ static const char schema[] =
     " at_s REAL, total_bytes INTEGER);"
     "CREATE TABLE node_values(snapshot INTEGER NOT NULL, node INTEGER NOT NULL,"
     " bytes INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(snapshot, node)) WITHOUT ROWID;"
+    "CREATE TABLE timeline(t REAL NOT NULL, tracked INTEGER NOT NULL, rss INTEGER NOT NULL);"
+    "CREATE TABLE gc_runs(t_start REAL NOT NULL, t_end REAL NOT NULL, generation INTEGER NOT NULL,"
+    " tracked_before INTEGER NOT NULL, tracked_after INTEGER NOT NULL);"
+    "CREATE TABLE phases(name TEXT NOT NULL, t_start REAL NOT NULL, t_end REAL,"
+    " depth INTEGER NOT NULL);"
     "CREATE VIEW frame_text AS SELECT f.id AS id, fn.text AS function, fl.text AS file,"
     " f.line AS line, src.text AS source FROM frames f JOIN strings fn ON fn.id = f.function"
     " JOIN strings fl ON fl.id = f.file LEFT JOIN strings src ON src.id = f.source;";
@@ -339,15 +345,17 @@ static bool canonical_nodes(writer *w, const hm_run_info *info)
     return true;
 }
 
-static bool insert_rows(writer *w)
-{
-    sqlite3_stmt *st = NULL;
-    sqlite3 *db = w->db;
+/* In a function with locals db, st and w: one statement, stepped per row. */
 #define PREPARE(sql) \
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return fail(w, "prepare")
 #define STEP(what) \
     if (sqlite3_step(st) != SQLITE_DONE) { sqlite3_finalize(st); return fail(w, what); } \
     sqlite3_reset(st)
+
+static bool insert_rows(writer *w)
+{
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = w->db;
 
     PREPARE("INSERT INTO strings VALUES(?,?)");
     for (uint32_t i = 0; i < w->strings.count; i++) {
@@ -401,8 +409,49 @@ static bool insert_rows(writer *w)
         }
     }
     sqlite3_finalize(st);
-#undef PREPARE
-#undef STEP
+    return true;
+}
+
+/* Memory over time, the collector's runs and the phases (timeline.c);
+ * an open phase has a NULL end. */
+static bool insert_timeline(writer *w, const hm_timeline_data *tl)
+{
+    if (!tl)
+        return true;
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = w->db;
+    PREPARE("INSERT INTO timeline VALUES(?,?,?)");
+    for (size_t i = 0; i < tl->npoints; i++) {
+        sqlite3_bind_double(st, 1, tl->points[i].t);
+        sqlite3_bind_int64(st, 2, tl->points[i].tracked);
+        sqlite3_bind_int64(st, 3, tl->points[i].rss);
+        STEP("timeline");
+    }
+    sqlite3_finalize(st);
+    PREPARE("INSERT INTO gc_runs VALUES(?,?,?,?,?)");
+    for (size_t i = 0; i < tl->ngc; i++) {
+        const hm_tl_gc *g = &tl->gc[i];
+        sqlite3_bind_double(st, 1, g->t_start);
+        sqlite3_bind_double(st, 2, g->t_end);
+        sqlite3_bind_int(st, 3, g->generation);
+        sqlite3_bind_int64(st, 4, g->tracked_before);
+        sqlite3_bind_int64(st, 5, g->tracked_after);
+        STEP("gc_runs");
+    }
+    sqlite3_finalize(st);
+    PREPARE("INSERT INTO phases VALUES(?,?,?,?)");
+    for (size_t i = 0; i < tl->nphases; i++) {
+        const hm_tl_phase *ph = &tl->phases[i];
+        sqlite3_bind_text(st, 1, ph->name, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 2, ph->t_start);
+        if (ph->t_end >= 0)
+            sqlite3_bind_double(st, 3, ph->t_end);
+        else
+            sqlite3_bind_null(st, 3);
+        sqlite3_bind_int(st, 4, ph->depth);
+        STEP("phases");
+    }
+    sqlite3_finalize(st);
     return true;
 }
 
@@ -473,6 +522,10 @@ static bool insert_meta(writer *w, const hm_run_info *info)
         {"heapmark_overhead_bytes", 1, NULL, (int64_t)info->overhead_bytes, 0},
         {"pymalloc_layout_ok", 1, NULL, info->pymalloc_layout_ok, 0},
         {"python_hooks_late", 1, NULL, info->python_hooks_late, 0},
+        {"timeline_interval_s", 2, NULL, 0, info->timeline ? info->timeline->interval_s : 0},
+        {"gc_collections", 1, NULL, info->timeline ? info->timeline->gc_collections : 0, 0},
+        {"gc_seconds", 2, NULL, 0, info->timeline ? info->timeline->gc_seconds : 0},
+        {"phases_dropped", 1, NULL, info->timeline ? info->timeline->phases_dropped : 0, 0},
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         sqlite3_bind_text(st, 1, rows[i].key, -1, SQLITE_STATIC);
@@ -538,6 +591,7 @@ bool hm_store_write(const struct hm_capture *cap, const hm_run_info *info, char 
              HM_STORE_APPLICATION_ID, HM_STORE_FORMAT_VERSION);
     ok = exec_sql(&w, header) && exec_sql(&w, schema) && exec_sql(&w, "BEGIN") && canonical_frames(&w) &&
          canonical_nodes(&w, info) && insert_rows(&w) && insert_meta(&w, info) &&
+         insert_timeline(&w, info->timeline) &&
          exec_sql(&w, "COMMIT");
 done:
     if (w.db && sqlite3_close(w.db) != SQLITE_OK && ok)

@@ -40,6 +40,10 @@ heapmark run options:
   --memory-limit SIZE   write an out-of-memory report when tracked memory
                         goes beyond SIZE (e.g. 2G), as heapmark does near
                         the cgroup's limit or when memory runs out
+  --timeline-interval MS
+                        sample tracked memory and RSS for the timeline every
+                        MS milliseconds (default 10; doubled as needed to keep
+                        at most 4096 points; 0: no timeline)
   --no-follow           profile only this process, not its forked or spawned
                         children (multiprocessing)
   --follow-exec         also profile every program it starts with exec
@@ -116,7 +120,7 @@ def split_option(arg):
 def parse_run(args):
     opts = {"output": None, "exact": False, "rate": DEFAULT_SAMPLE_RATE, "seed": 0,
             "top": 5, "quiet": False, "checkpoint": 5, "follow": "fork,spawn",
-            "memory_limit": 0}
+            "memory_limit": 0, "timeline": 10}
     i = 0
     while i < len(args):
         arg = args[i]
@@ -145,6 +149,10 @@ def parse_run(args):
             opts["checkpoint"] = parse_int(value(), name)
         elif name == "--memory-limit":
             opts["memory_limit"] = parse_size(value(), name)
+        elif name == "--timeline-interval":
+            opts["timeline"] = parse_int(value(), name)
+            if opts["timeline"] > 60000:
+                raise UsageError("--timeline-interval: at most 60000 ms")
         elif name == "--no-follow":
             opts["follow"] = "none"
         elif name == "--follow-exec":
@@ -242,7 +250,7 @@ def engine_path():
 ENGINE_VARIABLES = ("HEAPMARK_PROFILE", "HEAPMARK_RATE", "HEAPMARK_SEED", "HEAPMARK_COMMAND",
                     "HEAPMARK_PRELOAD", "HEAPMARK_PYTHONPATH", "HEAPMARK_CHECKPOINT",
                     "HEAPMARK_FOLLOW", "HEAPMARK_BOOT", "HEAPMARK_PARENT",
-                    "HEAPMARK_MEMORY_LIMIT")
+                    "HEAPMARK_MEMORY_LIMIT", "HEAPMARK_TIMELINE_MS")
 
 
 def child_environment(opts, profile_template, command):
@@ -268,6 +276,7 @@ def child_environment(opts, profile_template, command):
     env["HEAPMARK_BOOT"] = boot
     if opts["memory_limit"]:
         env["HEAPMARK_MEMORY_LIMIT"] = str(opts["memory_limit"])
+    env["HEAPMARK_TIMELINE_MS"] = str(opts["timeline"])
     env["HEAPMARK_COMMAND"] = command
     return env
 

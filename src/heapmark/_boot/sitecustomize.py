@@ -29,6 +29,9 @@ def _heapmark_boot():
     atexit.register(_heapmark._finish)
     # A forked child is profiled on its own; its monitor thread restarts here.
     os.register_at_fork(after_in_child=_heapmark._after_fork)
+    # The collector's runs, for the timeline.
+    import gc
+    gc.callbacks.append(_heapmark._gc_callback)
 
     # The program's own sitecustomize, if it has one, runs as it would have.
     del sys.modules[__name__]
