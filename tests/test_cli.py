@@ -151,6 +151,7 @@ def test_python_dash_m_heapmark(tmp_path):
 
 @pytest.mark.parametrize("args, fragment", [
     (["run", "missing.py"], "cannot open script 'missing.py'"),
+    (["run", sys.executable, "p.py"], "is a program, not a Python script"),
     (["run", "--bogus", "p.py"], "unknown option '--bogus'"),
     (["run"], "nothing to run"),
     (["run", "--sample-rate", "lots", "p.py"], "--sample-rate expects a number"),

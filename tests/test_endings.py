@@ -20,8 +20,11 @@ def start(workdir, native_ext, how, extra=()):
     command = heapmark_command(["run", "-q", "--exact", "-o", "out"] + list(extra)
                                + ["endings.py", "truth.json", how], env)
     # A session of its own: the test can signal the group as a terminal would.
+    # SIGINT at its default action, as a shell gives a foreground job: the
+    # suite may itself run as a background job, which ignores SIGINT.
     return subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for(path, timeout=30):

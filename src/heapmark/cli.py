@@ -181,6 +181,18 @@ def check_script(target):
     script = target[0]
     if script != "-" and not os.path.exists(script):
         raise UsageError("cannot open script '%s': No such file or directory" % script)
+    if script != "-" and not script.endswith(".py"):
+        # `heapmark run python script.py`, as one would type for memray's
+        # peers: the interpreter is an ELF executable, not a script.
+        try:
+            with open(script, "rb") as f:
+                binary = f.read(4) == b"\x7fELF"
+        except OSError:
+            binary = False
+        if binary:
+            raise UsageError("'%s' is a program, not a Python script: heapmark run runs the "
+                             "script itself, under %s (heapmark run script.py)"
+                             % (script, sys.executable))
     return target
 
 
