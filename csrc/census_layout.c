@@ -105,7 +105,8 @@ static uint64_t header_size(PyObject *o)
     return (PyType_IS_GC(tp) ? GC_HEADER : 0) +
            (tp->tp_flags & Py_TPFLAGS_PREHEADER ? 2 * sizeof(PyObject *) : 0);
 #elif PY_VERSION_HEX >= 0x030b0000
-    return (PyObject_IS_GC(o) ? GC_HEADER : 0) +
+    /* 3.11 asks the type, so static types get a GC header they lack. */
+    return (PyType_IS_GC(tp) ? GC_HEADER : 0) +
            (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT ? 2 * sizeof(PyObject *) : 0);
 #else
     (void)tp;
