@@ -152,6 +152,17 @@ static PyObject *census_bymodule(CensusObject *c, PyObject *unused)
     return census_view(c, HM_BY_MODULE, 0, false);
 }
 
+static PyObject *census_table(CensusObject *c, PyObject *arg)
+{
+    Py_ssize_t max = PyLong_AsSsize_t(arg);
+    if (max == -1 && PyErr_Occurred())
+        return NULL;
+    hm_buf b = {0};
+    hm_census_view v = view_of(c);
+    hm_census_table(&b, &v, c->start, max > 0 ? (size_t)max : 0, !c->more_view);
+    return text_of(&b);
+}
+
 static PyObject *census_more(CensusObject *c, PyObject *unused)
 {
     hm_buf b = {0};
@@ -274,6 +285,7 @@ static PyMethodDef census_methods[] = {
     {"_bytype", (PyCFunction)census_bytype, METH_NOARGS, NULL},
     {"_bymodule", (PyCFunction)census_bymodule, METH_NOARGS, NULL},
     {"_more", (PyCFunction)census_more, METH_NOARGS, NULL},
+    {"_table", (PyCFunction)census_table, METH_O, NULL},
     {"_row", (PyCFunction)census_row, METH_O, NULL},
     {"_objects", (PyCFunction)census_objects, METH_NOARGS, NULL},
     {"_diff", (PyCFunction)census_diff, METH_O, NULL},

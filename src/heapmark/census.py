@@ -45,6 +45,10 @@ class Census(_heapmark.CensusBase):
         """Heapy's difference table of self (A) against other (B), as text."""
         return _Text(self._diff(other))
 
+    def table(self, top=10):
+        """The table with top rows (0: all of them) instead of ten."""
+        return _Text(self._table(int(top)))
+
     def rows(self):
         """[(count, size, kind, type, module)] by descending size."""
         return self._rows()
