@@ -38,9 +38,12 @@ typedef struct hm_objset {
     uintptr_t *sorted;          /* addresses, sorted on first need */
     size_t sorted_cap;
     struct hm_objset *prev, *next;
+    bool published;
 } hm_objset;
 
 hm_objset *hm_objset_new(void);
+/* Once complete: later walks leave out what only published sets hold. */
+void hm_objset_publish(hm_objset *s);
 void hm_objset_decref(hm_objset *s);
 bool hm_objset_add(hm_objset *s, PyObject *o, uint64_t size);   /* takes a new reference */
 /* True if o is held by a live census (other than skip). */

@@ -46,6 +46,7 @@ static PyObject *census_new(PyTypeObject *cls, hm_objset *set, uint32_t *kind_of
         return NULL;
     }
     c->set = set;
+    hm_objset_publish(set);
     c->kind_of = kind_of;
     c->kinds = kinds;
     c->rows = hm_rows_make(kinds, kind_of, set->sizes, set->n, &c->nrows, &c->count, &c->size);
@@ -85,14 +86,13 @@ static int census_clear(CensusObject *c)
     return 0;
 }
 
+/* Python subclasses' subtype_dealloc gives back their type's reference
+ * itself (the base is static), so this never does. */
 static void census_dealloc(CensusObject *c)
 {
-    PyTypeObject *tp = Py_TYPE(c);
     PyObject_GC_UnTrack(c);
     census_release(c);
-    tp->tp_free((PyObject *)c);
-    if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE)
-        Py_DECREF(tp);
+    Py_TYPE(c)->tp_free((PyObject *)c);
 }
 
 static PyObject *text_of(hm_buf *b)

@@ -62,23 +62,32 @@ hm_objset *hm_objset_new(void)
     if (!s)
         return NULL;
     s->refcnt = 1;
+    return s;
+}
+
+void hm_objset_publish(hm_objset *s)
+{
+    if (s->published)
+        return;
+    s->published = true;
     s->next = live_sets;
     if (live_sets)
         live_sets->prev = s;
     live_sets = s;
-    return s;
 }
 
 void hm_objset_decref(hm_objset *s)
 {
     if (!s || --s->refcnt > 0)
         return;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        live_sets = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
+    if (s->published) {
+        if (s->prev)
+            s->prev->next = s->next;
+        else
+            live_sets = s->next;
+        if (s->next)
+            s->next->prev = s->prev;
+    }
     for (size_t i = 0; i < s->n; i++)
         Py_DECREF(s->objs[i]);
     hm_array_free(s->objs, s->cap, sizeof *s->objs);
