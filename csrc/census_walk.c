@@ -49,8 +49,17 @@ typedef struct {
     int nhidden_frames;
 } walker;
 
-static hm_addrset ref_set;      /* setref(): addresses alive at that point */
+static hm_addrset ref_set;      /* setref(): objects alive at that point */
 static bool ref_active;
+
+/* An object of setref's time is known by its address and type together:
+ * a new object of another type at a freed address still counts as new. */
+static inline uintptr_t ref_key(PyObject *o)
+{
+    uintptr_t t = (uintptr_t)Py_TYPE(o);
+    uintptr_t k = (uintptr_t)o ^ (t << 21 | t >> 43);
+    return k ? k : 1;
+}
 
 /* ---- census object sets ------------------------------------------------ */
 
@@ -205,7 +214,7 @@ static void record(walker *w, PyObject *o)
         w->failed = true;
         return;
     }
-    if (ref_active && hm_addrset_has(&ref_set, (uintptr_t)o))
+    if (ref_active && hm_addrset_has(&ref_set, ref_key(o)))
         return;
     bool python_sizeof;
     int64_t size = (int64_t)hm_layout_getsizeof(o, &w->sizes, &python_sizeof);
@@ -427,7 +436,16 @@ bool hm_walk_setref(uint64_t *count)
             PyErr_NoMemory();
         return false;
     }
-    ref_set = w.seen;
+    for (size_t i = 0; i < w.seen.cap; i++) {
+        uintptr_t p = w.seen.slots[i];
+        if (p && hm_addrset_add(&ref_set, ref_key((PyObject *)p)) < 0) {
+            hm_addrset_free(&w.seen);
+            hm_walk_clear_ref();
+            PyErr_NoMemory();
+            return false;
+        }
+    }
+    hm_addrset_free(&w.seen);
     ref_active = true;
     *count = ref_set.count;
     return true;
