@@ -168,6 +168,14 @@ static int64_t separate_values_bytes(PyTypeObject *tp, PyDictValues *values)
         slots = prefix >= 2 ? prefix - 2 : 0;    /* the most the prefix allows */
     return (int64_t)(prefix + slots * sizeof(PyObject *));
 }
+
+/* A split dict (one made from an instance's values) holds that values
+ * array; its getsizeof counts the pointers but not the prefix before them. */
+static int64_t split_values_prefix(PyObject *o)
+{
+    PyDictValues *values = ((PyDictObject *)o)->ma_values;
+    return values ? ((uint8_t *)values)[-1] : 0;
+}
 #endif
 
 int64_t hm_layout_inline_bytes(PyObject *o)
@@ -189,6 +197,8 @@ int64_t hm_layout_inline_bytes(PyObject *o)
     return 0;
 #elif PY_VERSION_HEX >= 0x030c0000
     PyTypeObject *tp = Py_TYPE(o);
+    if (PyDict_Check(o))
+        return split_values_prefix(o);
     if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT))
         return 0;
     uintptr_t dorv = ((uintptr_t *)o)[-3];
@@ -197,6 +207,8 @@ int64_t hm_layout_inline_bytes(PyObject *o)
     return separate_values_bytes(tp, (PyDictValues *)(dorv - 1));
 #elif PY_VERSION_HEX >= 0x030b0000
     PyTypeObject *tp = Py_TYPE(o);
+    if (PyDict_Check(o))
+        return split_values_prefix(o);
     if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT))
         return 0;
     PyDictValues *values = ((PyDictValues **)o)[-4];

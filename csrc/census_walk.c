@@ -49,17 +49,14 @@ typedef struct {
     int nhidden_frames;
 } walker;
 
-static hm_addrset ref_set;      /* setref(): objects alive at that point */
+/* setref(): the objects alive at that point, held (as Heapy's relheap
+ * holds them) so that no new object can take one of their addresses; like
+ * a census result, what only the reference keeps alive is not counted. */
+static hm_addrset ref_set;
+static hm_objset *ref_objects;
 static bool ref_active;
 
-/* An object of setref's time is known by its address and type together:
- * a new object of another type at a freed address still counts as new. */
-static inline uintptr_t ref_key(PyObject *o)
-{
-    uintptr_t t = (uintptr_t)Py_TYPE(o);
-    uintptr_t k = (uintptr_t)o ^ (t << 21 | t >> 43);
-    return k ? k : 1;
-}
+static inline uintptr_t ref_key(PyObject *o) { return (uintptr_t)o; }
 
 /* ---- census object sets ------------------------------------------------ */
 
@@ -420,32 +417,21 @@ bool hm_walk_heap(hm_walk_result *r, PyObject *hide)
 
 bool hm_walk_setref(uint64_t *count)
 {
-    hm_walk_result r;
-    memset(&r, 0, sizeof r);
-    walker w;
-    memset(&w, 0, sizeof w);
-    w.mode = HIDE;
-    w.r = &r;
     hm_walk_clear_ref();
-    bool ok = walk_heap(&w, NULL);
-    hm_stack_free(&w.stack);
-    hm_sizecache_free(&w.sizes);
-    if (!ok) {
-        hm_addrset_free(&w.seen);
-        if (!PyErr_Occurred())
-            PyErr_NoMemory();
+    hm_walk_result r;
+    if (!hm_walk_heap(&r, NULL))
         return false;
-    }
-    for (size_t i = 0; i < w.seen.cap; i++) {
-        uintptr_t p = w.seen.slots[i];
-        if (p && hm_addrset_add(&ref_set, ref_key((PyObject *)p)) < 0) {
-            hm_addrset_free(&w.seen);
-            hm_walk_clear_ref();
+    hm_owners_free(&r.owners);
+    for (size_t i = 0; i < r.set->n; i++) {
+        if (hm_addrset_add(&ref_set, ref_key(r.set->objs[i])) < 0) {
+            hm_walk_result_free(&r);
+            hm_addrset_free(&ref_set);
             PyErr_NoMemory();
             return false;
         }
     }
-    hm_addrset_free(&w.seen);
+    ref_objects = r.set;
+    hm_objset_publish(ref_objects);
     ref_active = true;
     *count = ref_set.count;
     return true;
@@ -453,8 +439,11 @@ bool hm_walk_setref(uint64_t *count)
 
 void hm_walk_clear_ref(void)
 {
-    hm_addrset_free(&ref_set);
     ref_active = false;
+    hm_addrset_free(&ref_set);
+    hm_objset *old = ref_objects;
+    ref_objects = NULL;
+    hm_objset_decref(old);      /* may free objects: the reference is gone first */
 }
 
 bool hm_walk_deep(PyObject *root_obj, PyObject *ignore, long limit, uint64_t *bytes,
