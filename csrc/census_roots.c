@@ -197,7 +197,8 @@ static int code_refs(PyCodeObject *co, hm_visit_fn fn, void *arg)
 #  if PY_VERSION_HEX < 0x030a0000
     VISIT(co->co_lnotab);
 #  endif
-    VISIT(co->co_zombieframe);
+    /* Not co_zombieframe: a dead frame kept for reuse, whose f_back and
+     * globals dangle, so its traverse would follow freed pointers. */
 #endif
     return 0;
 }
