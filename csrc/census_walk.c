@@ -242,6 +242,10 @@ static bool drain(walker *w)
         }
         if (!w->failed && hm_roots_traverse(o, visit, w) < 0)
             w->failed = true;
+        /* 3.13 does not traverse a __dict__ made over inline values that are
+         * still in use; the raw pointer reaches it. */
+        if (!w->failed && visit(hm_layout_dict_of(o), w) < 0)
+            w->failed = true;
     }
     return !w->failed;
 }

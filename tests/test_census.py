@@ -96,15 +96,17 @@ def test_instances_with_a_dict_count_their_attribute_storage(relative):
     assert count == 100000
     getsizeof = sum(sys.getsizeof(o) for o in objs)
     if PY311:
-        # Values inline, no dict: charged to the instance, as allocated.
+        # Values inline, no dict: charged to the instance, as allocated
+        # (tracemalloc's average over 2000 instances, in whole bytes).
         assert row(census, "dict of " + OWN % "Line") == (0, 0)
-        assert size == 100000 * per_instance
+        assert abs(size - 100000 * per_instance) < 100000
         assert size > getsizeof
     else:
         assert size == getsizeof
         dicts = row(census, "dict of " + OWN % "Line")
         assert dicts == (100000, sum(sys.getsizeof(o.__dict__) for o in objs))
-        assert size + dicts[1] == 100000 * per_instance
+        # getsizeof of a split dict counts its values' full capacity.
+        assert abs(size + dicts[1] - 100000 * per_instance) <= 0.02 * (size + dicts[1])
 
 
 def test_slots_have_no_dict_cost_and_a_smaller_total(relative):
@@ -313,8 +315,9 @@ def test_diff_layout(relative):
         after.count - before.count, dsize, dsize * 100.0 / before.size)
     assert lines[6] == "Differences by kind, largest absolute size diffs first."
     assert lines[7] == " Index  Count     Size  Cumulative  % of B Kind (class / dict of class)"
-    assert lines[8].split()[:3] == ["0", "3000", str(row(after, OWN % "Line")[1])]
-    assert lines[8].endswith(" " + OWN % "Line")
+    mine = [l for l in lines[8:] if l.split()[-1] == OWN % "Line" and " dict of " not in l]
+    assert len(mine) == 1 and mine[0].split()[1:3] == ["3000", str(row(after, OWN % "Line")[1])]
+    assert lines[8].split()[0] == "0" 
     del objs
 
 
