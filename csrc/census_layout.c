@@ -15,15 +15,18 @@
  * once) leaves the heap as it was.  The common types (object, list, dict,
  * set) are computed here without that call.
  */
+/* The dict internals need Py_BUILD_CORE from the first include on (3.12's
+ * objimpl.h declares differently in core builds). */
+#include <patchlevel.h>
+#if PY_VERSION_HEX >= 0x030b0000 && !defined(Py_BUILD_CORE)
+#  define Py_BUILD_CORE 1
+#endif
 #include "census.h"
 #include "ownmem.h"
 
 #include <string.h>
 
 #if PY_VERSION_HEX >= 0x030b0000
-#  ifndef Py_BUILD_CORE
-#    define Py_BUILD_CORE 1
-#  endif
 #  include <internal/pycore_dict.h>
 #endif
 
