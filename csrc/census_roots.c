@@ -10,11 +10,12 @@
  * Must never: allocate Python objects, change a reference count it does not
  * give back, or materialise a frame object (no PyEval_GetFrame).
  */
-#include "census.h"
-
+/* Interpreter internals need Py_BUILD_CORE from the first include on. */
 #ifndef Py_BUILD_CORE
 #  define Py_BUILD_CORE 1
 #endif
+#include "census.h"
+
 #include <internal/pycore_interp.h>
 #if PY_VERSION_HEX >= 0x030b0000
 #  include <internal/pycore_frame.h>
