@@ -25,6 +25,22 @@
 #include "hashmap.h"
 #include "strbuf.h"
 
+/* The engine is also preloaded into processes without a Python runtime,
+ * where a data symbol must not need resolving at load time (module.c). */
+#pragma weak PyBaseObject_Type
+#pragma weak PyCode_Type
+#pragma weak PyDict_Type
+#pragma weak PyExc_IndexError
+#pragma weak PyExc_TypeError
+#pragma weak PyFrozenSet_Type
+#pragma weak PyFunction_Type
+#pragma weak PyList_Type
+#pragma weak PyMethodDescr_Type
+#pragma weak PyModule_Type
+#pragma weak PySet_Type
+#pragma weak PyType_Type
+#pragma weak _Py_NoneStruct
+
 /* ---- objects found by a walk ------------------------------------------- */
 
 /* The objects of a census, with a strong reference each (so that a row can
@@ -66,7 +82,8 @@ void hm_owners_free(hm_owners *ow);
 /* Per-walk cache of how each type's __sizeof__ is computed. */
 typedef struct {
     hm_map strategy;            /* type address -> strategy + 1 */
-    PyCFunction *c_sizeof;      /* strategy >= HM_SIZE_C_FIRST: index + first */
+    PyObject **c_sizeof;        /* C __sizeof__ descriptors (borrowed from
+                                   their type's dict), by strategy - first */
     size_t nc, ccap;
 } hm_sizecache;
 

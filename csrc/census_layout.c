@@ -75,11 +75,10 @@ static uint32_t strategy_for(PyTypeObject *tp, hm_sizecache *c)
         s = S_DICT;
     else if (d == set_sizeof || d == frozenset_sizeof)
         s = S_SET;
-    else if (Py_IS_TYPE(d, &PyMethodDescr_Type) &&
-             (((PyMethodDescrObject *)d)->d_method->ml_flags & ~METH_COEXIST) == METH_NOARGS) {
+    else if (Py_IS_TYPE(d, &PyMethodDescr_Type)) {
         if (!hm_own_grow((void **)&c->c_sizeof, &c->ccap, c->nc, sizeof *c->c_sizeof, c->nc + 1, 64))
             return S_BASIC;
-        c->c_sizeof[c->nc] = ((PyMethodDescrObject *)d)->d_method->ml_meth;
+        c->c_sizeof[c->nc] = d;
         s = S_C_FIRST + (uint32_t)c->nc++;
     } else {
         s = S_PYTHON;
@@ -143,7 +142,8 @@ uint64_t hm_layout_getsizeof(PyObject *o, hm_sizecache *c, bool *python_sizeof)
         break;
     }
     default: {
-        PyObject *r = c->c_sizeof[s - S_C_FIRST](o, NULL);
+        /* A method descriptor calls its C function: no Python code. */
+        PyObject *r = PyObject_CallOneArg(c->c_sizeof[s - S_C_FIRST], o);
         Py_ssize_t n = r ? PyLong_AsSsize_t(r) : -1;
         Py_XDECREF(r);
         if (n < 0) {
