@@ -102,6 +102,10 @@ static uint64_t header_size(PyObject *o)
 {
     PyTypeObject *tp = Py_TYPE(o);
 #if PY_VERSION_HEX >= 0x030c0000
+#  if PY_VERSION_HEX >= 0x030d0000
+    if (Py_IS_TYPE(o, &PyType_Type) && !(((PyTypeObject *)o)->tp_flags & Py_TPFLAGS_HEAPTYPE))
+        return 0;     /* 3.13 leaves static types' header out */
+#  endif
     return (PyType_IS_GC(tp) ? GC_HEADER : 0) +
            (tp->tp_flags & Py_TPFLAGS_PREHEADER ? 2 * sizeof(PyObject *) : 0);
 #elif PY_VERSION_HEX >= 0x030b0000
