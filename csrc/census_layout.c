@@ -209,7 +209,7 @@ int64_t hm_layout_inline_bytes(PyObject *o)
     uintptr_t dorv = ((uintptr_t *)o)[-3];
     if (!(dorv & 1))
         return 0;
-    return separate_values_bytes(tp, (PyDictValues *)(dorv - 1));
+    return separate_values_bytes(tp, (PyDictValues *)(dorv + 1));    /* tagged as values - 1 */
 #elif PY_VERSION_HEX >= 0x030b0000
     PyTypeObject *tp = Py_TYPE(o);
     if (PyDict_Check(o))
