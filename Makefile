@@ -1,7 +1,7 @@
 # Developer tasks.  The README's test command is `make test`.
 PYTHON ?= python3
 
-.PHONY: build test test-all test-one test-asan bench asan clean
+.PHONY: build test test-all test-one test-asan bench bench-census asan clean
 
 build:            ## compile the engine in place (src/heapmark/_heapmark*.so)
 	$(PYTHON) setup.py -q build_ext --inplace
@@ -25,6 +25,12 @@ bench:            ## overhead, memory and accuracy; writes docs/performance.md
 	    || echo "heapmark bench: a peer tool did not install; the benchmark skips it with a note"
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
 	$(PYTHON) bench/run.py --write-docs --python $(BENCH_VENV)/bin/python
+
+bench-census:     ## heap census against guppy3 on 5M objects; writes docs/performance.md
+	[ -x $(BENCH_VENV)/bin/python ] || python3.11 -m venv $(BENCH_VENV) || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check guppy3 numpy
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
+	nice -n 19 $(PYTHON) bench/census.py --write-docs --python $(BENCH_VENV)/bin/python
 
 test-asan:        ## the suite under UBSan (engine) and ASan (reader, reports, CLI); PY=3.11 by default
 	tests/run-asan

@@ -3,7 +3,8 @@
  *
  * Owns: argument parsing and error conversion for the functions the Python
  * skin calls: the boot and finish of a run inside the profiled process, and
- * report rendering in the heapmark process.
+ * report rendering in the heapmark process.  The heap census's functions
+ * and type come from census_obj.c.
  * Must never: hold logic of its own beyond conversion; report and engine
  * code stays in their modules.
  */
@@ -12,6 +13,7 @@
 
 #include <string.h>
 
+#include "census.h"
 #include "engine.h"
 #include "profile.h"
 #include "report.h"
@@ -319,6 +321,10 @@ PyMODINIT_FUNC PyInit__heapmark(void)
         return NULL;
     }
     Py_INCREF(ProfileError);
+    if (hm_census_add_to_module(m) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
     PyModule_AddStringConstant(m, "__version__", HM_VERSION);
     return m;
 }

@@ -28,6 +28,7 @@ usage: heapmark run [options] script.py [args...]
        heapmark run [options] -m module [args...]
        heapmark run [options] -c code [args...]
        heapmark report PROFILE.db [-o DIR] [--json] [--top N]
+       heapmark census [--top N] [--json FILE] script.py | -m module | -c code [args...]
 
 heapmark run options:
   -o, --output DIR      write the results into DIR (default:
@@ -55,6 +56,11 @@ heapmark report options:
   -o, --output DIR      write the reports into DIR (default: next to the profile)
   --json                print a machine-readable summary on stdout instead
   --top N               lines in the summary (default 10)
+
+heapmark census options (runs the program in this interpreter, then prints
+the census of the objects still alive, Heapy's table, on stdout):
+  --top N               rows in the table (default 10; 0: all)
+  --json FILE           also write the census as JSON to FILE
 
 Results: profile.db (SQLite, see docs/profile-format.md), peak.svg
 (flamegraph), peak.txt, peak.folded and end.folded (folded stacks).
@@ -459,6 +465,115 @@ def cmd_report(args):
     return 0
 
 
+# ---- heapmark census --------------------------------------------------------
+
+def parse_census(args):
+    opts = {"top": 10, "json": None}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name, inline = split_option(arg)
+        if name in ("-h", "--help"):
+            sys.stdout.write(USAGE)
+            raise SystemExit(0)
+        if name in ("--top", "--json"):
+            v = inline if inline is not None else take_value(args, i, name)
+            i += inline is None
+            if name == "--top":
+                opts["top"] = parse_int(v, name)
+            else:
+                opts["json"] = v
+        elif name in ("-c", "-m"):
+            return opts, [name, take_value(args, i, name)] + args[i + 2:]
+        elif name == "--":
+            if i + 1 >= len(args):
+                raise UsageError("nothing to run after '--'")
+            return opts, check_script(args[i + 1:])
+        elif arg.startswith("-") and arg != "-":
+            raise UsageError("unknown option '%s' for heapmark census (see heapmark --help)" % arg)
+        else:
+            return opts, check_script(args[i:])
+        i += 1
+    raise UsageError("nothing to run: give a script, -m module or -c code (see heapmark --help)")
+
+
+def cmd_census(args):
+    """Runs the program here, in a fresh __main__, then prints the census of
+    what it left alive.  heapmark's own modules, frames and the launcher's
+    __main__ are left out by the engine (hide)."""
+    opts, target = parse_census(args)
+    if opts["json"] is not None:
+        try:
+            with open(opts["json"], "a"):
+                pass
+        except OSError as exc:
+            raise UsageError("cannot write '%s': %s" % (opts["json"], exc.strerror)) from None
+    launcher = sys.modules.get("__main__")
+    status = run_in_main(target)
+    from heapmark import census
+    sys.stdout.flush()
+    result = census.heap(hide=(launcher,) if launcher is not None else ())
+    sys.stdout.write(result.table(opts["top"]) + "\n")
+    if opts["json"] is not None:
+        with open(opts["json"], "w") as f:
+            f.write(result.to_json())
+    return status
+
+
+def run_in_main(target):
+    """Runs script, -c code or -m module as python would; returns its exit
+    status.  Its own errors print their traceback (without heapmark's
+    frames) and give status 1, as with python."""
+    import types
+    if target[0] == "-m":
+        import runpy
+        sys.argv = [target[1]] + target[2:]
+        sys.path.insert(0, os.getcwd())
+        run = lambda: runpy.run_module(target[1], run_name="__main__", alter_sys=True)
+    else:
+        if target[0] == "-c":
+            source, filename = target[1], "<string>"
+            sys.argv = ["-c"] + target[2:]
+            sys.path.insert(0, "")
+        else:
+            filename = target[0]
+            sys.argv = list(target)
+            sys.path.insert(0, os.path.dirname(os.path.abspath(filename)))
+            try:
+                with open(filename, "rb") as f:
+                    source = f.read()
+            except OSError as exc:
+                raise UsageError("cannot open script '%s': %s" % (filename, exc.strerror)) from None
+        main = types.ModuleType("__main__")
+        main.__dict__.update({"__file__": filename, "__builtins__": __builtins__,
+                              "__cached__": None})
+        if target[0] == "-c":
+            del main.__file__
+        sys.modules["__main__"] = main
+
+        def run():
+            exec(compile(source, filename, "exec"), main.__dict__)
+    try:
+        run()
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code
+        sys.stderr.write("%s\n" % code)
+        return 1
+    except BaseException as exc:
+        import traceback
+        tb = exc.__traceback__
+        # Leave out run_in_main's own frames: the traceback python would print.
+        while tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith("heapmark"):
+            tb = tb.tb_next
+        traceback.print_exception(type(exc), exc, tb)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+    return 0
+
+
 def main(argv=None):
     args = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -472,7 +587,9 @@ def main(argv=None):
             return cmd_run(args[1:])
         if args[0] == "report":
             return cmd_report(args[1:])
-        raise UsageError("unknown command '%s': expected run or report (see heapmark --help)"
+        if args[0] == "census":
+            return cmd_census(args[1:])
+        raise UsageError("unknown command '%s': expected run, report or census (see heapmark --help)"
                          % args[0])
     except UsageError as exc:
         say("error: %s" % exc)
