@@ -129,6 +129,7 @@ typedef struct {
     uint64_t visited;           /* objects in the visited set at the end */
     uint64_t set_bytes;         /* the visited set's memory at the end */
     uint64_t python_sizeof;     /* objects whose __sizeof__ is Python code */
+    uint64_t beyond_getsizeof;  /* bytes counted that sys.getsizeof leaves out (inline values) */
 } hm_walk_result;
 
 /* The census of the live heap.  hide: extra objects (and what only they

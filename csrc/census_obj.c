@@ -22,7 +22,7 @@ typedef struct {
     uint64_t count, size;
     size_t start;               /* first row shown (.more views) */
     bool more_view;             /* a .more view prints no label */
-    uint64_t visited, set_bytes, python_sizeof;
+    uint64_t visited, set_bytes, python_sizeof, beyond_getsizeof;
 } CensusObject;
 
 static PyTypeObject CensusType;
@@ -264,9 +264,10 @@ static PyObject *census_rows(CensusObject *c, PyObject *unused)
 
 static PyObject *census_stats(CensusObject *c, PyObject *unused)
 {
-    return Py_BuildValue("{sKsKsK}", "visited", (unsigned long long)c->visited,
+    return Py_BuildValue("{sKsKsKsK}", "visited", (unsigned long long)c->visited,
                          "visited_set_bytes", (unsigned long long)c->set_bytes,
-                         "python_sizeof", (unsigned long long)c->python_sizeof);
+                         "python_sizeof", (unsigned long long)c->python_sizeof,
+                         "beyond_getsizeof", (unsigned long long)c->beyond_getsizeof);
 }
 
 static PyObject *census_get_count(CensusObject *c, void *unused)
@@ -357,6 +358,7 @@ static PyObject *py_heap(PyObject *self, PyObject *args)
         c->visited = r.visited;
         c->set_bytes = r.set_bytes;
         c->python_sizeof = r.python_sizeof;
+        c->beyond_getsizeof = r.beyond_getsizeof;
     }
     return (PyObject *)c;
 }

@@ -215,8 +215,10 @@ static void record(walker *w, PyObject *o)
         return;
     bool python_sizeof;
     int64_t size = (int64_t)hm_layout_getsizeof(o, &w->sizes, &python_sizeof);
-    size += hm_layout_inline_bytes(o);
+    int64_t beyond = hm_layout_inline_bytes(o);
+    size += beyond;
     r->python_sizeof += python_sizeof;
+    r->beyond_getsizeof += beyond > 0 ? (uint64_t)beyond : 0;
     if (!hm_objset_add(r->set, o, size > 0 ? (uint64_t)size : 0))
         w->failed = true;
 }
