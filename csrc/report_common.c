@@ -48,18 +48,31 @@ void hm_frame_label_fit(hm_buf *b, const hm_profile *p, uint32_t frame, size_t w
     hm_buf full = {0};
     hm_frame_label(&full, p, frame, true);
     const char *text = full.data ? full.data : "";
+    if (hm_text_width(text) <= width || f->pseudo) {
+        hm_buf_fit(b, text, width, false);
+        hm_buf_free(&full);
+        return;
+    }
+    /* The path gives way first, keeping its end (the file name); then the
+     * function, so that the line number always shows. */
     char line[32];
     snprintf(line, sizeof line, ":%d)", f->line);
-    /* The path gives way first: the function and the line say the most. */
-    size_t fixed = hm_text_width(f->function) + 2 + strlen(line);
-    if (hm_text_width(text) > width && !f->pseudo && fixed + 12 <= width) {
-        hm_buf_puts(b, f->function);
-        hm_buf_puts(b, " (");
-        hm_buf_fit(b, hm_short_path(p, f->file), width - fixed, true);
-        hm_buf_puts(b, line);
-    } else {
+    const char *path = hm_short_path(p, f->file);
+    size_t fixed = 2 + strlen(line), function = hm_text_width(f->function);
+    size_t path_room = hm_text_width(path) < 16 ? hm_text_width(path) : 16;
+    if (function + fixed + path_room <= width)
+        path_room = width - function - fixed;
+    else if (width >= fixed + path_room + 8)
+        function = width - fixed - path_room;
+    else {
         hm_buf_fit(b, text, width, false);
+        hm_buf_free(&full);
+        return;
     }
+    hm_buf_fit(b, f->function, function, false);
+    hm_buf_puts(b, " (");
+    hm_buf_fit(b, path, path_room, true);
+    hm_buf_puts(b, line);
     hm_buf_free(&full);
 }
 

@@ -562,6 +562,7 @@ def cmd_diff(args):
     snapshot = snapshot_option(values)
     html = None
     output = values.get("output")
+    created = output is not None and not os.path.exists(output)
     if output is not None:
         try:
             os.makedirs(output, exist_ok=True)
@@ -570,8 +571,13 @@ def cmd_diff(args):
                              % (output, exc.strerror or exc)) from None
         html = os.path.join(output, "diff.html")
         check_output_file(html)
-    text = _heapmark.diff(run_of(positional[0]), run_of(positional[1]), snapshot, top,
-                          terminal_columns(), html)
+    try:
+        text = _heapmark.diff(run_of(positional[0]), run_of(positional[1]), snapshot, top,
+                              terminal_columns(), html)
+    except _heapmark.ProfileError:
+        if created:
+            os.rmdir(output)     # made for this diff, and still empty
+        raise
     write_stdout(text.encode())
     if html:
         say("differential flamegraph and tables in %s" % html)
