@@ -19,6 +19,10 @@ const char *hm_short_path(const hm_profile *p, const char *file);
 void hm_frame_label(hm_buf *b, const hm_profile *p, uint32_t frame, bool short_path);
 /* The short label in at most width columns, the path shortened first. */
 void hm_frame_label_fit(hm_buf *b, const hm_profile *p, uint32_t frame, size_t width);
+/* The last cell of a terminal table row: the fitted label, then the line's
+ * source under it, indented to the cell's column; ends the row. */
+void hm_frame_table_cell(hm_buf *b, const hm_profile *p, uint32_t frame, size_t indent,
+                         size_t width);
 
 bool hm_report_folded(const hm_profile *p, int snapshot, const char *path, char *err, size_t errlen);
 bool hm_report_svg(const hm_profile *p, int snapshot, const char *path, char *err, size_t errlen);

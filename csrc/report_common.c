@@ -76,6 +76,18 @@ void hm_frame_label_fit(hm_buf *b, const hm_profile *p, uint32_t frame, size_t w
     hm_buf_free(&full);
 }
 
+void hm_frame_table_cell(hm_buf *b, const hm_profile *p, uint32_t frame, size_t indent,
+                         size_t width)
+{
+    hm_frame_label_fit(b, p, frame, width);
+    const char *source = p->frames[frame].source;
+    if (source[0]) {
+        hm_buf_printf(b, "\n%*s", (int)indent, "");
+        hm_buf_fit(b, source, width, false);
+    }
+    hm_buf_puts(b, "\n");
+}
+
 bool hm_report_all(const hm_profile *p, const char *dir, char *err, size_t errlen)
 {
     char path[4200];

@@ -196,6 +196,15 @@ void hm_diff_change(hm_buf *b, int64_t delta)
     hm_buf_bytes(b, delta);
 }
 
+const hm_diff_line *hm_diff_row(const hm_diff *d, bool increases, size_t k)
+{
+    if (k >= d->nlines)
+        return NULL;
+    const hm_diff_line *l = &d->lines[increases ? k : d->nlines - 1 - k];
+    int64_t delta = l->next - l->base;
+    return (increases ? delta > 0 : delta < 0) ? l : NULL;
+}
+
 static void mode_of(hm_buf *b, const hm_profile *p)
 {
     if (hm_profile_is_exact(p)) {
@@ -250,13 +259,10 @@ static void table(hm_buf *out, const hm_diff *d, bool increases, size_t top, siz
         hm_buf_printf(out, " %10s", "base");
     hm_buf_printf(out, " %10s  line\n", "new");
     hm_buf cell = {0};
+    const hm_diff_line *l;
     size_t shown = 0;
-    for (size_t k = 0; k < d->nlines && shown < top; k++) {
-        const hm_diff_line *l = &d->lines[increases ? k : d->nlines - 1 - k];
+    for (; shown < top && (l = hm_diff_row(d, increases, shown)); shown++) {
         int64_t delta = l->next - l->base;
-        if (increases ? delta <= 0 : delta >= 0)
-            break;
-        const hm_pframe *f = &d->view.frames[l->frame];
         cell.len = 0;
         hm_diff_change(&cell, delta);
         hm_buf_printf(out, "%11s", cell.data ? cell.data : "");
@@ -268,13 +274,7 @@ static void table(hm_buf *out, const hm_diff *d, bool increases, size_t top, siz
         cell.len = 0;
         hm_buf_bytes(&cell, l->next);
         hm_buf_printf(out, " %10s  ", cell.data ? cell.data : "");
-        hm_frame_label_fit(out, &d->view, l->frame, room);
-        if (f->source[0]) {
-            hm_buf_printf(out, "\n%*s", (int)fixed, "");
-            hm_buf_fit(out, f->source, room, false);
-        }
-        hm_buf_puts(out, "\n");
-        shown++;
+        hm_frame_table_cell(out, &d->view, l->frame, fixed, room);
     }
     if (shown == 0)
         hm_buf_puts(out, "  (none)\n");

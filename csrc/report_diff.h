@@ -32,6 +32,8 @@ bool hm_diff_build(const hm_profile *base, const hm_profile *next, int snapshot,
                    char *err, size_t errlen);
 void hm_diff_free(hm_diff *d);
 
+/* The k-th biggest increase (or decrease), NULL when there are no more. */
+const hm_diff_line *hm_diff_row(const hm_diff *d, bool increases, size_t k);
 /* The exact totals of the compared snapshot in each run. */
 int64_t hm_diff_total(const hm_diff *d, const hm_profile *run);
 /* "at the peak", "at the end", "allocated in total". */

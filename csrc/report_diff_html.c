@@ -88,12 +88,10 @@ static void lines_table(hm_buf *b, const hm_diff *d, bool increases, size_t top)
                      "<th>new</th><th class=\"l\">line</th><th class=\"l\">source</th></tr>\n",
                   increases ? "increases" : "decreases");
     hm_buf label = {0};
+    const hm_diff_line *l;
     size_t shown = 0;
-    for (size_t k = 0; k < d->nlines && shown < top; k++) {
-        const hm_diff_line *l = &d->lines[increases ? k : d->nlines - 1 - k];
+    for (; shown < top && (l = hm_diff_row(d, increases, shown)); shown++) {
         int64_t delta = l->next - l->base;
-        if (increases ? delta <= 0 : delta >= 0)
-            break;
         const hm_pframe *f = &d->view.frames[l->frame];
         hm_buf_puts(b, "<tr data-function=\"");
         hm_buf_xml(b, f->function);
@@ -112,7 +110,6 @@ static void lines_table(hm_buf *b, const hm_diff *d, bool increases, size_t top)
         hm_buf_puts(b, "</td><td class=\"l\"><code>");
         hm_buf_xml(b, f->source);
         hm_buf_puts(b, "</code></td></tr>\n");
-        shown++;
     }
     if (shown == 0)
         hm_buf_puts(b, "<tr><td class=\"l\" colspan=\"5\">(none)</td></tr>\n");

@@ -308,7 +308,6 @@ void hm_report_terminal(const hm_profile *p, size_t top, size_t columns, hm_buf 
     int64_t peak = p->snapshot_total[HM_SNAP_PEAK - 1];
     hm_buf cell = {0};
     for (size_t i = 0; i < n; i++) {
-        const hm_pframe *f = &p->frames[lines[i].frame];
         size_cell(out, lines[i].bytes, 10);
         hm_buf_printf(out, " %5.1f%%", pct(lines[i].bytes, peak));
         if (with_count) {
@@ -317,12 +316,7 @@ void hm_report_terminal(const hm_profile *p, size_t top, size_t columns, hm_buf 
             hm_buf_printf(out, " %10s", cell.data ? cell.data : "");
         }
         hm_buf_puts(out, "  ");
-        hm_frame_label_fit(out, p, lines[i].frame, room);
-        if (f->source[0]) {
-            hm_buf_printf(out, "\n%*s", (int)fixed, "");
-            hm_buf_fit(out, f->source, room, false);
-        }
-        hm_buf_puts(out, "\n");
+        hm_frame_table_cell(out, p, lines[i].frame, fixed, room);
     }
     if (n == 0)
         hm_buf_puts(out, "  (nothing recorded)\n");
