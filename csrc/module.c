@@ -196,12 +196,16 @@ static PyObject *py_write_reports(PyObject *self, PyObject *args)
     return result;
 }
 
-/* Parses a snapshot's name, or sets ValueError and returns 0. */
+/* Parses a snapshot's name, or raises ProfileError and returns 0.  (Not
+ * ValueError: the preloaded library must not need Python's data symbols.) */
 static int snapshot_arg(const char *name)
 {
     int snapshot = hm_snapshot_named(name);
-    if (!snapshot)
-        PyErr_Format(PyExc_ValueError, "unknown snapshot '%s' (peak, end or allocated)", name);
+    if (!snapshot) {
+        char message[160];
+        snprintf(message, sizeof message, "unknown snapshot '%.40s': expected peak, end or allocated", name);
+        raise_profile_error(message);
+    }
     return snapshot;
 }
 
@@ -214,7 +218,9 @@ static PyObject *py_export(PyObject *self, PyObject *args)
         return NULL;
     hm_export_format format;
     if (!hm_export_format_named(format_name, &format)) {
-        PyErr_Format(PyExc_ValueError, "unknown export format '%s'", format_name);
+        char message[160];
+        snprintf(message, sizeof message, "unknown export format '%.40s'", format_name);
+        raise_profile_error(message);
         return NULL;
     }
     int snapshot = snapshot_arg(snapshot_name);
