@@ -481,7 +481,7 @@ EXPORT_SUFFIXES = ((".pb.gz", "pprof"), (".pprof", "pprof"), (".pb", "pprof"),
                    (".speedscope.json", "speedscope"), (".json", "json"), (".folded", "folded"))
 
 
-def parse_command(args, command, options, flags=()):
+def parse_command(args, command, options):
     """Positional arguments and {option: value} for export and diff."""
     values, positional = {}, []
     i = 0
@@ -493,8 +493,6 @@ def parse_command(args, command, options, flags=()):
         if name in options:
             values[options[name]] = inline if inline is not None else take_value(args, i, name)
             i += inline is None
-        elif name in flags:
-            values[flags[name]] = True
         elif name.startswith("-") and name != "-":
             raise UsageError("unknown option '%s' for heapmark %s (see heapmark --help)"
                              % (args[i], command))
@@ -521,7 +519,7 @@ def check_output_file(path):
 def cmd_export(args):
     from heapmark import _heapmark
     positional, values = parse_command(
-        args, "export", {"--format": "format", "-f": "format", "--snapshot": "snapshot",
+        args, "export", {"--format": "format", "--snapshot": "snapshot",
                          "-o": "output", "--output": "output"})
     if len(positional) != 1:
         raise UsageError("heapmark export takes one profile: heapmark export PROFILE.db "
