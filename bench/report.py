@@ -179,41 +179,8 @@ def render_markdown(meta, table, tools):
 
 INTRO = """# Performance
 
-How much heapmark costs (time, memory, disk) and how close its per-line figures
-are to the truth, measured by `bench/run.py` on the workloads in
-`bench/workloads/`:
-
-- `alloc_heavy.py`: pure Python that builds and drops dicts, tuples, strings
-  and lists in loops and recurses 50 frames deep, allocating in every frame;
-- `numpy_pipeline.py`: a dataframe-style numpy pipeline over 24 MB columns,
-  with arithmetic temporaries and reductions and few Python objects.
-
-Each workload ends with a phase whose allocations are known exactly (sizes from
-`sys.getsizeof`, small objects at their 16-byte pymalloc size class) and that
-contains the peak; the accuracy tables compare heapmark's bytes for those
-lines at the peak (`heapmark report --json`, `top`) with the truth.  The
-default mode samples (mean interval `--sample-rate`, 64 KiB by default);
-`--exact` records every allocation.  The rates sweep shows what a different
-default would cost and give.  The same workloads run under memray (with and
-without `--trace-python-allocators`), Fil, tracemalloc (25 frames) and
-scalene, read the same way where the tool allows (see `bench/run.py`).
-
-Every configuration runs in alternation with plain Python, each run in a fresh
-wrapper process that reads the peak RSS of everything it waited for; runs
-during which other processes used the CPU are repeated.  These are
-measurements on one machine, not guarantees, and nothing in the benchmark
-asserts on time.  The machine has 2 cores and is shared; the numpy workload
-in particular varies by several percent from run to run (page faults on fresh
-buffers), more than some of the differences it is meant to show, so compare
-its ratios with its min-max ranges.
-
-To rerun: create the bench venv once and reinstall heapmark into it after
-changing the engine (the driver warns when the sources are newer than the
-installed engine), then `make bench`:
-
-    python3.11 -m venv build/bench-venv
-    build/bench-venv/bin/pip install . numpy
-    make bench                  # = python3 bench/run.py --write-docs
+Measured by `bench/run.py` (`make bench`); the prose around the tables is
+kept by hand in docs/performance.md.
 """
 
 

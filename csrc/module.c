@@ -18,6 +18,7 @@
 #include "profile.h"
 #include "report.h"
 #include "timeline.h"
+#include "report_diff.h"
 
 /* Weak, so that the preloaded library also loads into a process without a
  * Python runtime (a data symbol must otherwise be resolved at load time). */
@@ -206,8 +207,8 @@ static PyObject *py_write_reports(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *profile_obj, *dir_obj, *dir_bytes = NULL;
-    Py_ssize_t top = 5;
-    if (!PyArg_ParseTuple(args, "OO|n", &profile_obj, &dir_obj, &top))
+    Py_ssize_t top = 5, columns = 0;
+    if (!PyArg_ParseTuple(args, "OO|nn", &profile_obj, &dir_obj, &top, &columns))
         return NULL;
     if (!PyUnicode_FSConverter(dir_obj, &dir_bytes))
         return NULL;
@@ -222,7 +223,9 @@ static PyObject *py_write_reports(PyObject *self, PyObject *args)
     const char *dir = PyBytes_AS_STRING(dir_bytes);
     Py_BEGIN_ALLOW_THREADS
     ok = hm_report_all(l.view, dir, err, sizeof err);
-    if (ok)
+    if (ok && columns > 0)
+        hm_report_terminal(l.view, top > 0 ? (size_t)top : 0, (size_t)columns, &summary);
+    else if (ok)
         hm_report_summary(l.view, top > 0 ? (size_t)top : 0, &summary);
     Py_END_ALLOW_THREADS
     Py_DECREF(dir_bytes);
@@ -241,6 +244,120 @@ static PyObject *py_write_reports(PyObject *self, PyObject *args)
                             : NULL;
     unload(&l);
     hm_buf_free(&summary);
+    return result;
+}
+
+/* Parses a snapshot's name, or raises ProfileError and returns 0.  (Not
+ * ValueError: the preloaded library must not need Python's data symbols.) */
+static int snapshot_arg(const char *name)
+{
+    int snapshot = hm_snapshot_named(name);
+    if (!snapshot) {
+        char message[160];
+        snprintf(message, sizeof message, "unknown snapshot '%.40s': expected peak, end or allocated", name);
+        raise_profile_error(message);
+    }
+    return snapshot;
+}
+
+static PyObject *py_export(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *profile_obj, *path_obj, *path_bytes = NULL;
+    const char *format_name, *snapshot_name;
+    if (!PyArg_ParseTuple(args, "OssO", &profile_obj, &format_name, &snapshot_name, &path_obj))
+        return NULL;
+    hm_export_format format;
+    if (!hm_export_format_named(format_name, &format)) {
+        char message[160];
+        snprintf(message, sizeof message, "unknown export format '%.40s'", format_name);
+        raise_profile_error(message);
+        return NULL;
+    }
+    int snapshot = snapshot_arg(snapshot_name);
+    if (!snapshot)
+        return NULL;
+    if (path_obj != Py_None && !PyUnicode_FSConverter(path_obj, &path_bytes))
+        return NULL;
+    loaded_profiles l;
+    if (!load(profile_obj, &l)) {
+        Py_XDECREF(path_bytes);
+        return NULL;
+    }
+    char err[1024];
+    bool ok;
+    hm_buf out = {0};
+    Py_BEGIN_ALLOW_THREADS
+    ok = hm_export(l.view, format, snapshot, &out, err, sizeof err);
+    if (ok && path_bytes)
+        ok = hm_buf_write_file(&out, PyBytes_AS_STRING(path_bytes), err, sizeof err);
+    Py_END_ALLOW_THREADS
+    unload(&l);
+    PyObject *result = NULL;
+    if (!ok)
+        raise_profile_error(err);
+    else if (path_bytes) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+    } else
+        result = PyBytes_FromStringAndSize(out.data ? out.data : "", (Py_ssize_t)out.len);
+    Py_XDECREF(path_bytes);
+    hm_buf_free(&out);
+    return result;
+}
+
+static PyObject *py_diff(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *base_obj, *next_obj, *html_obj, *html_bytes = NULL;
+    const char *snapshot_name;
+    Py_ssize_t top, columns;
+    if (!PyArg_ParseTuple(args, "OOsnnO", &base_obj, &next_obj, &snapshot_name, &top, &columns,
+                          &html_obj))
+        return NULL;
+    int snapshot = snapshot_arg(snapshot_name);
+    if (!snapshot)
+        return NULL;
+    if (html_obj != Py_None && !PyUnicode_FSConverter(html_obj, &html_bytes))
+        return NULL;
+    loaded_profiles base, next;
+    if (!load(base_obj, &base)) {
+        Py_XDECREF(html_bytes);
+        return NULL;
+    }
+    if (!load(next_obj, &next)) {
+        unload(&base);
+        Py_XDECREF(html_bytes);
+        return NULL;
+    }
+    char err[1024];
+    bool ok;
+    hm_diff d;
+    hm_buf text = {0}, html = {0};
+    size_t rows = top > 0 ? (size_t)top : 0;
+    Py_BEGIN_ALLOW_THREADS
+    ok = hm_diff_build(base.view, next.view, snapshot, &d, err, sizeof err);
+    if (ok) {
+        hm_diff_text(&d, rows, columns > 20 ? (size_t)columns : 20, &text);
+        if (html_bytes) {
+            hm_diff_html(&d, rows, &html);
+            ok = hm_buf_write_file(&html, PyBytes_AS_STRING(html_bytes), err, sizeof err);
+        }
+        hm_diff_free(&d);
+    }
+    Py_END_ALLOW_THREADS
+    unload(&base);
+    unload(&next);
+    Py_XDECREF(html_bytes);
+    hm_buf_free(&html);
+    PyObject *result = NULL;
+    if (!ok)
+        raise_profile_error(err);
+    else if (text.failed)
+        PyErr_NoMemory();
+    else
+        result = PyUnicode_DecodeUTF8(text.data ? text.data : "", (Py_ssize_t)text.len, "replace");
+    hm_buf_free(&text);
     return result;
 }
 
@@ -294,9 +411,16 @@ static PyMethodDef methods[] = {
     {"_phase_end", py_phase_end, METH_VARARGS,
      "_phase_end(id): the phase and every phase begun inside it end."},
     {"write_reports", py_write_reports, METH_VARARGS,
-     "write_reports(profile, directory, top=5) -> (summary, status, duration_s): writes peak.svg, peak.folded, "
-     "end.folded and peak.txt, and returns the summary text (as summary()) with how the first profile ended and its run time.  profile: a "
+     "write_reports(profile, directory, top=5, columns=0) -> (text, status, duration_s): writes peak.svg, peak.folded, "
+     "end.folded and peak.txt, and returns the summary text (as summary(); with columns, the terminal report fitted to that width) "
+     "with how the first profile ended and its run time.  profile: a "
      "path, or a list of the paths of one run's processes, the main one first."},
+    {"diff", py_diff, METH_VARARGS,
+     "diff(base, new, snapshot, top, columns, html_path) -> text: the change from base to new by "
+     "line, fitted to columns; writes diff.html to html_path unless it is None."},
+    {"export", py_export, METH_VARARGS,
+     "export(profile, format, snapshot, path) -> None, or the bytes when path is None: "
+     "format is folded, pprof, speedscope or json; snapshot peak, end or allocated."},
     {"summary", py_summary, METH_VARARGS, "summary(profile, top=5) -> text for stderr."},
     {"summary_json", py_summary_json, METH_VARARGS, "summary_json(profile, top=10) -> JSON text."},
     {NULL, NULL, 0, NULL},

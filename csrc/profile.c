@@ -17,6 +17,14 @@ const char *hm_snapshot_name(int snapshot)
     return snapshot >= 1 && snapshot <= HM_SNAP_COUNT ? snapshot_names[snapshot] : "";
 }
 
+int hm_snapshot_named(const char *name)
+{
+    for (int s = 1; s <= HM_SNAP_COUNT; s++)
+        if (strcmp(name, snapshot_names[s]) == 0)
+            return s;
+    return 0;
+}
+
 const char *hm_profile_meta(const hm_profile *p, const char *key)
 {
     for (size_t i = 0; i < p->nmeta; i++)

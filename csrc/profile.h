@@ -87,6 +87,7 @@ int64_t hm_profile_meta_int(const hm_profile *p, const char *key);
 double hm_profile_meta_real(const hm_profile *p, const char *key);
 bool hm_profile_is_exact(const hm_profile *p);
 const char *hm_snapshot_name(int snapshot);
+int hm_snapshot_named(const char *name);     /* 0 if not a snapshot's name */
 
 /* Library code: the standard library, installed packages, frozen modules. */
 bool hm_frame_is_library(const hm_pframe *f);

@@ -8,7 +8,6 @@
  */
 #include "report.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 
 static void put_frame(hm_buf *b, const hm_profile *p, uint32_t frame)
@@ -22,14 +21,13 @@ static void put_frame(hm_buf *b, const hm_profile *p, uint32_t frame)
     hm_buf_free(&label);
 }
 
-bool hm_report_folded(const hm_profile *p, int snapshot, const char *path, char *err, size_t errlen)
+void hm_render_folded(const hm_profile *p, int snapshot, hm_buf *out)
 {
-    hm_buf out = {0};
     const hm_value *self = p->self[snapshot - 1];
     uint32_t *chain = malloc((p->nnodes + 1) * sizeof *chain);
     if (!chain) {
-        snprintf(err, errlen, "out of memory while writing %s", path);
-        return false;
+        out->failed = true;
+        return;
     }
     for (size_t n = 1; n < p->nnodes; n++) {
         if (self[n].bytes <= 0)
@@ -38,12 +36,18 @@ bool hm_report_folded(const hm_profile *p, int snapshot, const char *path, char 
         for (uint32_t k = (uint32_t)n; k != 0; k = p->nodes[k].parent)
             chain[depth++] = k;
         while (depth--) {
-            put_frame(&out, p, p->nodes[chain[depth]].frame);
-            hm_buf_puts(&out, depth ? ";" : " ");
+            put_frame(out, p, p->nodes[chain[depth]].frame);
+            hm_buf_puts(out, depth ? ";" : " ");
         }
-        hm_buf_printf(&out, "%lld\n", (long long)self[n].bytes);
+        hm_buf_printf(out, "%lld\n", (long long)self[n].bytes);
     }
     free(chain);
+}
+
+bool hm_report_folded(const hm_profile *p, int snapshot, const char *path, char *err, size_t errlen)
+{
+    hm_buf out = {0};
+    hm_render_folded(p, snapshot, &out);
     bool ok = hm_buf_write_file(&out, path, err, errlen);
     hm_buf_free(&out);
     return ok;

@@ -5,6 +5,8 @@
  * depth), pruning of frames too narrow to see, colours, tooltips, and the
  * small script that zooms, resets and searches.  The file is plain SVG 1.1
  * and valid XML: every text from the program goes through hm_buf_xml.
+ * Other views (the diff) bring their own colours, tooltip lines and titles
+ * through hm_svg_style.
  * Must never: draw a frame wider than its parent, or show an estimate
  * without saying so.
  */
@@ -127,7 +129,7 @@ static const char script[] =
     "document.documentElement.getAttribute('data-total')+' ('+hits.length+' frames)';}\n"
     "]]></script>\n";
 
-bool hm_report_svg(const hm_profile *p, int snapshot, const char *path, char *err, size_t errlen)
+int hm_svg_render(const hm_profile *p, int snapshot, const hm_svg_style *style, hm_buf *out)
 {
     int snap = snapshot - 1;
     const hm_value *total = p->total[snap];
@@ -141,8 +143,8 @@ bool hm_report_svg(const hm_profile *p, int snapshot, const char *path, char *er
     if (!stack || !order) {
         free(stack);
         free(order);
-        snprintf(err, errlen, "out of memory while rendering %s", path);
-        return false;
+        out->failed = true;
+        return 0;
     }
     /* Depth-first, keeping the frames wide enough to see. */
     size_t ndrawn = 0, top = 0;
@@ -185,20 +187,27 @@ bool hm_report_svg(const hm_profile *p, int snapshot, const char *path, char *er
                     "</style>\n");
     hm_buf_puts(&b, script);
     hm_buf_printf(&b, "<rect width=\"100%%\" height=\"100%%\" fill=\"#f8f8f4\"/>\n");
-    if (p->nprocesses > 1)
+    if (style && style->title) {
+        hm_buf_printf(&b, "<text x=\"%d\" y=\"24\" style=\"font-size:17px\">", PAD);
+        hm_buf_xml(&b, style->title);
+    } else if (p->nprocesses > 1)
         hm_buf_printf(&b, "<text x=\"%d\" y=\"24\" style=\"font-size:17px\">heapmark: %zu "
                           "processes, each at its own %s: ", PAD, p->nprocesses,
                       hm_snapshot_name(snapshot));
     else
         hm_buf_printf(&b, "<text x=\"%d\" y=\"24\" style=\"font-size:17px\">heapmark: memory "
                           "at the %s: ", PAD, hm_snapshot_name(snapshot));
-    hm_buf_bytes(&b, snapshot == HM_SNAP_ALLOCATED ? root_total : p->snapshot_total[snap]);
-    hm_buf_puts(&b, snapshot == HM_SNAP_ALLOCATED ? " allocated in total"
-                    : p->nprocesses > 1 ? " tracked in all" : " tracked");
+    if (!style || !style->title) {
+        hm_buf_bytes(&b, snapshot == HM_SNAP_ALLOCATED ? root_total : p->snapshot_total[snap]);
+        hm_buf_puts(&b, snapshot == HM_SNAP_ALLOCATED ? " allocated in total"
+                        : p->nprocesses > 1 ? " tracked in all" : " tracked");
+    }
     hm_buf_puts(&b, "</text>\n");
     hm_buf_printf(&b, "<text x=\"%d\" y=\"44\">", PAD);
-    hm_buf_xml(&b, hm_profile_meta(p, "command"));
-    if (exact) {
+    hm_buf_xml(&b, style && style->subtitle ? style->subtitle : hm_profile_meta(p, "command"));
+    if (style && style->subtitle) {
+        /* the view said what its numbers are */
+    } else if (exact) {
         hm_buf_puts(&b, " \xc2\xb7 exact: every allocation recorded");
     } else {
         hm_buf_puts(&b, " \xc2\xb7 widths are estimates from samples every ");
@@ -242,6 +251,8 @@ bool hm_report_svg(const hm_profile *p, int snapshot, const char *path, char *er
         hm_buf_grouped(&tip, v->bytes);
         hm_buf_printf(&tip, " bytes), %.2f%% of this graph, %s%lld allocation%s", 100.0 * (double)v->bytes / (double)root_total,
                       exact ? "" : "\xe2\x89\x88 ", (long long)v->count, v->count == 1 ? "" : "s");
+        if (style && style->tooltip)
+            style->tooltip(style->ctx, n, &tip);
         hm_buf_printf(&b, "<g class=\"f\" data-x=\"%lld\" data-w=\"%lld\" data-d=\"%u\" data-l=\"",
                       (long long)order[i].offset, (long long)v->bytes, p->nodes[n].depth);
         hm_buf_xml(&b, label_text);
@@ -249,7 +260,9 @@ bool hm_report_svg(const hm_profile *p, int snapshot, const char *path, char *er
         hm_buf_xml(&b, tip.data ? tip.data : "");
         hm_buf_printf(&b, "</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" rx=\"2\" fill=\"",
                       x, y, w > 1 ? w - 1 : (w > 0.5 ? w : 0.5), FRAME_HEIGHT - 1);
-        if (n == 0)
+        if (style && style->colour)
+            style->colour(style->ctx, n, &b);
+        else if (n == 0)
             hm_buf_puts(&b, "rgb(220,220,210)");
         else
             frame_colour(&b, p, p->nodes[n].frame);
@@ -262,6 +275,16 @@ bool hm_report_svg(const hm_profile *p, int snapshot, const char *path, char *er
     hm_buf_free(&tip);
     hm_buf_free(&total_text);
     free(order);
+    hm_buf_putn(out, b.data ? b.data : "", b.len);
+    out->failed |= b.failed;
+    hm_buf_free(&b);
+    return height;
+}
+
+bool hm_report_svg(const hm_profile *p, int snapshot, const char *path, char *err, size_t errlen)
+{
+    hm_buf b = {0};
+    hm_svg_render(p, snapshot, NULL, &b);
     bool ok = hm_buf_write_file(&b, path, err, errlen);
     hm_buf_free(&b);
     return ok;

@@ -1,6 +1,6 @@
 /*
- * report_text.c - the text reports: peak.txt, the end-of-run summary and the
- * JSON summary.
+ * report_text.c - the text reports: peak.txt, the end-of-run summary, what
+ * `heapmark report` prints on a terminal, and the JSON summary.
  *
  * Owns: the layout of the tables people read in a terminal or a file, and
  * the machine-readable summary's fields.
@@ -264,6 +264,87 @@ void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out)
     free(lines);
 }
 
+/* [{"pid": ..., ...}, ...]: the processes a (merged) profile holds. */
+void hm_report_terminal(const hm_profile *p, size_t top, size_t columns, hm_buf *out)
+{
+    hm_buf text = {0};
+    hm_buf_puts(&text, "peak tracked memory ");
+    hm_buf_bytes(&text, hm_profile_meta_int(p, "peak_bytes"));
+    hm_buf_printf(&text, " at %.2f s, peak RSS ", hm_profile_meta_real(p, "peak_at_s"));
+    hm_buf_bytes(&text, hm_profile_meta_int(p, "peak_rss_bytes"));
+    hm_buf_printf(&text, ", run time %.2f s\nstill allocated at exit ",
+                  hm_profile_meta_real(p, "duration_s"));
+    hm_buf_bytes(&text, hm_profile_meta_int(p, "end_bytes"));
+    char note[1024];
+    if (ending(p, note, sizeof note))
+        hm_buf_printf(&text, "\nnote: %s", note);
+    if (p->nprocesses > 1) {
+        hm_buf_printf(&text, "\n%zu child process%s, each at its own peak:\n",
+                      p->nprocesses - 1, p->nprocesses == 2 ? "" : "es");
+        process_lines(&text, p, "");
+    }
+    hm_line_total *lines = calloc(top ? top : 1, sizeof *lines);
+    size_t n = lines ? hm_profile_top_lines(p, HM_SNAP_PEAK, HM_BY_PROGRAM_LINE, lines, top) : 0;
+    hm_buf_printf(&text, "\n\ntop %zu lines at the peak", n);
+    if (hm_profile_is_exact(p)) {
+        hm_buf_puts(&text, " (exact):");
+    } else {
+        hm_buf_puts(&text, " (estimated from samples every ");
+        hm_buf_bytes(&text, hm_profile_meta_int(p, "sample_rate"));
+        hm_buf_puts(&text, "):");
+    }
+    /* Each line of the text above wrapped to the terminal. */
+    hm_buf_wrap(out, text.data ? text.data : "", columns, "    ");
+    hm_buf_free(&text);
+
+    /* size, share, count (if there is room), then the line in what is left. */
+    bool with_count = columns >= 64;
+    size_t fixed = 10 + 7 + (with_count ? 11 : 0) + 2;
+    size_t room = columns > fixed + 12 ? columns - fixed : 12;
+    hm_buf_printf(out, "%10s %6s", "size", "%");
+    if (with_count)
+        hm_buf_printf(out, " %10s", "count");
+    hm_buf_puts(out, "  line\n");
+    int64_t peak = p->snapshot_total[HM_SNAP_PEAK - 1];
+    hm_buf cell = {0};
+    for (size_t i = 0; i < n; i++) {
+        size_cell(out, lines[i].bytes, 10);
+        hm_buf_printf(out, " %5.1f%%", pct(lines[i].bytes, peak));
+        if (with_count) {
+            cell.len = 0;
+            hm_buf_grouped(&cell, lines[i].count);
+            hm_buf_printf(out, " %10s", cell.data ? cell.data : "");
+        }
+        hm_buf_puts(out, "  ");
+        hm_frame_table_cell(out, p, lines[i].frame, fixed, room);
+    }
+    if (n == 0)
+        hm_buf_puts(out, "  (nothing recorded)\n");
+    hm_buf_free(&cell);
+    free(lines);
+}
+
+void hm_json_processes(hm_buf *out, const hm_profile *p)
+{
+    hm_buf_puts(out, "[");
+    for (size_t i = 0; i < p->nprocesses; i++) {
+        const hm_process *proc = &p->processes[i];
+        hm_buf_printf(out, "%s{\"pid\": %d, \"parent_pid\": %d, \"peak_bytes\": %lld, "
+                           "\"peak_rss_bytes\": %lld, \"end_bytes\": %lld, "
+                           "\"duration_s\": %.6f, \"status\": ",
+                      i ? ", " : "", proc->pid, proc->parent_pid, (long long)proc->peak_bytes,
+                      (long long)proc->peak_rss_bytes, (long long)proc->end_bytes,
+                      proc->duration_s);
+        hm_buf_json(out, proc->status);
+        hm_buf_puts(out, ", \"command\": ");
+        hm_buf_json(out, proc->command);
+        hm_buf_puts(out, ", \"profile\": ");
+        hm_buf_json(out, proc->path);
+        hm_buf_puts(out, "}");
+    }
+    hm_buf_puts(out, "]");
+}
+
 void hm_report_json(const hm_profile *p, size_t top, hm_buf *out)
 {
     hm_buf_puts(out, "{\"profile\": ");
@@ -283,23 +364,8 @@ void hm_report_json(const hm_profile *p, size_t top, hm_buf *out)
         hm_buf_json(out, hm_profile_meta(p, texts[i]));
     }
     hm_buf_printf(out, ", \"estimated\": %s", hm_profile_is_exact(p) ? "false" : "true");
-    hm_buf_puts(out, ", \"processes\": [");
-    for (size_t i = 0; i < p->nprocesses; i++) {
-        const hm_process *proc = &p->processes[i];
-        hm_buf_printf(out, "%s{\"pid\": %d, \"parent_pid\": %d, \"peak_bytes\": %lld, "
-                           "\"peak_rss_bytes\": %lld, \"end_bytes\": %lld, "
-                           "\"duration_s\": %.6f, \"status\": ",
-                      i ? ", " : "", proc->pid, proc->parent_pid, (long long)proc->peak_bytes,
-                      (long long)proc->peak_rss_bytes, (long long)proc->end_bytes,
-                      proc->duration_s);
-        hm_buf_json(out, proc->status);
-        hm_buf_puts(out, ", \"command\": ");
-        hm_buf_json(out, proc->command);
-        hm_buf_puts(out, ", \"profile\": ");
-        hm_buf_json(out, proc->path);
-        hm_buf_puts(out, "}");
-    }
-    hm_buf_puts(out, "]");
+    hm_buf_puts(out, ", \"processes\": ");
+    hm_json_processes(out, p);
     static const struct { const char *name; hm_line_key key; } tables[] = {
         {"top", HM_BY_PROGRAM_LINE}, {"top_innermost", HM_BY_INNERMOST}};
     hm_line_total *lines = calloc(top ? top : 1, sizeof *lines);

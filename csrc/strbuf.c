@@ -1,7 +1,8 @@
 /*
  * strbuf.c - growable text buffers (see strbuf.h).
  *
- * Owns: growth by doubling, escaping, number formatting, atomic file writes.
+ * Owns: growth by doubling, escaping, number formatting, fitting text to a
+ * terminal's width, atomic file writes.
  * Must never: abort on allocation failure; it marks the buffer failed.
  */
 #include "strbuf.h"
@@ -101,6 +102,23 @@ void hm_buf_json(hm_buf *b, const char *s)
     hm_buf_putn(b, "\"", 1);
 }
 
+void hm_buf_base64(hm_buf *b, const char *data, size_t len)
+{
+    static const char digits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *s = (const unsigned char *)data;
+    char quad[4];
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < len ? (uint32_t)s[i + 1] << 8 : 0) |
+                     (i + 2 < len ? s[i + 2] : 0);
+        quad[0] = digits[v >> 18];
+        quad[1] = digits[(v >> 12) & 63];
+        quad[2] = i + 1 < len ? digits[(v >> 6) & 63] : '=';
+        quad[3] = i + 2 < len ? digits[v & 63] : '=';
+        hm_buf_putn(b, quad, 4);
+    }
+}
+
 void hm_buf_bytes(hm_buf *b, int64_t n)
 {
     static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -128,6 +146,86 @@ void hm_buf_grouped(hm_buf *b, int64_t n)
         hm_buf_putn(b, &digits[i], 1);
         if ((len - i - 1) % 3 == 0 && i + 1 < len)
             hm_buf_puts(b, ",");
+    }
+}
+
+static bool continuation(char c) { return ((unsigned char)c & 0xC0) == 0x80; }
+
+size_t hm_text_width(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += !continuation(*s);
+    return n;
+}
+
+/* Byte offset after the first n characters of s. */
+static size_t chars_prefix(const char *s, size_t n)
+{
+    size_t i = 0;
+    for (; s[i]; i++)
+        if (!continuation(s[i]) && n-- == 0)
+            break;
+    return i;
+}
+
+void hm_buf_fit(hm_buf *b, const char *s, size_t width, bool keep_end)
+{
+    size_t chars = hm_text_width(s);
+    if (chars <= width) {
+        hm_buf_puts(b, s);
+        return;
+    }
+    /* "..." in three columns: plain ASCII reads everywhere. */
+    if (width <= 3) {
+        hm_buf_putn(b, "...", width);
+        return;
+    }
+    size_t keep = width - 3;
+    if (keep_end) {
+        hm_buf_puts(b, "...");
+        hm_buf_puts(b, s + chars_prefix(s, chars - keep));
+    } else {
+        hm_buf_putn(b, s, chars_prefix(s, keep));
+        hm_buf_puts(b, "...");
+    }
+}
+
+/* One line (no newline in it), wrapped. */
+static void wrap_line(hm_buf *b, const char *s, size_t n, size_t width, const char *indent)
+{
+    size_t indent_width = hm_text_width(indent), column = 0;
+    const char *end = s + n;
+    while (s < end) {
+        size_t word = 0;
+        while (s + word < end && s[word] != ' ')
+            word++;
+        size_t word_width = 0;
+        for (size_t i = 0; i < word; i++)
+            word_width += !continuation(s[i]);
+        if (column > 0 && column + 1 + word_width > width) {
+            hm_buf_puts(b, "\n");
+            hm_buf_puts(b, indent);
+            column = indent_width;
+        } else if (column > 0) {
+            hm_buf_puts(b, " ");
+            column++;
+        }
+        hm_buf_putn(b, s, word);
+        column += word_width;
+        s += word;
+        while (s < end && *s == ' ')
+            s++;
+    }
+}
+
+void hm_buf_wrap(hm_buf *b, const char *s, size_t width, const char *indent)
+{
+    while (*s) {
+        size_t n = strcspn(s, "\n");
+        wrap_line(b, s, n, width, indent);
+        hm_buf_puts(b, "\n");
+        s += n + (s[n] == '\n');
     }
 }
 

@@ -1,5 +1,5 @@
 """The ``heapmark`` command: ``run`` a program under the profiler, ``report``
-on a stored profile.
+on a stored profile, ``export`` it to other tools' formats, ``diff`` two.
 
 This is the thin Python skin: it parses options, prepares the environment
 that makes the profiled interpreter load the C engine (LD_PRELOAD) and the
@@ -29,6 +29,8 @@ usage: heapmark run [options] script.py [args...]
        heapmark run [options] -c code [args...]
        heapmark report PROFILE.db [-o DIR] [--json] [--top N]
        heapmark census [--top N] [--json FILE] script.py | -m module | -c code [args...]
+       heapmark export PROFILE.db --format FORMAT [--snapshot SNAPSHOT] [-o FILE]
+       heapmark diff BASE.db NEW.db [-o DIR] [--top N] [--snapshot SNAPSHOT]
 
 heapmark run options:
   -o, --output DIR      write the results into DIR (default:
@@ -55,7 +57,23 @@ heapmark run options:
 heapmark report options:
   -o, --output DIR      write the reports into DIR (default: next to the profile)
   --json                print a machine-readable summary on stdout instead
-  --top N               lines in the summary (default 10)
+  --top N               lines in the table printed on stdout (default 10)
+
+heapmark export options:
+  --format FORMAT       folded, pprof (gzipped profile.proto for go tool pprof),
+                        speedscope or json (the whole tree); guessed from -o's
+                        name (.folded, .pb.gz, .speedscope.json, .json) if absent
+  --snapshot SNAPSHOT   peak (default), end or allocated; json holds all three
+  -o, --output FILE     where to write (default -, stdout)
+
+heapmark diff options (the change from BASE to NEW, by line, on stdout):
+  -o, --output DIR      also write DIR/diff.html: a differential flamegraph
+                        and the tables
+  --top N               lines in each table (default 10)
+  --snapshot SNAPSHOT   peak (default), end or allocated
+
+A run's main profile.db brings its child processes' profile-PID.db along
+(report, export and diff show them under a [process PID: ...] frame each).
 
 heapmark census options (runs the program in this interpreter, then prints
 the census of the objects still alive, Heapy's table, on stdout):
@@ -438,10 +456,7 @@ def cmd_report(args):
         i += 1
     if profile is None:
         raise UsageError("heapmark report needs a profile: heapmark report PROFILE.db")
-    # A run's main profile brings its children's (profile-PID.db) along.
-    profiles = [profile]
-    if os.path.basename(profile) == "profile.db" and os.path.isfile(profile):
-        profiles = run_profiles(os.path.dirname(profile) or ".")
+    profiles = run_of(profile)
     if as_json:
         import json
         text = _heapmark.summary_json(profiles, top)
@@ -455,12 +470,10 @@ def cmd_report(args):
             raise UsageError("cannot create output directory '%s': %s"
                              % (output, exc.strerror)) from None
     try:
-        summary, _, _ = _heapmark.write_reports(profiles, directory, top)
+        text, _, _ = _heapmark.write_reports(profiles, directory, top, terminal_columns())
     except _heapmark.ProfileError as exc:
         raise UsageError(str(exc)) from None
-    prefix = "heapmark: "
-    sys.stdout.write("".join(line[len(prefix):] if line.startswith(prefix) else line
-                             for line in summary.splitlines(True)))
+    write_stdout(text.encode())
     say("reports written to %s/ (peak.svg, peak.txt, peak.folded, end.folded)" % directory)
     return 0
 
@@ -571,6 +584,136 @@ def run_in_main(target):
             tb = tb.tb_next
         traceback.print_exception(type(exc), exc, tb)
         return 130 if isinstance(exc, KeyboardInterrupt) else 1
+
+
+def run_of(profile):
+    """A run's main profile brings its children's (profile-PID.db) along."""
+    if os.path.basename(profile) == "profile.db" and os.path.isfile(profile):
+        return run_profiles(os.path.dirname(profile) or ".")
+    return [profile]
+
+
+def terminal_columns():
+    """Width for tables on stdout: $COLUMNS, else the terminal's, else 80."""
+    import shutil
+    return max(shutil.get_terminal_size().columns, 20)
+
+
+def write_stdout(data):
+    try:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        # `heapmark ... | head`: the reader has what it wanted.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+SNAPSHOTS = ("peak", "end", "allocated")
+EXPORT_FORMATS = ("folded", "pprof", "speedscope", "json")
+EXPORT_SUFFIXES = ((".pb.gz", "pprof"), (".pprof", "pprof"), (".pb", "pprof"),
+                   (".speedscope.json", "speedscope"), (".json", "json"), (".folded", "folded"))
+
+
+def parse_command(args, command, options):
+    """Positional arguments and {option: value} for export and diff."""
+    values, positional = {}, []
+    i = 0
+    while i < len(args):
+        name, inline = split_option(args[i])
+        if name in ("-h", "--help"):
+            sys.stdout.write(USAGE)
+            raise SystemExit(0)
+        if name in options:
+            values[options[name]] = inline if inline is not None else take_value(args, i, name)
+            i += inline is None
+        elif name.startswith("-") and name != "-":
+            raise UsageError("unknown option '%s' for heapmark %s (see heapmark --help)"
+                             % (args[i], command))
+        else:
+            positional.append(args[i])
+        i += 1
+    return positional, values
+
+
+def snapshot_option(values):
+    snapshot = values.get("snapshot", "peak")
+    if snapshot not in SNAPSHOTS:
+        raise UsageError("unknown snapshot '%s': expected peak, end or allocated" % snapshot)
+    return snapshot
+
+
+def check_output_file(path):
+    if os.path.isdir(path):
+        raise UsageError("cannot write '%s': it is a directory" % path)
+
+
+# ---- heapmark export --------------------------------------------------------
+
+def cmd_export(args):
+    from heapmark import _heapmark
+    positional, values = parse_command(
+        args, "export", {"--format": "format", "--snapshot": "snapshot",
+                         "-o": "output", "--output": "output"})
+    if len(positional) != 1:
+        raise UsageError("heapmark export takes one profile: heapmark export PROFILE.db "
+                         "--format FORMAT -o FILE")
+    output = values.get("output", "-")
+    fmt = values.get("format")
+    if fmt is None:
+        fmt = next((f for suffix, f in EXPORT_SUFFIXES if output.endswith(suffix)), None)
+        if fmt is None:
+            raise UsageError("heapmark export needs --format: folded, pprof, speedscope or json")
+    if fmt not in EXPORT_FORMATS:
+        raise UsageError("unknown export format '%s': expected folded, pprof, speedscope or json"
+                         % fmt)
+    snapshot = snapshot_option(values)
+    if fmt == "json" and "snapshot" in values:
+        raise UsageError("--snapshot does not apply to --format json: the JSON tree holds "
+                         "every snapshot")
+    if output == "-":
+        if fmt == "pprof" and sys.stdout.isatty():
+            raise UsageError("pprof output is gzipped binary: give -o FILE or redirect stdout")
+        write_stdout(_heapmark.export(run_of(positional[0]), fmt, snapshot, None))
+    else:
+        check_output_file(output)
+        _heapmark.export(run_of(positional[0]), fmt, snapshot, output)
+    return 0
+
+
+# ---- heapmark diff ----------------------------------------------------------
+
+def cmd_diff(args):
+    from heapmark import _heapmark
+    positional, values = parse_command(
+        args, "diff", {"-o": "output", "--output": "output", "--top": "top",
+                       "--snapshot": "snapshot"})
+    if len(positional) != 2:
+        raise UsageError("heapmark diff takes two profiles: heapmark diff BASE.db NEW.db [-o DIR]")
+    top = parse_int(values.get("top", "10"), "--top")
+    snapshot = snapshot_option(values)
+    html = None
+    output = values.get("output")
+    created = output is not None and not os.path.exists(output)
+    if output is not None:
+        try:
+            os.makedirs(output, exist_ok=True)
+        except OSError as exc:
+            raise UsageError("cannot create output directory '%s': %s"
+                             % (output, exc.strerror or exc)) from None
+        html = os.path.join(output, "diff.html")
+        check_output_file(html)
+    try:
+        text = _heapmark.diff(run_of(positional[0]), run_of(positional[1]), snapshot, top,
+                              terminal_columns(), html)
+    except _heapmark.ProfileError:
+        if created:
+            os.rmdir(output)     # made for this diff, and still empty
+        raise
+    write_stdout(text.encode())
+    if html:
+        say("differential flamegraph and tables in %s" % html)
     return 0
 
 
@@ -590,6 +733,12 @@ def main(argv=None):
         if args[0] == "census":
             return cmd_census(args[1:])
         raise UsageError("unknown command '%s': expected run, report or census (see heapmark --help)"
+        if args[0] == "export":
+            return cmd_export(args[1:])
+        if args[0] == "diff":
+            return cmd_diff(args[1:])
+        raise UsageError("unknown command '%s': expected run, report, export or diff "
+                         "(see heapmark --help)"
                          % args[0])
     except UsageError as exc:
         say("error: %s" % exc)

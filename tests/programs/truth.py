@@ -1,5 +1,6 @@
 """Helpers shared by the ground-truth programs (imported by them, not by pytest)."""
 import json
+import os
 import sys
 
 
@@ -15,5 +16,7 @@ def block(size):
 
 def write(path, **tables):
     """tables: name -> {line: bytes} (or a list of lines)."""
-    with open(path, "w") as f:
+    # Written aside and renamed: tests wait for the file to appear, then read it.
+    with open(path + ".tmp", "w") as f:
         json.dump(tables, f)
+    os.replace(path + ".tmp", path)
