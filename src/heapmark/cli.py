@@ -732,14 +732,12 @@ def main(argv=None):
             return cmd_report(args[1:])
         if args[0] == "census":
             return cmd_census(args[1:])
-        raise UsageError("unknown command '%s': expected run, report or census (see heapmark --help)"
         if args[0] == "export":
             return cmd_export(args[1:])
         if args[0] == "diff":
             return cmd_diff(args[1:])
-        raise UsageError("unknown command '%s': expected run, report, export or diff "
-                         "(see heapmark --help)"
-                         % args[0])
+        raise UsageError("unknown command '%s': expected run, report, export, diff or census "
+                         "(see heapmark --help)" % args[0])
     except UsageError as exc:
         say("error: %s" % exc)
         return 2
