@@ -156,8 +156,17 @@ static PyObject *py_write_reports(PyObject *self, PyObject *args)
     (void)self;
     PyObject *profile_obj, *dir_obj, *dir_bytes = NULL;
     Py_ssize_t top = 5;
-    if (!PyArg_ParseTuple(args, "OO|n", &profile_obj, &dir_obj, &top))
+    long long html_min_bytes = -1;
+    double html_min_share = -1;
+    if (!PyArg_ParseTuple(args, "OO|nLd", &profile_obj, &dir_obj, &top, &html_min_bytes,
+                          &html_min_share))
         return NULL;
+    /* Either bar given is the user's: it is kept, however large the page. */
+    hm_report_options opts = HM_REPORT_DEFAULTS;
+    if (html_min_bytes >= 0)
+        opts = (hm_report_options){html_min_bytes, 0, 0};
+    else if (html_min_share >= 0)
+        opts = (hm_report_options){-1, html_min_share, 0};
     if (!PyUnicode_FSConverter(dir_obj, &dir_bytes))
         return NULL;
     loaded_profiles l;
@@ -170,7 +179,7 @@ static PyObject *py_write_reports(PyObject *self, PyObject *args)
     hm_buf summary = {0};
     const char *dir = PyBytes_AS_STRING(dir_bytes);
     Py_BEGIN_ALLOW_THREADS
-    ok = hm_report_all(l.view, dir, err, sizeof err);
+    ok = hm_report_all_with(l.view, dir, &opts, err, sizeof err);
     if (ok)
         hm_report_summary(l.view, top > 0 ? (size_t)top : 0, &summary);
     Py_END_ALLOW_THREADS
@@ -235,8 +244,10 @@ static PyMethodDef methods[] = {
      "os.register_at_fork hook in a child: restarts heapmark's monitor thread."},
     {"is_active", py_active, METH_NOARGS, "True inside a process heapmark is profiling."},
     {"write_reports", py_write_reports, METH_VARARGS,
-     "write_reports(profile, directory, top=5) -> (summary, status, duration_s): writes peak.svg, peak.folded, "
-     "end.folded and peak.txt, and returns the summary text (as summary()) with how the first profile ended and its run time.  profile: a "
+     "write_reports(profile, directory, top=5, html_min_bytes=-1, html_min_share=-1) -> "
+     "(summary, status, duration_s): writes peak.svg, peak.folded, end.folded, peak.txt and "
+     "report.html (folding call-tree nodes under html_min_bytes, or under html_min_share of "
+     "each snapshot's total; both negative: heapmark's default), and returns the summary text (as summary()) with how the first profile ended and its run time.  profile: a "
      "path, or a list of the paths of one run's processes, the main one first."},
     {"summary", py_summary, METH_VARARGS, "summary(profile, top=5) -> text for stderr."},
     {"summary_json", py_summary_json, METH_VARARGS, "summary_json(profile, top=10) -> JSON text."},

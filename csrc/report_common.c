@@ -41,13 +41,20 @@ void hm_frame_label(hm_buf *b, const hm_profile *p, uint32_t frame, bool short_p
                   short_path ? hm_short_path(p, f->file) : f->file, f->line);
 }
 
-bool hm_report_all(const hm_profile *p, const char *dir, char *err, size_t errlen)
+bool hm_report_all_with(const hm_profile *p, const char *dir, const hm_report_options *opts,
+                        char *err, size_t errlen)
 {
     char path[4200];
 #define OUT(name) (snprintf(path, sizeof path, "%s/%s", dir, name), path)
     return hm_report_svg(p, HM_SNAP_PEAK, OUT("peak.svg"), err, errlen) &&
            hm_report_folded(p, HM_SNAP_PEAK, OUT("peak.folded"), err, errlen) &&
            hm_report_folded(p, HM_SNAP_END, OUT("end.folded"), err, errlen) &&
-           hm_report_text(p, OUT("peak.txt"), err, errlen);
+           hm_report_text(p, OUT("peak.txt"), err, errlen) &&
+           hm_report_html(p, opts, OUT("report.html"), err, errlen);
 #undef OUT
+}
+
+bool hm_report_all(const hm_profile *p, const char *dir, char *err, size_t errlen)
+{
+    return hm_report_all_with(p, dir, NULL, err, errlen);
 }
