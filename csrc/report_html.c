@@ -440,13 +440,13 @@ static int by_weight_desc(const void *a, const void *b)
     const weighted *x = a, *y = b;
     if (x->weight != y->weight)
         return x->weight < y->weight ? 1 : -1;
-    return x->index < y->index ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
 }
 
 static int by_index(const void *a, const void *b)
 {
     const weighted *x = a, *y = b;
-    return x->index < y->index ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
 }
 
 /* Keeps the `keep` heaviest items of w[0..n), then puts them back in order;

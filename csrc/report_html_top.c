@@ -23,20 +23,21 @@ typedef struct {
     int64_t self, total, self_count, total_count;
 } usage;
 
-static const hm_profile *sort_p;
-
-static int by_function(const void *a, const void *b)
+/* Sorting with qsort_r: reports may be rendered by two threads at once (a
+ * snapshot and an out-of-memory report), so no comparator state is global. */
+static int by_function(const void *a, const void *b, void *profile)
 {
-    const hm_pframe *x = &sort_p->frames[*(const uint32_t *)a];
-    const hm_pframe *y = &sort_p->frames[*(const uint32_t *)b];
+    const hm_profile *p = profile;
+    uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
+    const hm_pframe *x = &p->frames[ia], *y = &p->frames[ib];
     int c = strcmp(x->function, y->function);
     if (!c)
         c = strcmp(x->file, y->file);
     if (!c)
         c = (int)x->pseudo - (int)y->pseudo;
     if (!c)
-        c = x->line < y->line ? -1 : x->line > y->line;
-    return c;
+        c = (x->line > y->line) - (x->line < y->line);
+    return c ? c : (ia > ib) - (ia < ib);
 }
 
 /* func[f]: the function of frame f; rep[u]: a frame naming function u (its
@@ -48,8 +49,7 @@ static size_t group_functions(const hm_profile *p, uint32_t *func, uint32_t *rep
         return 0;
     for (uint32_t i = 0; i < p->nframes; i++)
         order[i] = i;
-    sort_p = p;
-    qsort(order, p->nframes, sizeof *order, by_function);
+    qsort_r(order, p->nframes, sizeof *order, by_function, (void *)p);
     size_t n = 0;
     for (size_t i = 0; i < p->nframes; i++) {
         const hm_pframe *f = &p->frames[order[i]];
@@ -118,18 +118,22 @@ static bool tally(const hm_profile *p, const uint32_t *func, size_t nfuncs, usag
     return ok;
 }
 
-static const usage *sort_usage;
-static int sort_snapshot;
-static bool sort_by_total;
+typedef struct {
+    const usage *u;
+    int snapshot;
+    bool by_total;
+} usage_order;
 
-static int by_usage_desc(const void *a, const void *b)
+static int by_usage_desc(const void *a, const void *b, void *order)
 {
-    const usage *x = &sort_usage[*(const uint32_t *)a * HM_SNAP_COUNT + sort_snapshot];
-    const usage *y = &sort_usage[*(const uint32_t *)b * HM_SNAP_COUNT + sort_snapshot];
-    int64_t vx = sort_by_total ? x->total : x->self, vy = sort_by_total ? y->total : y->self;
+    const usage_order *o = order;
+    const usage *x = &o->u[*(const uint32_t *)a * HM_SNAP_COUNT + o->snapshot];
+    const usage *y = &o->u[*(const uint32_t *)b * HM_SNAP_COUNT + o->snapshot];
+    int64_t vx = o->by_total ? x->total : x->self, vy = o->by_total ? y->total : y->self;
     if (vx != vy)
         return vx < vy ? 1 : -1;
-    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+    uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
+    return (ia > ib) - (ia < ib);
 }
 
 /* "name":{"peak":[[frame,self,total,self count,total count],...],...} */
@@ -143,10 +147,8 @@ static void put_table(hm_buf *b, const char *name, const usage *u, size_t n,
         for (int by_total = 0; by_total < 2; by_total++) {
             for (uint32_t i = 0; i < n; i++)
                 order[i] = i;
-            sort_usage = u;
-            sort_snapshot = s;
-            sort_by_total = by_total;
-            qsort(order, n, sizeof *order, by_usage_desc);
+            usage_order o = {u, s, by_total};
+            qsort_r(order, n, sizeof *order, by_usage_desc, &o);
             for (size_t i = 0; i < n && i < TOP_ROWS; i++) {
                 const usage *x = &u[(size_t)order[i] * HM_SNAP_COUNT + s];
                 if ((by_total ? x->total : x->self) > 0)
