@@ -384,20 +384,47 @@ static bool table_exists(reader *r, const char *name, bool *exists)
     return rc == SQLITE_ROW || sql_error(r);
 }
 
-/* Rows of an optional table, refused beyond max so that a damaged count
- * cannot ask for an absurd allocation. */
-static bool optional_rows(reader *r, const char *table, size_t max, size_t *n, bool *exists)
+/* Prepares sql, which reads an optional table, and allocates room for its
+ * rows; *st stays NULL when there is nothing to read.  The statement is
+ * prepared even for an empty table, so that wrong columns are refused
+ * either way, and a count beyond max is refused before any allocation. */
+static bool open_optional(reader *r, const char *table, size_t max, const char *sql,
+                          size_t row_size, void **rows, size_t *n, sqlite3_stmt **st)
 {
+    bool exists;
+    sqlite3_stmt *stmt;
+    *st = NULL;
     *n = 0;
-    if (!table_exists(r, table, exists))
+    if (!table_exists(r, table, &exists))
         return false;
-    if (!*exists)
+    if (!exists)
         return true;
     if (!count_rows(r, table, n))
         return false;
     if (*n > max)
         return corrupt(r, "%zu rows in %s, more than the %zu heapmark writes", *n, table, max);
+    if (!prepare(r, sql, &stmt))
+        return false;
+    if (*n > 0 && !(*rows = calloc(*n, row_size))) {
+        sqlite3_finalize(stmt);
+        return corrupt(r, "out of memory");
+    }
+    if (*n == 0)
+        sqlite3_finalize(stmt);
+    else
+        *st = stmt;
     return true;
+}
+
+/* The end of reading an optional table: the row its loader refused, or
+ * SQLite's error. */
+static bool close_optional(reader *r, sqlite3_stmt *st, int rc, const char *bad)
+{
+    if (st)
+        sqlite3_finalize(st);
+    if (bad)
+        return corrupt(r, "%s", bad);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW || sql_error(r);
 }
 
 /* Seconds since the start: finite, not negative, at most HM_STORE_MAX_SECONDS. */
@@ -423,116 +450,92 @@ static bool bytes_at(sqlite3_stmt *st, int col, int64_t *out)
 static bool load_timeline(reader *r)
 {
     hm_profile *p = r->p;
-    bool exists;
-    size_t n;
-    if (!optional_rows(r, "timeline", HM_STORE_MAX_TIMELINE, &n, &exists))
-        return false;
-    if (!exists)
-        return true;
     sqlite3_stmt *st;
+    void *rows = NULL;
+    size_t n;
     /* Storage order is the order written: it must already be ascending. */
-    if (!prepare(r, "SELECT t, tracked, rss FROM timeline", &st))
+    if (!open_optional(r, "timeline", HM_STORE_MAX_TIMELINE, "SELECT t, tracked, rss FROM timeline",
+                       sizeof *p->timeline, &rows, &n, &st))
         return false;
-    if (n == 0 || !(p->timeline = calloc(n, sizeof *p->timeline))) {
-        sqlite3_finalize(st);
-        return n == 0 || corrupt(r, "out of memory");
-    }
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && p->ntimeline < n) {
+    p->timeline = rows;
+    int rc = SQLITE_DONE;
+    const char *bad = NULL;
+    while (st && !bad && (rc = sqlite3_step(st)) == SQLITE_ROW && p->ntimeline < n) {
         hm_tpoint *pt = &p->timeline[p->ntimeline];
-        const char *bad = NULL;
         if (!seconds_at(st, 0, &pt->t) || !bytes_at(st, 1, &pt->tracked) ||
             !bytes_at(st, 2, &pt->rss))
             bad = "a timeline value is out of range";
         else if (p->ntimeline > 0 && pt->t < p->timeline[p->ntimeline - 1].t)
             bad = "the timeline is not in time order";
-        if (bad) {
-            sqlite3_finalize(st);
-            return corrupt(r, "%s (row %zu)", bad, p->ntimeline + 1);
-        }
-        p->ntimeline++;
+        else
+            p->ntimeline++;
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW || sql_error(r);
+    return close_optional(r, st, rc, bad);
 }
 
 static bool load_gc_runs(reader *r)
 {
     hm_profile *p = r->p;
-    bool exists;
-    size_t n;
-    if (!optional_rows(r, "gc_runs", HM_STORE_MAX_GC_RUNS, &n, &exists))
-        return false;
-    if (!exists)
-        return true;
     sqlite3_stmt *st;
-    if (!prepare(r, "SELECT t_start, t_end, generation, tracked_before, tracked_after "
-                    "FROM gc_runs ORDER BY t_start", &st))
+    void *rows = NULL;
+    size_t n;
+    if (!open_optional(r, "gc_runs", HM_STORE_MAX_GC_RUNS,
+                       "SELECT t_start, t_end, generation, tracked_before, tracked_after "
+                       "FROM gc_runs ORDER BY t_start",
+                       sizeof *p->gc_runs, &rows, &n, &st))
         return false;
-    if (n == 0 || !(p->gc_runs = calloc(n, sizeof *p->gc_runs))) {
-        sqlite3_finalize(st);
-        return n == 0 || corrupt(r, "out of memory");
-    }
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && p->ngc_runs < n) {
+    p->gc_runs = rows;
+    int rc = SQLITE_DONE;
+    const char *bad = NULL;
+    while (st && !bad && (rc = sqlite3_step(st)) == SQLITE_ROW && p->ngc_runs < n) {
         hm_gc_run *g = &p->gc_runs[p->ngc_runs];
         int64_t generation = sqlite3_column_int64(st, 2);
         if (!seconds_at(st, 0, &g->t_start) || !seconds_at(st, 1, &g->t_end) ||
             g->t_end < g->t_start || sqlite3_column_type(st, 2) != SQLITE_INTEGER ||
             generation < 0 || generation > HM_STORE_MAX_GC_GENERATION ||
             !bytes_at(st, 3, &g->tracked_before) || !bytes_at(st, 4, &g->tracked_after)) {
-            sqlite3_finalize(st);
-            return corrupt(r, "a GC run's values are out of range");
+            bad = "a GC run's values are out of range";
+        } else {
+            g->generation = (int)generation;
+            p->ngc_runs++;
         }
-        g->generation = (int)generation;
-        p->ngc_runs++;
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW || sql_error(r);
+    return close_optional(r, st, rc, bad);
 }
 
 static bool load_phases(reader *r)
 {
     hm_profile *p = r->p;
-    bool exists;
-    size_t n;
-    if (!optional_rows(r, "phases", HM_STORE_MAX_PHASES, &n, &exists))
-        return false;
-    if (!exists)
-        return true;
-    double duration = hm_profile_meta_real(p, "duration_s");
     sqlite3_stmt *st;
-    if (!prepare(r, "SELECT name, t_start, t_end, depth FROM phases ORDER BY t_start, depth",
-                 &st))
+    void *rows = NULL;
+    size_t n;
+    if (!open_optional(r, "phases", HM_STORE_MAX_PHASES,
+                       "SELECT name, t_start, t_end, depth FROM phases ORDER BY t_start, depth",
+                       sizeof *p->phases, &rows, &n, &st))
         return false;
-    if (n == 0 || !(p->phases = calloc(n, sizeof *p->phases))) {
-        sqlite3_finalize(st);
-        return n == 0 || corrupt(r, "out of memory");
-    }
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && p->nphases < n) {
+    p->phases = rows;
+    double duration = hm_profile_meta_real(p, "duration_s");
+    int rc = SQLITE_DONE;
+    const char *bad = NULL;
+    while (st && !bad && (rc = sqlite3_step(st)) == SQLITE_ROW && p->nphases < n) {
         hm_phase *ph = &p->phases[p->nphases];
         int64_t depth = sqlite3_column_int64(st, 3);
         ph->open = sqlite3_column_type(st, 2) == SQLITE_NULL;
-        bool ok = sqlite3_column_type(st, 0) == SQLITE_TEXT && seconds_at(st, 1, &ph->t_start) &&
-                  (ph->open || (seconds_at(st, 2, &ph->t_end) && ph->t_end >= ph->t_start)) &&
-                  sqlite3_column_type(st, 3) == SQLITE_INTEGER && depth >= 0 &&
-                  depth <= HM_STORE_MAX_PHASE_DEPTH;
-        if (!ok) {
-            sqlite3_finalize(st);
-            return corrupt(r, "a phase's values are out of range");
+        if (sqlite3_column_type(st, 0) != SQLITE_TEXT || !seconds_at(st, 1, &ph->t_start) ||
+            (!ph->open && (!seconds_at(st, 2, &ph->t_end) || ph->t_end < ph->t_start)) ||
+            sqlite3_column_type(st, 3) != SQLITE_INTEGER || depth < 0 ||
+            depth > HM_STORE_MAX_PHASE_DEPTH) {
+            bad = "a phase's values are out of range";
+            break;
         }
         if (ph->open)
             ph->t_end = duration > ph->t_start ? duration : ph->t_start;
         ph->depth = (int)depth;
         p->nphases++;     /* counted before the copy, so that hm_profile_free frees it */
-        if (!(ph->name = dup_text(sqlite3_column_text(st, 0)))) {
-            sqlite3_finalize(st);
-            return corrupt(r, "out of memory");
-        }
+        if (!(ph->name = dup_text(sqlite3_column_text(st, 0))))
+            bad = "out of memory";
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW || sql_error(r);
+    return close_optional(r, st, rc, bad);
 }
 
 bool hm_profile_load(const char *path, hm_profile *p, char *err, size_t errlen)
