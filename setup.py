@@ -12,7 +12,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 GENERATED = os.path.join(HERE, "build", "generated")
 HTML_DIR = os.path.join(HERE, "csrc", "html")
-HTML_ASSETS = [os.path.join(HTML_DIR, name) for name in ("report.html", "report.css", "report.js")]
+# The page's script, in parts joined in this order (each names its part).
+HTML_SCRIPTS = ("common.js", "flame.js", "table.js", "timeline.js", "main.js")
+HTML_ASSETS = [os.path.join(HTML_DIR, name)
+               for name in ("report.html", "report.css") + HTML_SCRIPTS]
 
 
 def c_string(text):
@@ -30,13 +33,14 @@ def csp_hash(text):
 
 def generate_html_assets():
     """csrc/html/ (the page's template, stylesheet and script, kept as real
-    HTML, CSS and JavaScript) as two C strings in build/generated/
+    HTML, CSS and JavaScript files) as two C strings in build/generated/
     report_html_assets.h: the page before and after its JSON data.  The
     Content-Security-Policy allows exactly this script and stylesheet, by
     hash, and nothing from the network."""
-    template, css, js = (open(path, encoding="utf-8").read() for path in HTML_ASSETS)
+    template, css, *scripts = (open(path, encoding="utf-8").read() for path in HTML_ASSETS)
+    js = "\n".join(scripts)
     # What would end the element early or change how the HTML parser reads it.
-    for name, text in (("report.css", css), ("report.js", js)):
+    for name, text in zip(("report.css",) + HTML_SCRIPTS, [css] + scripts):
         for word in ("</style", "</script", "<script", "<!--"):
             if word in text.lower():
                 raise SystemExit("setup.py: csrc/html/%s must not contain %s" % (name, word))

@@ -308,6 +308,8 @@ def timeline_rows(profile):
     points = []
     for k in range(201):
         t = d * k / 200
+        if abs(t - p) < d / 100:
+            continue        # the peak's own point alone under the mouse there
         tracked = int(peak * max(0.05, 1 - abs(t - p) / max(d, 1e-9)))
         points.append((t, tracked, tracked + 5 * MiB))
     points.append((p, peak, peak + 6 * MiB))
@@ -569,10 +571,12 @@ def test_pruned_page_of_100k_nodes(many_stacks, tmp_path):
         "select f.line, sum(v.bytes), sum(v.count) from node_values v join nodes n on n.id = v.node"
         " join frame_text f on f.id = n.frame where f.function = 'allocate' and v.snapshot = 1"
         " group by f.line")}
-    assert len(table) == 10 and set(table) <= set(stored)
+    assert set(table) <= set(stored)
     for line, (self_bytes, total_bytes, self_count, total_count) in table.items():
         assert self_bytes == total_bytes == stored[line][0]
-        assert self_count == total_count == stored[line][1] >= 2 * 10_000   # object and buffer
+        assert self_count == total_count == stored[line][1]
+    # The ten keep.append lines: each leaf's object and its buffer.
+    assert len([line for line in table if table[line][2] >= 2 * 10_000]) == 10
 
 
 @pytest.mark.parametrize("option", ["0", "64K", "1%"])
