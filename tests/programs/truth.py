@@ -1,5 +1,6 @@
 """Helpers shared by the ground-truth programs (imported by them, not by pytest)."""
 import json
+import os
 import sys
 
 
@@ -14,6 +15,9 @@ def block(size):
 
 
 def write(path, **tables):
-    """tables: name -> {line: bytes} (or a list of lines)."""
-    with open(path, "w") as f:
+    """tables: name -> {line: bytes} (or a list of lines).  Written under a
+    temporary name and renamed: a test waiting for the file to appear (and
+    then signalling the program) must never read it half-written."""
+    with open(path + ".tmp", "w") as f:
         json.dump(tables, f)
+    os.replace(path + ".tmp", path)
