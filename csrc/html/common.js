@@ -196,12 +196,7 @@ const heapmarkPage = (function () {
     return [event.clientX - r.left, event.clientY - r.top];
   }
 
-  return {
-    data: data, meta: meta, SNAPSHOTS: SNAPSHOTS, OF_SNAPSHOT: OF_SNAPSHOT, approx: approx,
-    bytes: bytes, grouped: grouped, seconds: seconds, share: share, plural: plural, el: el, $: $,
-    frames: frames, frameLabel: frameLabel, functionLabel: functionLabel, KIND_NAMES: KIND_NAMES,
-    T: T, N: N, parent: parent, depth: depth, start: start, totals: totals, counts: counts,
-    isOther: isOther, hasOthers: hasOthers, nodeLabel: nodeLabel, layout: layout, state: state,
-    tipLine: tipLine, placeTip: placeTip, canvasPoint: canvasPoint,
-  };
+  return { data, meta, SNAPSHOTS, OF_SNAPSHOT, approx, bytes, grouped, seconds, share, plural,
+    el, $, frames, frameLabel, functionLabel, KIND_NAMES, T, N, parent, depth, start, totals,
+    counts, isOther, hasOthers, nodeLabel, layout, state, tipLine, placeTip, canvasPoint };
 }());

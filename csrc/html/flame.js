@@ -10,36 +10,9 @@
 (function (hm) {
   'use strict';
 
-  const data = hm.data;
-  const meta = hm.meta;
-  const state = hm.state;
-  const $ = hm.$;
-  const el = hm.el;
-  const T = hm.T;
-  const N = hm.N;
-  const frames = hm.frames;
-  const totals = hm.totals;
-  const counts = hm.counts;
-  const parent = hm.parent;
-  const depth = hm.depth;
-  const start = hm.start;
-  const approx = hm.approx;
-  const bytes = hm.bytes;
-  const grouped = hm.grouped;
-  const seconds = hm.seconds;
-  const share = hm.share;
-  const plural = hm.plural;
-  const isOther = hm.isOther;
-  const nodeLabel = hm.nodeLabel;
-  const frameLabel = hm.frameLabel;
-  const layout = hm.layout;
-  const tipLine = hm.tipLine;
-  const placeTip = hm.placeTip;
-  const canvasPoint = hm.canvasPoint;
-  const SNAPSHOTS = hm.SNAPSHOTS;
-  const OF_SNAPSHOT = hm.OF_SNAPSHOT;
-  const KIND_NAMES = hm.KIND_NAMES;
-  const hasOthers = hm.hasOthers;
+  const { data, meta, state, $, el, T, N, frames, totals, counts, parent, depth, start, approx,
+    bytes, grouped, seconds, share, plural, isOther, nodeLabel, frameLabel, layout, tipLine,
+    placeTip, canvasPoint, SNAPSHOTS, OF_SNAPSHOT, KIND_NAMES, hasOthers } = hm;
 
   // ---- flamegraph ------------------------------------------------------------------
 

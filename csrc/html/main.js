@@ -10,15 +10,7 @@
 (function (hm) {
   'use strict';
 
-  const meta = hm.meta;
-  const state = hm.state;
-  const $ = hm.$;
-  const el = hm.el;
-  const bytes = hm.bytes;
-  const grouped = hm.grouped;
-  const seconds = hm.seconds;
-  const totals = hm.totals;
-  const nodeLabel = hm.nodeLabel;
+  const { meta, state, $, el, bytes, grouped, seconds, totals, nodeLabel } = hm;
 
   // ---- header: run metadata --------------------------------------------------
 

@@ -8,21 +8,8 @@
 (function (hm) {
   'use strict';
 
-  const data = hm.data;
-  const state = hm.state;
-  const $ = hm.$;
-  const el = hm.el;
-  const frames = hm.frames;
-  const totals = hm.totals;
-  const approx = hm.approx;
-  const bytes = hm.bytes;
-  const grouped = hm.grouped;
-  const share = hm.share;
-  const plural = hm.plural;
-  const frameLabel = hm.frameLabel;
-  const functionLabel = hm.functionLabel;
-  const OF_SNAPSHOT = hm.OF_SNAPSHOT;
-  const KIND_NAMES = hm.KIND_NAMES;
+  const { data, state, $, el, frames, totals, approx, bytes, grouped, share, plural, frameLabel,
+    functionLabel, OF_SNAPSHOT, KIND_NAMES } = hm;
 
   // ---- the table of top lines and functions ---------------------------------------
 

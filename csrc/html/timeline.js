@@ -10,16 +10,7 @@
 (function (hm) {
   'use strict';
 
-  const data = hm.data;
-  const meta = hm.meta;
-  const $ = hm.$;
-  const el = hm.el;
-  const bytes = hm.bytes;
-  const seconds = hm.seconds;
-  const plural = hm.plural;
-  const tipLine = hm.tipLine;
-  const placeTip = hm.placeTip;
-  const canvasPoint = hm.canvasPoint;
+  const { data, meta, $, el, bytes, seconds, plural, tipLine, placeTip, canvasPoint } = hm;
 
   // ---- the timeline -------------------------------------------------------------
 
