@@ -1,7 +1,7 @@
 # Developer tasks.  The README's test command is `make test`.
 PYTHON ?= python3
 
-.PHONY: build test test-all test-one test-asan bench bench-census asan clean
+.PHONY: build test test-all test-one test-asan bench bench-census bench-reports asan clean
 
 build:            ## compile the engine in place (src/heapmark/_heapmark*.so)
 	$(PYTHON) setup.py -q build_ext --inplace
@@ -31,6 +31,13 @@ bench-census:     ## heap census against guppy3 on 5M objects; writes docs/perfo
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check guppy3 numpy
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
 	nice -n 19 $(PYTHON) bench/census.py --write-docs --python $(BENCH_VENV)/bin/python
+
+bench-reports:    ## heapmark report's time and report.html's size on a 100,000+ node profile
+	[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check selenium
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
+	$(BENCH_VENV)/bin/python bench/reports.py --python $(BENCH_VENV)/bin/python \
+	    $(if $(wildcard /usr/bin/chromedriver),--browser,)
 
 test-asan:        ## the suite under UBSan (engine) and ASan (reader, reports, CLI); PY=3.11 by default
 	tests/run-asan

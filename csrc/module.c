@@ -208,8 +208,17 @@ static PyObject *py_write_reports(PyObject *self, PyObject *args)
     (void)self;
     PyObject *profile_obj, *dir_obj, *dir_bytes = NULL;
     Py_ssize_t top = 5, columns = 0;
-    if (!PyArg_ParseTuple(args, "OO|nn", &profile_obj, &dir_obj, &top, &columns))
+    long long html_min_bytes = -1;
+    double html_min_share = -1;
+    if (!PyArg_ParseTuple(args, "OO|nnLd", &profile_obj, &dir_obj, &top, &columns,
+                          &html_min_bytes, &html_min_share))
         return NULL;
+    /* Either bar given is the user's: it is kept, however large the page. */
+    hm_report_options opts = HM_REPORT_DEFAULTS;
+    if (html_min_bytes >= 0)
+        opts = (hm_report_options){html_min_bytes, 0, 0};
+    else if (html_min_share >= 0)
+        opts = (hm_report_options){-1, html_min_share, 0};
     if (!PyUnicode_FSConverter(dir_obj, &dir_bytes))
         return NULL;
     loaded_profiles l;
@@ -222,7 +231,7 @@ static PyObject *py_write_reports(PyObject *self, PyObject *args)
     hm_buf summary = {0};
     const char *dir = PyBytes_AS_STRING(dir_bytes);
     Py_BEGIN_ALLOW_THREADS
-    ok = hm_report_all(l.view, dir, err, sizeof err);
+    ok = hm_report_all_with(l.view, dir, &opts, err, sizeof err);
     if (ok && columns > 0)
         hm_report_terminal(l.view, top > 0 ? (size_t)top : 0, (size_t)columns, &summary);
     else if (ok)
@@ -411,9 +420,12 @@ static PyMethodDef methods[] = {
     {"_phase_end", py_phase_end, METH_VARARGS,
      "_phase_end(id): the phase and every phase begun inside it end."},
     {"write_reports", py_write_reports, METH_VARARGS,
-     "write_reports(profile, directory, top=5, columns=0) -> (text, status, duration_s): writes peak.svg, peak.folded, "
-     "end.folded and peak.txt, and returns the summary text (as summary(); with columns, the terminal report fitted to that width) "
-     "with how the first profile ended and its run time.  profile: a "
+     "write_reports(profile, directory, top=5, columns=0, html_min_bytes=-1, html_min_share=-1) -> "
+     "(text, status, duration_s): writes peak.svg, peak.folded, end.folded, peak.txt and "
+     "report.html (folding call-tree nodes under html_min_bytes, or under html_min_share of "
+     "each snapshot's total; both negative: heapmark's default), and returns the summary text "
+     "(as summary(); with columns, the terminal report fitted to that width) with how the "
+     "first profile ended and its run time.  profile: a "
      "path, or a list of the paths of one run's processes, the main one first."},
     {"diff", py_diff, METH_VARARGS,
      "diff(base, new, snapshot, top, columns, html_path) -> text: the change from base to new by "

@@ -2,8 +2,8 @@
  * profile.h - a stored profile loaded for reporting.
  *
  * Owns: the in-memory model every report reads: frames with their strings,
- * the call tree with children lists, self and total values per snapshot, and
- * the run metadata.
+ * the call tree with children lists, self and total values per snapshot, the
+ * run metadata, and the timeline (memory over time, GC runs, phases).
  * Must never: be used inside a profiled process's hooks (it uses the
  * ordinary heap), or be modified by a report.
  */
@@ -39,6 +39,27 @@ typedef struct {
     char *value;
 } hm_meta;
 
+/* Memory over time (optional tables; a profile without them has none). */
+typedef struct {
+    double t;                /* seconds since the run started, ascending */
+    int64_t tracked;         /* exact tracked bytes */
+    int64_t rss;             /* resident set bytes */
+} hm_tpoint;
+
+typedef struct {
+    double t_start, t_end;
+    int generation;
+    int64_t tracked_before, tracked_after;
+} hm_gc_run;
+
+typedef struct {
+    char *name;
+    double t_start;
+    double t_end;            /* the run's duration for a phase still open at the end */
+    int depth;               /* nesting level, 0 outermost */
+    bool open;               /* t_end was NULL: still open when the profile was written */
+} hm_phase;
+
 /* One profiled process (a profile merged from several has one per part). */
 typedef struct {
     const char *path;
@@ -67,7 +88,13 @@ typedef struct {
     const char *path;
     hm_process *processes;    /* the main process first */
     size_t nprocesses;
-    bool merged;              /* strings and meta belong to the merged parts */
+    bool merged;              /* strings, meta and timeline belong to the merged parts */
+    hm_tpoint *timeline;      /* the (main) process's; empty for profiles without one */
+    size_t ntimeline;
+    hm_gc_run *gc_runs;       /* by t_start */
+    size_t ngc_runs;
+    hm_phase *phases;         /* by t_start, outer before inner */
+    size_t nphases;
 } hm_profile;
 
 /* Returns false with a one-line reason in err (no trailing newline). */

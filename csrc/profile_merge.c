@@ -172,6 +172,13 @@ bool hm_profile_merge(hm_profile *parts, size_t n, hm_profile *out, char *err, s
     out->nprocesses = n;
     out->meta = parts[0].meta;
     out->nmeta = parts[0].nmeta;
+    /* The run's timeline is the main process's (it sees the run from start to end). */
+    out->timeline = parts[0].timeline;
+    out->ntimeline = parts[0].ntimeline;
+    out->gc_runs = parts[0].gc_runs;
+    out->ngc_runs = parts[0].ngc_runs;
+    out->phases = parts[0].phases;
+    out->nphases = parts[0].nphases;
     out->path = parts[0].path;
     if (!hm_profile_index(out)) {
         snprintf(err, errlen, "out of memory merging %zu profiles", n);

@@ -43,6 +43,25 @@ typedef struct {
 int hm_svg_render(const hm_profile *p, int snapshot, const hm_svg_style *style, hm_buf *out);
 bool hm_report_text(const hm_profile *p, const char *path, char *err, size_t errlen);
 
+/* How much of the call tree report.html keeps: nodes whose total reaches
+ * html_min_bytes in some snapshot, or (html_min_bytes < 0) html_min_share of
+ * that snapshot's total, raised until at most html_max_nodes remain (0: no
+ * limit).  The rest is folded into an "other" node per parent. */
+typedef struct {
+    int64_t html_min_bytes;
+    double html_min_share;
+    size_t html_max_nodes;
+} hm_report_options;
+#define HM_REPORT_DEFAULTS {-1, 0.0001, 30000}
+
+/* report.html: flamegraph, top lines and functions, timeline, run metadata
+ * (opts NULL: the defaults). */
+bool hm_report_html(const hm_profile *p, const hm_report_options *opts, const char *path,
+                    char *err, size_t errlen);
+
+/* How the run ended, for people; NULL for a normal end. */
+const char *hm_report_ending(const hm_profile *p, char *buf, size_t size);
+
 /* "heapmark: "-prefixed lines for the end of heapmark run. */
 void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out);
 /* What `heapmark report` prints: the run in a few lines and the top lines at
@@ -54,8 +73,10 @@ void hm_report_json(const hm_profile *p, size_t top, hm_buf *out);
 /* [{"pid": ..., "command": ..., ...}]: a (merged) profile's processes. */
 void hm_json_processes(hm_buf *out, const hm_profile *p);
 
-/* peak.svg, peak.folded, end.folded, peak.txt into dir. */
+/* peak.svg, peak.folded, end.folded, peak.txt, report.html into dir. */
 bool hm_report_all(const hm_profile *p, const char *dir, char *err, size_t errlen);
+bool hm_report_all_with(const hm_profile *p, const char *dir, const hm_report_options *opts,
+                        char *err, size_t errlen);
 
 /* ---- heapmark export: one snapshot (or, for json, all) rendered whole ---- */
 

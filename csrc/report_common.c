@@ -88,14 +88,16 @@ void hm_frame_table_cell(hm_buf *b, const hm_profile *p, uint32_t frame, size_t 
     hm_buf_puts(b, "\n");
 }
 
-bool hm_report_all(const hm_profile *p, const char *dir, char *err, size_t errlen)
+bool hm_report_all_with(const hm_profile *p, const char *dir, const hm_report_options *opts,
+                        char *err, size_t errlen)
 {
     char path[4200];
 #define OUT(name) (snprintf(path, sizeof path, "%s/%s", dir, name), path)
     return hm_report_svg(p, HM_SNAP_PEAK, OUT("peak.svg"), err, errlen) &&
            hm_report_folded(p, HM_SNAP_PEAK, OUT("peak.folded"), err, errlen) &&
            hm_report_folded(p, HM_SNAP_END, OUT("end.folded"), err, errlen) &&
-           hm_report_text(p, OUT("peak.txt"), err, errlen);
+           hm_report_text(p, OUT("peak.txt"), err, errlen) &&
+           hm_report_html(p, opts, OUT("report.html"), err, errlen);
 #undef OUT
 }
 
@@ -131,4 +133,7 @@ bool hm_export(const hm_profile *p, hm_export_format format, int snapshot, hm_bu
         snprintf(err, errlen, "out of memory while rendering the %s export",
                  export_names[format]);
     return !out->failed;
+bool hm_report_all(const hm_profile *p, const char *dir, char *err, size_t errlen)
+{
+    return hm_report_all_with(p, dir, NULL, err, errlen);
 }

@@ -47,8 +47,7 @@ static void mode_sentence(hm_buf *b, const hm_profile *p)
     }
 }
 
-/* How the run ended, for people; NULL for a normal end. */
-static const char *ending(const hm_profile *p, char *buf, size_t size)
+const char *hm_report_ending(const hm_profile *p, char *buf, size_t size)
 {
     const char *status = hm_profile_meta(p, "status");
     if (!status[0] || strcmp(status, "exit") == 0)
@@ -79,7 +78,7 @@ static const char *ending(const hm_profile *p, char *buf, size_t size)
 static void header(hm_buf *b, const hm_profile *p)
 {
     char note[1024];
-    if (ending(p, note, sizeof note))
+    if (hm_report_ending(p, note, sizeof note))
         hm_buf_printf(b, "note:            %s\n", note);
     hm_buf_puts(b, "command:         ");
     hm_buf_puts(b, hm_profile_meta(p, "command"));
@@ -236,7 +235,7 @@ void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out)
     hm_buf_bytes(out, hm_profile_meta_int(p, "peak_rss_bytes"));
     hm_buf_printf(out, ", run time %.2f s\n", hm_profile_meta_real(p, "duration_s"));
     char note[1024];
-    if (ending(p, note, sizeof note))
+    if (hm_report_ending(p, note, sizeof note))
         hm_buf_printf(out, "heapmark: %s\n", note);
     if (p->nprocesses > 1) {
         hm_buf_printf(out, "heapmark: %zu child process%s, each at its own peak:\n",

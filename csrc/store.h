@@ -38,6 +38,18 @@
  *   phases(name, t_start, t_end, depth)          heapmark.phase(); t_end NULL if open
  *   meta adds timeline_interval_s, gc_collections, gc_seconds, phases_dropped
  *   view frame_text(id, function, file, line, source): frames with strings resolved
+ *
+ * Optional tables (profiles written before the timeline have none; the
+ * reader then has an empty timeline):
+ *   timeline(t REAL NOT NULL, tracked INTEGER NOT NULL, rss INTEGER NOT NULL)
+ *       seconds since the start (ascending in storage order), exact tracked
+ *       bytes, resident set bytes; at most HM_STORE_MAX_TIMELINE rows
+ *   gc_runs(t_start REAL NOT NULL, t_end REAL NOT NULL, generation INTEGER NOT NULL,
+ *           tracked_before INTEGER NOT NULL, tracked_after INTEGER NOT NULL)
+ *       one row per collection, generation 0..HM_STORE_MAX_GC_GENERATION
+ *   phases(name TEXT NOT NULL, t_start REAL NOT NULL, t_end REAL, depth INTEGER NOT NULL)
+ *       heapmark.phase(): t_end NULL for a phase still open at the end (the
+ *       reader takes duration_s); depth 0 is the outermost
  */
 #ifndef HM_STORE_H
 #define HM_STORE_H
@@ -53,6 +65,15 @@
         "end_pymalloc_free_bytes", "heapmark_overhead_bytes", "pymalloc_layout_ok",       \
         "python_hooks_late", "oom_bytes", "oom_line", "timeline_interval_s", "gc_collections", \
         "gc_seconds", "phases_dropped"
+
+/* Bounds the reader puts on the optional tables: far above what the engine
+ * writes, low enough that a damaged file cannot make a report unreadable. */
+#define HM_STORE_MAX_TIMELINE 100000
+#define HM_STORE_MAX_GC_RUNS 1000000
+#define HM_STORE_MAX_PHASES 100000
+#define HM_STORE_MAX_PHASE_DEPTH 255
+#define HM_STORE_MAX_GC_GENERATION 2
+#define HM_STORE_MAX_SECONDS 3.2e9     /* a century */
 
 enum { HM_SNAP_PEAK = 1, HM_SNAP_END = 2, HM_SNAP_ALLOCATED = 3, HM_SNAP_COUNT = 3 };
 

@@ -4,7 +4,8 @@
  * Owns: every check that stands between a file on disk and the reports:
  * it is an SQLite database, it is a heapmark profile of a version this build
  * reads, and its rows are consistent (ids dense, parents before children,
- * references in range).  Anything else is reported in one line.
+ * references in range, timeline values finite and in order).  Anything
+ * else is reported in one line.
  * Must never: trust a count or an id from the file before checking it, or
  * write to the file (it is opened read-only).
  */
@@ -12,6 +13,7 @@
 #include "calltree.h"
 
 #include <errno.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -368,6 +370,174 @@ static bool load_meta(reader *r)
     return true;
 }
 
+/* The timeline tables came after format version 1's first profiles, which
+ * lack them: a missing table is an empty timeline, a damaged one is refused. */
+static bool table_exists(reader *r, const char *name, bool *exists)
+{
+    sqlite3_stmt *st;
+    if (!prepare(r, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", &st))
+        return false;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *exists = rc == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || sql_error(r);
+}
+
+/* Prepares sql, which reads an optional table, and allocates room for its
+ * rows; *st stays NULL when there is nothing to read.  The statement is
+ * prepared even for an empty table, so that wrong columns are refused
+ * either way, and a count beyond max is refused before any allocation. */
+static bool open_optional(reader *r, const char *table, size_t max, const char *sql,
+                          size_t row_size, void **rows, size_t *n, sqlite3_stmt **st)
+{
+    bool exists;
+    sqlite3_stmt *stmt;
+    *st = NULL;
+    *n = 0;
+    if (!table_exists(r, table, &exists))
+        return false;
+    if (!exists)
+        return true;
+    if (!count_rows(r, table, n))
+        return false;
+    if (*n > max)
+        return corrupt(r, "%zu rows in %s, more than the %zu heapmark writes", *n, table, max);
+    if (!prepare(r, sql, &stmt))
+        return false;
+    if (*n > 0 && !(*rows = calloc(*n, row_size))) {
+        sqlite3_finalize(stmt);
+        return corrupt(r, "out of memory");
+    }
+    if (*n == 0)
+        sqlite3_finalize(stmt);
+    else
+        *st = stmt;
+    return true;
+}
+
+/* The end of reading an optional table: the row its loader refused, or
+ * SQLite's error. */
+static bool close_optional(reader *r, sqlite3_stmt *st, int rc, const char *bad)
+{
+    if (st)
+        sqlite3_finalize(st);
+    if (bad)
+        return corrupt(r, "%s", bad);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW || sql_error(r);
+}
+
+/* Seconds since the start: finite, not negative, at most HM_STORE_MAX_SECONDS. */
+static bool seconds_at(sqlite3_stmt *st, int col, double *out)
+{
+    int type = sqlite3_column_type(st, col);
+    double v = sqlite3_column_double(st, col);
+    if ((type != SQLITE_INTEGER && type != SQLITE_FLOAT) || !isfinite(v) || !(v >= 0) ||
+        v > HM_STORE_MAX_SECONDS)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool bytes_at(sqlite3_stmt *st, int col, int64_t *out)
+{
+    if (sqlite3_column_type(st, col) != SQLITE_INTEGER)
+        return false;
+    *out = sqlite3_column_int64(st, col);
+    return *out >= 0;
+}
+
+static bool load_timeline(reader *r)
+{
+    hm_profile *p = r->p;
+    sqlite3_stmt *st;
+    void *rows = NULL;
+    size_t n;
+    /* Storage order is the order written: it must already be ascending. */
+    if (!open_optional(r, "timeline", HM_STORE_MAX_TIMELINE, "SELECT t, tracked, rss FROM timeline",
+                       sizeof *p->timeline, &rows, &n, &st))
+        return false;
+    p->timeline = rows;
+    int rc = SQLITE_DONE;
+    const char *bad = NULL;
+    while (st && !bad && (rc = sqlite3_step(st)) == SQLITE_ROW && p->ntimeline < n) {
+        hm_tpoint *pt = &p->timeline[p->ntimeline];
+        if (!seconds_at(st, 0, &pt->t) || !bytes_at(st, 1, &pt->tracked) ||
+            !bytes_at(st, 2, &pt->rss))
+            bad = "a timeline value is out of range";
+        else if (p->ntimeline > 0 && pt->t < p->timeline[p->ntimeline - 1].t)
+            bad = "the timeline is not in time order";
+        else
+            p->ntimeline++;
+    }
+    return close_optional(r, st, rc, bad);
+}
+
+static bool load_gc_runs(reader *r)
+{
+    hm_profile *p = r->p;
+    sqlite3_stmt *st;
+    void *rows = NULL;
+    size_t n;
+    if (!open_optional(r, "gc_runs", HM_STORE_MAX_GC_RUNS,
+                       "SELECT t_start, t_end, generation, tracked_before, tracked_after "
+                       "FROM gc_runs ORDER BY t_start",
+                       sizeof *p->gc_runs, &rows, &n, &st))
+        return false;
+    p->gc_runs = rows;
+    int rc = SQLITE_DONE;
+    const char *bad = NULL;
+    while (st && !bad && (rc = sqlite3_step(st)) == SQLITE_ROW && p->ngc_runs < n) {
+        hm_gc_run *g = &p->gc_runs[p->ngc_runs];
+        int64_t generation = sqlite3_column_int64(st, 2);
+        if (!seconds_at(st, 0, &g->t_start) || !seconds_at(st, 1, &g->t_end) ||
+            g->t_end < g->t_start || sqlite3_column_type(st, 2) != SQLITE_INTEGER ||
+            generation < 0 || generation > HM_STORE_MAX_GC_GENERATION ||
+            !bytes_at(st, 3, &g->tracked_before) || !bytes_at(st, 4, &g->tracked_after)) {
+            bad = "a GC run's values are out of range";
+        } else {
+            g->generation = (int)generation;
+            p->ngc_runs++;
+        }
+    }
+    return close_optional(r, st, rc, bad);
+}
+
+static bool load_phases(reader *r)
+{
+    hm_profile *p = r->p;
+    sqlite3_stmt *st;
+    void *rows = NULL;
+    size_t n;
+    if (!open_optional(r, "phases", HM_STORE_MAX_PHASES,
+                       "SELECT name, t_start, t_end, depth FROM phases ORDER BY t_start, depth",
+                       sizeof *p->phases, &rows, &n, &st))
+        return false;
+    p->phases = rows;
+    double duration = hm_profile_meta_real(p, "duration_s");
+    int rc = SQLITE_DONE;
+    const char *bad = NULL;
+    while (st && !bad && (rc = sqlite3_step(st)) == SQLITE_ROW && p->nphases < n) {
+        hm_phase *ph = &p->phases[p->nphases];
+        int64_t depth = sqlite3_column_int64(st, 3);
+        ph->open = sqlite3_column_type(st, 2) == SQLITE_NULL;
+        if (sqlite3_column_type(st, 0) != SQLITE_TEXT || !seconds_at(st, 1, &ph->t_start) ||
+            (!ph->open && (!seconds_at(st, 2, &ph->t_end) || ph->t_end < ph->t_start)) ||
+            sqlite3_column_type(st, 3) != SQLITE_INTEGER || depth < 0 ||
+            depth > HM_STORE_MAX_PHASE_DEPTH) {
+            bad = "a phase's values are out of range";
+            break;
+        }
+        if (ph->open)
+            ph->t_end = duration > ph->t_start ? duration : ph->t_start;
+        ph->depth = (int)depth;
+        p->nphases++;     /* counted before the copy, so that hm_profile_free frees it */
+        if (!(ph->name = dup_text(sqlite3_column_text(st, 0))))
+            bad = "out of memory";
+    }
+    return close_optional(r, st, rc, bad);
+}
+
 bool hm_profile_load(const char *path, hm_profile *p, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
@@ -391,7 +561,8 @@ bool hm_profile_load(const char *path, hm_profile *p, char *err, size_t errlen)
         return false;
     }
     bool ok = check_header(&r) && load_strings(&r) && load_frames(&r) && load_nodes(&r) &&
-              load_values(&r) && load_meta(&r);
+              load_values(&r) && load_meta(&r) && load_timeline(&r) && load_gc_runs(&r) &&
+              load_phases(&r);
     if (ok && !hm_profile_index(p))
         ok = corrupt(&r, "out of memory");
     if (ok && !(p->processes = calloc(1, sizeof *p->processes)))
@@ -434,6 +605,13 @@ void hm_profile_free(hm_profile *p)
             free(p->meta[i].value);
         }
         free(p->meta);
+    }
+    if (!p->merged) {
+        free(p->timeline);
+        free(p->gc_runs);
+        for (size_t i = 0; p->phases && i < p->nphases; i++)
+            free(p->phases[i].name);
+        free(p->phases);
     }
     const char *path = p->path;
     memset(p, 0, sizeof *p);

@@ -144,8 +144,8 @@ static void keep_longest_runs(void)
 
 void hm_timeline_gc(bool stop, int generation)
 {
-    if (!points || !first_ms)
-        return;
+    if (!points || !first_ms || generation < 0 || generation > 2)
+        return;                          /* the reader accepts generations 0-2 */
     int64_t tracked = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
     double t = now_s();
     if (!stop) {
@@ -201,7 +201,7 @@ int hm_timeline_phase_begin(const char *name)
         p->name[len] = '\0';
         p->t_start = t;
         p->t_end = -1;
-        p->depth = with_depth;
+        p->depth = with_depth < HM_TIMELINE_MAX_DEPTH ? with_depth : HM_TIMELINE_MAX_DEPTH;
         p->entered = false;
         id = (epoch << 16) | (int)nphases++;
     }

@@ -18,6 +18,7 @@
 #define HM_TIMELINE_GC_RUNS 2048    /* collections kept; the longest stay */
 #define HM_TIMELINE_PHASES 1024
 #define HM_TIMELINE_NAME 120        /* bytes of a phase name kept, UTF-8 */
+#define HM_TIMELINE_MAX_DEPTH 255   /* deeper phases are stored at this depth (the reader's bound) */
 #define HM_TIMELINE_DEFAULT_MS 10   /* the sampling interval until thinning doubles it */
 
 typedef struct {

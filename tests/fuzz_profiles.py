@@ -117,6 +117,12 @@ def check_case(path, out_dir, others):
     summary = json.loads(text, parse_constant=lambda c: reject("JSON constant " + c))
     assert isinstance(summary["peak_bytes"], int)
     ElementTree.parse(os.path.join(out_dir, "peak.svg"))
+    with open(os.path.join(out_dir, "report.html"), encoding="utf-8") as f:
+        page = f.read()
+    data = page.split('<script type="application/json" id="heapmark-data">', 1)[1]
+    data = json.loads(data.split("</script>", 1)[0],
+                      parse_constant=lambda c: reject("JSON constant " + c))
+    assert len(data["tree"]["parent"]) >= 1 and page.count("<script") == 2
     for name in ("peak.txt", "peak.folded", "end.folded"):
         with open(os.path.join(out_dir, name), encoding="utf-8") as f:
             f.read()

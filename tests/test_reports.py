@@ -117,7 +117,7 @@ def test_peak_text_report(results):
 
 def test_report_regenerates_the_same_files(results, tmp_path):
     run_heapmark(["report", str(results / "profile.db"), "-o", str(tmp_path)], tmp_path)
-    for name in ("peak.svg", "peak.folded", "end.folded", "peak.txt"):
+    for name in ("peak.svg", "peak.folded", "end.folded", "peak.txt", "report.html"):
         assert (tmp_path / name).read_bytes() == (results / name).read_bytes(), name
 
 

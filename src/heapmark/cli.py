@@ -52,12 +52,17 @@ heapmark run options:
   --follow-exec         also profile every program it starts with exec
                         (subprocess), not only multiprocessing's children
   --top N               lines in the summary printed at exit (default 5)
+  --html-min-bytes SIZE report.html folds call-tree nodes smaller than SIZE
+                        (bytes, 64K, or a share of each snapshot such as 0.1%)
+                        into an "other" node per caller (default: 0.01%,
+                        raised until at most 30,000 nodes remain; 0: keep all)
   -q, --quiet           print no summary at exit
 
 heapmark report options:
   -o, --output DIR      write the reports into DIR (default: next to the profile)
   --json                print a machine-readable summary on stdout instead
   --top N               lines in the table printed on stdout (default 10)
+  --html-min-bytes SIZE as for heapmark run
 
 heapmark export options:
   --format FORMAT       folded, pprof (gzipped profile.proto for go tool pprof),
@@ -80,7 +85,8 @@ the census of the objects still alive, Heapy's table, on stdout):
   --top N               rows in the table (default 10; 0: all)
   --json FILE           also write the census as JSON to FILE
 
-Results: profile.db (SQLite, see docs/profile-format.md), peak.svg
+Results: profile.db (SQLite, see docs/profile-format.md), report.html
+(flamegraph, top lines, timeline: open it in a browser), peak.svg
 (flamegraph), peak.txt, peak.folded and end.folded (folded stacks).
 """
 
@@ -125,6 +131,26 @@ def parse_int(text, option, minimum=0):
     return value
 
 
+def parse_html_min(text, option):
+    """--html-min-bytes: 'auto', a size ('0', '64K') or a share ('0.1%') ->
+    (min_bytes, min_share) as write_reports takes them (-1: not given)."""
+    word = text.strip()
+    if word == "auto":
+        return (-1, -1.0)
+    if word.endswith("%"):
+        try:
+            percent = float(word[:-1])
+        except ValueError:
+            percent = -1.0
+        if not 0 <= percent <= 100:
+            raise UsageError("%s expects a share between 0%% and 100%%, not '%s'"
+                             % (option, text))
+        return (-1, percent / 100)
+    if word == "0":
+        return (0, -1.0)
+    return (parse_size(word, option), -1.0)
+
+
 def take_value(args, i, option):
     if i + 1 >= len(args):
         raise UsageError("option %s needs a value" % option)
@@ -144,7 +170,7 @@ def split_option(arg):
 def parse_run(args):
     opts = {"output": None, "exact": False, "rate": DEFAULT_SAMPLE_RATE, "seed": 0,
             "top": 5, "quiet": False, "checkpoint": 5, "follow": "fork,spawn",
-            "memory_limit": 0, "timeline": 10}
+            "memory_limit": 0, "timeline": 10, "html_min": (-1, -1.0)}
     i = 0
     while i < len(args):
         arg = args[i]
@@ -183,6 +209,8 @@ def parse_run(args):
             opts["follow"] = "fork,spawn,exec"
         elif name == "--top":
             opts["top"] = parse_int(value(), name)
+        elif name == "--html-min-bytes":
+            opts["html_min"] = parse_html_min(value(), name)
         elif name in ("-q", "--quiet"):
             opts["quiet"] = True
         elif name == "-m":
@@ -220,7 +248,7 @@ def check_script(target):
     return target
 
 
-RESULT_FILES = ("profile.db", "peak.svg", "peak.folded", "end.folded", "peak.txt")
+RESULT_FILES = ("profile.db", "peak.svg", "peak.folded", "end.folded", "peak.txt", "report.html")
 
 
 def run_profiles(directory):
@@ -400,7 +428,8 @@ def finish_run(directory, opts, returncode):
             say("error: no profile was written to %s/" % directory)
         return False
     try:
-        summary, status, duration = _heapmark.write_reports(profiles, directory, opts["top"])
+        summary, status, duration = _heapmark.write_reports(profiles, directory, opts["top"],
+                                                            *opts["html_min"])
         if not opts["quiet"]:
             sys.stderr.write(summary)
     except _heapmark.ProfileError as exc:
@@ -416,7 +445,7 @@ def finish_run(directory, opts, returncode):
             "killer): the reports show %s, %.1f s into the run"
             % ("its last checkpoint" if status == "checkpoint" else "its profile", duration))
     if not opts["quiet"]:
-        say("results in %s/ (peak.svg, peak.txt, profile.db)" % directory)
+        say("results in %s/ (report.html, peak.svg, peak.txt, profile.db)" % directory)
         for name in sorted(os.listdir(directory)):
             if name.startswith("out-of-memory-"):
                 say("out-of-memory report in %s/" % os.path.join(directory, name))
@@ -431,17 +460,20 @@ def cmd_report(args):
     output = None
     as_json = False
     top = 10
+    html_min = (-1, -1.0)
     i = 0
     while i < len(args):
         name, inline = split_option(args[i])
         if name in ("-h", "--help"):
             sys.stdout.write(USAGE)
             return 0
-        if name in ("-o", "--output", "--top"):
+        if name in ("-o", "--output", "--top", "--html-min-bytes"):
             v = inline if inline is not None else take_value(args, i, name)
             i += inline is None
             if name == "--top":
                 top = parse_int(v, name)
+            elif name == "--html-min-bytes":
+                html_min = parse_html_min(v, name)
             else:
                 output = v
         elif name == "--json":
@@ -470,11 +502,13 @@ def cmd_report(args):
             raise UsageError("cannot create output directory '%s': %s"
                              % (output, exc.strerror)) from None
     try:
-        text, _, _ = _heapmark.write_reports(profiles, directory, top, terminal_columns())
+        text, _, _ = _heapmark.write_reports(profiles, directory, top, terminal_columns(),
+                                             *html_min)
     except _heapmark.ProfileError as exc:
         raise UsageError(str(exc)) from None
     write_stdout(text.encode())
-    say("reports written to %s/ (peak.svg, peak.txt, peak.folded, end.folded)" % directory)
+    say("reports written to %s/ (report.html, peak.svg, peak.txt, peak.folded, end.folded)"
+        % directory)
     return 0
 
 

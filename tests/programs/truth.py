@@ -15,8 +15,9 @@ def block(size):
 
 
 def write(path, **tables):
-    """tables: name -> {line: bytes} (or a list of lines)."""
-    # Written aside and renamed: tests wait for the file to appear, then read it.
+    """tables: name -> {line: bytes} (or a list of lines).  Written under a
+    temporary name and renamed: a test waiting for the file to appear (and
+    then signalling the program) must never read it half-written."""
     with open(path + ".tmp", "w") as f:
         json.dump(tables, f)
     os.replace(path + ".tmp", path)

@@ -1,0 +1,202 @@
+/*
+ * heapmark report.html, part 1 of 5 (setup.py joins common.js, flame.js,
+ * table.js, timeline.js and main.js, in that order, into the page's one
+ * script): the data csrc/report_html.c embeds in the script element
+ * "heapmark-data", decoded once, and what every part shares.
+ *
+ * Owns: number and time formatting (as the C reports print them), the DOM
+ * helpers, the frames, the call tree's arrays with the per-snapshot layout
+ * (children by size, offsets, self bytes), and the page's state.
+ * Must never: put program text into the page as markup (here and in every
+ * part: only textContent and canvas text, no innerHTML), fetch anything,
+ * or show an estimate without saying so (sampled profiles mark per-frame
+ * figures with ≈).
+ */
+/* exported heapmarkPage */
+const heapmarkPage = (function () {
+  'use strict';
+
+  const data = JSON.parse(document.getElementById('heapmark-data').textContent);
+  const meta = data.meta;
+  const SNAPSHOTS = ['peak', 'end', 'allocated'];
+  const APPROX_SIGN = meta.exact ? '' : '\u2248 ';
+  /* The sign for an estimate, except on zero, which is never estimated. */
+  function approx(n) {
+    return n ? APPROX_SIGN : '';
+  }
+  const OF_SNAPSHOT = {
+    peak: 'of the peak',
+    end: 'of what was left at the end',
+    allocated: 'of everything allocated',
+  };
+
+  // ---- formatting --------------------------------------------------------
+
+  const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+  /* As the C reports print sizes (strbuf.c), so that pages and files agree. */
+  function bytes(n) {
+    let v = Math.abs(n);
+    let u = 0;
+    while (v >= 1024 && u < 4) {
+      v /= 1024;
+      u++;
+    }
+    const sign = n < 0 ? '-' : '';
+    return u === 0 ? sign + v + ' B' : sign + v.toFixed(1) + ' ' + UNITS[u];
+  }
+
+  function grouped(n) {
+    return Math.round(n).toLocaleString('en-US');
+  }
+
+  /* Short runs in milliseconds: "0.01 s" would hide a whole phase. */
+  function seconds(t) {
+    if (t === 0) return '0 s';
+    if (t < 1) return (t * 1000).toFixed(t < 0.01 ? 2 : 1) + ' ms';
+    return t.toFixed(t < 10 ? 2 : 1) + ' s';
+  }
+
+  function share(part, whole) {
+    return whole > 0 ? (100 * part / whole).toFixed(1) + '%' : '\u2013';
+  }
+
+  function plural(n, word) {
+    return n + ' ' + word + (n === 1 ? '' : 's');
+  }
+
+  function el(tag, className, text) {
+    const e = document.createElement(tag);
+    if (className) e.className = className;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function $(id) {
+    return document.getElementById(id);
+  }
+
+  // ---- frames -------------------------------------------------------------
+
+  const S = data.strings;
+  const frames = data.frames.map(function (f) {
+    return { fn: S[f[0]], file: S[f[1]], short: S[f[2]], line: f[3], src: S[f[4]], kind: f[5] };
+  });
+
+  /* "function (file:line)", heapmark's own entries by their bracketed name. */
+  function frameLabel(f) {
+    return f.kind === 2 ? f.fn : f.fn + ' (' + f.short + ':' + f.line + ')';
+  }
+
+  function functionLabel(f) {
+    return f.kind === 2 ? f.fn : f.fn + ' (' + f.short + ')';
+  }
+
+  const KIND_NAMES = ['your code', 'library', 'heapmark'];
+
+  // ---- the call tree --------------------------------------------------------
+
+  const T = data.tree;
+  const N = T.parent.length;
+  const parent = new Int32Array(N);
+  const depth = new Int32Array(N);
+  parent[0] = -1;
+  for (let i = 1; i < N; i++) {
+    parent[i] = i - T.parent[i];
+    depth[i] = depth[parent[i]] + 1;
+  }
+  // Children in one array (CSR): kids[start[i] .. start[i + 1]).
+  const start = new Int32Array(N + 1);
+  for (let i = 1; i < N; i++) start[parent[i] + 1]++;
+  for (let i = 0; i < N; i++) start[i + 1] += start[i];
+  const kidsInOrder = new Int32Array(Math.max(N - 1, 0));
+  const fill = start.slice(0, N);
+  for (let i = 1; i < N; i++) kidsInOrder[fill[parent[i]]++] = i;
+
+  const totals = {};
+  const counts = {};
+  SNAPSHOTS.forEach(function (s) {
+    totals[s] = Float64Array.from(T.total[s]);
+    counts[s] = Float64Array.from(T.count[s]);
+  });
+  const isOther = function (i) { return i > 0 && T.frame[i] < 0; };
+  const hasOthers = data.prune.other_nodes > 0;
+
+  function nodeLabel(i) {
+    if (i === 0) return 'all';
+    const f = T.frame[i];
+    if (f < 0) return '[other: ' + plural(-f, 'smaller callee') + ']';
+    return frameLabel(frames[f]);
+  }
+
+  /* Per snapshot: children by decreasing bytes ("other" last), each node's
+   * offset from the left edge in bytes, and its own (self) bytes. */
+  const layouts = {};
+  function layout(snap) {
+    if (layouts[snap]) return layouts[snap];
+    const tot = totals[snap];
+    const kids = kidsInOrder.slice();
+    const x = new Float64Array(N);
+    const self = Float64Array.from(tot);
+    for (let i = 0; i < N; i++) {
+      const a = start[i];
+      const b = start[i + 1];
+      if (b - a > 1) {
+        const sorted = Array.from(kids.subarray(a, b)).sort(function (p, q) {
+          const op = isOther(p);
+          const oq = isOther(q);
+          if (op !== oq) return op ? 1 : -1;
+          return tot[q] - tot[p] || p - q;
+        });
+        kids.set(sorted, a);
+      }
+      let at = x[i];
+      for (let k = a; k < b; k++) {
+        const c = kids[k];
+        x[c] = at;
+        at += tot[c];
+        self[i] -= tot[c];
+      }
+    }
+    layouts[snap] = { kids: kids, x: x, self: self };
+    return layouts[snap];
+  }
+
+  // ---- page state --------------------------------------------------------------
+
+  const state = {
+    snap: 'peak',
+    zoom: 0,
+    icicle: false,
+    match: new Uint8Array(N),
+    term: '',
+    kind: 'lines',
+    sortKey: 'self',
+    sortDir: -1,
+    showAll: false,
+  };
+
+  // ---- tooltips -------------------------------------------------------------------
+
+  function tipLine(tip, className, text) {
+    tip.appendChild(el('div', className, text));
+  }
+
+  function placeTip(tip, box, mx, my) {
+    tip.hidden = false;
+    const bw = box.clientWidth;
+    const tw = tip.offsetWidth;
+    let left = mx + 14;
+    if (left + tw > bw) left = Math.max(0, mx - tw - 14);
+    tip.style.left = left + 'px';
+    tip.style.top = (my + 16) + 'px';
+  }
+  function canvasPoint(canvas, event) {
+    const r = canvas.getBoundingClientRect();
+    return [event.clientX - r.left, event.clientY - r.top];
+  }
+
+  return { data, meta, SNAPSHOTS, OF_SNAPSHOT, approx, bytes, grouped, seconds, share, plural,
+    el, $, frames, frameLabel, functionLabel, KIND_NAMES, T, N, parent, depth, start, totals,
+    counts, isOther, hasOthers, nodeLabel, layout, state, tipLine, placeTip, canvasPoint };
+}());

@@ -1,0 +1,354 @@
+/*
+ * heapmark report.html, part 2 of 5: the flamegraph.
+ *
+ * Owns: drawing the call tree on a canvas (flame: root at the bottom, or
+ * icicle), its tooltips, zoom and breadcrumb, the snapshot buttons and their
+ * caption, search (highlighted frames, bytes summed with nested matches
+ * counted once) and the note on what pruning folded.
+ * Must never: draw a frame wider than its parent, or sum a subtree twice.
+ */
+(function (hm) {
+  'use strict';
+
+  const { data, meta, state, $, el, T, N, frames, totals, counts, parent, depth, start, approx,
+    bytes, grouped, seconds, share, plural, isOther, nodeLabel, frameLabel, layout, tipLine,
+    placeTip, canvasPoint, SNAPSHOTS, OF_SNAPSHOT, KIND_NAMES, hasOthers } = hm;
+
+  // ---- flamegraph ------------------------------------------------------------------
+
+  const ROW = 18;
+  const MIN_WIDTH = 0.35;
+  const flame = $('flame');
+  const flameBox = $('flame-box');
+  const flameTip = $('flame-tip');
+  const ctx = flame.getContext('2d');
+  const FONT = '12px ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace';
+  let drawn = { node: [], x: [], y: [], w: [] };
+
+  function hash(s) {
+    let h = 2166136261;
+    for (let i = 0; i < s.length; i++) {
+      h ^= s.charCodeAt(i);
+      h = Math.imul(h, 16777619);
+    }
+    return h >>> 0;
+  }
+
+  const colours = new Map();
+  function colour(i) {
+    if (i === 0) return 'rgb(220,220,210)';
+    const f = T.frame[i];
+    if (f < 0) return 'rgb(226,223,214)';
+    let c = colours.get(f);
+    if (c) return c;
+    const fr = frames[f];
+    const h = hash(fr.fn);
+    const v1 = h % 55;
+    const v2 = (h >>> 8) % 80;
+    // As peak.svg colours them: the program warm, libraries blue, heapmark's grey.
+    let rgb;
+    if (fr.kind === 2) rgb = [195 + (v1 >> 2), 195 + (v1 >> 2), 195 + (v1 >> 2)];
+    else if (fr.kind === 1) rgb = [80 + v1, 150 + (v2 >> 1), 200 + (v1 >> 1)];
+    else rgb = [205 + v1, 90 + v2, 40 + (v1 >> 1)];
+    c = 'rgb(' + rgb.join(',') + ')';
+    colours.set(f, c);
+    return c;
+  }
+
+  function drawnLabel(i) {
+    const f = T.frame[i];
+    if (i === 0) {
+      const all = totals[state.snap][0];
+      return 'all: ' + approx(all) + bytes(all);
+    }
+    if (f >= 0 && frames[f].src) return nodeLabel(i) + ' \u00b7 ' + frames[f].src;
+    return nodeLabel(i);
+  }
+
+  function ancestors(i) {
+    const path = [];
+    for (let k = i; k >= 0; k = parent[k]) path.push(k);
+    return path.reverse();
+  }
+
+  function renderFlame() {
+    const snap = state.snap;
+    const tot = totals[snap];
+    const lay = layout(snap);
+    const width = Math.max(flameBox.clientWidth, 300);
+    const z = state.zoom;
+    const scale = width / (tot[z] || 1);
+    const x0 = lay.x[z];
+    const list = { node: [], x: [], y: [], w: [] };
+    let maxDepth = depth[z];
+    // Callers of the zoomed frame span the whole width, dimmed.
+    const path = ancestors(z);
+    for (let k = 0; k < path.length - 1; k++) {
+      list.node.push(path[k]);
+      list.x.push(0);
+      list.w.push(width);
+    }
+    const stack = [z];
+    while (stack.length) {
+      const n = stack.pop();
+      const w = tot[n] * scale;
+      if (n !== z && w < MIN_WIDTH) continue;
+      list.node.push(n);
+      list.x.push((lay.x[n] - x0) * scale);
+      list.w.push(w);
+      if (depth[n] > maxDepth) maxDepth = depth[n];
+      // Pushed last first, so that the largest child is drawn first.
+      for (let k = start[n + 1] - 1; k >= start[n]; k--) {
+        if (tot[lay.kids[k]] * scale >= MIN_WIDTH) stack.push(lay.kids[k]);
+      }
+    }
+    const rows = maxDepth + 1;
+    const height = rows * ROW + 2;
+    const dpr = window.devicePixelRatio || 1;
+    flame.width = Math.round(width * dpr);
+    flame.height = Math.round(height * dpr);
+    flame.style.height = height + 'px';
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    ctx.font = FONT;
+    ctx.textBaseline = 'middle';
+    const charWidth = ctx.measureText('M').width || 7.2;
+    for (let k = 0; k < list.node.length; k++) {
+      const n = list.node[k];
+      const y = state.icicle ? depth[n] * ROW : (rows - 1 - depth[n]) * ROW;
+      list.y.push(y);
+      const x = list.x[k];
+      const w = list.w[k];
+      ctx.globalAlpha = depth[n] < depth[z] ? 0.55 : 1;
+      ctx.fillStyle = state.match[n] ? 'rgb(224,64,224)' : colour(n);
+      ctx.fillRect(x, y + 1, Math.max(w - 1, 0.5), ROW - 1);
+      const room = Math.floor((w - 6) / charWidth);
+      if (room >= 3) {
+        const label = drawnLabel(n);
+        ctx.fillStyle = '#000';
+        ctx.fillText(label.length <= room ? label : label.slice(0, room - 2) + '..', x + 3,
+          y + 1 + (ROW - 1) / 2);
+      }
+    }
+    ctx.globalAlpha = 1;
+    drawn = list;
+  }
+
+  function hit(mx, my) {
+    for (let k = drawn.node.length - 1; k >= 0; k--) {
+      if (mx >= drawn.x[k] && mx < drawn.x[k] + Math.max(drawn.w[k], 1) &&
+          my >= drawn.y[k] && my < drawn.y[k] + ROW) return drawn.node[k];
+    }
+    return -1;
+  }
+
+  function showFlameTip(n, mx, my) {
+    const snap = state.snap;
+    const tot = totals[snap];
+    const root = tot[0];
+    flameTip.textContent = '';
+    if (n === 0) {
+      tipLine(flameTip, 'title', 'all frames');
+    } else if (isOther(n)) {
+      tipLine(flameTip, 'title', nodeLabel(n));
+      tipLine(flameTip, 'dim', 'callees of ' + nodeLabel(parent[n]) +
+        ' too small to draw, folded together');
+    } else {
+      const f = frames[T.frame[n]];
+      tipLine(flameTip, 'title', frameLabel(f));
+      if (f.kind !== 2) {
+        tipLine(flameTip, 'dim', f.file + ':' + f.line + ' (' + KIND_NAMES[f.kind] + ')');
+      }
+      if (f.src) tipLine(flameTip, 'src', f.src);
+    }
+    tipLine(flameTip, '', approx(tot[n]) + bytes(tot[n]) + ' (' + grouped(tot[n]) + ' bytes), ' +
+      share(tot[n], root) + ' ' + OF_SNAPSHOT[snap]);
+    const self = layout(snap).self[n];
+    if (n > 0 && !isOther(n)) {
+      tipLine(flameTip, '', 'self: ' + approx(self) + bytes(self) + ', ' + share(self, root));
+    }
+    tipLine(flameTip, '', approx(counts[snap][n]) + plural(counts[snap][n], 'allocation'));
+    tipLine(flameTip, 'dim', n === state.zoom ? '' : 'click to zoom');
+    placeTip(flameTip, flameBox, mx, my);
+  }
+
+  flame.addEventListener('mousemove', function (e) {
+    const p = canvasPoint(flame, e);
+    const n = hit(p[0], p[1]);
+    if (n < 0) flameTip.hidden = true;
+    else showFlameTip(n, p[0], p[1]);
+  });
+  flame.addEventListener('mouseleave', function () { flameTip.hidden = true; });
+  flame.addEventListener('click', function (e) {
+    const p = canvasPoint(flame, e);
+    const n = hit(p[0], p[1]);
+    if (n >= 0) zoomTo(n);
+  });
+
+  function zoomTo(n) {
+    state.zoom = n;
+    flameTip.hidden = true;
+    renderBreadcrumb();
+    renderFlame();
+  }
+
+  function renderBreadcrumb() {
+    const nav = $('breadcrumb');
+    nav.textContent = '';
+    const path = ancestors(state.zoom);
+    path.forEach(function (n, k) {
+      if (k) nav.appendChild(el('span', 'sep', '\u203a'));
+      const b = el('button', '', k === 0 ? 'all' : nodeLabel(n));
+      b.type = 'button';
+      b.title = nodeLabel(n);
+      if (n === state.zoom) b.setAttribute('aria-current', 'true');
+      b.addEventListener('click', function () { zoomTo(n); });
+      nav.appendChild(b);
+    });
+    $('reset').disabled = state.zoom === 0;
+  }
+
+  $('reset').addEventListener('click', function () { zoomTo(0); });
+
+  function setSnapshot(snap) {
+    state.snap = snap;
+    document.querySelectorAll('button.snap').forEach(function (b) {
+      b.setAttribute('aria-pressed', String(b.dataset.snap === snap));
+    });
+    if (!(totals[snap][state.zoom] > 0)) state.zoom = 0;
+    renderCaption();
+    renderBreadcrumb();
+    applySearch();
+    renderFlame();
+    hm.table.render();
+  }
+
+  document.querySelectorAll('button.snap').forEach(function (b) {
+    b.addEventListener('click', function () { setSnapshot(b.dataset.snap); });
+  });
+
+  $('orientation').addEventListener('click', function () {
+    state.icicle = !state.icicle;
+    const b = $('orientation');
+    b.setAttribute('aria-pressed', String(state.icicle));
+    renderFlame();
+  });
+
+  function renderCaption() {
+    const snap = state.snap;
+    const exactTotal = meta.snapshot_totals[SNAPSHOTS.indexOf(snap)];
+    const treeTotal = totals[snap][0];
+    const many = meta.processes.length > 1 ? ' (' + meta.processes.length +
+      ' processes, each at its own peak)' : '';
+    let text;
+    if (snap === 'peak') {
+      text = 'What was allocated at the peak, ' + seconds(meta.peak_at_s) + ' into the run: ' +
+        bytes(exactTotal) + ' tracked (exact)' + many + '.';
+    } else if (snap === 'end') {
+      text = 'What was still allocated when recording ended: ' + bytes(exactTotal) +
+        ' tracked (exact)' + many + '.';
+    } else {
+      text = 'Everything allocated during the run, freed or not: ' + approx(treeTotal) +
+        bytes(treeTotal) + '.';
+    }
+    if (!meta.exact) {
+      text += ' Frame widths are estimates from samples every ' + bytes(meta.sample_rate) +
+        (snap === 'allocated' ? '.' : '; they add up to \u2248 ' + bytes(treeTotal) + '.');
+    }
+    $('snapshot-caption').textContent = text + ' Click a frame to zoom, Escape to zoom out, ' +
+      '/ to search.';
+  }
+
+  // ---- search ------------------------------------------------------------------
+
+  const searchText = frames.map(function (f) {
+    return (frameLabel(f) + '\u0000' + f.file + ':' + f.line).toLowerCase();
+  });
+
+  function applySearch() {
+    const term = $('search').value.trim().toLowerCase();
+    state.term = term;
+    state.match.fill(0);
+    const out = $('search-result');
+    if (!term) {
+      out.textContent = '';
+      return;
+    }
+    const frameHit = searchText.map(function (s) { return s.indexOf(term) >= 0; });
+    const tot = totals[state.snap];
+    const covered = new Uint8Array(N);
+    let sum = 0;
+    let frameCount = 0;
+    for (let i = 1; i < N; i++) {
+      const f = T.frame[i];
+      const p = parent[i];
+      covered[i] = covered[p] || state.match[p];
+      if (f >= 0 && frameHit[f]) {
+        state.match[i] = 1;
+        frameCount++;
+        // Nested matches (recursion, a file matching twice) are counted once.
+        if (!covered[i]) sum += tot[i];
+      }
+    }
+    out.textContent = frameCount
+      ? plural(frameCount, 'frame') + ' match: ' + approx(sum) + bytes(sum) + ', ' +
+        share(sum, tot[0]) + ' ' + OF_SNAPSHOT[state.snap] +
+        (hasOthers ? ' in the frames on this page (the ' + grouped(data.prune.folded_children) +
+          ' call paths folded into \u201cother\u201d are not searched; the table counts them)' : '')
+      : 'no frame matches';
+  }
+
+  $('search').addEventListener('input', function () {
+    applySearch();
+    renderFlame();
+  });
+
+  document.addEventListener('keydown', function (e) {
+    const typing = e.target && (e.target.tagName === 'INPUT');
+    if (e.key === '/' && !typing) {
+      e.preventDefault();
+      $('search').focus();
+    } else if (e.key === 'Escape') {
+      if (typing && $('search').value) {
+        $('search').value = '';
+        applySearch();
+        renderFlame();
+      } else if (state.zoom !== 0) {
+        zoomTo(0);
+      }
+    }
+  });
+
+  function renderPruneNote() {
+    const pr = data.prune;
+    if (!pr.other_nodes) {
+      $('prune-note').textContent = 'Every one of the profile\u2019s ' + grouped(pr.profile_nodes) +
+        ' call-tree nodes is on this page.';
+      return;
+    }
+    const bar = pr.share > 0
+      ? (100 * pr.share).toPrecision(2).replace(/\.?0+$/, '') + '% of the snapshot\u2019s total'
+      : bytes(pr.min_bytes[0]);
+    $('prune-note').textContent = 'To keep this page small, ' +
+      plural(pr.folded_children, 'call path') + ' under ' + bar +
+      ' in every snapshot are folded into ' + plural(pr.other_nodes, '\u201cother\u201d node') +
+      ' (' + grouped(pr.page_nodes - pr.other_nodes) + ' of the profile\u2019s ' +
+      grouped(pr.profile_nodes) + ' call-tree nodes are on this page); every total still ' +
+      'adds up. heapmark report --html-min-bytes sets the bar (0 keeps everything). ' +
+      'The table below counts every node.';
+  }
+
+  hm.flame = {
+    render: renderFlame,
+    renderBreadcrumb: renderBreadcrumb,
+    renderCaption: renderCaption,
+    renderPruneNote: renderPruneNote,
+    /* Highlights what text matches, as if typed into the search box. */
+    search: function (text) {
+      $('search').value = text;
+      applySearch();
+      renderFlame();
+    },
+    drawn: function () { return drawn; },
+  };
+}(heapmarkPage));

@@ -1,0 +1,99 @@
+/*
+ * heapmark report.html, part 5 of 5: the run's metadata and the start.
+ *
+ * Owns: the header (command, Python, mode and sample rate, run time, peak
+ * tracked and RSS, what remained, the processes, and which numbers are
+ * estimates), drawing everything once and again on resize, and the small
+ * read-only window.heapmarkReport the tests read the canvas through.
+ * Must never: change the page's state from heapmarkReport.
+ */
+(function (hm) {
+  'use strict';
+
+  const { meta, state, $, el, bytes, grouped, seconds, totals, nodeLabel } = hm;
+
+  // ---- header: run metadata --------------------------------------------------
+
+  function describeMode() {
+    if (meta.exact) return 'exact: every allocation recorded';
+    return 'sampled: one sample per ' + bytes(meta.sample_rate) + ' allocated on average';
+  }
+
+  function fillHeader() {
+    document.title = 'heapmark: ' + meta.command;
+    $('headline').textContent = '\u2014 peak ' + bytes(meta.peak_bytes) + ' tracked at ' +
+      seconds(meta.peak_at_s);
+    $('version').textContent = meta.heapmark_version;
+    if (meta.note) {
+      $('note').textContent = meta.note;
+      $('note').hidden = false;
+    }
+    const dl = $('meta');
+    function row(name, value, mono) {
+      dl.appendChild(el('dt', '', name));
+      dl.appendChild(el('dd', mono ? 'mono' : '', value));
+    }
+    row('command', meta.command, true);
+    row('Python', (meta.python || '').split('\n')[0], false);
+    row('mode', describeMode(), false);
+    row('run time', seconds(meta.duration_s), false);
+    row('peak tracked', bytes(meta.peak_bytes) + ' (' + grouped(meta.peak_bytes) +
+      ' bytes, exact) at ' + seconds(meta.peak_at_s), false);
+    row('peak RSS', bytes(meta.peak_rss_bytes), false);
+    row('still allocated at the end', bytes(meta.end_bytes) + ' (exact)', false);
+    if (meta.processes.length > 1) {
+      meta.processes.forEach(function (p, k) {
+        row(k === 0 ? 'processes' : '', 'pid ' + p.pid + ': peak ' + bytes(p.peak_bytes) +
+          ', peak RSS ' + bytes(p.peak_rss_bytes) + ', ' + seconds(p.duration_s) +
+          (p.status && p.status !== 'exit' ? ', ended by ' + p.status : '') + ' \u2014 ' +
+          p.command, false);
+      });
+    }
+    $('estimates').textContent = meta.exact
+      ? 'Every figure on this page is exact: heapmark recorded every allocation. ' +
+        'RSS is the kernel\u2019s figure (pages touched).'
+      : 'Estimates: the per-frame, per-line and per-function figures (flamegraph, table, ' +
+        'search sums; marked \u2248) are unbiased estimates from samples every ' +
+        bytes(meta.sample_rate) + '. Exact: peak tracked, still allocated at the end, and ' +
+        'tracked memory over time. RSS is the kernel\u2019s figure (pages touched).';
+  }
+
+  // ---- start ------------------------------------------------------------------------
+
+  let pending = false;
+  window.addEventListener('resize', function () {
+    if (pending) return;
+    pending = true;
+    window.requestAnimationFrame(function () {
+      pending = false;
+      hm.flame.render();
+      hm.timeline.render();
+    });
+  });
+
+  fillHeader();
+  hm.timeline.fill();
+  hm.timeline.render();
+  hm.flame.renderPruneNote();
+  hm.flame.renderCaption();
+  hm.flame.renderBreadcrumb();
+  hm.flame.render();
+  hm.table.render();
+
+  /* For tests and the curious: what the flamegraph drew last, in canvas
+   * pixels, with each frame's label and bytes. */
+  window.heapmarkReport = {
+    drawnFrames: function () {
+      const drawn = hm.flame.drawn();
+      return drawn.node.map(function (n, k) {
+        return {
+          node: n, label: nodeLabel(n), x: drawn.x[k], y: drawn.y[k], w: drawn.w[k],
+          bytes: totals[state.snap][n], matched: !!state.match[n],
+        };
+      });
+    },
+    state: function () {
+      return { snapshot: state.snap, zoom: nodeLabel(state.zoom), icicle: state.icicle };
+    },
+  };
+}(heapmarkPage));
