@@ -133,6 +133,8 @@ bool hm_export(const hm_profile *p, hm_export_format format, int snapshot, hm_bu
         snprintf(err, errlen, "out of memory while rendering the %s export",
                  export_names[format]);
     return !out->failed;
+}
+
 bool hm_report_all(const hm_profile *p, const char *dir, char *err, size_t errlen)
 {
     return hm_report_all_with(p, dir, NULL, err, errlen);

@@ -275,7 +275,7 @@ void hm_report_terminal(const hm_profile *p, size_t top, size_t columns, hm_buf 
                   hm_profile_meta_real(p, "duration_s"));
     hm_buf_bytes(&text, hm_profile_meta_int(p, "end_bytes"));
     char note[1024];
-    if (ending(p, note, sizeof note))
+    if (hm_report_ending(p, note, sizeof note))
         hm_buf_printf(&text, "\nnote: %s", note);
     if (p->nprocesses > 1) {
         hm_buf_printf(&text, "\n%zu child process%s, each at its own peak:\n",

@@ -429,7 +429,7 @@ def finish_run(directory, opts, returncode):
         return False
     try:
         summary, status, duration = _heapmark.write_reports(profiles, directory, opts["top"],
-                                                            *opts["html_min"])
+                                                            0, *opts["html_min"])
         if not opts["quiet"]:
             sys.stderr.write(summary)
     except _heapmark.ProfileError as exc:
