@@ -55,7 +55,7 @@ static void snapshot_with_reports(void)
     if (!hm_profile_load(path, &p, err, sizeof err) || !hm_report_all(&p, dir, err, sizeof err)) {
         fprintf(stderr, "heapmark: snapshot: %s\n", err);
     } else {
-        fprintf(stderr, "heapmark: snapshot written to %s/ (peak.svg, peak.txt, profile.db)\n",
+        fprintf(stderr, "heapmark: snapshot written to %s/ (report.html, peak.svg, peak.txt, profile.db)\n",
                 dir);
     }
     hm_profile_free(&p);
