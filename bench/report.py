@@ -110,10 +110,11 @@ def render_markdown(meta, table, tools):
             else:
                 acc_text = "-"
             fail = " (%d failed)" % r["failed"] if r.get("failed") else ""
-            out.append("| %s%s | %.2f (%.2f-%.2f) | %.2fx | %.2fx | %.2fx | %.0f | %.2fx | %s | %s "
+            paired = r.get("paired_wall_ratio")
+            out.append("| %s%s | %.2f (%.2f-%.2f) | %.2fx | %s | %.2fx | %.0f | %.2fx | %s | %s "
                        "| %s |"
                        % (label, fail, r["wall_s"], r["wall_min"], r["wall_max"],
-                          r.get("wall_ratio", 0), r.get("paired_wall_ratio", 0),
+                          r.get("wall_ratio", 0), "%.2fx" % paired if paired else "-",
                           r.get("cpu_ratio", 0), r["rss_mib"],
                           r.get("rss_ratio", 0),
                           "%.0f" % r["result_kib"] if "result_kib" in r else "-",

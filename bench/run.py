@@ -539,6 +539,23 @@ def summarise(records, tools, workloads):
     return table
 
 
+def render_saved(args):
+    """The tables of a saved run, rendered by the current report.py."""
+    with open(args.render) as f:
+        saved = json.load(f)
+    meta = saved["meta"]
+    args.rates = ",".join(name.split()[-1] for name in meta["configs"]
+                          if name.startswith("heapmark --sample-rate"))
+    tools = {name: tool for name, tool in configurations(args).items()
+             if name in meta["configs"]}
+    markdown = render_markdown(meta, saved["table"], tools)
+    sys.stdout.write(markdown)
+    if args.write_docs:
+        write_docs(markdown)
+        say("updated %s" % os.path.relpath(DOCS))
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="heapmark overhead and accuracy benchmark")
     parser.add_argument("--reps", type=int, default=7, help="repetitions (default 7)")
@@ -573,6 +590,9 @@ def main(argv=None):
     parser.add_argument("--retries", type=int, default=3,
                         help="repeat a run disturbed by other processes up to this many "
                         "times (default 3)")
+    parser.add_argument("--render", metavar="RESULTS_JSON",
+                        help="run nothing: render the tables of a saved results.json again "
+                        "(with --write-docs, into docs/performance.md)")
     parser.add_argument("--wait-quiet", type=float, default=120,
                         help="longest wait for a quiet machine before a run, s (default 120)")
     args = parser.parse_args(argv)
@@ -581,6 +601,8 @@ def main(argv=None):
     if args.reps < 1:
         parser.error("--reps must be at least 1")
 
+    if args.render:
+        return render_saved(args)
     workloads = discover_workloads(args.workloads.split(",") if args.workloads else None)
     tools = configurations(args)
     tools, skipped = available(args, tools)
