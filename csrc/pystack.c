@@ -139,18 +139,27 @@ static const char *copy_str(PyObject *s)
 
 static uint32_t code_descriptor(PyCodeObject *co)
 {
+#if PY_VERSION_HEX >= 0x030b0000
+    PyObject *name = co->co_qualname;
+#else
+    PyObject *name = co->co_name;
+#endif
     uint32_t id = hm_map_get(&code_index, (uint64_t)(uintptr_t)co);
-    if (id != HM_NONE && codes[id].ptr == co)
-        return id;
+    if (id != HM_NONE && codes[id].ptr == co) {
+        if (codes[id].name_obj == name && codes[id].file_obj == co->co_filename &&
+            codes[id].first_line == co->co_firstlineno)
+            return id;
+        /* Another code object at a freed one's address, whose free heapmark
+         * did not see (it went past the hooks, as while PYTHONMALLOC's
+         * allocator stands in for them at start-up): retire the old one. */
+        codes[id].ptr = NULL;
+        code_generation++;
+    }
     id = new_code();
     if (id == HM_NONE)
         return HM_NONE;
-#if PY_VERSION_HEX >= 0x030b0000
-    const char *function = copy_str(co->co_qualname);
-#else
-    const char *function = copy_str(co->co_name);
-#endif
-    codes[id] = (hm_code){co, function, copy_str(co->co_filename), co->co_firstlineno};
+    codes[id] = (hm_code){co, copy_str(name), copy_str(co->co_filename), co->co_firstlineno,
+                          name, co->co_filename};
     if (!hm_map_put(&code_index, (uint64_t)(uintptr_t)co, id))
         return HM_NONE;
     /* When this allocation is freed the descriptor retires, so a new code

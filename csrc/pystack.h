@@ -18,6 +18,8 @@ typedef struct {
     const char *function;   /* qualified name on 3.11+, plain name before */
     const char *file;       /* "" for pseudo frames */
     int32_t first_line;
+    const void *name_obj;   /* the code's name and file objects, to tell a code object */
+    const void *file_obj;   /* from one freed unseen at the same address (pystack.c) */
 } hm_code;
 
 typedef enum {

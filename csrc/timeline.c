@@ -7,8 +7,9 @@
  * (ownmem.c), the mutex that guards them, and the descriptor of
  * /proc/self/statm the samples read.
  * Must never: be called from an allocation hook, allocate, or call out while
- * holding its mutex: every critical section is a handful of stores, so the
- * Python threads that mark phases or run the collector never wait long.
+ * holding its mutex: every critical section is a handful of stores (and, for
+ * a sample, one pread), so the Python threads that mark phases or run the
+ * collector never wait long.
  *
  * Bounded, whatever the run's length:
  *   samples  start every HEAPMARK_TIMELINE_MS (default 10); when the table is full, each
@@ -100,12 +101,17 @@ void hm_timeline_tick(bool force)
 {
     if (!points || !first_ms)
         return;
+    /* The time is read under the mutex: the last sample, forced by the
+     * thread that stops recording, may race the monitor's, and rows must
+     * stay in time order (the reader refuses them otherwise). */
+    pthread_mutex_lock(&mutex);
     double t = now_s();
-    if (t < next_due && !force)
+    if (t < next_due && !force) {
+        pthread_mutex_unlock(&mutex);
         return;
+    }
     int64_t tracked = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
     int64_t rss = read_rss();
-    pthread_mutex_lock(&mutex);
     if (npoints == HM_TIMELINE_POINTS) {
         for (size_t i = 0; i < HM_TIMELINE_POINTS / 2; i++) {
             hm_tl_point *a = &points[2 * i], *b = &points[2 * i + 1];
@@ -181,8 +187,8 @@ int hm_timeline_phase_begin(const char *name)
 {
     if (!phases)
         return -1;
-    double t = now_s();
     pthread_mutex_lock(&mutex);
+    double t = now_s();              /* under the mutex: phases' times stay ordered */
     for (size_t i = 0; i < nphases; i++)
         if (phases[i].t_end < 0 && !phases[i].entered && phases[i].depth >= with_depth)
             phases[i].t_end = t;
@@ -222,8 +228,8 @@ void hm_timeline_phase_enter(int id)
 
 void hm_timeline_phase_end(int id)
 {
-    double t = now_s();
     pthread_mutex_lock(&mutex);
+    double t = now_s();
     int i = phase_index(id);
     if (i >= 0 && phases[i].t_end < 0) {
         for (size_t j = (size_t)i; j < nphases; j++)
