@@ -22,6 +22,8 @@
 #endif
 #include <frameobject.h>
 
+#include "pyframes.h"
+
 int hm_roots_gc_objects(hm_visit_fn fn, void *arg)
 {
     PyInterpreterState *interp = PyInterpreterState_Get();
@@ -80,20 +82,9 @@ int hm_roots_threads(hm_frame_fn frame_fn, hm_visit_fn fn, void *arg)
         if (r)
             return r;
 #if PY_VERSION_HEX >= 0x030b0000
-#  if PY_VERSION_HEX >= 0x030d0000
-        _PyInterpreterFrame *f = ts->current_frame;
-#  else
-        _PyInterpreterFrame *f = ts->cframe ? ts->cframe->current_frame : NULL;
-#  endif
-        for (; f; f = f->previous) {
-#  if PY_VERSION_HEX >= 0x030c0000
-            if (f->owner == FRAME_OWNED_BY_CSTACK)
+        for (_PyInterpreterFrame *f = hm_innermost_frame(ts); f; f = f->previous) {
+            if (!hm_frame_runs_code(f))
                 continue;
-#  endif
-#  if PY_VERSION_HEX >= 0x030d0000
-            if (!f->f_executable || !PyCode_Check(f->f_executable))
-                continue;
-#  endif
             r = frame_fn(f, f->f_globals, (PyObject *)f->frame_obj, arg);
             if (r)
                 return r;

@@ -27,6 +27,7 @@
 #endif
 #include <frameobject.h>
 
+#include "pyframes.h"
 #include "pystack.h"
 #include "calltree.h"
 #include "hashmap.h"
@@ -206,21 +207,8 @@ static uint32_t walk(struct hm_thread *th, PyThreadState *ts, bool *truncated)
 {
     uint32_t n = 0;
 #if PY_VERSION_HEX >= 0x030b0000
-#  if PY_VERSION_HEX >= 0x030d0000
-    _PyInterpreterFrame *f = ts->current_frame;
-#  else
-    _PyInterpreterFrame *f = ts->cframe ? ts->cframe->current_frame : NULL;
-#  endif
-    for (; f; f = f->previous) {
-#  if PY_VERSION_HEX >= 0x030c0000
-        if (f->owner == FRAME_OWNED_BY_CSTACK)
-            continue;
-#  endif
-#  if PY_VERSION_HEX >= 0x030d0000
-        if (!f->f_executable || !PyCode_Check(f->f_executable))
-            continue;
-#  endif
-        if (_PyFrame_IsIncomplete(f))
+    for (_PyInterpreterFrame *f = hm_innermost_frame(ts); f; f = f->previous) {
+        if (!hm_frame_runs_code(f) || _PyFrame_IsIncomplete(f))
             continue;
         if (n == HM_MAX_DEPTH) {
             *truncated = true;

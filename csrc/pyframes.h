@@ -1,0 +1,40 @@
+/*
+ * pyframes.h - a thread's interpreter frames on CPython 3.11 and later.
+ *
+ * Owns: which frame is a thread's innermost, and which frames run Python
+ * code (the per-version rules of FIELD-NOTES section 3), for the stack walk
+ * (pystack.c) and the census's roots (census_roots.c).
+ * Must never: allocate or call the C API: the stack walk runs inside
+ * allocation hooks.  Include after <internal/pycore_frame.h>.
+ */
+#ifndef HM_PYFRAMES_H
+#define HM_PYFRAMES_H
+
+#if PY_VERSION_HEX >= 0x030b0000
+static inline _PyInterpreterFrame *hm_innermost_frame(PyThreadState *ts)
+{
+#  if PY_VERSION_HEX >= 0x030d0000
+    return ts->current_frame;
+#  else
+    return ts->cframe ? ts->cframe->current_frame : NULL;
+#  endif
+}
+
+/* False for a C stack's entry frame (3.12: skipped explicitly, 3.12.1's
+ * _PyFrame_IsIncomplete misses it) and, on 3.13, a frame whose executable
+ * is not a code object. */
+static inline int hm_frame_runs_code(const _PyInterpreterFrame *f)
+{
+#  if PY_VERSION_HEX >= 0x030c0000
+    if (f->owner == FRAME_OWNED_BY_CSTACK)
+        return 0;
+#  endif
+#  if PY_VERSION_HEX >= 0x030d0000
+    if (!f->f_executable || !PyCode_Check(f->f_executable))
+        return 0;
+#  endif
+    return 1;
+}
+#endif
+
+#endif
