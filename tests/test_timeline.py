@@ -1,12 +1,13 @@
 """The timeline: tracked memory and RSS over time, the collector's runs with
 tracked bytes before and after, and the program's phases (heapmark.phase),
 stored in the profile (docs/profile-format.md)."""
+import os
 import sqlite3
 import subprocess
 import sys
 import textwrap
 
-from conftest import assert_close, assert_one_line_error, run_heapmark
+from conftest import ASAN_PRELOAD, assert_close, assert_one_line_error, run_heapmark
 
 MB = 1 << 20
 
@@ -147,7 +148,10 @@ def test_phase_outside_heapmark_does_nothing(tmp_path):
     code = ("import heapmark\n"
             "with heapmark.phase('x') as p:\n    heapmark.phase('y')\n"
             "print('ok')\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    env = dict(os.environ)
+    if ASAN_PRELOAD:      # tests/run-asan: the ASan-built engine needs its runtime
+        env["LD_PRELOAD"] = ASAN_PRELOAD
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert (out.returncode, out.stdout, out.stderr) == (0, "ok\n", "")
 
 
