@@ -169,6 +169,7 @@ static void at_fork_child(void)
         hm_sample_limit = UINT64_MAX;
         finished = true;
         hm_monitor_disown();
+        hm_timeline_disown();
         hm_unlock();
         return;
     }

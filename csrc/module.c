@@ -93,7 +93,8 @@ static PyObject *py_gc_callback(PyObject *self, PyObject *args)
     }
     PyObject *generation = PyDict_GetItemString(info, "generation");   /* borrowed */
     long gen = generation && PyLong_Check(generation) ? PyLong_AsLong(generation) : -1;
-    PyErr_Clear();
+    if (gen == -1 && PyErr_Occurred())
+        PyErr_Clear();       /* our own overflow error, nothing the collector had */
     hm_timeline_gc(PyUnicode_CompareWithASCIIString(phase, "stop") == 0, (int)gen);
     Py_RETURN_NONE;
 }

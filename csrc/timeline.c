@@ -59,6 +59,17 @@ void hm_timeline_configure(unsigned interval_ms) { first_ms = interval_ms; }
 
 unsigned hm_timeline_interval_ms(void) { return first_ms; }
 
+void hm_timeline_disown(void)
+{
+    /* Another thread (the parent's monitor, mid-sample) may have held the
+     * mutex when the process forked: this child's copy would never unlock. */
+    pthread_mutex_init(&mutex, NULL);
+    points = NULL;
+    gc_runs = NULL;
+    phases = NULL;
+    npoints = ngc = nphases = 0;     /* the parent's phase ids find nothing */
+}
+
 void hm_timeline_reset(const struct timespec *at)
 {
     pthread_mutex_init(&mutex, NULL);    /* a fork may have copied it held */

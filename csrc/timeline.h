@@ -63,6 +63,9 @@ unsigned hm_timeline_interval_ms(void);
 /* Starts (or, in a forked child, restarts) the timeline at `start`,
  * CLOCK_MONOTONIC: the tables are emptied and old phase ids stop working. */
 void hm_timeline_reset(const struct timespec *start);
+/* A forked child that is not profiled: records nothing more (its tables
+ * are the parent's copy) and never waits on a mutex the fork copied held. */
+void hm_timeline_disown(void);
 /* The monitor thread, at every tick: takes a sample when one is due (or
  * now, when forced: the last one, as recording stops). */
 void hm_timeline_tick(bool force);

@@ -144,6 +144,24 @@ def test_a_forked_child_has_its_own_timeline(workdir):
     assert t0 is not None and t0 >= 0
 
 
+def test_an_unprofiled_child_marks_nothing(workdir):
+    # --no-follow: the child's phases and collections go nowhere, and it must
+    # not touch the parent's tables (or a mutex the fork copied).
+    db, _ = run_program(workdir, """\
+        import gc, os, heapmark
+        with heapmark.phase("parent") as outer:
+            pid = os.fork()
+            if pid == 0:
+                with heapmark.phase("child"):
+                    gc.collect()
+                os._exit(7)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 7
+    """, "--no-follow")
+    assert [r[0] for r in db.execute("SELECT name FROM phases")] == ["parent"]
+    assert list((workdir / "out").glob("profile-*.db")) == []
+
+
 def test_phase_outside_heapmark_does_nothing(tmp_path):
     code = ("import heapmark\n"
             "with heapmark.phase('x') as p:\n    heapmark.phase('y')\n"
