@@ -1,0 +1,269 @@
+/*
+ * object_layout.c - what an object occupies and where its __dict__ is, read
+ * from CPython's object layout, per version.
+ *
+ * Owns: the census's sys.getsizeof (the same figure, without running Python
+ * code), the bytes of attribute values that 3.11+ keeps outside any dict,
+ * and the raw dict pointer of an instance.
+ * Must never: create a __dict__ or its values (no PyObject_GenericGetDict,
+ * no _PyObject_GetDictPtr, which materialises managed dicts on 3.11+), call
+ * a __sizeof__ written in Python, or keep a reference.
+ *
+ * Why call C __sizeof__ implementations: extension types (numpy arrays,
+ * deques, io buffers) know their own buffers; only their C function is
+ * called, directly, and its int result (a cached small int, or one freed at
+ * once) leaves the heap as it was.  The common types (object, list, dict,
+ * set) are computed here without that call.
+ */
+/* The dict internals need Py_BUILD_CORE from the first include on (3.12's
+ * objimpl.h declares differently in core builds). */
+#include <patchlevel.h>
+#if PY_VERSION_HEX >= 0x030b0000 && !defined(Py_BUILD_CORE)
+#  define Py_BUILD_CORE 1
+#endif
+#include "census/census.h"
+#include "common/ownmem.h"
+
+#include <string.h>
+
+#if PY_VERSION_HEX >= 0x030b0000
+#  include <internal/pycore_dict.h>
+#endif
+
+/* PyGC_Head is two words in 3.9-3.13 (internal from 3.12 on). */
+#define GC_HEADER (2 * sizeof(uintptr_t))
+
+enum {
+    S_BASIC,                    /* object.__sizeof__: basic + items */
+    S_PYTHON,                   /* __sizeof__ in Python: basic, flagged */
+    S_LIST,
+    S_DICT,
+    S_SET,
+    S_C_FIRST,                  /* C __sizeof__ number (strategy - S_C_FIRST) */
+};
+
+static PyObject *sizeof_name;
+static PyObject *object_sizeof, *list_sizeof, *dict_sizeof, *set_sizeof, *frozenset_sizeof;
+
+bool hm_layout_init(void)
+{
+    if (sizeof_name)
+        return true;
+    sizeof_name = PyUnicode_InternFromString("__sizeof__");
+    if (!sizeof_name)
+        return false;
+    object_sizeof = _PyType_Lookup(&PyBaseObject_Type, sizeof_name);
+    list_sizeof = _PyType_Lookup(&PyList_Type, sizeof_name);
+    dict_sizeof = _PyType_Lookup(&PyDict_Type, sizeof_name);
+    set_sizeof = _PyType_Lookup(&PySet_Type, sizeof_name);
+    frozenset_sizeof = _PyType_Lookup(&PyFrozenSet_Type, sizeof_name);
+    return true;
+}
+
+static uint32_t strategy_for(PyTypeObject *tp, hm_sizecache *c)
+{
+    uint32_t s = hm_map_get(&c->strategy, (uint64_t)(uintptr_t)tp);
+    if (s != UINT32_MAX)
+        return s - 1;
+    /* A lookup through the MRO's dicts: no descriptor is called. */
+    PyObject *d = _PyType_Lookup(tp, sizeof_name);
+    if (!d || d == object_sizeof)
+        s = S_BASIC;
+    else if (d == list_sizeof)
+        s = S_LIST;
+    else if (d == dict_sizeof)
+        s = S_DICT;
+    else if (d == set_sizeof || d == frozenset_sizeof)
+        s = S_SET;
+    else if (Py_IS_TYPE(d, &PyMethodDescr_Type)) {
+        if (!hm_own_grow((void **)&c->c_sizeof, &c->ccap, c->nc, sizeof *c->c_sizeof, c->nc + 1, 64))
+            return S_BASIC;
+        c->c_sizeof[c->nc] = d;
+        s = S_C_FIRST + (uint32_t)c->nc++;
+    } else {
+        s = S_PYTHON;
+    }
+    hm_map_put(&c->strategy, (uint64_t)(uintptr_t)tp, s + 1);
+    return s;
+}
+
+static uint64_t basic_size(PyObject *o)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+    Py_ssize_t size = tp->tp_basicsize;
+    if (tp->tp_itemsize > 0)
+        size += Py_SIZE(o) * tp->tp_itemsize;
+    return (uint64_t)size;
+}
+
+/* What getsizeof adds to __sizeof__: the GC header, and on 3.11+ the
+ * pre-header of managed dict and weakref pointers. */
+static uint64_t header_size(PyObject *o)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+#if PY_VERSION_HEX >= 0x030c0000
+#  if PY_VERSION_HEX >= 0x030d0000
+    if (Py_IS_TYPE(o, &PyType_Type) && !(((PyTypeObject *)o)->tp_flags & Py_TPFLAGS_HEAPTYPE))
+        return 0;     /* 3.13 leaves static types' header out */
+#  endif
+    return (PyType_IS_GC(tp) ? GC_HEADER : 0) +
+           (tp->tp_flags & Py_TPFLAGS_PREHEADER ? 2 * sizeof(PyObject *) : 0);
+#elif PY_VERSION_HEX >= 0x030b0000
+    /* 3.11 asks the type, so static types get a GC header they lack. */
+    return (PyType_IS_GC(tp) ? GC_HEADER : 0) +
+           (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT ? 2 * sizeof(PyObject *) : 0);
+#else
+    (void)tp;
+    return PyObject_IS_GC(o) ? GC_HEADER : 0;
+#endif
+}
+
+uint64_t hm_layout_getsizeof(PyObject *o, hm_sizecache *c, bool *python_sizeof)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+    uint32_t s = strategy_for(tp, c);
+    uint64_t size;
+    *python_sizeof = false;
+    switch (s) {
+    case S_BASIC:
+        size = basic_size(o);
+        break;
+    case S_PYTHON:
+        *python_sizeof = true;
+        size = basic_size(o);
+        break;
+    case S_LIST:
+        size = (uint64_t)tp->tp_basicsize + (uint64_t)((PyListObject *)o)->allocated * sizeof(void *);
+        break;
+    case S_DICT:
+        size = (uint64_t)_PyDict_SizeOf((PyDictObject *)o);
+        break;
+    case S_SET: {
+        PySetObject *so = (PySetObject *)o;
+        size = (uint64_t)tp->tp_basicsize;
+        if (so->table != so->smalltable)
+            size += (uint64_t)(so->mask + 1) * sizeof(setentry);
+        break;
+    }
+    default: {
+        /* A method descriptor calls its C function: no Python code. */
+        PyObject *r = PyObject_CallOneArg(c->c_sizeof[s - S_C_FIRST], o);
+        Py_ssize_t n = r ? PyLong_AsSsize_t(r) : -1;
+        Py_XDECREF(r);
+        if (n < 0) {
+            PyErr_Clear();
+            size = basic_size(o);
+        } else {
+            size = (uint64_t)n;
+        }
+    }
+    }
+    return size + header_size(o);
+}
+
+#if PY_VERSION_HEX >= 0x030b0000 && PY_VERSION_HEX < 0x030d0000
+/* 3.11 and 3.12 allocate the values separately: a prefix (its size in its
+ * last byte) then one pointer per slot the type's shared keys can hold. */
+static int64_t separate_values_bytes(PyTypeObject *tp, PyDictValues *values)
+{
+    size_t prefix = ((uint8_t *)values)[-1];
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+    size_t slots = keys ? (size_t)(keys->dk_nentries + keys->dk_usable) : 0;
+    if (!keys || _Py_SIZE_ROUND_UP(slots + 2, sizeof(PyObject *)) != prefix)
+        slots = prefix >= 2 ? prefix - 2 : 0;    /* the most the prefix allows */
+    return (int64_t)(prefix + slots * sizeof(PyObject *));
+}
+
+/* A split dict (one made from an instance's values) holds that values
+ * array; its getsizeof counts the pointers but not the prefix before them. */
+static int64_t split_values_prefix(PyObject *o)
+{
+    PyDictValues *values = ((PyDictObject *)o)->ma_values;
+    return values ? ((uint8_t *)values)[-1] : 0;
+}
+#endif
+
+int64_t hm_layout_inline_bytes(PyObject *o)
+{
+#if PY_VERSION_HEX >= 0x030d0000
+    PyTypeObject *tp = Py_TYPE(o);
+    if (tp->tp_flags & Py_TPFLAGS_INLINE_VALUES) {
+        PyDictValues *v = _PyObject_InlineValues(o);
+        size_t cap = v->capacity;
+        return (int64_t)(_Py_SIZE_ROUND_UP(cap, sizeof(PyObject *)) + (cap + 1) * sizeof(PyObject *));
+    }
+    if (PyDict_Check(o)) {
+        /* A dict made from an instance's inline values points at them; its
+         * getsizeof counts them, but they are the instance's bytes. */
+        PyDictObject *mp = (PyDictObject *)o;
+        if (mp->ma_values && mp->ma_values->embedded)
+            return -(int64_t)(shared_keys_usable_size(mp->ma_keys) * sizeof(PyObject *));
+    }
+    return 0;
+#elif PY_VERSION_HEX >= 0x030c0000
+    PyTypeObject *tp = Py_TYPE(o);
+    if (PyDict_Check(o))
+        return split_values_prefix(o);
+    if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT))
+        return 0;
+    uintptr_t dorv = ((uintptr_t *)o)[-3];
+    if (!(dorv & 1))
+        return 0;
+    return separate_values_bytes(tp, (PyDictValues *)(dorv + 1));    /* tagged as values - 1 */
+#elif PY_VERSION_HEX >= 0x030b0000
+    PyTypeObject *tp = Py_TYPE(o);
+    if (PyDict_Check(o))
+        return split_values_prefix(o);
+    if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT))
+        return 0;
+    PyDictValues *values = ((PyDictValues **)o)[-4];
+    return values ? separate_values_bytes(tp, values) : 0;
+#else
+    (void)o;
+    return 0;
+#endif
+}
+
+PyObject *hm_layout_dict_of(PyObject *o)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+#if PY_VERSION_HEX >= 0x030c0000
+    if (PyType_Check(o) && !(((PyTypeObject *)o)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+        /* Static builtin types keep their dict in the interpreter state;
+         * PyType_GetDict hands back that existing dict. */
+        PyObject *d = PyType_GetDict((PyTypeObject *)o);
+        Py_XDECREF(d);
+        return d;
+    }
+#endif
+#if PY_VERSION_HEX >= 0x030b0000
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+#  if PY_VERSION_HEX >= 0x030d0000
+        return (PyObject *)_PyObject_ManagedDictPointer(o)->dict;
+#  elif PY_VERSION_HEX >= 0x030c0000
+        uintptr_t dorv = ((uintptr_t *)o)[-3];
+        return (dorv & 1) ? NULL : (PyObject *)dorv;
+#  else
+        return ((PyObject **)o)[-3];
+#  endif
+    }
+#endif
+    Py_ssize_t offset = tp->tp_dictoffset;
+    if (offset == 0)
+        return NULL;
+    if (offset < 0) {
+        Py_ssize_t items = Py_SIZE(o);
+        if (items < 0)
+            items = -items;
+        offset += (Py_ssize_t)_Py_SIZE_ROUND_UP(tp->tp_basicsize + items * tp->tp_itemsize,
+                                                sizeof(void *));
+    }
+    return *(PyObject **)((char *)o + offset);
+}
+
+void hm_sizecache_free(hm_sizecache *c)
+{
+    hm_map_free(&c->strategy);
+    hm_own_unmap(c->c_sizeof, c->ccap * sizeof *c->c_sizeof);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,259 @@
+/*
+ * strbuf.c - growable text buffers (see strbuf.h).
+ *
+ * Owns: growth by doubling, escaping, number formatting, fitting text to a
+ * terminal's width, atomic file writes.
+ * Must never: abort on allocation failure; it marks the buffer failed.
+ */
+#include "common/strbuf.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool reserve(hm_buf *b, size_t extra)
+{
+    if (b->failed)
+        return false;
+    if (b->len + extra + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *grown = realloc(b->data, cap);
+    if (!grown) {
+        b->failed = true;
+        return false;
+    }
+    b->data = grown;
+    b->cap = cap;
+    return true;
+}
+
+void hm_buf_putn(hm_buf *b, const char *s, size_t n)
+{
+    if (!reserve(b, n))
+        return;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void hm_buf_puts(hm_buf *b, const char *s) { hm_buf_putn(b, s, strlen(s)); }
+
+void hm_buf_printf(hm_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char small[256];
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof small) {
+        hm_buf_putn(b, small, (size_t)n);
+        return;
+    }
+    if (!reserve(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void hm_buf_xml(hm_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '&': hm_buf_puts(b, "&amp;"); break;
+        case '<': hm_buf_puts(b, "&lt;"); break;
+        case '>': hm_buf_puts(b, "&gt;"); break;
+        case '"': hm_buf_puts(b, "&quot;"); break;
+        case '\'': hm_buf_puts(b, "&#39;"); break;
+        default:
+            if (c >= 0x20 || c == '\t')
+                hm_buf_putn(b, s, 1);
+            else if (c == '\n')
+                hm_buf_puts(b, "&#10;");
+        }
+    }
+}
+
+void hm_buf_json(hm_buf *b, const char *s)
+{
+    hm_buf_putn(b, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            hm_buf_putn(b, esc, 2);
+        } else if (c < 0x20) {
+            hm_buf_printf(b, "\\u%04x", c);
+        } else if (c == '<') {
+            hm_buf_puts(b, "\\u003c");   /* safe inside an HTML <script> too */
+        } else {
+            hm_buf_putn(b, s, 1);
+        }
+    }
+    hm_buf_putn(b, "\"", 1);
+}
+
+void hm_buf_base64(hm_buf *b, const char *data, size_t len)
+{
+    static const char digits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *s = (const unsigned char *)data;
+    char quad[4];
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < len ? (uint32_t)s[i + 1] << 8 : 0) |
+                     (i + 2 < len ? s[i + 2] : 0);
+        quad[0] = digits[v >> 18];
+        quad[1] = digits[(v >> 12) & 63];
+        quad[2] = i + 1 < len ? digits[(v >> 6) & 63] : '=';
+        quad[3] = i + 2 < len ? digits[v & 63] : '=';
+        hm_buf_putn(b, quad, 4);
+    }
+}
+
+void hm_buf_bytes(hm_buf *b, int64_t n)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)(n < 0 ? -n : n);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    const char *sign = n < 0 ? "-" : "";
+    if (u == 0)
+        hm_buf_printf(b, "%s%lld B", sign, (long long)(n < 0 ? -n : n));
+    else
+        hm_buf_printf(b, "%s%.1f %s", sign, v, units[u]);
+}
+
+void hm_buf_grouped(hm_buf *b, int64_t n)
+{
+    char digits[32];
+    snprintf(digits, sizeof digits, "%lld", (long long)(n < 0 ? -n : n));
+    if (n < 0)
+        hm_buf_puts(b, "-");
+    size_t len = strlen(digits);
+    for (size_t i = 0; i < len; i++) {
+        hm_buf_putn(b, &digits[i], 1);
+        if ((len - i - 1) % 3 == 0 && i + 1 < len)
+            hm_buf_puts(b, ",");
+    }
+}
+
+static bool continuation(char c) { return ((unsigned char)c & 0xC0) == 0x80; }
+
+size_t hm_text_width(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += !continuation(*s);
+    return n;
+}
+
+/* Byte offset after the first n characters of s. */
+static size_t chars_prefix(const char *s, size_t n)
+{
+    size_t i = 0;
+    for (; s[i]; i++)
+        if (!continuation(s[i]) && n-- == 0)
+            break;
+    return i;
+}
+
+void hm_buf_fit(hm_buf *b, const char *s, size_t width, bool keep_end)
+{
+    size_t chars = hm_text_width(s);
+    if (chars <= width) {
+        hm_buf_puts(b, s);
+        return;
+    }
+    /* "..." in three columns: plain ASCII reads everywhere. */
+    if (width <= 3) {
+        hm_buf_putn(b, "...", width);
+        return;
+    }
+    size_t keep = width - 3;
+    if (keep_end) {
+        hm_buf_puts(b, "...");
+        hm_buf_puts(b, s + chars_prefix(s, chars - keep));
+    } else {
+        hm_buf_putn(b, s, chars_prefix(s, keep));
+        hm_buf_puts(b, "...");
+    }
+}
+
+/* One line (no newline in it), wrapped. */
+static void wrap_line(hm_buf *b, const char *s, size_t n, size_t width, const char *indent)
+{
+    size_t indent_width = hm_text_width(indent), column = 0;
+    const char *end = s + n;
+    while (s < end) {
+        size_t word = 0;
+        while (s + word < end && s[word] != ' ')
+            word++;
+        size_t word_width = 0;
+        for (size_t i = 0; i < word; i++)
+            word_width += !continuation(s[i]);
+        if (column > 0 && column + 1 + word_width > width) {
+            hm_buf_puts(b, "\n");
+            hm_buf_puts(b, indent);
+            column = indent_width;
+        } else if (column > 0) {
+            hm_buf_puts(b, " ");
+            column++;
+        }
+        hm_buf_putn(b, s, word);
+        column += word_width;
+        s += word;
+        while (s < end && *s == ' ')
+            s++;
+    }
+}
+
+void hm_buf_wrap(hm_buf *b, const char *s, size_t width, const char *indent)
+{
+    while (*s) {
+        size_t n = strcspn(s, "\n");
+        wrap_line(b, s, n, width, indent);
+        hm_buf_puts(b, "\n");
+        s += n + (s[n] == '\n');
+    }
+}
+
+void hm_buf_free(hm_buf *b)
+{
+    free(b->data);
+    *b = (hm_buf){0};
+}
+
+bool hm_buf_write_file(const hm_buf *b, const char *path, char *err, size_t errlen)
+{
+    if (b->failed) {
+        snprintf(err, errlen, "out of memory while rendering %s", path);
+        return false;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return false;
+    }
+    bool ok = fwrite(b->data ? b->data : "", 1, b->len, f) == b->len;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno ? errno : EIO));
+        remove(tmp);
+        return false;
+    }
+    return true;
+}

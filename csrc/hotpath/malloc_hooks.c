@@ -1,0 +1,552 @@
+/*
+ * malloc_hooks.c - interposed malloc family, mmap family, pthread_create, the exits,
+ * exec and posix_spawn.
+ *
+ * Owns: the exported symbols that LD_PRELOAD puts in front of libc's, and
+ * the decision, per call, of who accounts for it:
+ *   - hm_tls.guard set: heapmark itself is running; forward untouched;
+ *   - hm_tls.in_arena: pymalloc's arena allocator; pyhooks.c accounts it;
+ *   - hm_tls.in_pyalloc: inside a Python allocator call; frees of the object
+ *     being freed are counted here, allocations are handed to pyhooks.c,
+ *     which knows whether they are the Python object or pymalloc bookkeeping;
+ *   - otherwise an ordinary native event (recorder.h).
+ * Must never: lock on the unsampled path, call Python, or do bookkeeping for
+ * a free after the real free (another thread may get the address at once).
+ *
+ * Forwarding goes to glibc's __libc_* entry points, which need no dlsym and
+ * work before any constructor ran; mmap and friends go to the next
+ * definition (dlsym RTLD_NEXT) or, before that is known, the system call.
+ */
+#include "hotpath/malloc_hooks.h"
+#include "run/engine.h"
+#include "run/follow.h"
+#include "run/out_of_memory.h"
+#include "hotpath/call_tree.h"
+#include "hotpath/recorder.h"
+#include "hotpath/threads.h"
+
+#include <dlfcn.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+extern void *__libc_valloc(size_t);
+extern void *__libc_pvalloc(size_t);
+
+typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
+typedef int (*munmap_fn)(void *, size_t);
+typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*posix_spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                              const posix_spawnattr_t *, char *const[], char *const[]);
+
+/* glibc's own __libc_memalign: a sanitizer runtime interposes the global
+ * name, so the run looks it up in libc (until then, the global one). */
+static void *(*libc_memalign)(size_t, size_t);
+
+static HM_FAST_PATH void *aligned(size_t alignment, size_t size)
+{
+    return libc_memalign ? libc_memalign(alignment, size) : __libc_memalign(alignment, size);
+}
+
+static mmap_fn real_mmap;
+static munmap_fn real_munmap;
+static mremap_fn real_mremap;
+static pthread_create_fn real_pthread_create;
+static execve_fn real_execve;
+static posix_spawn_fn real_posix_spawn, real_posix_spawnp;
+
+void hm_hooks_resolve(void)
+{
+    real_mmap = (mmap_fn)dlsym(RTLD_NEXT, "mmap");
+    real_munmap = (munmap_fn)dlsym(RTLD_NEXT, "munmap");
+    real_mremap = (mremap_fn)dlsym(RTLD_NEXT, "mremap");
+    real_pthread_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+    real_execve = (execve_fn)dlsym(RTLD_NEXT, "execve");
+    real_posix_spawn = (posix_spawn_fn)dlsym(RTLD_NEXT, "posix_spawn");
+    real_posix_spawnp = (posix_spawn_fn)dlsym(RTLD_NEXT, "posix_spawnp");
+    void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
+    if (libc)
+        libc_memalign = (void *(*)(size_t, size_t))dlsym(libc, "__libc_memalign");
+}
+
+/* ---- malloc family ---------------------------------------------------- */
+
+/* What malloc_usable_size returns, read from glibc's chunk header: the size
+ * word before the block holds the chunk size with flags in its low 3 bits;
+ * the usable part is the chunk less its 8-byte header, or less 16 for a
+ * chunk that is its own mmap (flag 2).  Read directly because a sanitizer
+ * runtime or another preloaded allocator may interpose malloc_usable_size
+ * itself; hm_hooks_check_usable_size verifies the layout at start-up.
+ * Where glibc's functions are not glibc's own (valgrind redirects them to
+ * its allocator, and its blocks have no such header) heapmark asks
+ * malloc_usable_size instead: slower, but true. */
+enum { SIZES_UNKNOWN, SIZES_FROM_HEADER, SIZES_ASKED };
+static int size_source = SIZES_UNKNOWN;
+
+/* Out of line, once: decided at the first block, before the start-up check
+ * can run - reading a header valgrind did not write is already an error.
+ * getenv neither allocates nor locks; valgrind puts its own libraries in
+ * front of LD_PRELOAD. */
+static __attribute__((noinline)) int decide_size_source(void)
+{
+    const char *preload = getenv("LD_PRELOAD");
+    int source = preload && strstr(preload, "/vgpreload_") ? SIZES_ASKED : SIZES_FROM_HEADER;
+    __atomic_store_n(&size_source, source, __ATOMIC_RELAXED);
+    return source;
+}
+
+void hm_hooks_read_environment(void)
+{
+    if (size_source == SIZES_UNKNOWN)
+        decide_size_source();
+}
+
+static inline HM_FAST_PATH size_t usable_size(const void *p)
+{
+    int source = __atomic_load_n(&size_source, __ATOMIC_RELAXED);
+    if (HM_UNLIKELY(source != SIZES_FROM_HEADER) &&
+        (source == SIZES_ASKED || decide_size_source() == SIZES_ASKED))
+        return malloc_usable_size((void *)p);
+    size_t head = ((const size_t *)p)[-1];
+    return (head & ~(size_t)7) - ((head & 2) ? 16 : 8);
+}
+
+static const size_t probe_sizes[] = {1, 24, 100, 1000, 70000, 300000, 5u << 20};
+
+/* Whether usable_size agrees with libc's malloc_usable_size for blocks of
+ * every probe size (exact), or libc's gives at least the size asked for. */
+static bool usable_sizes_agree(size_t (*libc_usable)(void *), bool exact)
+{
+    bool ok = true;
+    for (size_t i = 0; i < HM_ARRAY_LEN(probe_sizes); i++) {
+        size_t n = probe_sizes[i];
+        void *p = __libc_malloc(n);
+        void *q = aligned(4096, n);
+        if (exact) {
+            ok &= !p || usable_size(p) == libc_usable(p);
+            ok &= !q || usable_size(q) == libc_usable(q);
+        } else {
+            ok &= !p || libc_usable(p) >= n;
+            ok &= !q || libc_usable(q) >= n;
+        }
+        __libc_free(p);
+        __libc_free(q);
+    }
+    return ok;
+}
+
+bool hm_hooks_check_usable_size(void)
+{
+    void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
+    size_t (*libc_usable)(void *) = libc ? (size_t (*)(void *))dlsym(libc, "malloc_usable_size")
+                                         : NULL;
+    if (!libc_usable)
+        return false;
+    if (size_source != SIZES_ASKED && usable_sizes_agree(libc_usable, true)) {
+        size_source = SIZES_FROM_HEADER;
+        return true;
+    }
+    if (!usable_sizes_agree(libc_usable, false))
+        return false;
+    size_source = SIZES_ASKED;
+    return true;
+}
+
+/* Out of line: an allocation of `size` bytes failed; the caller still gets
+ * its NULL. */
+static __attribute__((noinline)) void on_failure(size_t size)
+{
+    if (size && !hm_tls.guard)
+        hm_oom_failed(size);
+}
+
+static inline HM_FAST_PATH void on_alloc(void *p)
+{
+    hm_tls_t *t = &hm_tls;
+    if (HM_UNLIKELY(t->guard | t->in_arena) || !p)
+        return;
+    size_t usable = usable_size(p);
+    if (t->in_pyalloc && t->nested_count < HM_MAX_NESTED) {
+        t->nested[t->nested_count++] = (hm_nested_alloc){p, usable};
+        return;
+    }
+    hm_account_alloc(p, usable);
+}
+
+/* Whether the native block [p, p + usable) holds the Python object being
+ * freed (equal addresses, or inside under PYTHONMALLOC's debug wrapper). */
+static inline HM_FAST_PATH bool holds_py_freeing(const hm_tls_t *t, const void *p, size_t usable)
+{
+    return t->py_freeing && (uintptr_t)t->py_freeing - (uintptr_t)p < usable;
+}
+
+/* Returns the usable size released, for realloc. */
+static inline HM_FAST_PATH size_t on_free(void *p)
+{
+    hm_tls_t *t = &hm_tls;
+    size_t usable = usable_size(p);
+    if (holds_py_freeing(t, p, usable)) {
+        /* The block of a Python object being freed: its record, if any, is
+         * under the object's address (inside the block, under a debug
+         * wrapper). */
+        t->py_released = HM_RELEASED_RAW;
+        hm_account_free(t->py_freeing, usable);
+    } else {
+        hm_account_free(p, usable);
+    }
+    return usable;
+}
+
+HM_EXPORT HM_FAST_PATH void *malloc(size_t size)
+{
+    void *p = __libc_malloc(size);
+    if (HM_UNLIKELY(!p))
+        on_failure(size);
+    on_alloc(p);
+    return p;
+}
+
+HM_EXPORT HM_FAST_PATH void *calloc(size_t n, size_t size)
+{
+    void *p = __libc_calloc(n, size);
+    if (HM_UNLIKELY(!p))
+        on_failure(n * size);
+    on_alloc(p);
+    return p;
+}
+
+HM_EXPORT HM_FAST_PATH void free(void *p)
+{
+    if (!p)
+        return;
+    hm_tls_t *t = &hm_tls;
+    if (HM_LIKELY(!(t->guard | t->in_arena)))
+        on_free(p);
+    __libc_free(p);
+}
+
+HM_EXPORT HM_FAST_PATH void *realloc(void *p, size_t size)
+{
+    if (!p)
+        return malloc(size);
+    hm_tls_t *t = &hm_tls;
+    if (HM_UNLIKELY(t->guard | t->in_arena))
+        return __libc_realloc(p, size);
+    /* Bookkeeping first: a moved block's old address is free for others the
+     * moment realloc returns.  On failure the old block is put back. */
+    size_t old = usable_size(p);
+    bool object = holds_py_freeing(t, p, old);
+    void *recorded_as = object ? t->py_freeing : p;   /* see on_free */
+    hm_taken taken;
+    bool locked = hm_recording() && hm_live_maybe(recorded_as);
+    if (locked)
+        hm_record_take(recorded_as, old, &taken);
+    void *q = __libc_realloc(p, size);
+    if (!q && size != 0) {
+        if (locked)
+            hm_record_restore(&taken);
+        on_failure(size);
+        return NULL;
+    }
+    if (object)
+        t->py_released = HM_RELEASED_RAW;
+    if (!locked)
+        hm_tracked_add(-(int64_t)old);
+    on_alloc(q);
+    return q;
+}
+
+HM_EXPORT HM_FAST_PATH void *reallocarray(void *p, size_t n, size_t size)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(n, size, &bytes)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(p, bytes);
+}
+
+HM_EXPORT HM_FAST_PATH void *memalign(size_t alignment, size_t size)
+{
+    void *p = aligned(alignment, size);
+    if (HM_UNLIKELY(!p))
+        on_failure(size);
+    on_alloc(p);
+    return p;
+}
+
+HM_EXPORT HM_FAST_PATH void *aligned_alloc(size_t alignment, size_t size)
+{
+    if (alignment == 0 || (alignment & (alignment - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return memalign(alignment, size);
+}
+
+HM_EXPORT HM_FAST_PATH int posix_memalign(void **out, size_t alignment, size_t size)
+{
+    if (alignment % sizeof(void *) || (alignment & (alignment - 1)) || alignment == 0)
+        return EINVAL;
+    int saved_errno = errno;
+    void *p = aligned(alignment, size);
+    if (!p) {
+        on_failure(size);
+        errno = saved_errno;
+        return ENOMEM;
+    }
+    on_alloc(p);
+    *out = p;
+    return 0;
+}
+
+HM_EXPORT HM_FAST_PATH void *valloc(size_t size)
+{
+    void *p = __libc_valloc(size);
+    on_alloc(p);
+    return p;
+}
+
+HM_EXPORT HM_FAST_PATH void *pvalloc(size_t size)
+{
+    void *p = __libc_pvalloc(size);
+    on_alloc(p);
+    return p;
+}
+
+/* ---- mmap family ------------------------------------------------------- */
+
+#define PAGE_ROUND(n) (((n) + 4095) & ~(size_t)4095)
+
+static HM_FAST_PATH bool tracked_mapping(int prot, int flags)
+{
+    /* Anonymous memory the program can use; PROT_NONE reservations hold no
+     * memory and are left out. */
+    return (flags & MAP_ANONYMOUS) && prot != PROT_NONE;
+}
+
+static HM_FAST_PATH void *call_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    if (real_mmap)
+        return real_mmap(addr, len, prot, flags, fd, off);
+    long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+    return (r < 0 && r > -4096) ? MAP_FAILED : (void *)r;
+}
+
+static HM_FAST_PATH bool mmap_is_ours(void)
+{
+    hm_tls_t *t = &hm_tls;
+    return !(t->guard | t->in_arena);
+}
+
+HM_EXPORT HM_FAST_PATH void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    if (!mmap_is_ours())
+        return call_mmap(addr, len, prot, flags, fd, off);
+    if (flags & MAP_FIXED) {
+        /* A fixed mapping replaces whatever was there. */
+        hm_record_unmap((uintptr_t)addr, PAGE_ROUND(len));
+    }
+    void *p = call_mmap(addr, len, prot, flags, fd, off);
+    if (p == MAP_FAILED && tracked_mapping(prot, flags))
+        on_failure(len);
+    if (p != MAP_FAILED && tracked_mapping(prot, flags))
+        hm_record_map((uintptr_t)p, PAGE_ROUND(len));
+    return p;
+}
+
+HM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return mmap(addr, len, prot, flags, fd, off);
+}
+
+HM_EXPORT HM_FAST_PATH int munmap(void *addr, size_t len)
+{
+    if (mmap_is_ours())
+        hm_record_unmap((uintptr_t)addr, PAGE_ROUND(len));
+    if (real_munmap)
+        return real_munmap(addr, len);
+    return (int)syscall(SYS_munmap, addr, len);
+}
+
+HM_EXPORT HM_FAST_PATH void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+    void *wanted = NULL;
+    if (flags & MREMAP_FIXED) {
+        va_list ap;
+        va_start(ap, flags);
+        wanted = va_arg(ap, void *);
+        va_end(ap);
+    }
+    if (!real_mremap)
+        hm_hooks_resolve();
+    if (!mmap_is_ours() || !real_mremap)
+        return real_mremap ? real_mremap(old, old_len, new_len, flags, wanted) : MAP_FAILED;
+    void *p = real_mremap(old, old_len, new_len, flags, wanted);
+    if (p == MAP_FAILED)
+        return p;
+    /* Treated as a free of the old range and a new mapping made here, as a
+     * realloc is; only a range heapmark tracked stays tracked. */
+    if (hm_record_unmap((uintptr_t)old, PAGE_ROUND(old_len)) > 0)
+        hm_record_map((uintptr_t)p, PAGE_ROUND(new_len));
+    return p;
+}
+
+/* ---- process exit --------------------------------------------------------- */
+
+/* os._exit() ends the process without exit handlers (multiprocessing's forked
+ * children end this way): write the profile first.  In a vfork child, or any
+ * process heapmark is not profiling, hm_engine_finish does nothing. */
+HM_EXPORT void _exit(int status)
+{
+    char err[512];
+    if (!hm_engine_finish("os._exit", err, sizeof err))
+        fprintf(stderr, "heapmark: error: %s\n", err);
+    syscall(SYS_exit_group, status);
+    __builtin_unreachable();
+}
+
+HM_EXPORT void _Exit(int status)
+{
+    _exit(status);
+}
+
+/* ---- exec ---------------------------------------------------------------- */
+
+/* Often called in the child of a vfork: nothing here allocates. */
+static int exec_real(const char *path, char *const argv[], char *const envp[])
+{
+    if (real_execve)
+        return real_execve(path, argv, envp);
+    return (int)syscall(SYS_execve, path, argv, envp);
+}
+
+HM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    /* In the child of a vfork the pid is the child's but the memory, and so
+     * the engine's state, the parent's: ask whether this memory profiles. */
+    hm_engine_before_exec();
+    if (!hm_engine_profiling() || !hm_follow_wanted(path, argv))
+        return exec_real(path, argv, envp);
+    size_t n = 0;
+    while (envp && envp[n])
+        n++;
+    char *env[n + HM_FOLLOW_VARS + 1];
+    char space[hm_follow_space(envp)];
+    hm_follow_env(envp, env, space, (int)getppid());
+    return exec_real(path, argv, env);
+}
+
+HM_EXPORT int execv(const char *path, char *const argv[])
+{
+    extern char **environ;
+    return execve(path, argv, environ);
+}
+
+/* glibc's posix_spawn execs with its internal execve, which no hook sees;
+ * subprocess uses it from Python 3.13 on.  This runs in the parent. */
+static int spawn_followed(posix_spawn_fn real, pid_t *pid, const char *path,
+                          const posix_spawn_file_actions_t *actions,
+                          const posix_spawnattr_t *attr, char *const argv[],
+                          char *const envp[])
+{
+    if (!real)
+        return ENOSYS;
+    if (!hm_engine_profiling() || !hm_follow_wanted(path, argv))
+        return real(pid, path, actions, attr, argv, envp);
+    size_t n = 0;
+    while (envp && envp[n])
+        n++;
+    char *env[n + HM_FOLLOW_VARS + 1];
+    char space[hm_follow_space(envp)];
+    hm_follow_env(envp, env, space, (int)getpid());
+    return real(pid, path, actions, attr, argv, env);
+}
+
+HM_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
+                          const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    return spawn_followed(real_posix_spawn, pid, path, actions, attr, argv, envp);
+}
+
+HM_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
+                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    return spawn_followed(real_posix_spawnp, pid, file, actions, attr, argv, envp);
+}
+
+/* ---- threads ----------------------------------------------------------- */
+
+typedef struct {
+    void *(*start)(void *);
+    void *arg;
+    uint32_t base;
+} thread_start;
+
+/* The record goes back to the free list but stays this thread's: thread-local
+ * destructors run after the start routine returns and may still allocate.
+ * Sharing a record is safe (it is only used under the recorder lock and its
+ * stack cache is checked against each walk); at worst such a late allocation
+ * is credited to the base of the thread that took the record over. */
+static HM_FAST_PATH void thread_finished(void *unused)
+{
+    (void)unused;
+    hm_tls_t *t = &hm_tls;
+    if (t->thread) {
+        hm_lock();
+        hm_thread_release(t->thread);
+        hm_unlock();
+    }
+}
+
+static HM_FAST_PATH void *thread_trampoline(void *arg)
+{
+    thread_start s = *(thread_start *)arg;
+    __libc_free(arg);
+    if (s.base != HM_NONE) {
+        hm_lock();
+        struct hm_thread *th = hm_thread_current();
+        if (th)
+            th->base = s.base;
+        hm_unlock();
+    }
+    void *result;
+    pthread_cleanup_push(thread_finished, NULL);
+    result = s.start(s.arg);
+    pthread_cleanup_pop(1);
+    return result;
+}
+
+HM_EXPORT HM_FAST_PATH int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+                             void *(*start)(void *), void *arg)
+{
+    if (!real_pthread_create)
+        hm_hooks_resolve();
+    if (!hm_recording() || hm_tls.guard)
+        return real_pthread_create(thread, attr, start, arg);
+    /* The start record comes from the real allocator, outside the tracked
+     * totals: it is heapmark's, and freed by the new thread. */
+    thread_start *s = __libc_malloc(sizeof *s);
+    if (!s)
+        return real_pthread_create(thread, attr, start, arg);
+    *s = (thread_start){start, arg, hm_record_thread_base()};
+    int rc = real_pthread_create(thread, attr, thread_trampoline, s);
+    if (rc != 0)
+        __libc_free(s);
+    return rc;
+}

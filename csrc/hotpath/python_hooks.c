@@ -1,0 +1,460 @@
+/*
+ * python_hooks.c - Python object allocations at object level, arenas at arena level.
+ *
+ * Owns: the MEM/OBJ domain wrappers, the arena allocator wrapper, and the
+ * reading of a pymalloc block's size class from its pool header.
+ * Must never: call back into Python, allocate, or lock outside recorder.c.
+ * (These hooks do not test hm_tls.guard: heapmark never allocates a Python
+ * object while it holds its lock or writes the profile.)
+ *
+ * Each byte is counted once:
+ *   - a pymalloc arena is counted in `tracked` when mapped (arena_note);
+ *     the blocks carved from it are counted in `pylive` and attributed to
+ *     call sites; arena space not in live blocks is [pymalloc free space];
+ *   - an object too large for pymalloc comes from malloc; the native hook sees
+ *     that malloc inside our call (hm_tls.in_pyalloc) and hands it to us
+ *     (hm_tls.nested), and it is counted in `tracked` once, here;
+ *   - anything else malloc'ed during the call (pymalloc's own arena table and
+ *     radix tree) is an ordinary native allocation.
+ * A block's size: pymalloc blocks come in 16-byte classes and the class is
+ * stored in the header of the 4 KiB (3.9) or 16 KiB (3.10+) pool that holds
+ * the block.  The header is read after a free only while the arena is still
+ * mapped; when the free releases the whole arena, the arena hook reads it
+ * first (hm_tls.py_freeing).  These calls hold the GIL, which serialises
+ * every change of `pylive`.
+ *
+ * Which freed blocks were recorded: the pool header starts with
+ * `union { block *_padding; uint count; } ref`, of which pymalloc uses only
+ * the 32-bit count.  heapmark keeps eight 4-bit counters in the other half
+ * (`recorded`): recorded blocks in each eighth of the pool (a counter that
+ * reaches 15 stays there; it only costs lookups).  A free reads that header
+ * anyway for the block size, so the free of a block with no recorded block
+ * near it - nearly every free - goes no further; the others ask the live
+ * table's Bloom filter, then the table.  Counters change atomically: code
+ * descriptors are marked from threads that may not hold the GIL.  Blocks
+ * from malloc (large objects) lose their record when the native hook sees
+ * the malloc block freed.
+ */
+#include <Python.h>
+
+#include "hotpath/python_hooks.h"
+#include "hotpath/recorder.h"
+#include "run/out_of_memory.h"
+#include "common/ownmem.h"
+#include "hotpath/threads.h"
+
+#include <string.h>
+
+/* All references weak (see engine.c): the library loads into any process. */
+#pragma weak PyMem_SetAllocator
+
+#if PY_VERSION_HEX >= 0x030a0000
+#  define POOL_SIZE ((uintptr_t)16384)
+#  define ARENA_SIZE ((size_t)1 << 20)
+#else
+#  define POOL_SIZE ((uintptr_t)4096)
+#  define ARENA_SIZE ((size_t)256 << 10)
+#endif
+
+/* Mirrors the head of CPython's struct pool_header (Objects/obmalloc.c,
+ * 3.9-3.11; Include/internal/pycore_obmalloc.h, 3.12+) on x86-64. */
+struct pool_head {
+    uint32_t count;       /* ref.count: pymalloc's allocated blocks */
+    uint32_t recorded;    /* the unused half of ref: heapmark's counters (see above) */
+    void *freeblock;
+    void *nextpool;
+    void *prevpool;
+    unsigned int arenaindex;
+    unsigned int szidx;
+};
+
+typedef struct {
+    PyMemAllocatorEx orig;
+} domain_t;
+
+static domain_t mem_domain, obj_domain;
+static PyObjectArenaAllocator orig_arena;
+static bool pool_layout_ok = true;
+/* Plain pymalloc under the hooks: a small block's class is the request
+ * rounded up to 16, no header read needed.  False under debug wrappers,
+ * which add their own bytes to each request. */
+static bool class_from_request = true;
+
+static inline struct pool_head *pool_of(const void *p)
+{
+    return (struct pool_head *)((uintptr_t)p & ~(POOL_SIZE - 1));
+}
+
+static size_t block_size(const void *p)
+{
+    if (!pool_layout_ok)
+        return 0;
+    return ((size_t)pool_of(p)->szidx + 1) << 4;
+}
+
+/* p's counter in its pool's header: shift of its 4 bits. */
+static inline unsigned counter_shift(const void *p)
+{
+    return (unsigned)(((uintptr_t)p & (POOL_SIZE - 1)) / (POOL_SIZE / 8)) * 4;
+}
+
+static void count_recorded(const void *p, int delta)
+{
+    uint32_t *word = &pool_of(p)->recorded;
+    unsigned shift = counter_shift(p);
+    uint32_t old = __atomic_load_n(word, __ATOMIC_RELAXED), updated;
+    do {
+        uint32_t c = (old >> shift) & 15;
+        if (c == 15 || (delta < 0 && c == 0))
+            return;              /* saturated: stays; or nothing to take */
+        updated = old + (uint32_t)delta * (1u << shift);
+    } while (!__atomic_compare_exchange_n(word, &old, updated, true, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+}
+
+/* Out of line: a sampled object.  Records it (and marks it in its pool).
+ * True if recorded, and then its bytes are counted too. */
+static __attribute__((noinline)) bool record_object(void *p, size_t size, bool raw)
+{
+    if (!hm_record_alloc(p, size, raw ? HM_COUNT_TRACKED : HM_COUNT_PYLIVE))
+        return false;
+    if (!raw && pool_layout_ok)
+        count_recorded(p, +1);
+    return true;
+}
+
+/* Out of line: the pymalloc block p of `size` bytes, which may have been
+ * recorded, is gone (freed, or resized in place).  pool_mapped: its pool
+ * header can still be read.  Returns the bytes left for the caller to
+ * uncount: none if they went under the lock. */
+static __attribute__((noinline)) size_t retire_pooled(void *p, size_t size, bool pool_mapped)
+{
+    if (!(hm_live_maybe(p) && hm_recording()))
+        return size;
+    if (hm_record_free(p, size, HM_COUNT_PYLIVE) && pool_mapped && pool_layout_ok)
+        count_recorded(p, -1);
+    return 0;
+}
+
+/* Whether the counter near p in its pool says a block there may be recorded. */
+static inline bool pool_may_hold_record(const void *p)
+{
+    uint32_t recorded = __atomic_load_n(&pool_of(p)->recorded, __ATOMIC_RELAXED);
+    return ((recorded >> counter_shift(p)) & 15) != 0;
+}
+
+/* ---- the arenas that exist (recorder lock) -------------------------------
+ * A code object is marked through its pool only if it is in one: code objects
+ * can also be static (3.11 and 3.12 deep-freeze the standard library's) or
+ * come from malloc.  Sorted bases; arenas come and go once per MiB. */
+static uintptr_t *arena_bases;
+static size_t arena_count, arena_cap;
+
+static size_t arena_slot(uintptr_t addr)   /* first base > addr */
+{
+    size_t lo = 0, hi = arena_count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (arena_bases[mid] <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Notes the arena and counts its bytes (see totals.h on counting under the
+ * lock). */
+static void arena_note(uintptr_t base, bool mapped)
+{
+    int64_t delta = mapped ? (int64_t)ARENA_SIZE : -(int64_t)ARENA_SIZE;
+    hm_lock();
+    __atomic_add_fetch(&hm_totals.pyarena, delta, __ATOMIC_RELAXED);
+    int64_t now = hm_tracked_add_locked(delta);
+    size_t i = arena_slot(base);
+    if (mapped) {
+        if (hm_own_grow((void **)&arena_bases, &arena_cap, arena_count, sizeof *arena_bases,
+                        arena_count + 1, 256)) {
+            memmove(&arena_bases[i + 1], &arena_bases[i], (arena_count - i) * sizeof *arena_bases);
+            arena_bases[i] = base;
+            arena_count++;
+        }
+    } else if (i > 0 && arena_bases[i - 1] == base) {
+        memmove(&arena_bases[i - 1], &arena_bases[i], (arena_count - i) * sizeof *arena_bases);
+        arena_count--;
+    }
+    hm_unlock();
+    hm_totals_check_budget(now, delta);
+}
+
+static bool in_arena(const void *p)
+{
+    size_t i = arena_slot((uintptr_t)p);
+    return i > 0 && (uintptr_t)p - arena_bases[i - 1] < ARENA_SIZE;
+}
+
+void hm_pyhooks_mark_code(void *co)
+{
+    if (hm_live_mark_code((uintptr_t)co) == HM_LIVE_MARK_NEW && pool_layout_ok && in_arena(co))
+        count_recorded(co, +1);
+}
+
+/* Settles the native allocations seen during a Python allocator call:
+ * returns the usable size if `object` was one of them (raw-backed object). */
+static size_t settle_nested(hm_tls_t *t, const void *object, bool *raw)
+{
+    size_t usable = 0;
+    *raw = false;
+    for (unsigned i = 0; i < t->nested_count; i++) {
+        /* The object is the block itself, or inside it under a debug wrapper. */
+        if (object && (uintptr_t)object - (uintptr_t)t->nested[i].ptr < t->nested[i].usable) {
+            *raw = true;
+            usable = t->nested[i].usable;
+        } else {
+            hm_account_alloc(t->nested[i].ptr, t->nested[i].usable);
+        }
+    }
+    t->nested_count = 0;
+    return usable;
+}
+
+/* The object at p (size bytes: its pymalloc block, or its malloc block if
+ * raw) now exists: sample it and count it. */
+static inline void account_object(void *p, size_t size, bool raw)
+{
+    if (HM_UNLIKELY(hm_sample_hit(size)) && record_object(p, size, raw))
+        return;
+    if (raw)
+        hm_tracked_add((int64_t)size);
+    else
+        hm_pylive_grow(size);
+}
+
+/* A request pymalloc serves from its pools (1 to 512 bytes) needs no watch
+ * on malloc: the block's class is the request rounded to 16, and whatever
+ * malloc pymalloc does meanwhile (its arena table, its radix tree) is an
+ * ordinary native allocation.  (Only if mapping a new arena failed would
+ * pymalloc fall back to malloc for such a request, and that object would be
+ * counted twice; the process is out of memory by then.) */
+static inline bool pool_request(size_t n)
+{
+    return class_from_request && n - 1 < 512;
+}
+
+/* Out of line: a request that may reach malloc (larger than 512 bytes, 0, or
+ * under a debug allocator).  Native allocations during the call are handed
+ * over in hm_tls.nested. */
+static __attribute__((noinline)) void *alloc_watched(domain_t *d, size_t n, size_t elem)
+{
+    hm_tls_t *t = &hm_tls;
+    t->nested_count = 0;
+    t->in_pyalloc = 1;
+    void *p = elem ? d->orig.calloc(d->orig.ctx, n, elem) : d->orig.malloc(d->orig.ctx, n);
+    t->in_pyalloc = 0;
+    bool raw;
+    size_t usable = settle_nested(t, p, &raw);
+    if (p)
+        account_object(p, raw ? usable : block_size(p), raw);
+    return p;
+}
+
+static void *py_malloc(void *ctx, size_t n)
+{
+    domain_t *d = ctx;
+    if (HM_UNLIKELY(!pool_request(n)))
+        return alloc_watched(d, n, 0);
+    void *p = d->orig.malloc(d->orig.ctx, n);
+    if (HM_LIKELY(p != NULL))
+        account_object(p, (n + 15) & ~(size_t)15, false);
+    return p;
+}
+
+static void *py_calloc(void *ctx, size_t n, size_t size)
+{
+    domain_t *d = ctx;
+    size_t bytes;
+    if (__builtin_mul_overflow(n, size, &bytes) || !pool_request(bytes))
+        return alloc_watched(d, n, size ? size : 1);
+    void *p = d->orig.calloc(d->orig.ctx, n, size);
+    if (HM_LIKELY(p != NULL))
+        account_object(p, (bytes + 15) & ~(size_t)15, false);
+    return p;
+}
+
+/* hm_tls.py_released is 0 between calls; during the free or realloc of an
+ * object the native hooks set it to HM_RELEASED_RAW (the object's malloc
+ * block went) or the arena hook to the block's size (its arena went). */
+
+/* Out of line: after the release of p's block when something unusual
+ * happened (see above) or the pool layout is unknown.  Returns the pymalloc
+ * bytes released and not yet uncounted (0 for a malloc block), and resets
+ * hm_tls.py_released. */
+static __attribute__((noinline)) size_t release_unusual(hm_tls_t *t, void *p)
+{
+    size_t released = t->py_released;
+    t->py_released = 0;
+    if (released == HM_RELEASED_RAW)
+        return 0;
+    if (released)       /* its arena went with it */
+        return retire_pooled(p, released, false);
+    return retire_pooled(p, block_size(p), true);
+}
+
+/* After pymalloc released p's block: retires its record if it may have one.
+ * Returns the pymalloc bytes released that the caller must still take off
+ * `pylive` (0 for a malloc block, or when they went with the record). */
+static inline size_t release_pooled(hm_tls_t *t, void *p)
+{
+    if (HM_UNLIKELY(t->py_released != 0 || !pool_layout_ok))
+        return release_unusual(t, p);
+    size_t size = ((size_t)pool_of(p)->szidx + 1) << 4;
+    if (HM_UNLIKELY(pool_may_hold_record(p)))
+        return retire_pooled(p, size, true);
+    return size;
+}
+
+static void py_free(void *ctx, void *p)
+{
+    domain_t *d = ctx;
+    if (HM_UNLIKELY(!p)) {
+        d->orig.free(d->orig.ctx, p);
+        return;
+    }
+    /* A free allocates nothing; the native hooks only need to know which
+     * object is going, to handle a malloc'ed one. */
+    hm_tls_t *t = &hm_tls;
+    t->py_freeing = p;
+    d->orig.free(d->orig.ctx, p);
+    t->py_freeing = NULL;
+    hm_pylive_shrink(release_pooled(t, p));
+}
+
+static void *py_realloc(void *ctx, void *p, size_t n)
+{
+    domain_t *d = ctx;
+    hm_tls_t *t = &hm_tls;
+    if (!p)
+        return py_malloc(ctx, n);
+    t->nested_count = 0;
+    t->py_freeing = p;
+    t->in_pyalloc = 1;
+    void *q = d->orig.realloc(d->orig.ctx, p, n);
+    t->in_pyalloc = 0;
+    t->py_freeing = NULL;
+    bool q_raw;
+    size_t q_usable = settle_nested(t, q, &q_raw);
+    if (!q) {
+        t->py_released = 0;
+        return NULL;    /* p is intact (a malloc'ed p got its record back) */
+    }
+    /* p's block went, or was resized in place, which counts as freed and
+     * allocated again, as every realloc does. */
+    hm_pylive_shrink(release_pooled(t, p));
+    account_object(q, q_raw ? q_usable : block_size(q), q_raw);
+    return q;
+}
+
+/* ---- arenas -------------------------------------------------------------- */
+
+/* Arena bytes are counted even under hm_tls.guard: an arena outlives the
+ * call that mapped it, and its unmapping is always counted. */
+static void *arena_alloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    hm_tls_t *t = &hm_tls;
+    t->in_arena++;
+    void *p = orig_arena.alloc(orig_arena.ctx, size);
+    t->in_arena--;
+    if (!p) {
+        if (!t->guard)
+            hm_oom_failed(size);
+        return p;
+    }
+    if (size == ARENA_SIZE) {
+        arena_note((uintptr_t)p, true);
+    } else if (!t->guard) {
+        hm_account_alloc(p, size);   /* other virtual memory, e.g. frame stacks */
+    }
+    else
+        hm_tracked_add((int64_t)size);
+    return p;
+}
+
+static void arena_free(void *ctx, void *p, size_t size)
+{
+    (void)ctx;
+    hm_tls_t *t = &hm_tls;
+    uintptr_t freeing = (uintptr_t)t->py_freeing;
+    if (freeing && freeing - (uintptr_t)p < size)
+        t->py_released = block_size(t->py_freeing);
+    if (size == ARENA_SIZE) {
+        arena_note((uintptr_t)p, false);
+    } else if (!t->guard) {
+        hm_account_free(p, size);
+    }
+    else
+        hm_tracked_add(-(int64_t)size);
+    t->in_arena++;
+    orig_arena.free(orig_arena.ctx, p, size);
+    t->in_arena--;
+}
+
+static void install_domains(void)
+{
+    PyMem_GetAllocator(PYMEM_DOMAIN_MEM, &mem_domain.orig);
+    PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &obj_domain.orig);
+    PyMemAllocatorEx mem = {&mem_domain, py_malloc, py_calloc, py_realloc, py_free};
+    PyMemAllocatorEx obj = {&obj_domain, py_malloc, py_calloc, py_realloc, py_free};
+    PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &mem);
+    PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &obj);
+}
+
+void hm_pyhooks_install(void)
+{
+    install_domains();
+    PyObject_GetArenaAllocator(&orig_arena);
+    PyObjectArenaAllocator arena = {NULL, arena_alloc, arena_free};
+    PyObject_SetArenaAllocator(&arena);
+}
+
+bool hm_pyhooks_reinstall_if_replaced(void)
+{
+    PyMemAllocatorEx current;
+    PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &current);
+    if (current.malloc == py_malloc)
+        return false;
+    install_domains();     /* the arena allocator is never replaced */
+    return true;
+}
+
+bool hm_pyhooks_selfcheck(void)
+{
+    static const size_t sizes[] = {1, 24, 100, 257, 480};
+    hm_tls_t *t = &hm_tls;
+    bool plain = true, debug = true, pooled = true;
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        /* As py_malloc, but the block is examined before it is accounted. */
+        t->nested_count = 0;
+        t->in_pyalloc = 1;
+        void *p = obj_domain.orig.malloc(obj_domain.orig.ctx, sizes[i]);
+        t->in_pyalloc = 0;
+        bool raw = false;
+        for (unsigned j = 0; j < t->nested_count; j++)
+            raw |= (uintptr_t)p - (uintptr_t)t->nested[j].ptr < t->nested[j].usable;
+        pooled &= p && !raw;      /* a small request served by malloc: no pymalloc */
+        if (p && !raw) {
+            size_t got = block_size(p);
+            plain &= got == ((sizes[i] + 15) & ~(size_t)15);
+            /* The debug wrapper adds a 16-byte header and an 8-byte trailer. */
+            debug &= got == ((sizes[i] + 24 + 15) & ~(size_t)15);
+        }
+        bool was_raw;
+        size_t usable = settle_nested(t, p, &was_raw);
+        if (p)
+            account_object(p, was_raw ? usable : block_size(p), was_raw);
+        py_free(&obj_domain, p);
+    }
+    class_from_request = pooled && plain;
+    pool_layout_ok = !pooled || plain || debug;
+    return pool_layout_ok;
+}

@@ -1,0 +1,96 @@
+/*
+ * report.h - reports rendered from a loaded profile.
+ *
+ * Owns: the report entry points and the conventions they share: a frame is
+ * labelled "function (file:line)", pseudo frames by their bracketed name,
+ * and paths are shown relative to the run's directory or package root.
+ * Must never: recompute what the profile stores (reports are views), or
+ * leave a half-written file (strbuf writes through a temporary name).
+ */
+#ifndef HM_REPORT_H
+#define HM_REPORT_H
+
+#include "store/profile.h"
+#include "common/strbuf.h"
+
+/* Path as shown to people: relative to the run's cwd, or from the package
+ * root for site-packages and the standard library.  Points into file. */
+const char *hm_short_path(const hm_profile *p, const char *file);
+void hm_frame_label(hm_buf *b, const hm_profile *p, uint32_t frame, bool short_path);
+/* The short label in at most width columns, the path shortened first. */
+void hm_frame_label_fit(hm_buf *b, const hm_profile *p, uint32_t frame, size_t width);
+/* The last cell of a terminal table row: the fitted label, then the line's
+ * source under it, indented to the cell's column; ends the row. */
+void hm_frame_table_cell(hm_buf *b, const hm_profile *p, uint32_t frame, size_t indent,
+                         size_t width);
+
+bool hm_report_folded(const hm_profile *p, int snapshot, const char *path, char *err, size_t errlen);
+bool hm_report_svg(const hm_profile *p, int snapshot, const char *path, char *err, size_t errlen);
+
+/* What a view other than a plain snapshot changes in the flamegraph. */
+typedef struct {
+    const char *title;       /* replaces "heapmark: memory at the peak: ..." */
+    const char *subtitle;    /* replaces the command and the mode */
+    /* The fill of node's frame, an SVG colour written into b. */
+    void (*colour)(void *ctx, uint32_t node, hm_buf *b);
+    /* More tooltip text for node, after its bytes and count. */
+    void (*tooltip)(void *ctx, uint32_t node, hm_buf *b);
+    void *ctx;
+} hm_svg_style;
+
+/* The flamegraph SVG document into out; returns its height in pixels.
+ * style may be NULL. */
+int hm_svg_render(const hm_profile *p, int snapshot, const hm_svg_style *style, hm_buf *out);
+bool hm_report_text(const hm_profile *p, const char *path, char *err, size_t errlen);
+
+/* How much of the call tree report.html keeps: nodes whose total reaches
+ * html_min_bytes in some snapshot, or (html_min_bytes < 0) html_min_share of
+ * that snapshot's total, raised until at most html_max_nodes remain (0: no
+ * limit).  The rest is folded into an "other" node per parent. */
+typedef struct {
+    int64_t html_min_bytes;
+    double html_min_share;
+    size_t html_max_nodes;
+} hm_report_options;
+#define HM_REPORT_DEFAULTS {-1, 0.0001, 30000}
+
+/* report.html: flamegraph, top lines and functions, timeline, run metadata
+ * (opts NULL: the defaults). */
+bool hm_report_html(const hm_profile *p, const hm_report_options *opts, const char *path,
+                    char *err, size_t errlen);
+
+/* How the run ended, for people; NULL for a normal end. */
+const char *hm_report_ending(const hm_profile *p, char *buf, size_t size);
+
+/* "heapmark: "-prefixed lines for the end of heapmark run. */
+void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out);
+/* What `heapmark report` prints: the run in a few lines and the top lines at
+ * the peak, fitted to a terminal of the given width. */
+void hm_report_terminal(const hm_profile *p, size_t top, size_t columns, hm_buf *out);
+/* Machine-readable summary (see docs/profile-format.md). */
+void hm_report_json(const hm_profile *p, size_t top, hm_buf *out);
+
+/* [{"pid": ..., "command": ..., ...}]: a (merged) profile's processes. */
+void hm_json_processes(hm_buf *out, const hm_profile *p);
+
+/* peak.svg, peak.folded, end.folded, peak.txt, report.html into dir. */
+bool hm_report_all(const hm_profile *p, const char *dir, char *err, size_t errlen);
+bool hm_report_all_with(const hm_profile *p, const char *dir, const hm_report_options *opts,
+                        char *err, size_t errlen);
+
+/* ---- heapmark export: one snapshot (or, for json, all) rendered whole ---- */
+
+typedef enum { HM_EXPORT_FOLDED, HM_EXPORT_PPROF, HM_EXPORT_SPEEDSCOPE, HM_EXPORT_JSON } hm_export_format;
+
+/* "folded", "pprof", "speedscope", "json"; false for anything else. */
+bool hm_export_format_named(const char *name, hm_export_format *format);
+/* The export in out (gzipped protobuf for pprof, text for the rest). */
+bool hm_export(const hm_profile *p, hm_export_format format, int snapshot, hm_buf *out,
+               char *err, size_t errlen);
+
+void hm_render_folded(const hm_profile *p, int snapshot, hm_buf *out);
+bool hm_render_pprof(const hm_profile *p, int snapshot, hm_buf *out, char *err, size_t errlen);
+void hm_render_speedscope(const hm_profile *p, int snapshot, hm_buf *out);
+void hm_render_tree_json(const hm_profile *p, hm_buf *out);
+
+#endif

@@ -1,0 +1,389 @@
+/*
+ * text.c - the text reports: peak.txt, the end-of-run summary, what
+ * `heapmark report` prints on a terminal, and the JSON summary.
+ *
+ * Owns: the layout of the tables people read in a terminal or a file, and
+ * the machine-readable summary's fields.
+ * Must never: present an estimate as exact: in sampled mode every
+ * per-line figure is marked as an estimate; the totals are exact.
+ */
+#include "report/report.h"
+#include "hotpath/call_tree.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOP_LINES 30
+#define TOP_STACKS 10
+
+static void process_lines(hm_buf *b, const hm_profile *p, const char *prefix);
+
+/* "[process PID: ...]", the frame under which process i's tree hangs. */
+static const char *process_label(const hm_profile *p, size_t i)
+{
+    char want[32];
+    snprintf(want, sizeof want, "[process %d:", p->processes[i].pid);
+    for (uint32_t c = p->nodes[0].first_child; c != HM_NONE; c = p->nodes[c].next_sibling)
+        if (strncmp(p->frames[p->nodes[c].frame].function, want, strlen(want)) == 0)
+            return p->frames[p->nodes[c].frame].function;
+    return "[process]";
+}
+
+static double pct(int64_t part, int64_t whole)
+{
+    return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static void mode_sentence(hm_buf *b, const hm_profile *p)
+{
+    if (hm_profile_is_exact(p)) {
+        hm_buf_puts(b, "exact (every allocation recorded)");
+    } else {
+        hm_buf_puts(b, "sampled, one sample per ");
+        hm_buf_bytes(b, hm_profile_meta_int(p, "sample_rate"));
+        hm_buf_puts(b, " allocated on average (per-line figures are unbiased estimates; "
+                       "totals are exact)");
+    }
+}
+
+const char *hm_report_ending(const hm_profile *p, char *buf, size_t size)
+{
+    const char *status = hm_profile_meta(p, "status");
+    if (!status[0] || strcmp(status, "exit") == 0)
+        return NULL;
+    if (strcmp(status, "checkpoint") == 0)
+        snprintf(buf, size, "the program ended without a final profile (killed?): these "
+                            "figures are from its last checkpoint, %.1f s into the run",
+                 hm_profile_meta_real(p, "duration_s"));
+    else if (strcmp(status, "snapshot") == 0)
+        snprintf(buf, size, "a snapshot taken %.1f s into the run, while the program went on",
+                 hm_profile_meta_real(p, "duration_s"));
+    else if (strcmp(status, "out of memory") == 0) {
+        const char *function = hm_profile_meta(p, "oom_function");
+        int n = snprintf(buf, size, "out-of-memory report: %s", hm_profile_meta(p, "oom_reason"));
+        if (function[0] && n > 0 && (size_t)n < size)
+            snprintf(buf + n, size - (size_t)n, "; the allocation of %lld bytes at %s (%s:%lld)",
+                     (long long)hm_profile_meta_int(p, "oom_bytes"), function,
+                     hm_short_path(p, hm_profile_meta(p, "oom_file")),
+                     (long long)hm_profile_meta_int(p, "oom_line"));
+    } else if (strcmp(status, "os._exit") == 0)
+        snprintf(buf, size, "the program ended with os._exit(); the profile was written then");
+    else
+        snprintf(buf, size, "the program ended by %s; the profile was written before it did",
+                 status);
+    return buf;
+}
+
+static void header(hm_buf *b, const hm_profile *p)
+{
+    char note[1024];
+    if (hm_report_ending(p, note, sizeof note))
+        hm_buf_printf(b, "note:            %s\n", note);
+    hm_buf_puts(b, "command:         ");
+    hm_buf_puts(b, hm_profile_meta(p, "command"));
+    hm_buf_puts(b, "\npython:          ");
+    const char *py = hm_profile_meta(p, "python");
+    hm_buf_putn(b, py, strcspn(py, "\n"));
+    hm_buf_puts(b, "\nmode:            ");
+    mode_sentence(b, p);
+    hm_buf_puts(b, "\npeak tracked:    ");
+    hm_buf_bytes(b, hm_profile_meta_int(p, "peak_bytes"));
+    hm_buf_printf(b, " (%lld bytes) at %.2f s\n", (long long)hm_profile_meta_int(p, "peak_bytes"),
+                  hm_profile_meta_real(p, "peak_at_s"));
+    hm_buf_puts(b, "peak RSS:        ");
+    hm_buf_bytes(b, hm_profile_meta_int(p, "peak_rss_bytes"));
+    hm_buf_puts(b, "\nstill allocated: ");
+    hm_buf_bytes(b, hm_profile_meta_int(p, "end_bytes"));
+    hm_buf_printf(b, " at exit\nrun time:        %.2f s\n", hm_profile_meta_real(p, "duration_s"));
+    hm_buf_puts(b, "heapmark tables: ");
+    hm_buf_bytes(b, hm_profile_meta_int(p, "heapmark_overhead_bytes"));
+    hm_buf_puts(b, " (outside the tracked heap)\n");
+    if (p->nprocesses > 1) {
+        hm_buf_printf(b, "\nprocesses:       %zu; the figures above are the main process's, "
+                         "the tables below\n                 add each child at its own "
+                         "peak:\n", p->nprocesses);
+        process_lines(b, p, "                ");
+    }
+}
+
+static void size_cell(hm_buf *b, int64_t bytes, int width);
+
+/* One line per process after the first, for a run of several. */
+static void process_lines(hm_buf *b, const hm_profile *p, const char *prefix)
+{
+    for (size_t i = 1; i < p->nprocesses; i++) {
+        const hm_process *proc = &p->processes[i];
+        /* The process's node is the root's child carrying its label. */
+        const char *label = process_label(p, i);
+        hm_buf_printf(b, "%s  %s peak ", prefix, label);
+        hm_buf_bytes(b, proc->peak_bytes);
+        hm_buf_puts(b, ", peak RSS ");
+        hm_buf_bytes(b, proc->peak_rss_bytes);
+        hm_buf_printf(b, ", run time %.2f s", proc->duration_s);
+        if (proc->status[0] && strcmp(proc->status, "exit") != 0)
+            hm_buf_printf(b, ", ended by %s", proc->status);
+        hm_buf_puts(b, "\n");
+    }
+}
+
+static void size_cell(hm_buf *b, int64_t bytes, int width)
+{
+    hm_buf cell = {0};
+    hm_buf_bytes(&cell, bytes);
+    hm_buf_printf(b, "%*s", width, cell.data ? cell.data : "");
+    hm_buf_free(&cell);
+}
+
+static void top_lines_table(hm_buf *b, const hm_profile *p, int snapshot, hm_line_key key,
+                            size_t max)
+{
+    hm_line_total *lines = calloc(max, sizeof *lines);
+    if (!lines)
+        return;
+    size_t n = hm_profile_top_lines(p, snapshot, key, lines, max);
+    int64_t total = p->total[snapshot - 1][0].bytes;
+    hm_buf_printf(b, "%10s %6s %10s  %s\n", "bytes", "%", "count", "line");
+    for (size_t i = 0; i < n; i++) {
+        const hm_pframe *f = &p->frames[lines[i].frame];
+        size_cell(b, lines[i].bytes, 10);
+        hm_buf_printf(b, " %5.1f%% %10lld  ", pct(lines[i].bytes, total), (long long)lines[i].count);
+        hm_frame_label(b, p, lines[i].frame, true);
+        if (f->source[0])
+            hm_buf_printf(b, "\n%30s%s", "", f->source);
+        hm_buf_puts(b, "\n");
+    }
+    if (n == 0)
+        hm_buf_puts(b, "  (nothing recorded)\n");
+    free(lines);
+}
+
+/* Nodes with the largest self bytes, each printed with its whole stack. */
+static void top_stacks(hm_buf *b, const hm_profile *p, int snapshot, size_t max)
+{
+    const hm_value *self = p->self[snapshot - 1];
+    int64_t total = p->total[snapshot - 1][0].bytes;
+    uint32_t *best = calloc(max, sizeof *best);
+    uint32_t *chain = malloc((p->nnodes + 1) * sizeof *chain);
+    if (!best || !chain) {
+        free(best);
+        free(chain);
+        return;
+    }
+    size_t have = 0;
+    for (uint32_t n = 1; n < p->nnodes; n++) {
+        if (self[n].bytes <= 0)
+            continue;
+        if (have < max)
+            best[have++] = n;
+        else if (self[n].bytes > self[best[max - 1]].bytes)
+            best[max - 1] = n;
+        else
+            continue;
+        for (size_t k = have - 1; k > 0 && self[best[k - 1]].bytes < self[best[k]].bytes; k--) {
+            uint32_t tmp = best[k - 1];
+            best[k - 1] = best[k];
+            best[k] = tmp;
+        }
+    }
+    for (size_t i = 0; i < have; i++) {
+        hm_buf_printf(b, "#%zu  ", i + 1);
+        size_cell(b, self[best[i]].bytes, 0);
+        hm_buf_printf(b, "  %.1f%%  %lld allocations\n", pct(self[best[i]].bytes, total),
+                      (long long)self[best[i]].count);
+        size_t depth = 0;
+        for (uint32_t k = best[i]; k != 0; k = p->nodes[k].parent)
+            chain[depth++] = k;
+        while (depth--) {
+            const hm_pframe *f = &p->frames[p->nodes[chain[depth]].frame];
+            hm_buf_puts(b, "    ");
+            hm_frame_label(b, p, p->nodes[chain[depth]].frame, true);
+            if (f->source[0])
+                hm_buf_printf(b, "    %s", f->source);
+            hm_buf_puts(b, "\n");
+        }
+        hm_buf_puts(b, "\n");
+    }
+    free(best);
+    free(chain);
+}
+
+bool hm_report_text(const hm_profile *p, const char *path, char *err, size_t errlen)
+{
+    hm_buf b = {0};
+    hm_buf_puts(&b, "heapmark: memory at the peak\n\n");
+    header(&b, p);
+    hm_buf_puts(&b, "\nTop lines at the peak: bytes allocated by each line of the program "
+                    "and everything it called\nin libraries and C code (the innermost line "
+                    "of the program's own code is credited)\n\n");
+    top_lines_table(&b, p, HM_SNAP_PEAK, HM_BY_PROGRAM_LINE, TOP_LINES);
+    hm_buf_puts(&b, "\nTop allocation sites at the peak: the innermost Python frame, "
+                    "library code included\n\n");
+    top_lines_table(&b, p, HM_SNAP_PEAK, HM_BY_INNERMOST, TOP_LINES);
+    hm_buf_puts(&b, "\nTop stacks at the peak\n\n");
+    top_stacks(&b, p, HM_SNAP_PEAK, TOP_STACKS);
+    bool ok = hm_buf_write_file(&b, path, err, errlen);
+    hm_buf_free(&b);
+    return ok;
+}
+
+void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out)
+{
+    hm_buf_puts(out, "heapmark: peak tracked memory ");
+    hm_buf_bytes(out, hm_profile_meta_int(p, "peak_bytes"));
+    hm_buf_printf(out, " at %.2f s, peak RSS ", hm_profile_meta_real(p, "peak_at_s"));
+    hm_buf_bytes(out, hm_profile_meta_int(p, "peak_rss_bytes"));
+    hm_buf_printf(out, ", run time %.2f s\n", hm_profile_meta_real(p, "duration_s"));
+    char note[1024];
+    if (hm_report_ending(p, note, sizeof note))
+        hm_buf_printf(out, "heapmark: %s\n", note);
+    if (p->nprocesses > 1) {
+        hm_buf_printf(out, "heapmark: %zu child process%s, each at its own peak:\n",
+                      p->nprocesses - 1, p->nprocesses == 2 ? "" : "es");
+        process_lines(out, p, "heapmark:");
+    }
+    hm_line_total *lines = calloc(top ? top : 1, sizeof *lines);
+    size_t n = lines ? hm_profile_top_lines(p, HM_SNAP_PEAK, HM_BY_PROGRAM_LINE, lines, top) : 0;
+    if (hm_profile_is_exact(p)) {
+        hm_buf_printf(out, "heapmark: top %zu lines at the peak:\n", n);
+    } else {
+        hm_buf_printf(out, "heapmark: top %zu lines at the peak (estimated from samples every ", n);
+        hm_buf_bytes(out, hm_profile_meta_int(p, "sample_rate"));
+        hm_buf_puts(out, "):\n");
+    }
+    /* The exact peak; with several processes, the sum of their own peaks. */
+    int64_t peak = p->snapshot_total[HM_SNAP_PEAK - 1];
+    for (size_t i = 0; i < n; i++) {
+        hm_buf_puts(out, "heapmark: ");
+        size_cell(out, lines[i].bytes, 10);
+        hm_buf_printf(out, " %5.1f%%  ", pct(lines[i].bytes, peak));
+        hm_frame_label(out, p, lines[i].frame, true);
+        hm_buf_puts(out, "\n");
+    }
+    free(lines);
+}
+
+/* [{"pid": ..., ...}, ...]: the processes a (merged) profile holds. */
+void hm_report_terminal(const hm_profile *p, size_t top, size_t columns, hm_buf *out)
+{
+    hm_buf text = {0};
+    hm_buf_puts(&text, "peak tracked memory ");
+    hm_buf_bytes(&text, hm_profile_meta_int(p, "peak_bytes"));
+    hm_buf_printf(&text, " at %.2f s, peak RSS ", hm_profile_meta_real(p, "peak_at_s"));
+    hm_buf_bytes(&text, hm_profile_meta_int(p, "peak_rss_bytes"));
+    hm_buf_printf(&text, ", run time %.2f s\nstill allocated at exit ",
+                  hm_profile_meta_real(p, "duration_s"));
+    hm_buf_bytes(&text, hm_profile_meta_int(p, "end_bytes"));
+    char note[1024];
+    if (hm_report_ending(p, note, sizeof note))
+        hm_buf_printf(&text, "\nnote: %s", note);
+    if (p->nprocesses > 1) {
+        hm_buf_printf(&text, "\n%zu child process%s, each at its own peak:\n",
+                      p->nprocesses - 1, p->nprocesses == 2 ? "" : "es");
+        process_lines(&text, p, "");
+    }
+    hm_line_total *lines = calloc(top ? top : 1, sizeof *lines);
+    size_t n = lines ? hm_profile_top_lines(p, HM_SNAP_PEAK, HM_BY_PROGRAM_LINE, lines, top) : 0;
+    hm_buf_printf(&text, "\n\ntop %zu lines at the peak", n);
+    if (hm_profile_is_exact(p)) {
+        hm_buf_puts(&text, " (exact):");
+    } else {
+        hm_buf_puts(&text, " (estimated from samples every ");
+        hm_buf_bytes(&text, hm_profile_meta_int(p, "sample_rate"));
+        hm_buf_puts(&text, "):");
+    }
+    /* Each line of the text above wrapped to the terminal. */
+    hm_buf_wrap(out, text.data ? text.data : "", columns, "    ");
+    hm_buf_free(&text);
+
+    /* size, share, count (if there is room), then the line in what is left. */
+    bool with_count = columns >= 64;
+    size_t fixed = 10 + 7 + (with_count ? 11 : 0) + 2;
+    size_t room = columns > fixed + 12 ? columns - fixed : 12;
+    hm_buf_printf(out, "%10s %6s", "size", "%");
+    if (with_count)
+        hm_buf_printf(out, " %10s", "count");
+    hm_buf_puts(out, "  line\n");
+    int64_t peak = p->snapshot_total[HM_SNAP_PEAK - 1];
+    hm_buf cell = {0};
+    for (size_t i = 0; i < n; i++) {
+        size_cell(out, lines[i].bytes, 10);
+        hm_buf_printf(out, " %5.1f%%", pct(lines[i].bytes, peak));
+        if (with_count) {
+            cell.len = 0;
+            hm_buf_grouped(&cell, lines[i].count);
+            hm_buf_printf(out, " %10s", cell.data ? cell.data : "");
+        }
+        hm_buf_puts(out, "  ");
+        hm_frame_table_cell(out, p, lines[i].frame, fixed, room);
+    }
+    if (n == 0)
+        hm_buf_puts(out, "  (nothing recorded)\n");
+    hm_buf_free(&cell);
+    free(lines);
+}
+
+void hm_json_processes(hm_buf *out, const hm_profile *p)
+{
+    hm_buf_puts(out, "[");
+    for (size_t i = 0; i < p->nprocesses; i++) {
+        const hm_process *proc = &p->processes[i];
+        hm_buf_printf(out, "%s{\"pid\": %d, \"parent_pid\": %d, \"peak_bytes\": %lld, "
+                           "\"peak_rss_bytes\": %lld, \"end_bytes\": %lld, "
+                           "\"duration_s\": %.6f, \"status\": ",
+                      i ? ", " : "", proc->pid, proc->parent_pid, (long long)proc->peak_bytes,
+                      (long long)proc->peak_rss_bytes, (long long)proc->end_bytes,
+                      proc->duration_s);
+        hm_buf_json(out, proc->status);
+        hm_buf_puts(out, ", \"command\": ");
+        hm_buf_json(out, proc->command);
+        hm_buf_puts(out, ", \"profile\": ");
+        hm_buf_json(out, proc->path);
+        hm_buf_puts(out, "}");
+    }
+    hm_buf_puts(out, "]");
+}
+
+void hm_report_json(const hm_profile *p, size_t top, hm_buf *out)
+{
+    hm_buf_puts(out, "{\"profile\": ");
+    hm_buf_json(out, p->path);
+    static const char *const ints[] = {"peak_bytes", "peak_rss_bytes", "end_bytes", "sample_rate",
+                                       "pid", "heapmark_overhead_bytes",
+                                       "peak_pymalloc_free_bytes", "oom_bytes", "oom_line"};
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
+        hm_buf_printf(out, ", \"%s\": %lld", ints[i], (long long)hm_profile_meta_int(p, ints[i]));
+    static const char *const reals[] = {"peak_at_s", "duration_s", "start_unix"};
+    for (size_t i = 0; i < sizeof reals / sizeof *reals; i++)
+        hm_buf_printf(out, ", \"%s\": %.6f", reals[i], hm_profile_meta_real(p, reals[i]));
+    static const char *const texts[] = {"mode", "python", "command", "heapmark_version",
+                                        "status", "oom_reason", "oom_function", "oom_file"};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        hm_buf_printf(out, ", \"%s\": ", texts[i]);
+        hm_buf_json(out, hm_profile_meta(p, texts[i]));
+    }
+    hm_buf_printf(out, ", \"estimated\": %s", hm_profile_is_exact(p) ? "false" : "true");
+    hm_buf_puts(out, ", \"processes\": ");
+    hm_json_processes(out, p);
+    static const struct { const char *name; hm_line_key key; } tables[] = {
+        {"top", HM_BY_PROGRAM_LINE}, {"top_innermost", HM_BY_INNERMOST}};
+    hm_line_total *lines = calloc(top ? top : 1, sizeof *lines);
+    for (size_t t = 0; t < 2; t++) {
+        hm_buf_printf(out, "%s\"%s\": [", ", ", tables[t].name);
+        size_t n = lines ? hm_profile_top_lines(p, HM_SNAP_PEAK, tables[t].key, lines, top) : 0;
+        for (size_t i = 0; i < n; i++) {
+            const hm_pframe *f = &p->frames[lines[i].frame];
+            hm_buf_puts(out, i ? ", {\"function\": " : "{\"function\": ");
+            hm_buf_json(out, f->function);
+            hm_buf_puts(out, ", \"file\": ");
+            hm_buf_json(out, f->file);
+            hm_buf_printf(out, ", \"line\": %d, \"bytes\": %lld, \"count\": %lld, \"source\": ",
+                          f->line, (long long)lines[i].bytes, (long long)lines[i].count);
+            hm_buf_json(out, f->source);
+            hm_buf_puts(out, "}");
+        }
+        hm_buf_puts(out, "]");
+    }
+    free(lines);
+    hm_buf_puts(out, "}");
+}

@@ -1,0 +1,519 @@
+/*
+ * engine.c - start and end of a run inside the profiled process.
+ *
+ * Owns: reading HEAPMARK_* from the environment in the preload constructor
+ * (and removing them, and restoring LD_PRELOAD, so that nothing leaks into
+ * processes the program starts), installing the Python allocator hooks before
+ * the interpreter initialises, fork handling, and every writing of the
+ * profile: checkpoints and snapshots while the program runs (monitor.c) and
+ * the final one - from the Python atexit hook (module.c), libc's exit, _exit
+ * (hooks.c), or a fatal signal (monitor.c).
+ * Must never: write the final profile twice, let a checkpoint overwrite it,
+ * or start recording in a process heapmark run did not configure.
+ *
+ * Environment contract with cli.py (all removed at start-up):
+ *   HEAPMARK_PROFILE   path of the profile to write; "%p" becomes the pid
+ *   HEAPMARK_RATE      mean bytes between samples; 1 records everything
+ *   HEAPMARK_SEED      sampler seed (0: from addresses)
+ *   HEAPMARK_COMMAND   the command line, for the report (empty: read argv)
+ *   HEAPMARK_PRELOAD   LD_PRELOAD as it was before heapmark run
+ *   HEAPMARK_PYTHONPATH PYTHONPATH as it was (restored by the boot module)
+ *   HEAPMARK_CHECKPOINT seconds between checkpoints (0: none)
+ *   HEAPMARK_FOLLOW    child processes to profile: "fork", "spawn", "exec"
+ *                      (comma-separated; "none": only this process)
+ *   HEAPMARK_BOOT      directory of the boot module (for spawned children)
+ *   HEAPMARK_PARENT    pid of the process that started this one (children)
+ *   HEAPMARK_MEMORY_LIMIT tracked bytes beyond which to report out of memory
+ *   HEAPMARK_TIMELINE_MS first interval of the timeline's samples (0: none)
+ *   HEAPMARK_ROOT      (tests) a directory standing for / when reading /proc
+ *                      and /sys/fs/cgroup
+ */
+#include <Python.h>
+
+#include "run/engine.h"
+#include "run/follow.h"
+#include "hotpath/call_tree.h"
+#include "run/capture.h"
+#include "hotpath/malloc_hooks.h"
+#include "hotpath/live_table.h"
+#include "run/monitor.h"
+#include "run/out_of_memory.h"
+#include "store/profile.h"
+#include "report/report.h"
+#include "common/ownmem.h"
+#include "hotpath/python_hooks.h"
+#include "hotpath/stack_walk.h"
+#include "hotpath/recorder.h"
+#include "hotpath/node_values.h"
+#include "store/schema.h"
+#include "hotpath/threads.h"
+#include "run/timeline.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Weak: resolved by the loader to NULL in a process without libpython, which
+ * is how the constructor tells it is not in a Python interpreter. */
+#pragma weak PyMem_SetAllocator
+
+static char profile_path[4096];
+static char command[8192];
+static char start_cwd[4096];
+static char orig_pythonpath[8192];
+static bool have_orig_pythonpath;
+static bool configured;
+static bool pool_layout_ok = true;
+static bool hooks_reinstalled;
+static int start_pid;
+static bool forked;              /* a followed fork of the process that started */
+static double start_unix;
+static struct timespec start_mono;
+static uint64_t sample_rate, seed;
+static unsigned checkpoint_seconds;
+static unsigned snapshots_written;
+static bool follow_fork = true;
+static int parent_pid;
+
+/* Serialises writing (not recording): a checkpoint and the final write never
+ * interleave, and once the final profile is written (`finished`) nothing
+ * overwrites it. */
+static pthread_mutex_t write_mutex = PTHREAD_MUTEX_INITIALIZER;
+static bool finished;
+
+/* hm_tls.guard is raised for as long as a thread waits for or holds
+ * write_mutex: the SIGTERM handler must know not to wait for the monitor
+ * thread in a thread the monitor would wait for (monitor.c). */
+static void lock_writes(void)
+{
+    hm_tls.guard++;
+    pthread_mutex_lock(&write_mutex);
+}
+
+static void unlock_writes(void)
+{
+    pthread_mutex_unlock(&write_mutex);
+    hm_tls.guard--;
+}
+
+static void copy_env(char *dst, size_t size, const char *name)
+{
+    const char *v = getenv(name);
+    snprintf(dst, size, "%s", v ? v : "");
+}
+
+static void expand_pid(char *path, size_t size)
+{
+    char *at = strstr(path, "%p");
+    if (!at)
+        return;
+    char rest[4096];
+    snprintf(rest, sizeof rest, "%s", at + 2);
+    snprintf(at, size - (size_t)(at - path), "%d%s", (int)getpid(), rest);
+}
+
+/* The program's own command line, when heapmark run did not give one. */
+static void read_command_line(char *dst, size_t size)
+{
+    FILE *f = fopen("/proc/self/cmdline", "rb");
+    size_t n = f ? fread(dst, 1, size - 1, f) : 0;
+    if (f)
+        fclose(f);
+    for (size_t i = 0; i + 1 < n; i++)
+        if (dst[i] == '\0')
+            dst[i] = ' ';
+    dst[n] = '\0';
+}
+
+static double seconds_between(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void at_fork_prepare(void)
+{
+    lock_writes();
+    hm_lock();
+}
+
+static void at_fork_parent(void)
+{
+    hm_unlock();
+    unlock_writes();
+}
+
+/* Where a child process's profile goes: next to the main one. */
+static void child_profile_path(char *path, size_t size, int pid)
+{
+    char *slash = strrchr(path, '/');
+    size_t dir_len = slash ? (size_t)(slash - path) : 0;
+    char name[32];
+    snprintf(name, sizeof name, "profile-%d.db", pid);
+    if (dir_len + 1 + strlen(name) < size)
+        snprintf(path + (slash ? dir_len + 1 : 0), size - (slash ? dir_len + 1 : 0), "%s", name);
+}
+
+static void at_fork_child(void)
+{
+    pthread_mutex_init(&write_mutex, NULL);
+    hm_tls.guard--;           /* raised by lock_writes() in at_fork_prepare */
+    if (!follow_fork || finished) {
+        /* The child has a copy of the parent's profile; it must not write it. */
+        __atomic_store_n(&hm_state, HM_STOPPED, __ATOMIC_RELAXED);
+        hm_sample_limit = UINT64_MAX;
+        finished = true;
+        hm_monitor_disown();
+        hm_timeline_disown();
+        hm_unlock();
+        return;
+    }
+    /* A process of its own: it holds (a copy of) everything the parent held,
+     * still attributed where the parent allocated it, and goes on from there
+     * with its own profile, start, peak and allocation history. */
+    parent_pid = start_pid;
+    start_pid = getpid();
+    forked = true;
+    child_profile_path(profile_path, sizeof profile_path, start_pid);
+    clock_gettime(CLOCK_MONOTONIC, &start_mono);
+    struct timespec rt;
+    if (clock_gettime(CLOCK_REALTIME, &rt) == 0)
+        start_unix = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9;
+    hm_totals_restart_peak();
+    hm_snap_forget_allocated();
+    hm_timeline_reset(&start_mono);
+    hm_monitor_forget();
+    hm_unlock();
+}
+
+static void at_libc_exit(void)
+{
+    char err[512];
+    if (!hm_engine_finish("exit", err, sizeof err))
+        fprintf(stderr, "heapmark: error: %s\n", err);
+}
+
+static void forget_environment(void)
+{
+    const char *preload = getenv("HEAPMARK_PRELOAD");
+    if (preload)                  /* set, if only to "", as it was */
+        setenv("LD_PRELOAD", preload, 1);
+    else
+        unsetenv("LD_PRELOAD");
+    static const char *const ours[] = {"HEAPMARK_PROFILE", "HEAPMARK_RATE", "HEAPMARK_SEED",
+                                       "HEAPMARK_COMMAND", "HEAPMARK_PRELOAD",
+                                       "HEAPMARK_PYTHONPATH", "HEAPMARK_CHECKPOINT",
+                                       "HEAPMARK_FOLLOW", "HEAPMARK_BOOT", "HEAPMARK_PARENT",
+                                       "HEAPMARK_MEMORY_LIMIT", "HEAPMARK_ROOT",
+                                       "HEAPMARK_TIMELINE_MS"};
+    for (size_t i = 0; i < HM_ARRAY_LEN(ours); i++)
+        unsetenv(ours[i]);
+}
+
+__attribute__((constructor(101))) static void engine_start(void)
+{
+    if (!getenv("HEAPMARK_PROFILE"))
+        return;
+    if (&PyMem_SetAllocator == NULL) {
+        /* Not a Python interpreter: a wrapper in front of the program
+         * (valgrind, env, a shell script).  Stay out of its way and leave the
+         * environment to the Python process it starts. */
+        return;
+    }
+    hm_hooks_read_environment();
+    copy_env(profile_path, sizeof profile_path, "HEAPMARK_PROFILE");
+    expand_pid(profile_path, sizeof profile_path);
+    copy_env(command, sizeof command, "HEAPMARK_COMMAND");
+    if (!command[0])
+        read_command_line(command, sizeof command);
+    if (!getcwd(start_cwd, sizeof start_cwd))
+        start_cwd[0] = '\0';
+    const char *rate = getenv("HEAPMARK_RATE");
+    const char *seed_s = getenv("HEAPMARK_SEED");
+    const char *checkpoint = getenv("HEAPMARK_CHECKPOINT");
+    sample_rate = rate ? strtoull(rate, NULL, 10) : 0;
+    if (sample_rate == 0)
+        sample_rate = 1;
+    seed = seed_s ? strtoull(seed_s, NULL, 10) : 0;
+    checkpoint_seconds = checkpoint ? (unsigned)strtoul(checkpoint, NULL, 10) : 5;
+    const char *timeline_ms = getenv("HEAPMARK_TIMELINE_MS");
+    hm_timeline_configure(timeline_ms ? (unsigned)strtoul(timeline_ms, NULL, 10)
+                                      : HM_TIMELINE_DEFAULT_MS);
+    const char *follow = getenv("HEAPMARK_FOLLOW");
+    follow_fork = !follow || strstr(follow, "fork") != NULL;
+    const char *parent = getenv("HEAPMARK_PARENT");
+    parent_pid = parent ? atoi(parent) : 0;
+    {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", profile_path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        hm_follow_configure(follow, getenv("HEAPMARK_BOOT"), slash ? dir : ".", sample_rate,
+                            seed, checkpoint_seconds);
+    }
+    const char *limit = getenv("HEAPMARK_MEMORY_LIMIT");
+    int64_t memory_limit = limit ? strtoll(limit, NULL, 10) : 0;
+    char test_root[1024];
+    copy_env(test_root, sizeof test_root, "HEAPMARK_ROOT");
+    const char *pp = getenv("HEAPMARK_PYTHONPATH");
+    have_orig_pythonpath = pp != NULL;
+    copy_env(orig_pythonpath, sizeof orig_pythonpath, "HEAPMARK_PYTHONPATH");
+    forget_environment();
+
+    hm_hooks_resolve();
+    hm_totals_start_clock();
+    if (!hm_hooks_check_usable_size()) {
+        fprintf(stderr, "heapmark: this C library's malloc does not have the chunk layout "
+                        "heapmark reads (glibc on x86-64); not profiling\n");
+        return;
+    }
+    hm_sampler_configure(sample_rate, seed);
+    hm_oom_configure(memory_limit, test_root);
+    hm_lock();
+    bool ok = hm_tree_init() && hm_pystack_init() && hm_live_init(sample_rate <= 1);
+    hm_unlock();
+    if (!ok) {
+        fprintf(stderr, "heapmark: cannot map memory for the profiler's tables; not profiling\n");
+        return;
+    }
+    hm_pyhooks_install();
+    pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
+    atexit(at_libc_exit);
+    start_pid = getpid();
+    start_unix = (double)time(NULL);
+    struct timespec rt;
+    if (clock_gettime(CLOCK_REALTIME, &rt) == 0)
+        start_unix = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9;
+    clock_gettime(CLOCK_MONOTONIC, &start_mono);
+    hm_timeline_reset(&start_mono);
+    configured = true;
+    hm_lock();
+    hm_record_adopt_startup();
+    __atomic_store_n(&hm_state, HM_RECORDING, __ATOMIC_RELEASE);
+    hm_sampler_enable(true);
+    hm_unlock();
+}
+
+bool hm_engine_configured(void) { return configured && getpid() == start_pid; }
+
+bool hm_engine_profiling(void) { return configured && !finished; }
+
+void hm_engine_after_fork_in_child(void)
+{
+    if (hm_engine_configured())
+        hm_monitor_start(checkpoint_seconds);
+}
+
+const char *hm_engine_python_ready(bool *layout_ok)
+{
+    hooks_reinstalled = hm_pyhooks_reinstall_if_replaced();
+    pool_layout_ok = hm_pyhooks_selfcheck();
+    *layout_ok = pool_layout_ok;
+    hm_monitor_start(checkpoint_seconds);
+    return have_orig_pythonpath ? orig_pythonpath : NULL;
+}
+
+static int64_t peak_rss(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (int64_t)ru.ru_maxrss * 1024;
+}
+
+/* Captures the tables and the run's figures (stopping recording first when
+ * final), then writes them to path.  oom: the out-of-memory details, or NULL.
+ * Caller holds write_mutex. */
+static bool write_profile(const char *path, const char *status, bool final,
+                          const hm_run_info *oom, char *err, size_t errlen)
+{
+    hm_run_info info = {0};
+    if (oom) {
+        info.oom_reason = oom->oom_reason;
+        info.oom_bytes = oom->oom_bytes;
+        info.oom_node = oom->oom_node;
+    } else {
+        info.oom_node = HM_NONE;
+    }
+    hm_capture cap;
+    hm_tls.guard++;      /* the copies and SQLite's allocations are not the program's */
+    hm_lock();
+    /* The totals first: while recording, every change that moves the tree
+     * moves them under this lock (totals.h), but once recording stops other
+     * threads change them lock-free. */
+    info.end_bytes = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
+    info.end_pymalloc_free = hm_totals.pyarena - hm_totals.pylive;
+    info.peak_bytes = __atomic_load_n(&hm_totals.peak, __ATOMIC_RELAXED);
+    info.peak_pymalloc_free = hm_totals.peak_pyarena - hm_totals.peak_pylive;
+    if (final) {
+        __atomic_store_n(&hm_state, HM_STOPPED, __ATOMIC_RELEASE);
+        hm_sampler_enable(false);
+        hm_pystack_stop();
+    }
+    bool captured = hm_capture_take(&cap);
+    info.live_records_at_end = hm_live_count();
+    hm_unlock();
+    bool ok = false;
+    hm_timeline_data timeline;
+    if (final)
+        hm_timeline_tick(true);     /* the timeline ends where recording does */
+    if (!captured || !hm_timeline_copy(&timeline)) {
+        if (captured)
+            hm_capture_release(&cap);
+        snprintf(err, errlen, "cannot write profile: out of memory for a copy of the tables");
+        goto done;
+    }
+    info.timeline = &timeline;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    struct timespec peak_ts = {hm_totals.peak_time_ns / 1000000000,
+                               hm_totals.peak_time_ns % 1000000000};
+    info.peak_at_s = seconds_between(&start_mono, &peak_ts);
+    if (info.peak_at_s < 0)
+        info.peak_at_s = 0;
+    info.duration_s = seconds_between(&start_mono, &now);
+    info.profile_path = path;
+    info.status = status;
+    info.command = command;
+    info.cwd = start_cwd;
+    info.python_version = Py_GetVersion();
+    info.pid = start_pid;
+    info.parent_pid = parent_pid;
+    info.exact = sample_rate <= 1;
+    info.sample_rate = sample_rate;
+    info.seed = seed;
+    info.start_unix = start_unix;
+    info.peak_rss_bytes = peak_rss();
+    info.overhead_bytes = hm_own_peak_bytes();
+    info.pymalloc_layout_ok = pool_layout_ok;
+    info.python_hooks_late = hooks_reinstalled;
+    ok = hm_store_write(&cap, &info, err, errlen);
+    hm_capture_release(&cap);
+    hm_timeline_data_free(&timeline);
+done:
+    hm_tls.guard--;
+    return ok;
+}
+
+bool hm_engine_finish(const char *reason, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    if (!hm_engine_configured())
+        return true;
+    lock_writes();
+    bool ok = true;
+    if (!finished) {
+        finished = true;
+        ok = write_profile(profile_path, reason, true, NULL, err, errlen);
+    }
+    unlock_writes();
+    return ok;
+}
+
+void hm_engine_before_exec(void)
+{
+    /* Not in a forked child either: fork-then-exec (subprocess before 3.10)
+     * would write a copy of the parent's profile for every command run. */
+    if (!hm_engine_profiling() || getpid() != start_pid || forked)
+        return;
+    char err[1024];
+    lock_writes();
+    bool ok = finished || write_profile(profile_path, "exec", false, NULL, err, sizeof err);
+    unlock_writes();
+    if (!ok)
+        fprintf(stderr, "heapmark: error: %s\n", err);
+}
+
+bool hm_engine_checkpoint(char *err, size_t errlen)
+{
+    err[0] = '\0';
+    if (!hm_engine_configured())
+        return true;
+    lock_writes();
+    bool ok = finished || write_profile(profile_path, "checkpoint", false, NULL, err, errlen);
+    unlock_writes();
+    return ok;
+}
+
+/* Writes a profile as it stands into dir_name/ next to the main profile
+ * (the path of what it wrote into path).  Caller holds write_mutex. */
+static bool write_aside(const char *dir_name, const char *status, const hm_run_info *oom,
+                        char *path, size_t size, char *err, size_t errlen)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", profile_path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    snprintf(path, size, "%s/%s", dir, dir_name);
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        return false;
+    }
+    size_t len = strlen(path);
+    snprintf(path + len, size - len, "/profile.db");
+    return write_profile(path, status, false, oom, err, errlen);
+}
+
+bool hm_engine_snapshot(char *path, size_t size, char *err, size_t errlen)
+{
+    err[0] = path[0] = '\0';
+    if (!hm_engine_configured())
+        return true;
+    lock_writes();
+    bool ok = true;
+    if (!finished) {
+        char name[64];
+        snprintf(name, sizeof name, "snapshot-%d-%u", start_pid, ++snapshots_written);
+        ok = write_aside(name, "snapshot", NULL, path, size, err, errlen);
+    }
+    unlock_writes();
+    return ok;
+}
+
+void hm_engine_out_of_memory(const char *reason, uint32_t node, int64_t bytes, size_t released)
+{
+    if (!hm_engine_configured())
+        return;
+    hm_run_info oom = {0};
+    oom.oom_reason = reason;
+    oom.oom_bytes = bytes;
+    oom.oom_node = node;
+    char name[64], path[4200], err[1024];
+    snprintf(name, sizeof name, "out-of-memory-%d", start_pid);
+    lock_writes();
+    bool ok = !finished && write_aside(name, "out of memory", &oom, path, sizeof path, err,
+                                       sizeof err);
+    unlock_writes();
+    if (!ok) {
+        if (!finished)
+            fprintf(stderr, "heapmark: out of memory (%s); no report: %s\n", reason, err);
+        return;
+    }
+    /* The reports, in the same directory. */
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    *strrchr(dir, '/') = '\0';
+    char gave_back[96] = "";
+    if (released)
+        snprintf(gave_back, sizeof gave_back, "heapmark released its %zu MiB reserve; ",
+                 released >> 20);
+    hm_profile p;
+    hm_tls.guard++;
+    if (hm_profile_load(path, &p, err, sizeof err) && hm_report_all(&p, dir, err, sizeof err))
+        fprintf(stderr, "heapmark: out of memory (%s): %sreport in %s/ (peak.txt, peak.svg)\n",
+                reason, gave_back, dir);
+    else
+        fprintf(stderr, "heapmark: out of memory (%s): %sprofile in %s/; reports: %s\n", reason,
+                gave_back, dir, err);
+    hm_profile_free(&p);
+    hm_tls.guard--;
+}

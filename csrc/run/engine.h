@@ -1,0 +1,77 @@
+/*
+ * engine.h - one profiling run inside the profiled process.
+ *
+ * Owns: start-up from the environment heapmark run prepared, the end of the
+ * run (stop recording, write the profile), and what the Python module needs
+ * to know about the run.
+ * Must never: run reports (that happens in the heapmark run process), or
+ * write a profile from a process other than the one that started the run.
+ */
+#ifndef HM_ENGINE_H
+#define HM_ENGINE_H
+
+#include "common/common.h"
+
+typedef struct {
+    const char *profile_path;
+    const char *status;            /* how the run ended, or "checkpoint", "snapshot" */
+    const char *command;
+    const char *cwd;
+    const char *python_version;
+    int pid;
+    int parent_pid;                /* 0 for the process heapmark run started */
+    bool exact;
+    uint64_t sample_rate;
+    uint64_t seed;
+    double start_unix;
+    double duration_s;
+    int64_t peak_bytes;
+    double peak_at_s;
+    int64_t peak_pymalloc_free;
+    int64_t end_bytes;
+    int64_t end_pymalloc_free;
+    int64_t peak_rss_bytes;
+    uint64_t overhead_bytes;       /* heapmark's own tables at their largest */
+    uint64_t live_records_at_end;
+    bool pymalloc_layout_ok;
+    const char *oom_reason;        /* an out-of-memory report: why, or NULL */
+    int64_t oom_bytes;             /* the allocation that crossed the line or failed */
+    uint32_t oom_node;             /* its stack (engine node), HM_NONE if unknown */
+    bool python_hooks_late;         /* PYTHONMALLOC replaced the hooks; put back at start-up */
+    const struct hm_timeline_data *timeline;   /* memory over time, GC runs, phases */
+} hm_run_info;
+
+/* True in the process heapmark run configured (not in a fork that stopped). */
+bool hm_engine_configured(void);
+/* True where the engine's state says this process profiles: also in the
+ * child of a vfork, which shares that state before it execs. */
+bool hm_engine_profiling(void);
+/* Called by the Python module once the interpreter is running (GIL held):
+ * checks, starts the monitor thread.  Returns the PYTHONPATH the program had
+ * before heapmark run (or NULL). */
+const char *hm_engine_python_ready(bool *pool_layout_ok);
+/* Stops recording and writes the final profile; later calls do nothing.
+ * reason: how the run ended ("exit", "os._exit", "signal SIGTERM", ...).
+ * False, with err filled, if the profile could not be written. */
+bool hm_engine_finish(const char *reason, char *err, size_t errlen);
+/* The process is about to exec: writes the profile as it stands, status
+ * 'exec' (recording goes on, in case the exec fails).  Only in a process
+ * that started profiling itself: not in the child of a vfork, which borrows
+ * this process's memory, nor in a forked child, which is about to become
+ * another program. */
+void hm_engine_before_exec(void);
+/* Python's at-fork hook in a child (GIL held): restarts the monitor thread. */
+void hm_engine_after_fork_in_child(void);
+/* Writes the profile as it stands, recording goes on (the monitor's
+ * periodic checkpoint; after a SIGKILL the last one is what remains). */
+bool hm_engine_checkpoint(char *err, size_t errlen);
+/* Writes the profile as it stands into a new snapshot directory next to it
+ * (kill -USR2); its path is returned in path. */
+bool hm_engine_snapshot(char *path, size_t size, char *err, size_t errlen);
+/* Writes the out-of-memory report (profile and reports) into
+ * out-of-memory-PID/ next to the profile, and says so on stderr; node and
+ * bytes: the allocation that crossed the line or failed (HM_NONE, 0: none);
+ * released: bytes heapmark gave back to make room (for the message). */
+void hm_engine_out_of_memory(const char *reason, uint32_t node, int64_t bytes, size_t released);
+
+#endif

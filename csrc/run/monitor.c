@@ -1,0 +1,224 @@
+/*
+ * monitor.c - the monitor thread and the signals it serves (see monitor.h).
+ *
+ * Owns: the thread (which never records its own allocations: hm_tls.guard
+ * stays raised in it, and it blocks every signal), the pipe that wakes it,
+ * and the SIGTERM and SIGUSR2 handlers, installed only where the program
+ * left the default action.
+ * Must never: hold the recorder lock while it writes (capture.c copies the
+ * tables first), or keep a dying process alive: a SIGTERM waits at most
+ * TERM_WAIT_MS for the profile, then the process dies of it as it would have.
+ */
+#include "run/monitor.h"
+#include "run/engine.h"
+#include "run/out_of_memory.h"
+#include "store/profile.h"
+#include "report/report.h"
+#include "hotpath/threads.h"
+#include "run/timeline.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TERM_WAIT_MS 10000
+#define BUDGET_MS 50             /* how often budgets are re-read (oom.c) */
+
+static int wake_pipe[2] = {-1, -1};    /* handlers -> thread: one byte per request */
+static int done_pipe[2] = {-1, -1};    /* thread -> SIGTERM handler: profile written */
+static unsigned interval_s;
+static bool started;
+
+enum { WAKE_SNAPSHOT = 'U', WAKE_TERMINATE = 'T' };
+
+static void snapshot_with_reports(void)
+{
+    char path[4200], err[1024];
+    if (!hm_engine_snapshot(path, sizeof path, err, sizeof err)) {
+        fprintf(stderr, "heapmark: snapshot: %s\n", err);
+        return;
+    }
+    if (!path[0])
+        return;
+    hm_profile p;
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    if (!hm_profile_load(path, &p, err, sizeof err) || !hm_report_all(&p, dir, err, sizeof err)) {
+        fprintf(stderr, "heapmark: snapshot: %s\n", err);
+    } else {
+        fprintf(stderr, "heapmark: snapshot written to %s/ (report.html, peak.svg, peak.txt, profile.db)\n",
+                dir);
+    }
+    hm_profile_free(&p);
+}
+
+static void *monitor_main(void *unused)
+{
+    (void)unused;
+    hm_tls.guard++;          /* for good: this thread's allocations are heapmark's */
+    char err[1024];
+    struct timespec last_checkpoint;
+    clock_gettime(CLOCK_MONOTONIC, &last_checkpoint);
+    bool checkpoint_failing = false;
+    /* The timeline's interval, if shorter, sets the tick; budgets and
+     * checkpoints are looked at every BUDGET_MS whatever it is. */
+    unsigned sample_ms = hm_timeline_interval_ms();
+    int tick_ms = sample_ms && sample_ms < BUDGET_MS ? (int)sample_ms : BUDGET_MS;
+    unsigned ticks = 0, budget_ticks = BUDGET_MS / (unsigned)tick_ms;
+    for (;;) {
+        struct pollfd pfd = {wake_pipe[0], POLLIN, 0};
+        int n = poll(&pfd, 1, tick_ms);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0) {
+            hm_timeline_tick(false);
+            if (++ticks % budget_ticks != 0)
+                continue;
+            hm_oom_poll();
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (interval_s && now.tv_sec - last_checkpoint.tv_sec >= (time_t)interval_s) {
+                last_checkpoint = now;
+                /* A full disk fails every checkpoint: say it once. */
+                bool ok = hm_engine_checkpoint(err, sizeof err);
+                if (!ok && !checkpoint_failing)
+                    fprintf(stderr, "heapmark: checkpoint: %s (repeats not shown)\n", err);
+                checkpoint_failing = !ok;
+            }
+            continue;
+        }
+        char request;
+        if (read(wake_pipe[0], &request, 1) != 1)
+            continue;
+        if (request == WAKE_SNAPSHOT) {
+            snapshot_with_reports();
+        } else if (request == WAKE_TERMINATE) {
+            if (!hm_engine_finish("signal SIGTERM", err, sizeof err))
+                fprintf(stderr, "heapmark: error: %s\n", err);
+            char done = 1;
+            (void)!write(done_pipe[1], &done, 1);
+            /* The handler may not have waited (see on_sigterm): the process
+             * dies of the signal now that the profile is written.  This
+             * thread blocks it, so another thread takes it. */
+            signal(SIGTERM, SIG_DFL);
+            kill(getpid(), SIGTERM);
+        }
+    }
+    return NULL;
+}
+
+static void on_sigusr2(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    char request = WAKE_SNAPSHOT;
+    (void)!write(wake_pipe[1], &request, 1);
+    errno = saved;
+}
+
+/* The handler waits (the program stands still) while the monitor thread
+ * writes the profile - unless the signal interrupted heapmark's own code in
+ * this thread (hm_tls.guard: the recorder lock or a profile write held or
+ * awaited), which the monitor would wait for in turn.  Then it returns at
+ * once, the interrupted work completes, and the monitor raises the signal
+ * again once the profile is written. */
+static void on_sigterm(int sig)
+{
+    char request = WAKE_TERMINATE;
+    if (write(wake_pipe[1], &request, 1) == 1) {
+        if (hm_tls.guard)
+            return;
+        struct pollfd pfd = {done_pipe[0], POLLIN, 0};
+        poll(&pfd, 1, TERM_WAIT_MS);
+    }
+    /* Die of the signal, as without heapmark: it is blocked while this
+     * handler runs and is delivered with the default action on return. */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_if_default(int sig, void (*handler)(int))
+{
+    struct sigaction old, sa;
+    if (sigaction(sig, NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
+        (old.sa_flags & SA_SIGINFO))
+        return;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(sig, &sa, NULL);
+}
+
+void hm_monitor_forget(void)
+{
+    /* The pipes were inherited from the parent: close our ends, make new ones
+     * when the thread starts again (the handlers use whatever is current). */
+    for (int i = 0; i < 2; i++) {
+        if (wake_pipe[i] >= 0)
+            close(wake_pipe[i]);
+        if (done_pipe[i] >= 0)
+            close(done_pipe[i]);
+        wake_pipe[i] = done_pipe[i] = -1;
+    }
+    started = false;
+}
+
+static void restore_default_if_ours(int sig, void (*handler)(int))
+{
+    struct sigaction old;
+    if (sigaction(sig, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+        old.sa_handler == handler)
+        signal(sig, SIG_DFL);
+}
+
+void hm_monitor_disown(void)
+{
+    restore_default_if_ours(SIGTERM, on_sigterm);
+    restore_default_if_ours(SIGUSR2, on_sigusr2);
+    hm_monitor_forget();
+}
+
+void hm_monitor_start(unsigned checkpoint_seconds)
+{
+    if (started)
+        return;
+    interval_s = checkpoint_seconds;
+    if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0 || pipe2(done_pipe, O_CLOEXEC) != 0) {
+        fprintf(stderr, "heapmark: cannot start the monitor thread: %s\n", strerror(errno));
+        return;
+    }
+    /* The thread reads blocking; only the handlers' writes must not block. */
+    fcntl(wake_pipe[0], F_SETFL, 0);
+    pthread_t thread;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    hm_tls.guard++;          /* not the program's thread: no record of it */
+    /* Born with every signal blocked: until monitor_main runs, a signal the
+     * program sends itself could otherwise land in this thread and not
+     * interrupt the program's own (a sleep would not see its SIGINT). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&thread, &attr, monitor_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    hm_tls.guard--;
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        fprintf(stderr, "heapmark: cannot start the monitor thread: %s\n", strerror(rc));
+        return;
+    }
+    started = true;
+    install_if_default(SIGTERM, on_sigterm);
+    install_if_default(SIGUSR2, on_sigusr2);
+}

@@ -1,0 +1,28 @@
+/*
+ * monitor.h - heapmark's own thread in the profiled process.
+ *
+ * Owns: the periodic checkpoint, the watch on memory budgets (oom.c), and
+ * the writes that signals ask for:
+ * SIGUSR2, a snapshot with its reports while the program runs; SIGTERM (when
+ * the program has no handler of its own), the final profile before the
+ * process dies of the signal.
+ * Must never: run Python code, or have the signal handlers do anything but
+ * async-signal-safe calls: they wake the thread and (SIGTERM) wait for it.
+ */
+#ifndef HM_MONITOR_H
+#define HM_MONITOR_H
+
+#include "common/common.h"
+
+/* Starts the thread once (later calls do nothing); 0 s: no checkpoints. */
+void hm_monitor_start(unsigned checkpoint_seconds);
+/* In a forked child the thread is gone: forget it, so that hm_monitor_start
+ * starts a new one (called by the engine's fork handler). */
+void hm_monitor_forget(void);
+/* In a forked child heapmark does not profile: forget the thread and give
+ * SIGTERM and SIGUSR2 back their default action where the handlers are
+ * still heapmark's, so that the child behaves as it would without it (and
+ * never wakes the parent's thread through the inherited pipe). */
+void hm_monitor_disown(void);
+
+#endif

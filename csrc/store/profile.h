@@ -1,0 +1,137 @@
+/*
+ * profile.h - a stored profile loaded for reporting.
+ *
+ * Owns: the in-memory model every report reads: frames with their strings,
+ * the call tree with children lists, self and total values per snapshot, the
+ * run metadata, and the timeline (memory over time, GC runs, phases).
+ * Must never: be used inside a profiled process's hooks (it uses the
+ * ordinary heap), or be modified by a report.
+ */
+#ifndef HM_PROFILE_H
+#define HM_PROFILE_H
+
+#include "common/common.h"
+#include "store/schema.h"
+
+typedef struct {
+    const char *function;
+    const char *file;
+    const char *source;      /* stripped source line, "" if unknown */
+    int32_t line;
+    bool pseudo;
+} hm_pframe;
+
+typedef struct {
+    uint32_t parent;         /* HM_NONE for the root */
+    uint32_t frame;          /* HM_NONE for the root */
+    uint32_t first_child;    /* HM_NONE if leaf; children by decreasing peak total */
+    uint32_t next_sibling;
+    uint32_t depth;
+} hm_pnode;
+
+typedef struct {
+    int64_t bytes;
+    int64_t count;
+} hm_value;
+
+typedef struct {
+    char *key;
+    char *value;
+} hm_meta;
+
+/* Memory over time (optional tables; a profile without them has none). */
+typedef struct {
+    double t;                /* seconds since the run started, ascending */
+    int64_t tracked;         /* exact tracked bytes */
+    int64_t rss;             /* resident set bytes */
+} hm_tpoint;
+
+typedef struct {
+    double t_start, t_end;
+    int generation;
+    int64_t tracked_before, tracked_after;
+} hm_gc_run;
+
+typedef struct {
+    char *name;
+    double t_start;
+    double t_end;            /* the run's duration for a phase still open at the end */
+    int depth;               /* nesting level, 0 outermost */
+    bool open;               /* t_end was NULL: still open when the profile was written */
+} hm_phase;
+
+/* One profiled process (a profile merged from several has one per part). */
+typedef struct {
+    const char *path;
+    const char *command;
+    const char *status;
+    int pid;
+    int parent_pid;
+    int64_t peak_bytes;
+    int64_t peak_rss_bytes;
+    int64_t end_bytes;
+    double duration_s;
+} hm_process;
+
+typedef struct {
+    char **strings;
+    size_t nstrings;
+    hm_pframe *frames;
+    size_t nframes;
+    hm_pnode *nodes;
+    size_t nnodes;
+    hm_value *self[HM_SNAP_COUNT];    /* indexed [snapshot - 1][node] */
+    hm_value *total[HM_SNAP_COUNT];
+    int64_t snapshot_total[HM_SNAP_COUNT];  /* exact totals from the snapshots table */
+    hm_meta *meta;            /* the (main) process's run metadata */
+    size_t nmeta;
+    const char *path;
+    hm_process *processes;    /* the main process first */
+    size_t nprocesses;
+    bool merged;              /* strings, meta and timeline belong to the merged parts */
+    hm_tpoint *timeline;      /* the (main) process's; empty for profiles without one */
+    size_t ntimeline;
+    hm_gc_run *gc_runs;       /* by t_start */
+    size_t ngc_runs;
+    hm_phase *phases;         /* by t_start, outer before inner */
+    size_t nphases;
+} hm_profile;
+
+/* Returns false with a one-line reason in err (no trailing newline). */
+bool hm_profile_load(const char *path, hm_profile *p, char *err, size_t errlen);
+void hm_profile_free(hm_profile *p);
+/* Subtree totals and sorted children, from nodes and self values. */
+bool hm_profile_index(hm_profile *p);
+
+/* The profiles of one run's processes as one: the root has a frame
+ * "[process PID: command]" per part (parts[0], the main process, first),
+ * holding that process's tree with its own values - each process at its own
+ * peak.  parts must outlive out; free out before them. */
+bool hm_profile_merge(hm_profile *parts, size_t n, hm_profile *out, char *err, size_t errlen);
+
+const char *hm_profile_meta(const hm_profile *p, const char *key);   /* "" if absent */
+int64_t hm_profile_meta_int(const hm_profile *p, const char *key);
+double hm_profile_meta_real(const hm_profile *p, const char *key);
+bool hm_profile_is_exact(const hm_profile *p);
+const char *hm_snapshot_name(int snapshot);
+int hm_snapshot_named(const char *name);     /* 0 if not a snapshot's name */
+
+/* Library code: the standard library, installed packages, frozen modules. */
+bool hm_frame_is_library(const hm_pframe *f);
+
+typedef struct {
+    uint32_t frame;
+    int64_t bytes;
+    int64_t count;
+} hm_line_total;
+
+typedef enum {
+    HM_BY_PROGRAM_LINE,   /* innermost frame in the program's own code (else innermost) */
+    HM_BY_INNERMOST,      /* the frame that allocated, library or not */
+} hm_line_key;
+
+/* Lines ranked by bytes, largest first; fills up to max; returns how many. */
+size_t hm_profile_top_lines(const hm_profile *p, int snapshot, hm_line_key key,
+                            hm_line_total *out, size_t max);
+
+#endif
