@@ -1,15 +1,17 @@
 /*
  * census.h - the heap census (issue 6): declarations shared by its modules.
  *
- *   census_roots.c   where the walk starts: GC lists, threads' frames, and
+ *   visited_set.c    the walk's visited set and work stack (C memory)
+ *   roots.c          where the walk starts: GC lists, threads' frames, and
  *                    the references tp_traverse does not report (per version)
- *   census_layout.c  what an object occupies and where its __dict__ is,
+ *   object_layout.c  what an object occupies and where its __dict__ is,
  *                    read from the object's layout (per version)
- *   census_walk.c    the iterative closure, exclusions, setref's reference
- *   census_kind.c    kinds ("dict of X"), their names, rows and views
- *   census_obj.c     the Python objects: Census base type, heap(), setref(),
- *                    sizeof()
- *   report_census.c  Heapy's table, the difference table, JSON
+ *   walk.c           the iterative closure, exclusions, setref's reference
+ *   kinds.c          kinds ("dict of X"), their names, rows and views
+ *   tables.c         Heapy's table, the difference table, JSON
+ * The Python objects (Census base type, heap(), setref(), sizeof()) are in
+ * pymodule/census_api.c, which calls into these files and never the other
+ * way: each call below takes what it needs as parameters.
  *
  * Owns: the shapes of a census's data.
  * Must never: declare state; every census module runs with the GIL held,
@@ -26,7 +28,7 @@
 #include "common/strbuf.h"
 
 /* The engine is also preloaded into processes without a Python runtime,
- * where a data symbol must not need resolving at load time (module.c). */
+ * where a data symbol must not need resolving at load time (pymodule/_heapmark.c). */
 #pragma weak PyBaseObject_Type
 #pragma weak PyCode_Type
 #pragma weak PyDict_Type
@@ -77,7 +79,7 @@ bool hm_owners_note(hm_owners *ow, PyObject *dict, PyTypeObject *owner);
 PyTypeObject *hm_owners_get(const hm_owners *ow, PyObject *dict);
 void hm_owners_free(hm_owners *ow);
 
-/* ---- layout (census_layout.c) ------------------------------------------ */
+/* ---- layout (object_layout.c) ------------------------------------------ */
 
 /* Per-walk cache of how each type's __sizeof__ is computed. */
 typedef struct {
@@ -100,7 +102,7 @@ int64_t hm_layout_inline_bytes(PyObject *o);
 PyObject *hm_layout_dict_of(PyObject *o);
 void hm_sizecache_free(hm_sizecache *c);
 
-/* ---- roots and traversal (census_roots.c) ------------------------------ */
+/* ---- roots and traversal (roots.c) ------------------------------ */
 
 typedef int (*hm_visit_fn)(PyObject *o, void *arg);
 
@@ -116,12 +118,7 @@ int hm_roots_frame_refs(void *frame, hm_visit_fn fn, void *arg);
  * code objects). */
 int hm_roots_traverse(PyObject *o, hm_visit_fn fn, void *arg);
 
-/* True for census results (census_obj.c): never counted nor walked into. */
-bool hm_census_check(PyObject *o);
-/* Adds CensusBase, _heap, _setref and _sizeof to the engine's module. */
-int hm_census_add_to_module(PyObject *m);
-
-/* ---- the walk (census_walk.c) ------------------------------------------ */
+/* ---- the walk (walk.c) ------------------------------------------ */
 
 typedef struct {
     hm_objset *set;             /* the objects counted */
@@ -132,18 +129,23 @@ typedef struct {
     uint64_t beyond_getsizeof;  /* bytes counted that sys.getsizeof leaves out (inline values) */
 } hm_walk_result;
 
+/* Census results (the objects the caller's API hands out): never counted
+ * nor walked into.  The walk is given it, so that it depends on nothing
+ * above it (pymodule/census_api.c knows what a result is). */
+typedef bool (*hm_is_census_result)(PyObject *o);
+
 /* The census of the live heap.  hide: extra objects (and what only they
  * keep alive) to leave out.  False with an exception set on failure. */
-bool hm_walk_heap(hm_walk_result *r, PyObject *hide);
+bool hm_walk_heap(hm_walk_result *r, PyObject *hide, hm_is_census_result is_result);
 /* Remembers the addresses of every live object as the reference point. */
-bool hm_walk_setref(uint64_t *count);
+bool hm_walk_setref(uint64_t *count, hm_is_census_result is_result);
 void hm_walk_clear_ref(void);
 /* Deep size of root (sizeof(obj, deep=True)). */
-bool hm_walk_deep(PyObject *root, PyObject *ignore, long limit, uint64_t *bytes,
-                  uint64_t *count);
+bool hm_walk_deep(PyObject *root, PyObject *ignore, long limit, hm_is_census_result is_result,
+                  uint64_t *bytes, uint64_t *count);
 void hm_walk_result_free(hm_walk_result *r);
 
-/* ---- kinds (census_kind.c) --------------------------------------------- */
+/* ---- kinds (kinds.c) --------------------------------------------- */
 
 typedef struct {
     char *name;                 /* "dict of __main__.Line", "str" */
@@ -182,7 +184,7 @@ hm_row *hm_rows_make(const hm_kinds *k, const uint32_t *kind_of, const uint64_t 
                      size_t n, size_t *nrows, uint64_t *count, uint64_t *size);
 const char *hm_kinds_header(hm_classifier by);
 
-/* ---- reports (report_census.c) ----------------------------------------- */
+/* ---- tables (tables.c) ----------------------------------------- */
 
 typedef struct {
     const hm_kinds *kinds;

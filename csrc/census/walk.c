@@ -34,6 +34,7 @@ typedef struct {
     hm_sizecache sizes;
     walk_mode mode;
     hm_walk_result *r;
+    hm_is_census_result is_result;
     bool failed;
     /* deep sizeof */
     PyObject *ignore;
@@ -228,7 +229,7 @@ static bool drain(walker *w)
     PyObject *o;
     uint32_t depth;
     while (!w->failed && hm_stack_pop(&w->stack, (void **)&o, &depth)) {
-        if (hm_census_check(o))
+        if (w->is_result(o))
             continue;
         w->depth = depth;
         if (w->mode == RECORD) {
@@ -330,7 +331,7 @@ static int visit_and_drain(PyObject *o, void *arg)
 static int gc_root(PyObject *o, void *arg)
 {
     walker *w = arg;
-    if (hm_addrset_has(&w->seen, (uintptr_t)o) || hm_census_check(o) || hm_objset_any_holds(o))
+    if (hm_addrset_has(&w->seen, (uintptr_t)o) || w->is_result(o) || hm_objset_any_holds(o))
         return 0;
     return root(w, o) ? 0 : -1;
 }
@@ -395,7 +396,7 @@ static bool walk_heap(walker *w, PyObject *hide)
     return true;
 }
 
-bool hm_walk_heap(hm_walk_result *r, PyObject *hide)
+bool hm_walk_heap(hm_walk_result *r, PyObject *hide, hm_is_census_result is_result)
 {
     memset(r, 0, sizeof *r);
     if (!hm_layout_init())
@@ -409,6 +410,7 @@ bool hm_walk_heap(hm_walk_result *r, PyObject *hide)
     memset(&w, 0, sizeof w);
     w.mode = RECORD;
     w.r = r;
+    w.is_result = is_result;
     bool ok = walk_heap(&w, hide);
     r->visited = w.seen.count;
     r->set_bytes = hm_addrset_bytes(&w.seen);
@@ -421,11 +423,11 @@ bool hm_walk_heap(hm_walk_result *r, PyObject *hide)
     return ok;
 }
 
-bool hm_walk_setref(uint64_t *count)
+bool hm_walk_setref(uint64_t *count, hm_is_census_result is_result)
 {
     hm_walk_clear_ref();
     hm_walk_result r;
-    if (!hm_walk_heap(&r, NULL))
+    if (!hm_walk_heap(&r, NULL, is_result))
         return false;
     hm_owners_free(&r.owners);
     for (size_t i = 0; i < r.set->n; i++) {
@@ -452,14 +454,15 @@ void hm_walk_clear_ref(void)
     hm_objset_decref(old);      /* may free objects: the reference is gone first */
 }
 
-bool hm_walk_deep(PyObject *root_obj, PyObject *ignore, long limit, uint64_t *bytes,
-                  uint64_t *count)
+bool hm_walk_deep(PyObject *root_obj, PyObject *ignore, long limit,
+                  hm_is_census_result is_result, uint64_t *bytes, uint64_t *count)
 {
     if (!hm_layout_init())
         return false;
     walker w;
     memset(&w, 0, sizeof w);
     w.mode = DEEP;
+    w.is_result = is_result;
     w.ignore = ignore && PyTuple_Check(ignore) && PyTuple_GET_SIZE(ignore) ? ignore : NULL;
     w.limit = limit;
     /* Depths are tracked from the start, so both arrays exist together. */

@@ -3,7 +3,7 @@
  *
  * Owns: the probing and growth policy shared by the call tree and the code
  * and frame caches.  Entries are never deleted: stale values are detected by
- * their users (see pystack.c), which keeps lookups free of tombstones.
+ * their users (see stack_walk.c), which keeps lookups free of tombstones.
  * Must never: allocate with malloc (tables come from ownmem).
  */
 #include "common/hashmap.h"

@@ -3,7 +3,7 @@
  *
  * Owns: which frame is a thread's innermost, and which frames run Python
  * code (the per-version rules of FIELD-NOTES section 3), for the stack walk
- * (pystack.c) and the census's roots (census_roots.c).
+ * (stack_walk.c) and the census's roots (roots.c).
  * Must never: allocate or call the C API: the stack walk runs inside
  * allocation hooks.  Include after <internal/pycore_frame.h>.
  */

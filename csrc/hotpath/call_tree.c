@@ -2,7 +2,7 @@
  * call_tree.c - frames and nodes, interned in hash maps (hashmap.c).
  *
  * Owns: the frame and node arrays (ownmem, doubled when full) and their
- * indexes.  Ids are dense and never reused, so snapshot.c can index by node.
+ * indexes.  Ids are dense and never reused, so node_values.c can index by node.
  * Must never: allocate from the tracked heap, or be touched without the
  * recorder lock.
  */

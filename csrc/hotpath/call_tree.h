@@ -2,7 +2,7 @@
  * call_tree.h - the call tree: frames (function, file, line) and the nodes
  * that chain them from the root.
  *
- * Owns: frame ids (a code descriptor from pystack.c plus a line) and node ids
+ * Owns: frame ids (a code descriptor from stack_walk.c plus a line) and node ids
  * (parent node plus frame); node 0 is the root and has no frame.
  * Must never: be used without the recorder lock, or hold Python objects (a
  * frame refers to a code descriptor, copied out of the code object).
@@ -16,7 +16,7 @@
 #define HM_NONE UINT32_MAX
 
 typedef struct {
-    uint32_t code;     /* code descriptor id (pystack.h) */
+    uint32_t code;     /* code descriptor id (stack_walk.h) */
     int32_t line;
 } hm_frame;
 

@@ -1,5 +1,5 @@
 /*
- * live_table.c - recorded blocks that are still allocated (see livetable.h).
+ * live_table.c - recorded blocks that are still allocated (see live_table.h).
  *
  * Owns: the open-addressing table (linear probing, backward-shift deletion,
  * so no tombstones; grown at 70% load) and the counting Bloom filter, sized

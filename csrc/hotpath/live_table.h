@@ -4,7 +4,7 @@
  * Owns: a hash table from block address to the node it was recorded at and
  * its size, and a counting Bloom filter in front of it so that the free of a
  * block that was never sampled - nearly every free - costs one cache line
- * read and no lock.  (pyhooks.c puts a cheaper test in front of the filter
+ * read and no lock.  (python_hooks.c puts a cheaper test in front of the filter
  * for pymalloc blocks, in their pool's header.)  What a block stands for (its weight) is recomputed from
  * its size (sampler.h), so a slot is 16 bytes.
  * Must never: be modified without the recorder lock; hm_live_maybe is the
@@ -19,7 +19,7 @@ typedef struct {
     uintptr_t ptr;
     uint64_t size;      /* bytes when recorded */
     uint32_t node;      /* call-tree node, HM_NONE if the block only marks a code object */
-    bool code;          /* a code object lives here (see pystack.c) */
+    bool code;          /* a code object lives here (see stack_walk.c) */
 } hm_live_block;
 
 bool hm_live_init(bool exact);

@@ -5,9 +5,9 @@
  * Owns: the exported symbols that LD_PRELOAD puts in front of libc's, and
  * the decision, per call, of who accounts for it:
  *   - hm_tls.guard set: heapmark itself is running; forward untouched;
- *   - hm_tls.in_arena: pymalloc's arena allocator; pyhooks.c accounts it;
+ *   - hm_tls.in_arena: pymalloc's arena allocator; python_hooks.c accounts it;
  *   - hm_tls.in_pyalloc: inside a Python allocator call; frees of the object
- *     being freed are counted here, allocations are handed to pyhooks.c,
+ *     being freed are counted here, allocations are handed to python_hooks.c,
  *     which knows whether they are the Python object or pymalloc bookkeeping;
  *   - otherwise an ordinary native event (recorder.h).
  * Must never: lock on the unsampled path, call Python, or do bookkeeping for

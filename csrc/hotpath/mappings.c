@@ -2,7 +2,7 @@
  * mappings.c - tracked anonymous mappings as a sorted array of ranges.
  *
  * Owns: the ranges (ownmem).  Programs hold few mappings (pymalloc arenas
- * are accounted by pyhooks.c, glibc's own heaps never reach the mmap hook),
+ * are accounted by python_hooks.c, glibc's own heaps never reach the mmap hook),
  * and mmap is a system call anyway, so a sorted array with binary search
  * and memmove is both simplest and fast enough.
  * Must never: allocate from the tracked heap, or run without the recorder lock.

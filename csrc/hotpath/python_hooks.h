@@ -26,7 +26,7 @@ bool hm_pyhooks_reinstall_if_replaced(void);
 bool hm_pyhooks_selfcheck(void);
 
 /* Marks the allocation of code object co so that its free retires its
- * descriptor (pystack.c); recorder lock held. */
+ * descriptor (stack_walk.c); recorder lock held. */
 void hm_pyhooks_mark_code(void *co);
 
 #endif

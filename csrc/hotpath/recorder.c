@@ -1,8 +1,8 @@
 /*
  * recorder.c - the sampled path: lock, stack, node, live table.
  *
- * Owns: the recorder lock and the glue between pystack.c (which node),
- * snapshot.c (node values), livetable.c (which blocks stand for what) and
+ * Owns: the recorder lock and the glue between stack_walk.c (which node),
+ * node_values.c (node values), live_table.c (which blocks stand for what) and
  * mappings.c (which ranges are tracked).
  * Must never: call malloc, Python code, or anything that can block on a
  * lock the program holds; the only lock is ours and nothing inside it

@@ -38,7 +38,7 @@
 
 #include <string.h>
 
-/* Weak for the same reason as in module.c: the library must load into any
+/* Weak for the same reason as in _heapmark.c: the library must load into any
  * process the preload reaches. */
 #pragma weak PyCode_Type
 

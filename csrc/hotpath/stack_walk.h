@@ -19,7 +19,7 @@ typedef struct {
     const char *file;       /* "" for pseudo frames */
     int32_t first_line;
     const void *name_obj;   /* the code's name and file objects, to tell a code object */
-    const void *file_obj;   /* from one freed unseen at the same address (pystack.c) */
+    const void *file_obj;   /* from one freed unseen at the same address (stack_walk.c) */
 } hm_code;
 
 typedef enum {

@@ -4,7 +4,7 @@
  * Owns: hm_tls (zero-initialised by the loader before any code runs, so the
  * hooks can use it from the first allocation of the process) and the free
  * list of struct hm_thread, recycled when a thread started through
- * pthread_create ends (see hooks.c: the ending thread keeps its pointer for
+ * pthread_create ends (see malloc_hooks.c: the ending thread keeps its pointer for
  * its thread-local destructors, so a record may briefly serve two threads;
  * everything in it is used under the recorder lock only).
  * Must never: use pthread keys or malloc (a key's storage may itself be

@@ -3,7 +3,7 @@
  *
  * Owns: tracked bytes (native heap usable sizes + tracked anonymous mappings
  * + pymalloc arenas + other Python virtual memory), its maximum, and the
- * "peak epoch" that snapshot.c uses to keep the breakdown at that maximum.
+ * "peak epoch" that node_values.c uses to keep the breakdown at that maximum.
  * Must never: lock, allocate, or be skipped on any allocation path - these
  * counters are exact in every mode, sampled or not.
  *

@@ -4,7 +4,7 @@
  * Owns: argument parsing and error conversion for the functions the Python
  * skin calls: the boot and finish of a run inside the profiled process, and
  * report rendering in the heapmark process.  The heap census's functions
- * and type come from census_obj.c.
+ * and type come from census_api.c.
  * Must never: hold logic of its own beyond conversion; report and engine
  * code stays in their modules.
  */
@@ -13,7 +13,7 @@
 
 #include <string.h>
 
-#include "census/census.h"
+#include "pymodule/pymodule.h"
 #include "run/engine.h"
 #include "store/profile.h"
 #include "report/report.h"

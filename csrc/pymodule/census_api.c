@@ -5,9 +5,10 @@
  * Owns: argument conversion, the lifetime of a census's C data (object set,
  * kinds, rows, shared between a census and its views), views (.bytype,
  * .bymodule, .more, a row), and turning rendered text into str.
- * Must never: walk or classify (census_walk.c, census_kind.c do), or render
- * (report_census.c does).
+ * Must never: walk or classify (walk.c, kinds.c do), or render
+ * (tables.c does).
  */
+#include "pymodule/pymodule.h"
 #include "census/census.h"
 
 #include <string.h>
@@ -27,7 +28,7 @@ typedef struct {
 
 static PyTypeObject CensusType;
 
-bool hm_census_check(PyObject *o) { return PyObject_TypeCheck(o, &CensusType); }
+static bool is_census(PyObject *o) { return PyObject_TypeCheck(o, &CensusType); }
 
 static hm_census_view view_of(const CensusObject *c)
 {
@@ -218,7 +219,7 @@ static PyObject *census_objects(CensusObject *c, PyObject *unused)
 
 static PyObject *census_diff(CensusObject *c, PyObject *other)
 {
-    if (!hm_census_check(other)) {
+    if (!is_census(other)) {
         PyErr_SetString(PyExc_TypeError, "diff() needs another census");
         return NULL;
     }
@@ -344,7 +345,7 @@ static PyObject *py_heap(PyObject *self, PyObject *args)
     if (!hm_kinds_prepare_names() || !hm_layout_init())
         return NULL;
     hm_walk_result r;
-    if (!hm_walk_heap(&r, hide))
+    if (!hm_walk_heap(&r, hide, is_census))
         return NULL;
     uint32_t *kind_of;
     hm_kinds *kinds = hm_kinds_classify(r.set, &r.owners, &kind_of);
@@ -375,7 +376,7 @@ static PyObject *py_setref(PyObject *self, PyObject *args)
     if (!hm_kinds_prepare_names() || !hm_layout_init())
         return NULL;
     uint64_t count;
-    if (!hm_walk_setref(&count))
+    if (!hm_walk_setref(&count, is_census))
         return NULL;
     return PyLong_FromUnsignedLongLong(count);
 }
@@ -403,7 +404,7 @@ static PyObject *py_sizeof(PyObject *self, PyObject *args)
     if (!hm_layout_init())
         return NULL;
     uint64_t bytes, count;
-    if (!hm_walk_deep(obj, ignore, deep ? limit : 0, &bytes, &count))
+    if (!hm_walk_deep(obj, ignore, deep ? limit : 0, is_census, &bytes, &count))
         return NULL;
     if (!deep) {
         /* sys.getsizeof's figure alone, without inline values. */

@@ -1,8 +1,8 @@
 /*
  * diff.h - two runs compared: one call tree holding both.
  *
- * Owns: the diff view shared by the text (report_diff.c) and the HTML page
- * (report_diff_html.c).
+ * Owns: the diff view shared by the text (diff.c) and the HTML page
+ * (diff_html.c).
  * Must never: outlive the two profiles it was built from (it borrows their
  * strings).
  */

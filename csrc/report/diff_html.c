@@ -5,10 +5,10 @@
  * Owns: the page (the runs, the tables of the biggest increases and
  * decreases by line, and two differential flamegraphs: the new run's tree
  * and the base run's, each frame red where its memory grew and blue where
- * it shrank), and the colours and tooltips given to report_svg.c.
+ * it shrank), and the colours and tooltips given to svg.c.
  * Must never: load anything from the network, or put program text into the
  * page unescaped: every name, path and source line goes through
- * hm_buf_xml, and each flamegraph is the SVG document report_svg.c writes
+ * hm_buf_xml, and each flamegraph is the SVG document svg.c writes
  * (its text escaped there), base64-encoded into an iframe's data: URL.
  */
 #include "report/diff.h"

@@ -6,8 +6,8 @@
  * processes the program starts), installing the Python allocator hooks before
  * the interpreter initialises, fork handling, and every writing of the
  * profile: checkpoints and snapshots while the program runs (monitor.c) and
- * the final one - from the Python atexit hook (module.c), libc's exit, _exit
- * (hooks.c), or a fatal signal (monitor.c).
+ * the final one - from the Python atexit hook (_heapmark.c), libc's exit, _exit
+ * (malloc_hooks.c), or a fatal signal (monitor.c).
  * Must never: write the final profile twice, let a checkpoint overwrite it,
  * or start recording in a process heapmark run did not configure.
  *

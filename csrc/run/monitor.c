@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #define TERM_WAIT_MS 10000
-#define BUDGET_MS 50             /* how often budgets are re-read (oom.c) */
+#define BUDGET_MS 50             /* how often budgets are re-read (out_of_memory.c) */
 
 static int wake_pipe[2] = {-1, -1};    /* handlers -> thread: one byte per request */
 static int done_pipe[2] = {-1, -1};    /* thread -> SIGTERM handler: profile written */

@@ -1,7 +1,7 @@
 /*
  * monitor.h - heapmark's own thread in the profiled process.
  *
- * Owns: the periodic checkpoint, the watch on memory budgets (oom.c), and
+ * Owns: the periodic checkpoint, the watch on memory budgets (out_of_memory.c), and
  * the writes that signals ask for:
  * SIGUSR2, a snapshot with its reports while the program runs; SIGTERM (when
  * the program has no handler of its own), the final profile before the

@@ -1,5 +1,5 @@
 /*
- * out_of_memory.c - budgets, threshold and the out-of-memory report (see oom.h).
+ * out_of_memory.c - budgets, threshold and the out-of-memory report (see out_of_memory.h).
  *
  * Owns: reading the budgets (text files: cgroup v2 memory.max and
  * memory.current, v1 memory.limit_in_bytes and memory.usage_in_bytes, both

@@ -1,5 +1,5 @@
 /*
- * reader.c - loads and validates a profile (schema in store.h).
+ * reader.c - loads and validates a profile (schema in schema.h).
  *
  * Owns: every check that stands between a file on disk and the reports:
  * it is an SQLite database, it is a heapmark profile of a version this build

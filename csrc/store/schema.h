@@ -1,7 +1,7 @@
 /*
  * schema.h - the profile file: one SQLite database per profiled process.
  *
- * Owns: the schema, written by store_write.c and read by store_read.c.
+ * Owns: the schema, written by writer.c and read by reader.c.
  * The same schema, with examples, is in docs/profile-format.md; change both.
  *
  *   PRAGMA application_id = 0x484D4B31 ("HMK1");  PRAGMA user_version = 1

@@ -1,5 +1,5 @@
 /*
- * writer.c - writes the run's profile (schema in store.h).
+ * writer.c - writes the run's profile (schema in schema.h).
  *
  * Owns: turning the engine's in-memory tables into the SQLite file: frames
  * are merged by (function, file, line) - two code objects of the same source

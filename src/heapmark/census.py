@@ -1,7 +1,7 @@
 """Heap census: which objects exist, by kind, like Heapy's ``hpy().heap()``.
 
 The walk, the classification, the sizes and the text all come from the C
-engine (``heapmark._heapmark``, csrc/census_*.c); this module only names
+engine (``heapmark._heapmark``, csrc/census/); this module only names
 things.  See docs/census.md for what is counted and how.
 """
 from heapmark import _heapmark

@@ -1,7 +1,7 @@
 /*
  * heapmark report.html, part 3 of 5: the table of top lines and functions.
  *
- * Owns: the rows csrc/report_html_top.c chose for each snapshot, their
+ * Owns: the rows csrc/report/html_top_table.c chose for each snapshot, their
  * sorting by any column, and the rows shown (the first few, or all).
  * Must never: rank by anything but the figures shown.
  */

@@ -1,0 +1,31 @@
+/*
+ * pymodule.h - the Python module heapmark._heapmark: the layer on top.
+ *
+ * The folders of csrc/, in the order an allocation flows through them:
+ *   common/   what every layer may use: branch hints, memory outside the
+ *             tracked heap (ownmem), the hash map, string buffers, interning
+ *   hotpath/  inside the program's malloc, PyMem and mmap calls: hooks,
+ *             sampler, stack walk, call tree, node values, live table, totals
+ *   run/      one profiling run: start and finish, the monitor thread,
+ *             memory budgets, following children, the timeline, the capture
+ *   store/    the SQLite profile: schema, writer, reader, the loaded model
+ *   report/   every report and export, rendered from a loaded profile
+ *   census/   the heap census (objects by kind), with the GIL held
+ *   pymodule/ this layer: the functions the Python skin calls
+ * Lower layers never include a higher one's headers (tests/test_layers.py
+ * checks it); this one may include any.
+ *
+ * Owns: what the module's files share.
+ * Must never: hold logic beyond argument conversion and error mapping.
+ */
+#ifndef HM_PYMODULE_H
+#define HM_PYMODULE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* Adds CensusBase, _heap, _setref and _sizeof to the engine's module
+ * (census_api.c). */
+int hm_census_add_to_module(PyObject *m);
+
+#endif
