@@ -1,7 +1,8 @@
 /*
  * common.h - small definitions shared by every heapmark C module.
  *
- * Owns: branch hints, symbol visibility, the thread-local storage model.
+ * Owns: branch hints, symbol visibility, the thread-local storage model,
+ * the ids every call tree shares.
  * Must never: include Python.h (hook modules are Python-agnostic) or declare state.
  */
 #ifndef HM_COMMON_H
@@ -22,6 +23,11 @@
  * allocate) in hook paths.  The whole TLS block must stay small because a
  * dlopen'ed copy of this module draws on glibc's small static-TLS surplus. */
 #define HM_TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* Node 0 is the root of every call tree, in the engine and in a loaded
+ * profile; HM_NONE is the id of no node or frame. */
+#define HM_ROOT 0u
+#define HM_NONE UINT32_MAX
 
 #define HM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -12,9 +12,6 @@
 
 #include "common/common.h"
 
-#define HM_ROOT 0u
-#define HM_NONE UINT32_MAX
-
 typedef struct {
     uint32_t code;     /* code descriptor id (stack_walk.h) */
     int32_t line;

@@ -9,7 +9,6 @@
  * present a change between sampled figures as exact.
  */
 #include "report/diff.h"
-#include "hotpath/call_tree.h"
 #include "common/intern.h"
 
 #include <stdio.h>

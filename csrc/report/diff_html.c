@@ -12,7 +12,6 @@
  * (its text escaped there), base64-encoded into an iframe's data: URL.
  */
 #include "report/diff.h"
-#include "hotpath/call_tree.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -15,7 +15,6 @@
  * mode and says which numbers are estimates).
  */
 #include "report/html.h"
-#include "hotpath/call_tree.h"
 #include "report_html_assets.h"
 
 #include <math.h>

@@ -11,7 +11,6 @@
  * each stack once, at the outermost occurrence.
  */
 #include "report/html.h"
-#include "hotpath/call_tree.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -11,7 +11,6 @@
  * profile's comments say so, as the text reports do).
  */
 #include "report/report.h"
-#include "hotpath/call_tree.h"
 #include "common/intern.h"
 
 #include <stdio.h>

@@ -9,7 +9,6 @@
  * text that is not escaped (hm_buf_json escapes quotes, controls and '<').
  */
 #include "report/report.h"
-#include "hotpath/call_tree.h"
 
 #include <stdlib.h>
 

@@ -11,7 +11,6 @@
  * without saying so.
  */
 #include "report/report.h"
-#include "hotpath/call_tree.h"
 #include "common/hashmap.h"
 
 #include <math.h>

@@ -8,7 +8,6 @@
  * per-line figure is marked as an estimate; the totals are exact.
  */
 #include "report/report.h"
-#include "hotpath/call_tree.h"
 
 #include <stdio.h>
 #include <stdlib.h>

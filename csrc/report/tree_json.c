@@ -9,7 +9,6 @@
  * their subtree sums), or emit program text unescaped (hm_buf_json).
  */
 #include "report/report.h"
-#include "hotpath/call_tree.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,6 @@
  * owns only its arrays and the process labels).
  */
 #include "store/profile.h"
-#include "hotpath/call_tree.h"
 
 #include "common/hashmap.h"
 

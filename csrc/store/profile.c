@@ -5,7 +5,6 @@
  * Must never: change the profile, or print (reports decide the layout).
  */
 #include "store/profile.h"
-#include "hotpath/call_tree.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,7 +10,6 @@
  * write to the file (it is opened read-only).
  */
 #include "store/profile.h"
-#include "hotpath/call_tree.h"
 
 #include <errno.h>
 #include <math.h>
