@@ -1,6 +1,11 @@
 /*
  * common.h - small definitions shared by every heapmark C module.
  *
+ * This folder is what every layer may use: common.h, ownmem.c (memory mapped
+ * outside the tracked heap), hashmap.c (open addressing over ownmem) and
+ * pyframes.h are safe inside an allocation hook; strbuf.c and intern.c use
+ * the ordinary heap and serve the store, the reports and the census.
+ *
  * Owns: branch hints, symbol visibility, the thread-local storage model,
  * the ids every call tree shares.
  * Must never: include Python.h (hook modules are Python-agnostic) or declare state.

@@ -1,6 +1,17 @@
 /*
  * recorder.h - where a sampled event becomes part of the profile.
  *
+ * The hot path (this folder) is everything that runs inside the program's
+ * own allocation calls: malloc_hooks.c and python_hooks.c take the call and
+ * decide who accounts for it, sampler.c draws the byte countdown, and only a
+ * sampled block comes here, where stack_walk.c reads the Python frames,
+ * call_tree.c interns the stack, node_values.c moves the now/peak/allocated
+ * values, live_table.c remembers the block for its free, and totals.c keeps
+ * the exact totals and the peak moment.  threads.c and mappings.c hold the
+ * per-thread and per-mapping records.  The folder's files include only each
+ * other and the hook-safe part of common/ (tests/test_layers.py): they reach
+ * the run above them only through function pointers the run sets.
+ *
  * Owns: the recorder lock (one spinlock over call tree, snapshots, live
  * table, mappings and code descriptors), the recording state, and the two
  * inline accounting steps every hook shares.

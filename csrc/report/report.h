@@ -1,6 +1,14 @@
 /*
  * report.h - reports rendered from a loaded profile.
  *
+ * The reports (this folder) run in the heapmark process, or in heapmark's
+ * own thread, never on a profiled program's allocation path: each renders
+ * a profile loaded by the store (store/profile.h) - text.c, svg.c,
+ * folded.c, pprof.c, speedscope.c, tree_json.c, html.c with its table
+ * (html_top_table.c) and its page (html/), diff.c and diff_html.c - and
+ * labels.c holds what they share.  They include only the store's read side,
+ * each other and common/.
+ *
  * Owns: the report entry points and the conventions they share: a frame is
  * labelled "function (file:line)", pseudo frames by their bracketed name,
  * and paths are shown relative to the run's directory or package root.
