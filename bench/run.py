@@ -99,7 +99,7 @@ import tempfile
 import time
 
 from report import DOCS, render_markdown, write_docs
-from tools import ADAPTERS, TOOLS, heapmark_rate_tool
+from tools import ADAPTERS, HEAPMARK_RUN, TOOLS, heapmark_rate_tool
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -282,6 +282,14 @@ def configurations(args):
     tools = {}
     for name, tool in TOOLS.items():
         tools[name] = tool
+        if name == "heapmark" and getattr(args, "baseline", None):
+            # Another build of heapmark (another commit's venv) in the same
+            # alternation: a change's cost, paired run by run.
+            bindir = os.path.dirname(os.path.abspath(args.baseline))
+            tools["heapmark (baseline)"] = {
+                "run": [os.path.join(bindir, "heapmark")] + HEAPMARK_RUN[1:] + ["{script}"],
+                "adapter": "heapmark", "label": "heapmark (default rate), baseline build",
+                "check": [os.path.join(bindir, "heapmark"), "--help"]}
         if name == last:
             tools.update(rates)
     if args.only:
@@ -567,6 +575,9 @@ def main(argv=None):
                         % DEFAULT_RATES)
     parser.add_argument("--only", help="comma-separated configuration names to run "
                         "(plain is always run)")
+    parser.add_argument("--baseline", metavar="PYTHON",
+                        help="also run the heapmark installed for this interpreter (another "
+                        "commit's build, in its own venv) as 'heapmark (baseline)'")
     parser.add_argument("--workloads", help="comma-separated workload names (default: all)")
     parser.add_argument("--python", default=default_python(),
                         help="interpreter that has heapmark and numpy, for the workloads and "
