@@ -46,6 +46,24 @@ EXCEPTIONS = {
 }
 
 
+# Crossings that issue 10 found and that are being removed (the out-of-memory
+# path and the exit/exec hooks still call up from the hot path into the run;
+# the run still renders snapshot and out-of-memory reports itself; the
+# schema header still takes the run's metadata type from the engine).  The
+# list may only shrink: a crossing not in it fails, and so does an entry
+# that no longer crosses (delete it then).
+KNOWN_CROSSINGS = {
+    ("hotpath/malloc_hooks.c", "run/engine.h"),
+    ("hotpath/malloc_hooks.c", "run/follow.h"),
+    ("hotpath/malloc_hooks.c", "run/out_of_memory.h"),
+    ("hotpath/python_hooks.c", "run/out_of_memory.h"),
+    ("hotpath/totals.c", "run/out_of_memory.h"),
+    ("run/engine.c", "report/report.h"),
+    ("run/monitor.c", "report/report.h"),
+    ("store/schema.h", "run/engine.h"),
+}
+
+
 def sources():
     for folder in sorted(os.listdir(CSRC)):
         path = os.path.join(CSRC, folder)
@@ -65,7 +83,7 @@ def test_every_folder_has_a_rule():
 
 
 def test_includes_respect_the_layers():
-    broken = []
+    broken, known = [], set()
     for folder, rel in sources():
         allowed, why = RULES[folder]
         extra = EXCEPTIONS.get(rel, lambda h: False)
@@ -76,9 +94,15 @@ def test_includes_respect_the_layers():
             if header not in GENERATED and not os.path.exists(os.path.join(CSRC, header)):
                 broken.append("%s:%d includes %s, which does not exist (name the folder)"
                               % (rel, line, header))
+            elif (rel, header) in KNOWN_CROSSINGS:
+                known.add((rel, header))
             elif not (allowed(header) or extra(header)):
                 broken.append("%s:%d includes %s: %s" % (rel, line, header, why))
     assert not broken, "\n".join(broken)
+    gone = KNOWN_CROSSINGS - known
+    assert not gone, "no longer crossing, delete from KNOWN_CROSSINGS: %s" % sorted(gone)
+    for rel, header in KNOWN_CROSSINGS:
+        assert not RULES[rel.split("/")[0]][0](header), "%s -> %s is allowed anyway" % (rel, header)
 
 
 def test_the_rules_catch_a_crossing():

@@ -3,6 +3,8 @@
  *
  * Owns: the schema, written by writer.c and read by reader.c.
  * The same schema, with examples, is in docs/profile-format.md; change both.
+ * Must never: change a table's meaning without raising HM_STORE_FORMAT_VERSION,
+ * or accept in the reader what the writer could not have written.
  *
  *   PRAGMA application_id = 0x484D4B31 ("HMK1");  PRAGMA user_version = 1
  *
