@@ -46,21 +46,13 @@ EXCEPTIONS = {
 }
 
 
-# Crossings that issue 10 found and that are being removed (the out-of-memory
-# path and the exit/exec hooks still call up from the hot path into the run;
-# the run still renders snapshot and out-of-memory reports itself; the
-# schema header still takes the run's metadata type from the engine).  The
+# Crossings that issue 10 found and that are being removed (the run still
+# renders snapshot and out-of-memory reports itself).  The
 # list may only shrink: a crossing not in it fails, and so does an entry
 # that no longer crosses (delete it then).
 KNOWN_CROSSINGS = {
-    ("hotpath/malloc_hooks.c", "run/engine.h"),
-    ("hotpath/malloc_hooks.c", "run/follow.h"),
-    ("hotpath/malloc_hooks.c", "run/out_of_memory.h"),
-    ("hotpath/python_hooks.c", "run/out_of_memory.h"),
-    ("hotpath/totals.c", "run/out_of_memory.h"),
     ("run/engine.c", "report/report.h"),
     ("run/monitor.c", "report/report.h"),
-    ("store/schema.h", "run/engine.h"),
 }
 
 

@@ -1,6 +1,6 @@
 /*
- * malloc_hooks.c - interposed malloc family, mmap family, pthread_create, the exits,
- * exec and posix_spawn.
+ * malloc_hooks.c - interposed malloc family, mmap family and pthread_create
+ * (the exits, exec and posix_spawn are run/process_hooks.c's).
  *
  * Owns: the exported symbols that LD_PRELOAD puts in front of libc's, and
  * the decision, per call, of who accounts for it:
@@ -18,9 +18,6 @@
  * definition (dlsym RTLD_NEXT) or, before that is known, the system call.
  */
 #include "hotpath/malloc_hooks.h"
-#include "run/engine.h"
-#include "run/follow.h"
-#include "run/out_of_memory.h"
 #include "hotpath/call_tree.h"
 #include "hotpath/recorder.h"
 #include "hotpath/threads.h"
@@ -30,7 +27,6 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,9 +46,6 @@ typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
 typedef int (*munmap_fn)(void *, size_t);
 typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
 typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
-typedef int (*execve_fn)(const char *, char *const[], char *const[]);
-typedef int (*posix_spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
-                              const posix_spawnattr_t *, char *const[], char *const[]);
 
 /* glibc's own __libc_memalign: a sanitizer runtime interposes the global
  * name, so the run looks it up in libc (until then, the global one). */
@@ -67,8 +60,6 @@ static mmap_fn real_mmap;
 static munmap_fn real_munmap;
 static mremap_fn real_mremap;
 static pthread_create_fn real_pthread_create;
-static execve_fn real_execve;
-static posix_spawn_fn real_posix_spawn, real_posix_spawnp;
 
 void hm_hooks_resolve(void)
 {
@@ -76,9 +67,6 @@ void hm_hooks_resolve(void)
     real_munmap = (munmap_fn)dlsym(RTLD_NEXT, "munmap");
     real_mremap = (mremap_fn)dlsym(RTLD_NEXT, "mremap");
     real_pthread_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
-    real_execve = (execve_fn)dlsym(RTLD_NEXT, "execve");
-    real_posix_spawn = (posix_spawn_fn)dlsym(RTLD_NEXT, "posix_spawn");
-    real_posix_spawnp = (posix_spawn_fn)dlsym(RTLD_NEXT, "posix_spawnp");
     void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
     if (libc)
         libc_memalign = (void *(*)(size_t, size_t))dlsym(libc, "__libc_memalign");
@@ -172,7 +160,7 @@ bool hm_hooks_check_usable_size(void)
 static __attribute__((noinline)) void on_failure(size_t size)
 {
     if (size && !hm_tls.guard)
-        hm_oom_failed(size);
+        hm_alarm_allocation_failed(size);
 }
 
 static inline HM_FAST_PATH void on_alloc(void *p)
@@ -405,89 +393,6 @@ HM_EXPORT HM_FAST_PATH void *mremap(void *old, size_t old_len, size_t new_len, i
     if (hm_record_unmap((uintptr_t)old, PAGE_ROUND(old_len)) > 0)
         hm_record_map((uintptr_t)p, PAGE_ROUND(new_len));
     return p;
-}
-
-/* ---- process exit --------------------------------------------------------- */
-
-/* os._exit() ends the process without exit handlers (multiprocessing's forked
- * children end this way): write the profile first.  In a vfork child, or any
- * process heapmark is not profiling, hm_engine_finish does nothing. */
-HM_EXPORT void _exit(int status)
-{
-    char err[512];
-    if (!hm_engine_finish("os._exit", err, sizeof err))
-        fprintf(stderr, "heapmark: error: %s\n", err);
-    syscall(SYS_exit_group, status);
-    __builtin_unreachable();
-}
-
-HM_EXPORT void _Exit(int status)
-{
-    _exit(status);
-}
-
-/* ---- exec ---------------------------------------------------------------- */
-
-/* Often called in the child of a vfork: nothing here allocates. */
-static int exec_real(const char *path, char *const argv[], char *const envp[])
-{
-    if (real_execve)
-        return real_execve(path, argv, envp);
-    return (int)syscall(SYS_execve, path, argv, envp);
-}
-
-HM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
-{
-    /* In the child of a vfork the pid is the child's but the memory, and so
-     * the engine's state, the parent's: ask whether this memory profiles. */
-    hm_engine_before_exec();
-    if (!hm_engine_profiling() || !hm_follow_wanted(path, argv))
-        return exec_real(path, argv, envp);
-    size_t n = 0;
-    while (envp && envp[n])
-        n++;
-    char *env[n + HM_FOLLOW_VARS + 1];
-    char space[hm_follow_space(envp)];
-    hm_follow_env(envp, env, space, (int)getppid());
-    return exec_real(path, argv, env);
-}
-
-HM_EXPORT int execv(const char *path, char *const argv[])
-{
-    extern char **environ;
-    return execve(path, argv, environ);
-}
-
-/* glibc's posix_spawn execs with its internal execve, which no hook sees;
- * subprocess uses it from Python 3.13 on.  This runs in the parent. */
-static int spawn_followed(posix_spawn_fn real, pid_t *pid, const char *path,
-                          const posix_spawn_file_actions_t *actions,
-                          const posix_spawnattr_t *attr, char *const argv[],
-                          char *const envp[])
-{
-    if (!real)
-        return ENOSYS;
-    if (!hm_engine_profiling() || !hm_follow_wanted(path, argv))
-        return real(pid, path, actions, attr, argv, envp);
-    size_t n = 0;
-    while (envp && envp[n])
-        n++;
-    char *env[n + HM_FOLLOW_VARS + 1];
-    char space[hm_follow_space(envp)];
-    hm_follow_env(envp, env, space, (int)getpid());
-    return real(pid, path, actions, attr, argv, env);
-}
-
-HM_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
-                          const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
-{
-    return spawn_followed(real_posix_spawn, pid, path, actions, attr, argv, envp);
-}
-
-HM_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
-                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
-{
-    return spawn_followed(real_posix_spawnp, pid, file, actions, attr, argv, envp);
 }
 
 /* ---- threads ----------------------------------------------------------- */

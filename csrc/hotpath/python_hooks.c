@@ -39,7 +39,6 @@
 
 #include "hotpath/python_hooks.h"
 #include "hotpath/recorder.h"
-#include "run/out_of_memory.h"
 #include "common/ownmem.h"
 #include "hotpath/threads.h"
 
@@ -367,7 +366,7 @@ static void *arena_alloc(void *ctx, size_t size)
     t->in_arena--;
     if (!p) {
         if (!t->guard)
-            hm_oom_failed(size);
+            hm_alarm_allocation_failed(size);
         return p;
     }
     if (size == ARENA_SIZE) {

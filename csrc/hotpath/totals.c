@@ -1,16 +1,17 @@
 /*
  * totals.c - the slow part of peak detection (see totals.h).
  *
- * Owns: raising the peak and stamping it.
+ * Owns: raising the peak and stamping it, and the alarm's threshold test
+ * (what the alarm does is the run's: out_of_memory.c).
  * Must never: lock or allocate; it runs inside every hook that grows memory.
  */
 #include "hotpath/totals.h"
-#include "run/out_of_memory.h"
 
 #include <dlfcn.h>
 #include <time.h>
 
 hm_totals_t hm_totals;
+hm_alarm_t hm_alarm = {INT64_MAX, NULL, NULL};
 
 /* libc's clock_gettime, looked up in libc itself once the run starts: the
  * global symbol may be a sanitizer's interceptor, unusable this early. */
@@ -41,7 +42,7 @@ HM_FAST_PATH static void stamp_peak(void)
 HM_FAST_PATH void hm_totals_refresh_attention(void)
 {
     int64_t peak = __atomic_load_n(&hm_totals.peak, __ATOMIC_RELAXED);
-    int64_t threshold = __atomic_load_n(&hm_oom_threshold, __ATOMIC_RELAXED);
+    int64_t threshold = __atomic_load_n(&hm_alarm.threshold, __ATOMIC_RELAXED);
     __atomic_store_n(&hm_totals.attention, peak < threshold ? peak : threshold, __ATOMIC_RELAXED);
 }
 
@@ -61,8 +62,11 @@ HM_FAST_PATH void hm_totals_raise_peak(int64_t now)
 
 HM_FAST_PATH void hm_totals_check_budget(int64_t now, int64_t delta)
 {
-    if (HM_UNLIKELY(delta > 0 && now > __atomic_load_n(&hm_oom_threshold, __ATOMIC_RELAXED)))
-        hm_oom_crossed(now, delta);
+    if (HM_UNLIKELY(delta > 0 && now > __atomic_load_n(&hm_alarm.threshold, __ATOMIC_RELAXED))) {
+        void (*crossed)(int64_t, int64_t) = __atomic_load_n(&hm_alarm.crossed, __ATOMIC_ACQUIRE);
+        if (crossed)
+            crossed(now, delta);
+    }
 }
 
 HM_FAST_PATH void hm_totals_attend(int64_t now, int64_t delta)

@@ -53,6 +53,25 @@ typedef struct {
 
 extern hm_totals_t hm_totals;
 
+/* The memory alarm.  The budgets are the run's (run/out_of_memory.c), above
+ * the hot path: it sets the threshold and the two calls at start-up, and
+ * the hot path only compares against the threshold and, on the rare path,
+ * calls through these (NULL: no alarm configured). */
+typedef struct {
+    int64_t threshold;                            /* atomic; INT64_MAX: none */
+    void (*crossed)(int64_t now, int64_t bytes);  /* an allocation went beyond it */
+    void (*failed)(size_t bytes);                 /* an allocation failed */
+} hm_alarm_t;
+
+extern hm_alarm_t hm_alarm;
+
+static inline void hm_alarm_allocation_failed(size_t bytes)
+{
+    void (*failed)(size_t) = __atomic_load_n(&hm_alarm.failed, __ATOMIC_ACQUIRE);
+    if (failed)
+        failed(bytes);
+}
+
 void hm_totals_start_clock(void);
 /* Tracked memory went beyond `attention`: a new peak, the OOM threshold, or both. */
 void hm_totals_attend(int64_t now, int64_t delta);

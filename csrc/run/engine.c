@@ -35,6 +35,7 @@
 #include "hotpath/call_tree.h"
 #include "run/capture.h"
 #include "hotpath/malloc_hooks.h"
+#include "run/process_hooks.h"
 #include "hotpath/live_table.h"
 #include "run/monitor.h"
 #include "run/out_of_memory.h"
@@ -267,6 +268,7 @@ __attribute__((constructor(101))) static void engine_start(void)
     forget_environment();
 
     hm_hooks_resolve();
+    hm_process_hooks_resolve();
     hm_totals_start_clock();
     if (!hm_hooks_check_usable_size()) {
         fprintf(stderr, "heapmark: this C library's malloc does not have the chunk layout "

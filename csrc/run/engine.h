@@ -11,35 +11,8 @@
 #define HM_ENGINE_H
 
 #include "common/common.h"
+#include "store/schema.h"      /* hm_run_info: what a run tells the profile */
 
-typedef struct {
-    const char *profile_path;
-    const char *status;            /* how the run ended, or "checkpoint", "snapshot" */
-    const char *command;
-    const char *cwd;
-    const char *python_version;
-    int pid;
-    int parent_pid;                /* 0 for the process heapmark run started */
-    bool exact;
-    uint64_t sample_rate;
-    uint64_t seed;
-    double start_unix;
-    double duration_s;
-    int64_t peak_bytes;
-    double peak_at_s;
-    int64_t peak_pymalloc_free;
-    int64_t end_bytes;
-    int64_t end_pymalloc_free;
-    int64_t peak_rss_bytes;
-    uint64_t overhead_bytes;       /* heapmark's own tables at their largest */
-    uint64_t live_records_at_end;
-    bool pymalloc_layout_ok;
-    const char *oom_reason;        /* an out-of-memory report: why, or NULL */
-    int64_t oom_bytes;             /* the allocation that crossed the line or failed */
-    uint32_t oom_node;             /* its stack (engine node), HM_NONE if unknown */
-    bool python_hooks_late;         /* PYTHONMALLOC replaced the hooks; put back at start-up */
-    const struct hm_timeline_data *timeline;   /* memory over time, GC runs, phases */
-} hm_run_info;
 
 /* True in the process heapmark run configured (not in a fork that stopped). */
 bool hm_engine_configured(void);

@@ -31,7 +31,8 @@
 #define RESERVE_BYTES (4u << 20)
 #define UNLIMITED (INT64_C(1) << 62)
 
-int64_t hm_oom_threshold = INT64_MAX;
+static void alarm_crossed(int64_t now, int64_t bytes);
+static void alarm_failed(size_t bytes);
 
 static int64_t memory_limit;
 static char root_dir[1024];
@@ -39,7 +40,7 @@ static char cgroup_dir[2048];      /* the memory controller's directory, "" if n
 static int cgroup_version;
 static void *reserve;
 static int raised;
-static const char *threshold_why;  /* the budget behind hm_oom_threshold (a literal) */
+static const char *threshold_why;  /* the budget behind hm_alarm.threshold (a literal) */
 
 static bool read_file(const char *path, char *buf, size_t size)
 {
@@ -108,8 +109,10 @@ void hm_oom_configure(int64_t limit, const char *root)
     snprintf(root_dir, sizeof root_dir, "%s", root ? root : "");
     find_cgroup();
     reserve = hm_own_map(RESERVE_BYTES);
+    __atomic_store_n(&hm_alarm.crossed, alarm_crossed, __ATOMIC_RELEASE);
+    __atomic_store_n(&hm_alarm.failed, alarm_failed, __ATOMIC_RELEASE);
     if (memory_limit > 0)
-        hm_oom_threshold = memory_limit;
+        __atomic_store_n(&hm_alarm.threshold, memory_limit, __ATOMIC_RELAXED);
     hm_totals_refresh_attention();
 }
 
@@ -170,7 +173,7 @@ static void raise_alarm(const char *reason, int64_t bytes)
 {
     if (__atomic_exchange_n(&raised, 1, __ATOMIC_ACQ_REL))
         return;
-    __atomic_store_n(&hm_oom_threshold, INT64_MAX, __ATOMIC_RELAXED);
+    __atomic_store_n(&hm_alarm.threshold, INT64_MAX, __ATOMIC_RELAXED);
     hm_totals_refresh_attention();
     size_t released = reserve ? RESERVE_BYTES : 0;
     if (reserve)
@@ -201,7 +204,7 @@ void hm_oom_poll(void)
         threshold_from = why;
     }
     __atomic_store_n(&threshold_why, threshold_from, __ATOMIC_RELAXED);
-    __atomic_store_n(&hm_oom_threshold, threshold, __ATOMIC_RELAXED);
+    __atomic_store_n(&hm_alarm.threshold, threshold, __ATOMIC_RELAXED);
     hm_totals_refresh_attention();
     if (why && room <= 0) {
         char reason[256];
@@ -210,7 +213,7 @@ void hm_oom_poll(void)
     }
 }
 
-void hm_oom_crossed(int64_t now, int64_t bytes)
+static void alarm_crossed(int64_t now, int64_t bytes)
 {
     char reason[256];
     if (memory_limit > 0 && now > memory_limit)
@@ -224,7 +227,7 @@ void hm_oom_crossed(int64_t now, int64_t bytes)
     raise_alarm(reason, bytes);
 }
 
-void hm_oom_failed(size_t bytes)
+static void alarm_failed(size_t bytes)
 {
     char reason[128];
     snprintf(reason, sizeof reason, "an allocation of %zu bytes failed", bytes);

@@ -14,10 +14,6 @@
 
 #include "common/common.h"
 
-/* Tracked bytes beyond which an allocation raises the alarm (INT64_MAX: none
- * known yet); read on the new-peak path. */
-extern int64_t hm_oom_threshold;
-
 /* Engine start-up.  memory_limit: --memory-limit in bytes (0: none).  root:
  * where /proc and /sys/fs/cgroup are (for tests; "" is the real ones). */
 void hm_oom_configure(int64_t memory_limit, const char *root);
@@ -25,10 +21,8 @@ void hm_oom_configure(int64_t memory_limit, const char *root);
  * budgets and moves the threshold; raises the alarm if none is left. */
 void hm_oom_poll(void);
 
-/* The allocation path: an allocation of `bytes` took tracked memory to `now`,
- * beyond the threshold. */
-void hm_oom_crossed(int64_t now, int64_t bytes);
-/* An allocation of `bytes` failed (malloc returned NULL, mmap failed). */
-void hm_oom_failed(size_t bytes);
+/* The alarm's threshold (in tracked bytes) and its two calls - an
+ * allocation went beyond the threshold, an allocation failed - are
+ * hotpath/totals.h's hm_alarm, set by hm_oom_configure. */
 
 #endif
