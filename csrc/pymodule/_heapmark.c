@@ -445,8 +445,18 @@ static struct PyModuleDef module = {
     NULL, NULL, NULL, NULL,
 };
 
+/* The engine's renderer (run/engine.h): the run includes no report code. */
+static bool render_reports(const char *profile_path, const char *dir, char *err, size_t errlen)
+{
+    hm_profile p;
+    bool ok = hm_profile_load(profile_path, &p, err, errlen) && hm_report_all(&p, dir, err, errlen);
+    hm_profile_free(&p);
+    return ok;
+}
+
 PyMODINIT_FUNC PyInit__heapmark(void)
 {
+    hm_engine_set_renderer(render_reports);
     PyObject *m = PyModule_Create(&module);
     if (!m)
         return NULL;

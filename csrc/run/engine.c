@@ -39,8 +39,6 @@
 #include "hotpath/live_table.h"
 #include "run/monitor.h"
 #include "run/out_of_memory.h"
-#include "store/profile.h"
-#include "report/report.h"
 #include "common/ownmem.h"
 #include "hotpath/python_hooks.h"
 #include "hotpath/stack_walk.h"
@@ -302,6 +300,24 @@ __attribute__((constructor(101))) static void engine_start(void)
     hm_unlock();
 }
 
+static hm_report_renderer renderer;
+
+void hm_engine_set_renderer(hm_report_renderer render)
+{
+    __atomic_store_n(&renderer, render, __ATOMIC_RELEASE);
+}
+
+bool hm_engine_render(const char *profile_path, const char *dir, char *err, size_t errlen)
+{
+    hm_report_renderer render = __atomic_load_n(&renderer, __ATOMIC_ACQUIRE);
+    if (!render) {
+        snprintf(err, errlen, "not rendered (heapmark's module was not loaded yet); "
+                              "heapmark report renders them from the profile");
+        return false;
+    }
+    return render(profile_path, dir, err, errlen);
+}
+
 bool hm_engine_configured(void) { return configured && getpid() == start_pid; }
 
 bool hm_engine_profiling(void) { return configured && !finished; }
@@ -508,14 +524,12 @@ void hm_engine_out_of_memory(const char *reason, uint32_t node, int64_t bytes, s
     if (released)
         snprintf(gave_back, sizeof gave_back, "heapmark released its %zu MiB reserve; ",
                  released >> 20);
-    hm_profile p;
     hm_tls.guard++;
-    if (hm_profile_load(path, &p, err, sizeof err) && hm_report_all(&p, dir, err, sizeof err))
+    if (hm_engine_render(path, dir, err, sizeof err))
         fprintf(stderr, "heapmark: out of memory (%s): %sreport in %s/ (peak.txt, peak.svg)\n",
                 reason, gave_back, dir);
     else
         fprintf(stderr, "heapmark: out of memory (%s): %sprofile in %s/; reports: %s\n", reason,
                 gave_back, dir, err);
-    hm_profile_free(&p);
     hm_tls.guard--;
 }

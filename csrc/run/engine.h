@@ -4,8 +4,10 @@
  * Owns: start-up from the environment heapmark run prepared, the end of the
  * run (stop recording, write the profile), and what the Python module needs
  * to know about the run.
- * Must never: run reports (that happens in the heapmark run process), or
- * write a profile from a process other than the one that started the run.
+ * Must never: include report code (the module layer hands it a renderer,
+ * used only by heapmark's own monitor thread, never on the program's
+ * allocation path), or write a profile from a process other than the one
+ * that started the run.
  */
 #ifndef HM_ENGINE_H
 #define HM_ENGINE_H
@@ -13,6 +15,14 @@
 #include "common/common.h"
 #include "store/schema.h"      /* hm_run_info: what a run tells the profile */
 
+
+/* Renders the reports of the profile at profile_path into dir.  The module
+ * (pymodule/_heapmark.c) registers one when it is imported; until then
+ * hm_engine_render says that no renderer is there. */
+typedef bool (*hm_report_renderer)(const char *profile_path, const char *dir, char *err,
+                                   size_t errlen);
+void hm_engine_set_renderer(hm_report_renderer render);
+bool hm_engine_render(const char *profile_path, const char *dir, char *err, size_t errlen);
 
 /* True in the process heapmark run configured (not in a fork that stopped). */
 bool hm_engine_configured(void);

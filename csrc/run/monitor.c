@@ -12,8 +12,6 @@
 #include "run/monitor.h"
 #include "run/engine.h"
 #include "run/out_of_memory.h"
-#include "store/profile.h"
-#include "report/report.h"
 #include "hotpath/threads.h"
 #include "run/timeline.h"
 
@@ -46,19 +44,17 @@ static void snapshot_with_reports(void)
     }
     if (!path[0])
         return;
-    hm_profile p;
     char dir[4200];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     if (slash)
         *slash = '\0';
-    if (!hm_profile_load(path, &p, err, sizeof err) || !hm_report_all(&p, dir, err, sizeof err)) {
+    if (!hm_engine_render(path, dir, err, sizeof err)) {
         fprintf(stderr, "heapmark: snapshot: %s\n", err);
     } else {
         fprintf(stderr, "heapmark: snapshot written to %s/ (report.html, peak.svg, peak.txt, profile.db)\n",
                 dir);
     }
-    hm_profile_free(&p);
 }
 
 static void *monitor_main(void *unused)
