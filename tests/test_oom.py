@@ -176,3 +176,40 @@ def test_failed_allocation(workdir):
     report = assert_alarm(workdir, truth, err, "an allocation of 1048576001 bytes failed",
                           line=truth["failed"])
     assert report["oom_bytes"] == 1000 * MB + 1
+
+
+REPORT_DELAY_MS = 4000     # how long the monitor holds the report back (a test knob)
+
+
+def test_allocation_returns_before_the_report_is_written(workdir):
+    """The allocation that crosses the line only notes the report (a copy of
+    the tables); the monitor thread writes it.  With the writer held back
+    REPORT_DELAY_MS, the crossing allocation returns before the report exists,
+    within that bound, and the report, written while the program still runs,
+    holds the tables as they stood at the crossing, not as they stand later."""
+    truth, out, err = grow(workdir, [50, 250, "--watch", "out", "--wait-report", 60],
+                           options=["--memory-limit", "200MB"],
+                           env={"HEAPMARK_TEST_OOM_REPORT_DELAY_MS": str(REPORT_DELAY_MS)})
+    report = assert_alarm(workdir, truth, err, "over --memory-limit 209715200")
+    block = truth["held"] // 5
+    held_at_crossing = line_bytes(report, "grow.py", truth["line"])
+    assert_close(held_at_crossing, 4 * block, EXACT_TOLERANCE, "four blocks at the crossing")
+    crossing = 3                                   # the fourth block crossed 200 MB
+    # No report when any step returned, the crossing one included...
+    assert truth["report_after_step"] == [False] * 5
+    assert truth["step_seconds"][crossing] < REPORT_DELAY_MS / 1000
+    # ...and then one, written while the program waited for it.
+    assert truth["report_waited"] is not None
+    assert out == "held 250 MB\n"
+
+
+def test_report_held_back_is_written_at_exit(workdir):
+    """A program that ends before the monitor writes the noted report: the
+    end of the run writes it, once, before the final profile."""
+    truth, out, err = grow(workdir, [50, 250], options=["--memory-limit", "200MB"],
+                           env={"HEAPMARK_TEST_OOM_REPORT_DELAY_MS": "60000"})
+    report = assert_alarm(workdir, truth, err, "over --memory-limit 209715200")
+    block = truth["held"] // 5
+    assert_close(line_bytes(report, "grow.py", truth["line"]), 4 * block, EXACT_TOLERANCE,
+                 "the four blocks held when the limit was crossed")
+    assert report["end_bytes"] < 5 * block       # not the fifth block, allocated later

@@ -27,6 +27,8 @@
  *   HEAPMARK_TIMELINE_MS first interval of the timeline's samples (0: none)
  *   HEAPMARK_ROOT      (tests) a directory standing for / when reading /proc
  *                      and /sys/fs/cgroup
+ *   HEAPMARK_TEST_OOM_REPORT_DELAY_MS (tests) how long the monitor holds the
+ *                      out-of-memory report back
  */
 #include <Python.h>
 
@@ -85,6 +87,37 @@ static int parent_pid;
  * overwrites it. */
 static pthread_mutex_t write_mutex = PTHREAD_MUTEX_INITIALIZER;
 static bool finished;
+
+/* What a profile is written from: a copy of the tables and the run's
+ * figures, taken at one moment under the recorder lock. */
+typedef struct {
+    hm_capture cap;
+    hm_run_info info;
+    struct timespec at;
+} taken_run;
+
+/* The out-of-memory report, in two halves.  The allocating thread notes it
+ * (hm_engine_note_out_of_memory): the reason and a copy of the tables as they
+ * stand at the crossing - bounded work under the recorder lock, no file, no
+ * SQLite, no report.  The monitor thread writes it soon after
+ * (hm_engine_write_out_of_memory); the end of the run, or an exec, writes it
+ * first if the monitor has not, so that it is never lost.
+ * Invariant: state only moves forward, NONE -> NOTING -> NOTED -> WRITTEN,
+ * and only the thread that moved it to NOTING touches the rest until NOTED. */
+enum { OOM_NONE, OOM_NOTING, OOM_NOTED, OOM_WRITTEN };
+static struct {
+    int state;
+    char reason[256];
+    int64_t bytes;
+    size_t released;
+    uint32_t node;
+    bool taken, captured;      /* the copy was taken (and whether it succeeded) */
+    taken_run run;
+} oom;
+
+#define OOM_NOTING_WAIT_MS 1000
+
+static void write_out_of_memory_locked(void);
 
 /* hm_tls.guard is raised for as long as a thread waits for or holds
  * write_mutex: the SIGTERM handler must know not to wait for the monitor
@@ -162,6 +195,10 @@ static void at_fork_child(void)
 {
     pthread_mutex_init(&write_mutex, NULL);
     hm_tls.guard--;           /* raised by lock_writes() in at_fork_prepare */
+    /* The parent's report is the parent's to write: drop the copy. */
+    if (__atomic_load_n(&oom.state, __ATOMIC_ACQUIRE) == OOM_NOTED && oom.captured)
+        hm_capture_release(&oom.run.cap);
+    __atomic_store_n(&oom.state, OOM_WRITTEN, __ATOMIC_RELEASE);
     if (!follow_fork || finished) {
         /* The child has a copy of the parent's profile; it must not write it. */
         __atomic_store_n(&hm_state, HM_STOPPED, __ATOMIC_RELAXED);
@@ -209,7 +246,8 @@ static void forget_environment(void)
                                        "HEAPMARK_PYTHONPATH", "HEAPMARK_CHECKPOINT",
                                        "HEAPMARK_FOLLOW", "HEAPMARK_BOOT", "HEAPMARK_PARENT",
                                        "HEAPMARK_MEMORY_LIMIT", "HEAPMARK_ROOT",
-                                       "HEAPMARK_TIMELINE_MS"};
+                                       "HEAPMARK_TIMELINE_MS",
+                                       "HEAPMARK_TEST_OOM_REPORT_DELAY_MS"};
     for (size_t i = 0; i < HM_ARRAY_LEN(ours); i++)
         unsetenv(ours[i]);
 }
@@ -260,6 +298,8 @@ __attribute__((constructor(101))) static void engine_start(void)
     int64_t memory_limit = limit ? strtoll(limit, NULL, 10) : 0;
     char test_root[1024];
     copy_env(test_root, sizeof test_root, "HEAPMARK_ROOT");
+    const char *report_delay = getenv("HEAPMARK_TEST_OOM_REPORT_DELAY_MS");
+    unsigned report_delay_ms = report_delay ? (unsigned)strtoul(report_delay, NULL, 10) : 0;
     const char *pp = getenv("HEAPMARK_PYTHONPATH");
     have_orig_pythonpath = pp != NULL;
     copy_env(orig_pythonpath, sizeof orig_pythonpath, "HEAPMARK_PYTHONPATH");
@@ -274,7 +314,7 @@ __attribute__((constructor(101))) static void engine_start(void)
         return;
     }
     hm_sampler_configure(sample_rate, seed);
-    hm_oom_configure(memory_limit, test_root);
+    hm_oom_configure(memory_limit, test_root, report_delay_ms);
     hm_lock();
     bool ok = hm_tree_init() && hm_pystack_init() && hm_live_init(sample_rate <= 1);
     hm_unlock();
@@ -345,76 +385,90 @@ static int64_t peak_rss(void)
     return (int64_t)ru.ru_maxrss * 1024;
 }
 
-/* Captures the tables and the run's figures (stopping recording first when
- * final), then writes them to path.  oom: the out-of-memory details, or NULL.
- * Caller holds write_mutex. */
-static bool write_profile(const char *path, const char *status, bool final,
-                          const hm_run_info *oom, char *err, size_t errlen)
+/* Takes the copy (stopping recording first when final).  node: if not NULL,
+ * receives the calling thread's stack, noted before the copy so that the copy
+ * holds it.  Bounded work: a copy of the tables, no file, no SQLite.  Caller
+ * has hm_tls.guard raised (the copies are not the program's). */
+static bool take_run(taken_run *t, bool final, uint32_t *node)
 {
-    hm_run_info info = {0};
-    if (oom) {
-        info.oom_reason = oom->oom_reason;
-        info.oom_bytes = oom->oom_bytes;
-        info.oom_node = oom->oom_node;
-    } else {
-        info.oom_node = HM_NONE;
-    }
-    hm_capture cap;
-    hm_tls.guard++;      /* the copies and SQLite's allocations are not the program's */
+    memset(t, 0, sizeof *t);
+    hm_run_info *info = &t->info;
+    info->oom_node = HM_NONE;
     hm_lock();
+    if (node)
+        *node = hm_recording() ? hm_stack_node() : HM_NONE;
     /* The totals first: while recording, every change that moves the tree
      * moves them under this lock (totals.h), but once recording stops other
      * threads change them lock-free. */
-    info.end_bytes = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
-    info.end_pymalloc_free = hm_totals.pyarena - hm_totals.pylive;
-    info.peak_bytes = __atomic_load_n(&hm_totals.peak, __ATOMIC_RELAXED);
-    info.peak_pymalloc_free = hm_totals.peak_pyarena - hm_totals.peak_pylive;
+    info->end_bytes = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
+    info->end_pymalloc_free = hm_totals.pyarena - hm_totals.pylive;
+    info->peak_bytes = __atomic_load_n(&hm_totals.peak, __ATOMIC_RELAXED);
+    info->peak_pymalloc_free = hm_totals.peak_pyarena - hm_totals.peak_pylive;
+    int64_t peak_time_ns = hm_totals.peak_time_ns;
     if (final) {
         __atomic_store_n(&hm_state, HM_STOPPED, __ATOMIC_RELEASE);
         hm_sampler_enable(false);
         hm_pystack_stop();
     }
-    bool captured = hm_capture_take(&cap);
-    info.live_records_at_end = hm_live_count();
+    bool captured = hm_capture_take(&t->cap);
+    info->live_records_at_end = hm_live_count();
     hm_unlock();
-    bool ok = false;
+    clock_gettime(CLOCK_MONOTONIC, &t->at);
+    struct timespec peak_ts = {peak_time_ns / 1000000000, peak_time_ns % 1000000000};
+    info->peak_at_s = seconds_between(&start_mono, &peak_ts);
+    if (info->peak_at_s < 0)
+        info->peak_at_s = 0;
+    info->duration_s = seconds_between(&start_mono, &t->at);
+    info->peak_rss_bytes = peak_rss();
+    info->overhead_bytes = hm_own_peak_bytes();
+    return captured;
+}
+
+/* Writes what take_run copied to path, then releases the copy.  The timeline
+ * is copied now: it is the monitor's, and a few samples more do no harm.
+ * Caller holds write_mutex and has hm_tls.guard raised. */
+static bool write_taken(taken_run *t, bool captured, const char *path, const char *status,
+                        bool final, char *err, size_t errlen)
+{
+    hm_run_info *info = &t->info;
     hm_timeline_data timeline;
     if (final)
         hm_timeline_tick(true);     /* the timeline ends where recording does */
     if (!captured || !hm_timeline_copy(&timeline)) {
         if (captured)
-            hm_capture_release(&cap);
+            hm_capture_release(&t->cap);
         snprintf(err, errlen, "cannot write profile: out of memory for a copy of the tables");
-        goto done;
+        return false;
     }
-    info.timeline = &timeline;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    struct timespec peak_ts = {hm_totals.peak_time_ns / 1000000000,
-                               hm_totals.peak_time_ns % 1000000000};
-    info.peak_at_s = seconds_between(&start_mono, &peak_ts);
-    if (info.peak_at_s < 0)
-        info.peak_at_s = 0;
-    info.duration_s = seconds_between(&start_mono, &now);
-    info.profile_path = path;
-    info.status = status;
-    info.command = command;
-    info.cwd = start_cwd;
-    info.python_version = Py_GetVersion();
-    info.pid = start_pid;
-    info.parent_pid = parent_pid;
-    info.exact = sample_rate <= 1;
-    info.sample_rate = sample_rate;
-    info.seed = seed;
-    info.start_unix = start_unix;
-    info.peak_rss_bytes = peak_rss();
-    info.overhead_bytes = hm_own_peak_bytes();
-    info.pymalloc_layout_ok = pool_layout_ok;
-    info.python_hooks_late = hooks_reinstalled;
-    ok = hm_store_write(&cap, &info, err, errlen);
-    hm_capture_release(&cap);
+    info->timeline = &timeline;
+    info->profile_path = path;
+    info->status = status;
+    info->command = command;
+    info->cwd = start_cwd;
+    info->python_version = Py_GetVersion();
+    info->pid = start_pid;
+    info->parent_pid = parent_pid;
+    info->exact = sample_rate <= 1;
+    info->sample_rate = sample_rate;
+    info->seed = seed;
+    info->start_unix = start_unix;
+    info->pymalloc_layout_ok = pool_layout_ok;
+    info->python_hooks_late = hooks_reinstalled;
+    bool ok = hm_store_write(&t->cap, info, err, errlen);
+    hm_capture_release(&t->cap);
     hm_timeline_data_free(&timeline);
-done:
+    info->timeline = NULL;
+    return ok;
+}
+
+/* Takes a copy and writes it to path.  Caller holds write_mutex. */
+static bool write_profile(const char *path, const char *status, bool final, char *err,
+                          size_t errlen)
+{
+    taken_run t;
+    hm_tls.guard++;
+    bool captured = take_run(&t, final, NULL);
+    bool ok = write_taken(&t, captured, path, status, final, err, errlen);
     hm_tls.guard--;
     return ok;
 }
@@ -427,8 +481,9 @@ bool hm_engine_finish(const char *reason, char *err, size_t errlen)
     lock_writes();
     bool ok = true;
     if (!finished) {
+        write_out_of_memory_locked();   /* noted, and the monitor has not written it yet */
         finished = true;
-        ok = write_profile(profile_path, reason, true, NULL, err, errlen);
+        ok = write_profile(profile_path, reason, true, err, errlen);
     }
     unlock_writes();
     return ok;
@@ -442,7 +497,9 @@ void hm_engine_before_exec(void)
         return;
     char err[1024];
     lock_writes();
-    bool ok = finished || write_profile(profile_path, "exec", false, NULL, err, sizeof err);
+    if (!finished)
+        write_out_of_memory_locked();
+    bool ok = finished || write_profile(profile_path, "exec", false, err, sizeof err);
     unlock_writes();
     if (!ok)
         fprintf(stderr, "heapmark: error: %s\n", err);
@@ -454,15 +511,14 @@ bool hm_engine_checkpoint(char *err, size_t errlen)
     if (!hm_engine_configured())
         return true;
     lock_writes();
-    bool ok = finished || write_profile(profile_path, "checkpoint", false, NULL, err, errlen);
+    bool ok = finished || write_profile(profile_path, "checkpoint", false, err, errlen);
     unlock_writes();
     return ok;
 }
 
-/* Writes a profile as it stands into dir_name/ next to the main profile
- * (the path of what it wrote into path).  Caller holds write_mutex. */
-static bool write_aside(const char *dir_name, const char *status, const hm_run_info *oom,
-                        char *path, size_t size, char *err, size_t errlen)
+/* The path of a profile in dir_name/ next to the main profile, the
+ * directory made.  Into path; false with err filled if it cannot be made. */
+static bool aside_path(const char *dir_name, char *path, size_t size, char *err, size_t errlen)
 {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", profile_path);
@@ -478,7 +534,7 @@ static bool write_aside(const char *dir_name, const char *status, const hm_run_i
     }
     size_t len = strlen(path);
     snprintf(path + len, size - len, "/profile.db");
-    return write_profile(path, status, false, oom, err, errlen);
+    return true;
 }
 
 bool hm_engine_snapshot(char *path, size_t size, char *err, size_t errlen)
@@ -491,45 +547,91 @@ bool hm_engine_snapshot(char *path, size_t size, char *err, size_t errlen)
     if (!finished) {
         char name[64];
         snprintf(name, sizeof name, "snapshot-%d-%u", start_pid, ++snapshots_written);
-        ok = write_aside(name, "snapshot", NULL, path, size, err, errlen);
+        ok = aside_path(name, path, size, err, errlen) &&
+             write_profile(path, "snapshot", false, err, errlen);
     }
     unlock_writes();
     return ok;
 }
 
-void hm_engine_out_of_memory(const char *reason, uint32_t node, int64_t bytes, size_t released)
+void hm_engine_note_out_of_memory(const char *reason, int64_t bytes, size_t released)
 {
-    if (!hm_engine_configured())
+    int expected = OOM_NONE;
+    if (!hm_engine_configured() ||
+        !__atomic_compare_exchange_n(&oom.state, &expected, OOM_NOTING, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
         return;
-    hm_run_info oom = {0};
-    oom.oom_reason = reason;
-    oom.oom_bytes = bytes;
-    oom.oom_node = node;
+    snprintf(oom.reason, sizeof oom.reason, "%s", reason);
+    oom.bytes = bytes;
+    oom.released = released;
+    oom.node = HM_NONE;
+    /* Not with the guard raised: this thread is then inside heapmark's own
+     * code (a profile write, the recorder lock), and the writer takes the
+     * copy instead, a moment later. */
+    if (!hm_tls.guard && hm_recording()) {
+        hm_tls.guard++;
+        oom.captured = take_run(&oom.run, false, &oom.node);
+        oom.taken = true;
+        hm_tls.guard--;
+    }
+    __atomic_store_n(&oom.state, OOM_NOTED, __ATOMIC_RELEASE);
+}
+
+/* Writes the noted report, if there is one not yet written.  Caller holds
+ * write_mutex. */
+static void write_out_of_memory_locked(void)
+{
+    for (int waited = 0; __atomic_load_n(&oom.state, __ATOMIC_ACQUIRE) == OOM_NOTING &&
+                         waited < OOM_NOTING_WAIT_MS; waited++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    int expected = OOM_NOTED;
+    if (!__atomic_compare_exchange_n(&oom.state, &expected, OOM_WRITTEN, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return;
     char name[64], path[4200], err[1024];
     snprintf(name, sizeof name, "out-of-memory-%d", start_pid);
-    lock_writes();
-    bool ok = !finished && write_aside(name, "out of memory", &oom, path, sizeof path, err,
-                                       sizeof err);
-    unlock_writes();
+    hm_tls.guard++;
+    if (!oom.taken) {
+        oom.captured = take_run(&oom.run, false, NULL);
+        oom.taken = true;
+    }
+    oom.run.info.oom_reason = oom.reason;
+    oom.run.info.oom_bytes = oom.bytes;
+    oom.run.info.oom_node = oom.node;
+    bool ok = false;
+    if (aside_path(name, path, sizeof path, err, sizeof err))
+        ok = write_taken(&oom.run, oom.captured, path, "out of memory", false, err, sizeof err);
+    else if (oom.captured)
+        hm_capture_release(&oom.run.cap);
     if (!ok) {
-        if (!finished)
-            fprintf(stderr, "heapmark: out of memory (%s); no report: %s\n", reason, err);
+        fprintf(stderr, "heapmark: out of memory (%s); no report: %s\n", oom.reason, err);
+        hm_tls.guard--;
         return;
     }
-    /* The reports, in the same directory. */
     char dir[4200];
     snprintf(dir, sizeof dir, "%s", path);
     *strrchr(dir, '/') = '\0';
     char gave_back[96] = "";
-    if (released)
+    if (oom.released)
         snprintf(gave_back, sizeof gave_back, "heapmark released its %zu MiB reserve; ",
-                 released >> 20);
-    hm_tls.guard++;
+                 oom.released >> 20);
     if (hm_engine_render(path, dir, err, sizeof err))
         fprintf(stderr, "heapmark: out of memory (%s): %sreport in %s/ (peak.txt, peak.svg)\n",
-                reason, gave_back, dir);
+                oom.reason, gave_back, dir);
     else
-        fprintf(stderr, "heapmark: out of memory (%s): %sprofile in %s/; reports: %s\n", reason,
-                gave_back, dir, err);
+        fprintf(stderr, "heapmark: out of memory (%s): %sprofile in %s/; reports: %s\n",
+                oom.reason, gave_back, dir, err);
     hm_tls.guard--;
+}
+
+void hm_engine_write_out_of_memory(void)
+{
+    if (!hm_engine_configured())
+        return;
+    lock_writes();
+    if (!finished)
+        write_out_of_memory_locked();
+    unlock_writes();
 }

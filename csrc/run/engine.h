@@ -5,8 +5,9 @@
  * run (stop recording, write the profile), and what the Python module needs
  * to know about the run.
  * Must never: include report code (the module layer hands it a renderer,
- * used only by heapmark's own monitor thread, never on the program's
- * allocation path), or write a profile from a process other than the one
+ * used only by heapmark's own monitor thread or at the end of the run,
+ * never on the program's allocation path), or write a file from inside an
+ * allocation (the out-of-memory report is noted there, written later), or write a profile from a process other than the one
  * that started the run.
  */
 #ifndef HM_ENGINE_H
@@ -51,10 +52,14 @@ bool hm_engine_checkpoint(char *err, size_t errlen);
 /* Writes the profile as it stands into a new snapshot directory next to it
  * (kill -USR2); its path is returned in path. */
 bool hm_engine_snapshot(char *path, size_t size, char *err, size_t errlen);
-/* Writes the out-of-memory report (profile and reports) into
- * out-of-memory-PID/ next to the profile, and says so on stderr; node and
- * bytes: the allocation that crossed the line or failed (HM_NONE, 0: none);
- * released: bytes heapmark gave back to make room (for the message). */
-void hm_engine_out_of_memory(const char *reason, uint32_t node, int64_t bytes, size_t released);
+/* The out-of-memory report, in two halves (engine.c says why).  Note: in
+ * the thread whose allocation crossed the line or failed - the reason, bytes
+ * (0: none), the reserve heapmark released (for the message), and a copy of
+ * the tables with that thread's stack; once per run, no file, no SQLite, no
+ * report.  Write: from the monitor thread - the profile into
+ * out-of-memory-PID/ next to the main one, its reports, a line on stderr;
+ * the end of the run writes it first if the monitor has not. */
+void hm_engine_note_out_of_memory(const char *reason, int64_t bytes, size_t released);
+void hm_engine_write_out_of_memory(void);
 
 #endif

@@ -33,7 +33,7 @@ static int done_pipe[2] = {-1, -1};    /* thread -> SIGTERM handler: profile wri
 static unsigned interval_s;
 static bool started;
 
-enum { WAKE_SNAPSHOT = 'U', WAKE_TERMINATE = 'T' };
+enum { WAKE_SNAPSHOT = 'U', WAKE_TERMINATE = 'T', WAKE_OUT_OF_MEMORY = 'O' };
 
 static void snapshot_with_reports(void)
 {
@@ -97,6 +97,8 @@ static void *monitor_main(void *unused)
             continue;
         if (request == WAKE_SNAPSHOT) {
             snapshot_with_reports();
+        } else if (request == WAKE_OUT_OF_MEMORY) {
+            hm_oom_write_report();
         } else if (request == WAKE_TERMINATE) {
             if (!hm_engine_finish("signal SIGTERM", err, sizeof err))
                 fprintf(stderr, "heapmark: error: %s\n", err);
@@ -110,6 +112,13 @@ static void *monitor_main(void *unused)
         }
     }
     return NULL;
+}
+
+bool hm_monitor_wake_for_out_of_memory(void)
+{
+    char request = WAKE_OUT_OF_MEMORY;
+    return __atomic_load_n(&started, __ATOMIC_ACQUIRE) && wake_pipe[1] >= 0 &&
+           write(wake_pipe[1], &request, 1) == 1;
 }
 
 static void on_sigusr2(int sig)

@@ -1,8 +1,9 @@
 /*
  * monitor.h - heapmark's own thread in the profiled process.
  *
- * Owns: the periodic checkpoint, the watch on memory budgets (out_of_memory.c), and
- * the writes that signals ask for:
+ * Owns: the periodic checkpoint, the watch on memory budgets and the writing
+ * of the out-of-memory report (out_of_memory.c), and the writes that signals
+ * ask for:
  * SIGUSR2, a snapshot with its reports while the program runs; SIGTERM (when
  * the program has no handler of its own), the final profile before the
  * process dies of the signal.
@@ -24,5 +25,9 @@ void hm_monitor_forget(void);
  * still heapmark's, so that the child behaves as it would without it (and
  * never wakes the parent's thread through the inherited pipe). */
 void hm_monitor_disown(void);
+/* From the thread whose allocation raised the memory alarm: asks the thread
+ * to write the out-of-memory report (one byte down a pipe, nothing more).
+ * False if the thread is not running, so nobody will. */
+bool hm_monitor_wake_for_out_of_memory(void);
 
 #endif

@@ -9,12 +9,16 @@
  * Budgets are re-read by the monitor thread; between reads, the threshold
  * lets the allocation path notice at once an allocation that eats the
  * remaining headroom.
- * Must never: raise the alarm twice, or allocate from the tracked heap while
- * raising it (it releases its emergency reserve, then writes with
- * hm_tls.guard raised).
+ * Raising it runs in the allocating thread: it releases the emergency
+ * reserve, has the engine copy the tables, and wakes the monitor thread,
+ * which writes the report (hm_oom_write_report).
+ * Must never: raise the alarm twice, allocate from the tracked heap while
+ * raising it (the copy is made with hm_tls.guard raised), or write a file,
+ * touch SQLite or render a report inside the allocating call.
  */
 #include "run/out_of_memory.h"
 #include "run/engine.h"
+#include "run/monitor.h"
 #include "hotpath/call_tree.h"
 #include "hotpath/recorder.h"
 #include "common/ownmem.h"
@@ -26,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RESERVE_BYTES (4u << 20)
@@ -40,6 +45,7 @@ static char cgroup_dir[2048];      /* the memory controller's directory, "" if n
 static int cgroup_version;
 static void *reserve;
 static int raised;
+static unsigned report_delay_ms;  /* HEAPMARK_TEST_OOM_REPORT_DELAY_MS: tests only */
 static const char *threshold_why;  /* the budget behind hm_alarm.threshold (a literal) */
 
 static bool read_file(const char *path, char *buf, size_t size)
@@ -103,9 +109,10 @@ static void find_cgroup(void)
     }
 }
 
-void hm_oom_configure(int64_t limit, const char *root)
+void hm_oom_configure(int64_t limit, const char *root, unsigned delay_ms)
 {
     memory_limit = limit;
+    report_delay_ms = delay_ms;
     snprintf(root_dir, sizeof root_dir, "%s", root ? root : "");
     find_cgroup();
     reserve = hm_own_map(RESERVE_BYTES);
@@ -168,7 +175,9 @@ static int64_t headroom(const char **why)
     return best;
 }
 
-/* Once: gives back the reserve, notes the allocating stack, writes. */
+/* Once: gives back the reserve, notes the report (engine.c copies the tables
+ * as they stand at the crossing) and hands the writing to the monitor thread:
+ * the allocation that raised the alarm returns as soon as the copy is taken. */
 static void raise_alarm(const char *reason, int64_t bytes)
 {
     if (__atomic_exchange_n(&raised, 1, __ATOMIC_ACQ_REL))
@@ -179,15 +188,19 @@ static void raise_alarm(const char *reason, int64_t bytes)
     if (reserve)
         hm_own_unmap(reserve, RESERVE_BYTES);
     reserve = NULL;
-    uint32_t node = HM_NONE;
-    if (hm_recording() && !hm_tls.guard) {
-        hm_lock();
-        node = hm_stack_node();
-        hm_unlock();
+    hm_engine_note_out_of_memory(reason, bytes, released);
+    /* No monitor thread (the interpreter is not ready yet): the end of the
+     * run writes the report. */
+    hm_monitor_wake_for_out_of_memory();
+}
+
+void hm_oom_write_report(void)
+{
+    if (report_delay_ms) {
+        struct timespec delay = {report_delay_ms / 1000, (long)(report_delay_ms % 1000) * 1000000};
+        nanosleep(&delay, NULL);
     }
-    hm_tls.guard++;
-    hm_engine_out_of_memory(reason, node, bytes, released);
-    hm_tls.guard--;
+    hm_engine_write_out_of_memory();
 }
 
 void hm_oom_poll(void)
