@@ -106,7 +106,8 @@ static inline hm_env_kind hm_env_kind_of(hm_env id)
  * being written, renamed to its name once complete: the prefix is the name). */
 #define HM_RESULT_SERIES(X)                                                                   \
     X(CHILD_PROFILE, "profile-", ".db", FILE, "a child process's profile: profile-PID.db")    \
-    X(SNAPSHOT, "snapshot-", "", DIR, "SIGUSR2's snapshot while the program runs: snapshot-PID-N/") \
+    X(SNAPSHOT, "snapshot-", "", DIR,                                                         \
+      "SIGUSR2's snapshot while the program runs: snapshot-PID-N/")                           \
     X(OUT_OF_MEMORY, "out-of-memory-", "", DIR,                                               \
       "the out-of-memory report: out-of-memory-PID/")                                         \
     X(TEMPORARY, "", ".tmp", TEMPORARY, "a profile or report being written: NAME.tmp")        \
