@@ -18,7 +18,8 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 # Headers of common/ that are safe inside an allocation hook: no ordinary
 # heap, no locks (strbuf and intern use malloc: reports and the census only).
-HOOK_SAFE_COMMON = {"common/common.h", "common/ownmem.h", "common/hashmap.h", "common/pyframes.h"}
+HOOK_SAFE_COMMON = {"common/common.h", "common/ownmem.h", "common/hashmap.h", "common/pyframes.h",
+                    "common/contract.h"}
 GENERATED = {"report_html_assets.h"}          # setup.py writes it (the page's assets)
 
 # folder -> (what its files may include, why)

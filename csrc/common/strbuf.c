@@ -6,6 +6,7 @@
  * Must never: abort on allocation failure; it marks the buffer failed.
  */
 #include "common/strbuf.h"
+#include "common/contract.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -242,7 +243,7 @@ bool hm_buf_write_file(const hm_buf *b, const char *path, char *err, size_t errl
         return false;
     }
     char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(tmp, sizeof tmp, "%s%s", path, hm_series_suffix(HM_SERIES_TEMPORARY));
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));

@@ -4,7 +4,8 @@
  * Owns: argument parsing and error conversion for the functions the Python
  * skin calls: the boot and finish of a run inside the profiled process, and
  * report rendering in the heapmark process.  The heap census's functions
- * and type come from census_api.c.
+ * and type come from census_api.c.  It exports common/contract.h's tables
+ * (ENVIRONMENT, RESULT_FILES, RESULT_SERIES) for the command line.
  * Must never: hold logic of its own beyond conversion; report and engine
  * code stays in their modules.
  */
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "pymodule/pymodule.h"
+#include "common/contract.h"
 #include "run/engine.h"
 #include "store/profile.h"
 #include "report/report.h"
@@ -454,6 +456,44 @@ static bool render_reports(const char *profile_path, const char *dir, char *err,
     return ok;
 }
 
+/* common/contract.h's tables as tuples of tuples of str, in the tables' order. */
+static int add_table(PyObject *m, const char *name, const char *format, const char *const *rows,
+                     size_t nrows, size_t width)
+{
+    PyObject *table = PyTuple_New((Py_ssize_t)nrows);
+    for (size_t i = 0; table && i < nrows; i++) {
+        const char *const *r = rows + i * width;
+        PyObject *row = width == 4 ? Py_BuildValue(format, r[0], r[1], r[2], r[3])
+                                   : Py_BuildValue(format, r[0], r[1], r[2], r[3], r[4]);
+        if (!row) {
+            Py_CLEAR(table);
+            break;
+        }
+        PyTuple_SET_ITEM(table, (Py_ssize_t)i, row);
+    }
+    if (!table || PyModule_AddObject(m, name, table) < 0) {
+        Py_XDECREF(table);
+        return -1;
+    }
+    return 0;
+}
+
+static int add_contract(PyObject *m)
+{
+#define ROW4(id, name, kind, meaning) #id, name, #kind, meaning,
+#define ROW5(id, prefix, suffix, kind, meaning) #id, prefix, suffix, #kind, meaning,
+    static const char *const environment[] = {HM_ENVIRONMENT(ROW4)};
+    static const char *const files[] = {HM_RESULT_FILES(ROW4)};
+    static const char *const series[] = {HM_RESULT_SERIES(ROW5)};
+#undef ROW4
+#undef ROW5
+    return add_table(m, "ENVIRONMENT", "(ssss)", environment, HM_ENV_COUNT, 4) < 0 ||
+                   add_table(m, "RESULT_FILES", "(ssss)", files, HM_RESULT_COUNT, 4) < 0 ||
+                   add_table(m, "RESULT_SERIES", "(sssss)", series, HM_SERIES_COUNT, 5) < 0
+               ? -1
+               : 0;
+}
+
 PyMODINIT_FUNC PyInit__heapmark(void)
 {
     hm_engine_set_renderer(render_reports);
@@ -469,6 +509,10 @@ PyMODINIT_FUNC PyInit__heapmark(void)
     }
     Py_INCREF(ProfileError);
     if (hm_census_add_to_module(m) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (add_contract(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

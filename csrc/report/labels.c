@@ -1,11 +1,12 @@
 /*
  * labels.c - labels and paths shared by every report.
  *
- * Owns: how a frame is named to people, hm_report_all, and which renderer
- * each export format is.
+ * Owns: how a frame is named to people, hm_report_all (the reports' file names
+ * are common/contract.h's), and which renderer each export format is.
  * Must never: depend on one output format.
  */
 #include "report/report.h"
+#include "common/contract.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -92,12 +93,12 @@ bool hm_report_all_with(const hm_profile *p, const char *dir, const hm_report_op
                         char *err, size_t errlen)
 {
     char path[4200];
-#define OUT(name) (snprintf(path, sizeof path, "%s/%s", dir, name), path)
-    return hm_report_svg(p, HM_SNAP_PEAK, OUT("peak.svg"), err, errlen) &&
-           hm_report_folded(p, HM_SNAP_PEAK, OUT("peak.folded"), err, errlen) &&
-           hm_report_folded(p, HM_SNAP_END, OUT("end.folded"), err, errlen) &&
-           hm_report_text(p, OUT("peak.txt"), err, errlen) &&
-           hm_report_html(p, opts, OUT("report.html"), err, errlen);
+#define OUT(id) (snprintf(path, sizeof path, "%s/%s", dir, hm_result_file(HM_RESULT_##id)), path)
+    return hm_report_svg(p, HM_SNAP_PEAK, OUT(PEAK_SVG), err, errlen) &&
+           hm_report_folded(p, HM_SNAP_PEAK, OUT(PEAK_FOLDED), err, errlen) &&
+           hm_report_folded(p, HM_SNAP_END, OUT(END_FOLDED), err, errlen) &&
+           hm_report_text(p, OUT(PEAK_TXT), err, errlen) &&
+           hm_report_html(p, opts, OUT(REPORT_HTML), err, errlen);
 #undef OUT
 }
 

@@ -11,28 +11,14 @@
  * Must never: write the final profile twice, let a checkpoint overwrite it,
  * or start recording in a process heapmark run did not configure.
  *
- * Environment contract with cli.py (all removed at start-up):
- *   HEAPMARK_PROFILE   path of the profile to write; "%p" becomes the pid
- *   HEAPMARK_RATE      mean bytes between samples; 1 records everything
- *   HEAPMARK_SEED      sampler seed (0: from addresses)
- *   HEAPMARK_COMMAND   the command line, for the report (empty: read argv)
- *   HEAPMARK_PRELOAD   LD_PRELOAD as it was before heapmark run
- *   HEAPMARK_PYTHONPATH PYTHONPATH as it was (restored by the boot module)
- *   HEAPMARK_CHECKPOINT seconds between checkpoints (0: none)
- *   HEAPMARK_FOLLOW    child processes to profile: "fork", "spawn", "exec"
- *                      (comma-separated; "none": only this process)
- *   HEAPMARK_BOOT      directory of the boot module (for spawned children)
- *   HEAPMARK_PARENT    pid of the process that started this one (children)
- *   HEAPMARK_MEMORY_LIMIT tracked bytes beyond which to report out of memory
- *   HEAPMARK_TIMELINE_MS first interval of the timeline's samples (0: none)
- *   HEAPMARK_ROOT      (tests) a directory standing for / when reading /proc
- *                      and /sys/fs/cgroup
- *   HEAPMARK_TEST_OOM_REPORT_DELAY_MS (tests) how long the monitor holds the
- *                      out-of-memory report back
+ * Environment contract with the command line (src/heapmark/cli/run.py): the
+ * HM_ENVIRONMENT table of common/contract.h, whose RUN, CHILD and CALLER
+ * variables are all read here and removed at start-up.
  */
 #include <Python.h>
 
 #include "run/engine.h"
+#include "common/contract.h"
 #include "run/follow.h"
 #include "hotpath/call_tree.h"
 #include "run/capture.h"
@@ -186,7 +172,8 @@ static void child_profile_path(char *path, size_t size, int pid)
     char *slash = strrchr(path, '/');
     size_t dir_len = slash ? (size_t)(slash - path) : 0;
     char name[32];
-    snprintf(name, sizeof name, "profile-%d.db", pid);
+    snprintf(name, sizeof name, "%s%d%s", hm_series_prefix(HM_SERIES_CHILD_PROFILE), pid,
+             hm_series_suffix(HM_SERIES_CHILD_PROFILE));
     if (dir_len + 1 + strlen(name) < size)
         snprintf(path + (slash ? dir_len + 1 : 0), size - (slash ? dir_len + 1 : 0), "%s", name);
 }
@@ -236,25 +223,19 @@ static void at_libc_exit(void)
 
 static void forget_environment(void)
 {
-    const char *preload = getenv("HEAPMARK_PRELOAD");
+    const char *preload = getenv(hm_env_name(HM_ENV_PRELOAD));
     if (preload)                  /* set, if only to "", as it was */
         setenv("LD_PRELOAD", preload, 1);
     else
         unsetenv("LD_PRELOAD");
-    static const char *const ours[] = {"HEAPMARK_PROFILE", "HEAPMARK_RATE", "HEAPMARK_SEED",
-                                       "HEAPMARK_COMMAND", "HEAPMARK_PRELOAD",
-                                       "HEAPMARK_PYTHONPATH", "HEAPMARK_CHECKPOINT",
-                                       "HEAPMARK_FOLLOW", "HEAPMARK_BOOT", "HEAPMARK_PARENT",
-                                       "HEAPMARK_MEMORY_LIMIT", "HEAPMARK_ROOT",
-                                       "HEAPMARK_TIMELINE_MS",
-                                       "HEAPMARK_TEST_OOM_REPORT_DELAY_MS"};
-    for (size_t i = 0; i < HM_ARRAY_LEN(ours); i++)
-        unsetenv(ours[i]);
+    for (int id = 0; id < HM_ENV_COUNT; id++)
+        if (hm_env_kind_of((hm_env)id) != HM_ENV_TOOLING)
+            unsetenv(hm_env_name((hm_env)id));
 }
 
 __attribute__((constructor(101))) static void engine_start(void)
 {
-    if (!getenv("HEAPMARK_PROFILE"))
+    if (!getenv(hm_env_name(HM_ENV_PROFILE)))
         return;
     if (&PyMem_SetAllocator == NULL) {
         /* Not a Python interpreter: a wrapper in front of the program
@@ -263,27 +244,27 @@ __attribute__((constructor(101))) static void engine_start(void)
         return;
     }
     hm_hooks_read_environment();
-    copy_env(profile_path, sizeof profile_path, "HEAPMARK_PROFILE");
+    copy_env(profile_path, sizeof profile_path, hm_env_name(HM_ENV_PROFILE));
     expand_pid(profile_path, sizeof profile_path);
-    copy_env(command, sizeof command, "HEAPMARK_COMMAND");
+    copy_env(command, sizeof command, hm_env_name(HM_ENV_COMMAND));
     if (!command[0])
         read_command_line(command, sizeof command);
     if (!getcwd(start_cwd, sizeof start_cwd))
         start_cwd[0] = '\0';
-    const char *rate = getenv("HEAPMARK_RATE");
-    const char *seed_s = getenv("HEAPMARK_SEED");
-    const char *checkpoint = getenv("HEAPMARK_CHECKPOINT");
+    const char *rate = getenv(hm_env_name(HM_ENV_RATE));
+    const char *seed_s = getenv(hm_env_name(HM_ENV_SEED));
+    const char *checkpoint = getenv(hm_env_name(HM_ENV_CHECKPOINT));
     sample_rate = rate ? strtoull(rate, NULL, 10) : 0;
     if (sample_rate == 0)
         sample_rate = 1;
     seed = seed_s ? strtoull(seed_s, NULL, 10) : 0;
     checkpoint_seconds = checkpoint ? (unsigned)strtoul(checkpoint, NULL, 10) : 5;
-    const char *timeline_ms = getenv("HEAPMARK_TIMELINE_MS");
+    const char *timeline_ms = getenv(hm_env_name(HM_ENV_TIMELINE_MS));
     hm_timeline_configure(timeline_ms ? (unsigned)strtoul(timeline_ms, NULL, 10)
                                       : HM_TIMELINE_DEFAULT_MS);
-    const char *follow = getenv("HEAPMARK_FOLLOW");
+    const char *follow = getenv(hm_env_name(HM_ENV_FOLLOW));
     follow_fork = !follow || strstr(follow, "fork") != NULL;
-    const char *parent = getenv("HEAPMARK_PARENT");
+    const char *parent = getenv(hm_env_name(HM_ENV_PARENT));
     parent_pid = parent ? atoi(parent) : 0;
     {
         char dir[4096];
@@ -291,18 +272,18 @@ __attribute__((constructor(101))) static void engine_start(void)
         char *slash = strrchr(dir, '/');
         if (slash)
             *slash = '\0';
-        hm_follow_configure(follow, getenv("HEAPMARK_BOOT"), slash ? dir : ".", sample_rate,
-                            seed, checkpoint_seconds);
+        hm_follow_configure(follow, getenv(hm_env_name(HM_ENV_BOOT)), slash ? dir : ".",
+                            sample_rate, seed, checkpoint_seconds);
     }
-    const char *limit = getenv("HEAPMARK_MEMORY_LIMIT");
+    const char *limit = getenv(hm_env_name(HM_ENV_MEMORY_LIMIT));
     int64_t memory_limit = limit ? strtoll(limit, NULL, 10) : 0;
     char test_root[1024];
-    copy_env(test_root, sizeof test_root, "HEAPMARK_ROOT");
-    const char *report_delay = getenv("HEAPMARK_TEST_OOM_REPORT_DELAY_MS");
+    copy_env(test_root, sizeof test_root, hm_env_name(HM_ENV_ROOT));
+    const char *report_delay = getenv(hm_env_name(HM_ENV_TEST_OOM_REPORT_DELAY_MS));
     unsigned report_delay_ms = report_delay ? (unsigned)strtoul(report_delay, NULL, 10) : 0;
-    const char *pp = getenv("HEAPMARK_PYTHONPATH");
+    const char *pp = getenv(hm_env_name(HM_ENV_PYTHONPATH));
     have_orig_pythonpath = pp != NULL;
-    copy_env(orig_pythonpath, sizeof orig_pythonpath, "HEAPMARK_PYTHONPATH");
+    copy_env(orig_pythonpath, sizeof orig_pythonpath, hm_env_name(HM_ENV_PYTHONPATH));
     forget_environment();
 
     hm_hooks_resolve();
@@ -533,7 +514,7 @@ static bool aside_path(const char *dir_name, char *path, size_t size, char *err,
         return false;
     }
     size_t len = strlen(path);
-    snprintf(path + len, size - len, "/profile.db");
+    snprintf(path + len, size - len, "/%s", hm_result_file(HM_RESULT_PROFILE));
     return true;
 }
 
@@ -546,7 +527,8 @@ bool hm_engine_snapshot(char *path, size_t size, char *err, size_t errlen)
     bool ok = true;
     if (!finished) {
         char name[64];
-        snprintf(name, sizeof name, "snapshot-%d-%u", start_pid, ++snapshots_written);
+        snprintf(name, sizeof name, "%s%d-%u", hm_series_prefix(HM_SERIES_SNAPSHOT), start_pid,
+                 ++snapshots_written);
         ok = aside_path(name, path, size, err, errlen) &&
              write_profile(path, "snapshot", false, err, errlen);
     }
@@ -591,7 +573,7 @@ static void write_out_of_memory_locked(void)
                                      __ATOMIC_ACQUIRE))
         return;
     char name[64], path[4200], err[1024];
-    snprintf(name, sizeof name, "out-of-memory-%d", start_pid);
+    snprintf(name, sizeof name, "%s%d", hm_series_prefix(HM_SERIES_OUT_OF_MEMORY), start_pid);
     hm_tls.guard++;
     if (!oom.taken) {
         oom.captured = take_run(&oom.run, false, NULL);
@@ -618,8 +600,9 @@ static void write_out_of_memory_locked(void)
         snprintf(gave_back, sizeof gave_back, "heapmark released its %zu MiB reserve; ",
                  oom.released >> 20);
     if (hm_engine_render(path, dir, err, sizeof err))
-        fprintf(stderr, "heapmark: out of memory (%s): %sreport in %s/ (peak.txt, peak.svg)\n",
-                oom.reason, gave_back, dir);
+        fprintf(stderr, "heapmark: out of memory (%s): %sreport in %s/ (%s, %s)\n", oom.reason,
+                gave_back, dir, hm_result_file(HM_RESULT_PEAK_TXT),
+                hm_result_file(HM_RESULT_PEAK_SVG));
     else
         fprintf(stderr, "heapmark: out of memory (%s): %sprofile in %s/; reports: %s\n",
                 oom.reason, gave_back, dir, err);

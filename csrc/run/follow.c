@@ -5,11 +5,14 @@
  * profile template, settings) and their combination, at exec time, with the
  * LD_PRELOAD and PYTHONPATH the child would have had: the engine goes in
  * front and the originals are passed on (HEAPMARK_PRELOAD,
- * HEAPMARK_PYTHONPATH) for the child to restore, as heapmark run does.
+ * HEAPMARK_PYTHONPATH) for the child to restore, as heapmark run does.  Every
+ * HEAPMARK_* variable of the caller's environment is dropped; the names are
+ * common/contract.h's.
  * Must never: call malloc, stdio or anything that locks: everything at exec
  * time is copied by hand into the caller's stack buffer.
  */
 #include "run/follow.h"
+#include "common/contract.h"
 
 #include <dlfcn.h>
 #include "run/timeline.h"
@@ -20,8 +23,8 @@
 static bool follow_spawn = true, follow_exec;
 static char engine_path[4096];
 static char boot_dir[4096];
-static char fixed[7][4200];     /* HEAPMARK_PROFILE, _RATE, _SEED, _CHECKPOINT, _FOLLOW, _BOOT,
-                                   _TIMELINE_MS */
+static char fixed[7][4200];     /* PROFILE, RATE, SEED, CHECKPOINT, FOLLOW, BOOT, TIMELINE_MS
+                                   (common/contract.h) */
 static int nfixed;
 
 void hm_follow_configure(const char *follow, const char *boot, const char *results_dir,
@@ -34,13 +37,17 @@ void hm_follow_configure(const char *follow, const char *boot, const char *resul
         snprintf(engine_path, sizeof engine_path, "%s", info.dli_fname);
     snprintf(boot_dir, sizeof boot_dir, "%s", boot ? boot : "");
     nfixed = 0;
-    snprintf(fixed[nfixed++], sizeof fixed[0], "HEAPMARK_PROFILE=%s/profile-%%p.db", results_dir);
-    snprintf(fixed[nfixed++], sizeof fixed[0], "HEAPMARK_RATE=%llu", (unsigned long long)rate);
-    snprintf(fixed[nfixed++], sizeof fixed[0], "HEAPMARK_SEED=%llu", (unsigned long long)seed);
-    snprintf(fixed[nfixed++], sizeof fixed[0], "HEAPMARK_CHECKPOINT=%u", checkpoint_seconds);
-    snprintf(fixed[nfixed++], sizeof fixed[0], "HEAPMARK_FOLLOW=%s", follow ? follow : "fork,spawn");
-    snprintf(fixed[nfixed++], sizeof fixed[0], "HEAPMARK_BOOT=%s", boot_dir);
-    snprintf(fixed[nfixed++], sizeof fixed[0], "HEAPMARK_TIMELINE_MS=%u", hm_timeline_interval_ms());
+#define FIXED(id, format, ...) \
+    snprintf(fixed[nfixed++], sizeof fixed[0], "%s=" format, hm_env_name(HM_ENV_##id), __VA_ARGS__)
+    FIXED(PROFILE, "%s/%s%%p%s", results_dir, hm_series_prefix(HM_SERIES_CHILD_PROFILE),
+          hm_series_suffix(HM_SERIES_CHILD_PROFILE));
+    FIXED(RATE, "%llu", (unsigned long long)rate);
+    FIXED(SEED, "%llu", (unsigned long long)seed);
+    FIXED(CHECKPOINT, "%u", checkpoint_seconds);
+    FIXED(FOLLOW, "%s", follow ? follow : "fork,spawn");
+    FIXED(BOOT, "%s", boot_dir);
+    FIXED(TIMELINE_MS, "%u", hm_timeline_interval_ms());
+#undef FIXED
 }
 
 static bool contains(const char *s, const char *part) { return s && strstr(s, part) != NULL; }
@@ -74,7 +81,8 @@ static const char *value_of(char *const envp[], const char *name)
 
 static bool ours(const char *entry)
 {
-    return strncmp(entry, "HEAPMARK_", 9) == 0 || strncmp(entry, "LD_PRELOAD=", 11) == 0 ||
+    return strncmp(entry, HM_ENV_PREFIX, sizeof HM_ENV_PREFIX - 1) == 0 ||
+           strncmp(entry, "LD_PRELOAD=", 11) == 0 ||
            strncmp(entry, "PYTHONPATH=", 11) == 0;
 }
 
@@ -113,13 +121,13 @@ void hm_follow_env(char *const envp[], char **out, char *space, int pid)
     if (preload) {
         space--;                                 /* continue the same string */
         join(&space, preload, NULL, NULL);
-        out[n++] = join(&space, "HEAPMARK_PRELOAD=", preload, NULL);
+        out[n++] = join(&space, hm_env_name(HM_ENV_PRELOAD), "=", preload);
     }
     out[n++] = join(&space, "PYTHONPATH=", boot_dir, pythonpath && *pythonpath ? ":" : "");
     if (pythonpath) {
         space--;
         join(&space, pythonpath, NULL, NULL);
-        out[n++] = join(&space, "HEAPMARK_PYTHONPATH=", pythonpath, NULL);
+        out[n++] = join(&space, hm_env_name(HM_ENV_PYTHONPATH), "=", pythonpath);
     }
     for (int i = 0; i < nfixed; i++)
         out[n++] = fixed[i];
@@ -129,6 +137,6 @@ void hm_follow_env(char *const envp[], char **out, char *space, int pid)
     do
         *--d = (char)('0' + v % 10);
     while (v /= 10);
-    out[n++] = join(&space, "HEAPMARK_PARENT=", d, NULL);
+    out[n++] = join(&space, hm_env_name(HM_ENV_PARENT), "=", d);
     out[n] = NULL;
 }

@@ -10,6 +10,7 @@
  * TERM_WAIT_MS for the profile, then the process dies of it as it would have.
  */
 #include "run/monitor.h"
+#include "common/contract.h"
 #include "run/engine.h"
 #include "run/out_of_memory.h"
 #include "hotpath/threads.h"
@@ -52,8 +53,9 @@ static void snapshot_with_reports(void)
     if (!hm_engine_render(path, dir, err, sizeof err)) {
         fprintf(stderr, "heapmark: snapshot: %s\n", err);
     } else {
-        fprintf(stderr, "heapmark: snapshot written to %s/ (report.html, peak.svg, peak.txt, profile.db)\n",
-                dir);
+        fprintf(stderr, "heapmark: snapshot written to %s/ (%s, %s, %s, %s)\n", dir,
+                hm_result_file(HM_RESULT_REPORT_HTML), hm_result_file(HM_RESULT_PEAK_SVG),
+                hm_result_file(HM_RESULT_PEAK_TXT), hm_result_file(HM_RESULT_PROFILE));
     }
 }
 

@@ -14,6 +14,7 @@
 #include "run/timeline.h"
 #include "run/capture.h"
 #include "common/hashmap.h"
+#include "common/contract.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -577,7 +578,8 @@ bool hm_store_write(const struct hm_capture *cap, const hm_run_info *info, char 
     writer w = {.err = err, .errlen = errlen, .start_dir = info->cwd, .cap = cap,
                 .path = info->profile_path};
     char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", info->profile_path);
+    snprintf(tmp, sizeof tmp, "%s%s", info->profile_path,
+             hm_series_suffix(HM_SERIES_TEMPORARY));
     remove(tmp);
     bool ok = false;
     if (sqlite3_open_v2(tmp, &w.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=

@@ -1,0 +1,47 @@
+"""The ``heapmark`` command: ``run`` a program under the profiler, ``report``
+on a stored profile, ``export`` it to other tools' formats, ``diff`` two,
+take the ``census`` of what a program leaves alive.
+
+This is the thin Python skin.  main() picks the subcommand; each is a module
+of this package (run, report, census, export, diff) that declares its options
+as a table for options.parse; common holds what they share, among it the
+names of common/contract.h (environment variables, result files).  Only the
+subcommand asked for is imported.  Every message goes to stderr, prefixed
+``heapmark: ``; bad input ends with one line and exit status 2.
+"""
+import sys
+
+import heapmark
+from heapmark.cli.common import USAGE, UsageError, say
+
+COMMANDS = ("run", "report", "census", "export", "diff")
+
+
+def main(argv=None):
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if not args or args[0] in ("-h", "--help", "help"):
+            sys.stdout.write(USAGE)
+            return 0 if args else 2
+        if args[0] in ("-V", "--version"):
+            sys.stdout.write("heapmark %s\n" % heapmark.__version__)
+            return 0
+        if args[0] not in COMMANDS:
+            raise UsageError("unknown command '%s': expected run, report, export, diff or census "
+                             "(see heapmark --help)" % args[0])
+        command = __import__("heapmark.cli." + args[0], fromlist=["main"])
+        return command.main(args[1:])
+    except UsageError as exc:
+        say("error: %s" % exc)
+        return 2
+    except SystemExit as exc:
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the profile reader's errors, and anything unforeseen
+        name = type(exc).__name__
+        if name == "ProfileError":
+            say("error: %s" % exc)
+        else:
+            say("internal error: %s: %s" % (name, exc))
+        return 2
