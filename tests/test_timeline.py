@@ -60,8 +60,9 @@ def test_timeline_follows_tracked_memory_and_rss(workdir):
     points = db.execute("SELECT t, tracked, rss FROM timeline ORDER BY rowid").fetchall()
     times = [p[0] for p in points]
     assert times == sorted(times) and times[-1] <= float(meta["duration_s"])
-    # Every 10 ms over about 0.7 s; the last one is taken as recording stops.
-    assert 20 <= len(points) <= 80, len(points)
+    # Every 10 ms over about 0.7 s (longer on a loaded machine); the last one
+    # is taken as recording stops.
+    assert 20 <= len(points) <= float(meta["duration_s"]) / 0.010 + 2, len(points)
     base = points[0][1]
     top = max(points, key=lambda p: p[1])
     assert_close(top[1] - base, 100 * MB, 0.05, "tracked growth on the timeline")

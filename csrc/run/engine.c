@@ -394,6 +394,8 @@ static bool take_run(taken_run *t, bool final, uint32_t *node)
     bool captured = hm_capture_take(&t->cap);
     info->live_records_at_end = hm_live_count();
     hm_unlock();
+    if (final)
+        hm_timeline_tick(true);     /* the timeline ends where recording does */
     clock_gettime(CLOCK_MONOTONIC, &t->at);
     struct timespec peak_ts = {peak_time_ns / 1000000000, peak_time_ns % 1000000000};
     info->peak_at_s = seconds_between(&start_mono, &peak_ts);
@@ -406,21 +408,20 @@ static bool take_run(taken_run *t, bool final, uint32_t *node)
 }
 
 /* Writes what take_run copied to path, then releases the copy.  The timeline
- * is copied now: it is the monitor's, and a few samples more do no harm.
+ * is copied now, cut back to the moment the tables were taken.
  * Caller holds write_mutex and has hm_tls.guard raised. */
 static bool write_taken(taken_run *t, bool captured, const char *path, const char *status,
                         bool final, char *err, size_t errlen)
 {
     hm_run_info *info = &t->info;
     hm_timeline_data timeline;
-    if (final)
-        hm_timeline_tick(true);     /* the timeline ends where recording does */
     if (!captured || !hm_timeline_copy(&timeline)) {
         if (captured)
             hm_capture_release(&t->cap);
         snprintf(err, errlen, "cannot write profile: out of memory for a copy of the tables");
         return false;
     }
+    hm_timeline_data_trim(&timeline, info->duration_s);
     info->timeline = &timeline;
     info->profile_path = path;
     info->status = status;

@@ -284,6 +284,20 @@ bool hm_timeline_copy(hm_timeline_data *out)
     return true;
 }
 
+void hm_timeline_data_trim(hm_timeline_data *d, double until_s)
+{
+    /* Each table is appended to in time order. */
+    while (d->npoints && d->points[d->npoints - 1].t > until_s)
+        d->npoints--;
+    while (d->ngc && d->gc[d->ngc - 1].t_start > until_s)
+        d->ngc--;
+    while (d->nphases && d->phases[d->nphases - 1].t_start > until_s)
+        d->nphases--;
+    for (size_t i = 0; i < d->nphases; i++)
+        if (d->phases[i].t_end > until_s)
+            d->phases[i].t_end = -1;
+}
+
 void hm_timeline_data_free(hm_timeline_data *d)
 {
     free(d->points);

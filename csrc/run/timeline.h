@@ -80,6 +80,10 @@ void hm_timeline_phase_enter(int id);
 void hm_timeline_phase_end(int id);
 
 bool hm_timeline_copy(hm_timeline_data *out);
+/* Cuts a copy back to what was known at until_s (the moment a profile's
+ * tables were taken, when it is written a little later): samples and GC runs
+ * after it go, phases begun after it go, phases ended after it are open. */
+void hm_timeline_data_trim(hm_timeline_data *d, double until_s);
 void hm_timeline_data_free(hm_timeline_data *d);
 
 #endif
