@@ -1,0 +1,96 @@
+-- schema.sql - the profile file: one SQLite database per profiled process.
+--
+-- The one source of the schema.  setup.py compiles it into the engine
+-- (build/generated/store_schema_sql.h, comments dropped) and writer.c runs
+-- it on every new profile; reader.c reads what it creates;
+-- docs/profile-format.md describes every column, and
+-- tests/test_profile_format.py fails when the two disagree.
+-- Changing a table's meaning means raising the format version, here and as
+-- HM_STORE_FORMAT_VERSION in schema.h (setup.py refuses to build when the
+-- two differ, and likewise for the application id).
+--
+-- The tables written before the timeline existed are the first six; a
+-- reader accepts a profile without timeline, gc_runs and phases.
+
+PRAGMA application_id = 1213025073;   -- 0x484D4B31, "HMK1": a heapmark profile
+PRAGMA user_version = 1;              -- the format version
+
+-- Run metadata, one row per key (the keys: docs/profile-format.md).
+CREATE TABLE meta(
+    key TEXT PRIMARY KEY,             -- format_version, status, peak_bytes, ...
+    value                             -- text, integer or real, by key
+) WITHOUT ROWID;
+
+-- Every function name, file name and source line; ids dense from 0.
+CREATE TABLE strings(
+    id INTEGER PRIMARY KEY,
+    text TEXT NOT NULL
+);
+
+-- A place in the code; frames with equal (function, file, line) are merged.
+CREATE TABLE frames(
+    id INTEGER PRIMARY KEY,
+    function INTEGER NOT NULL,        -- strings.id: the (qualified) name
+    file INTEGER NOT NULL,            -- strings.id: "" for heapmark's own entries
+    line INTEGER NOT NULL,
+    source INTEGER,                   -- strings.id of the line's text, or NULL
+    pseudo INTEGER NOT NULL           -- 1: heapmark's own entry ([pymalloc free space], ...)
+);
+
+-- The call tree: node 0 is the root; a parent's id is smaller than its
+-- children's; siblings have distinct frames.
+CREATE TABLE nodes(
+    id INTEGER PRIMARY KEY,
+    parent INTEGER,                   -- nodes.id, NULL for the root
+    frame INTEGER                     -- frames.id, NULL for the root
+);
+
+-- 1 'peak', 2 'end', 3 'allocated'.
+CREATE TABLE snapshots(
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    at_s REAL,                        -- seconds from the start
+    total_bytes INTEGER               -- exact peak, exact end, sum of the estimates
+);
+
+-- Bytes and allocations attributed to exactly this node ("self"); absent
+-- rows are zero.  Estimates in sampled mode, exact in exact mode.
+CREATE TABLE node_values(
+    snapshot INTEGER NOT NULL,        -- snapshots.id
+    node INTEGER NOT NULL,            -- nodes.id
+    bytes INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY(snapshot, node)
+) WITHOUT ROWID;
+
+-- Memory over time, sampled by the monitor thread; t ascending.
+CREATE TABLE timeline(
+    t REAL NOT NULL,                  -- seconds since recording started
+    tracked INTEGER NOT NULL,         -- exact tracked bytes
+    rss INTEGER NOT NULL              -- resident set, bytes
+);
+
+-- The cyclic garbage collector's longest runs.
+CREATE TABLE gc_runs(
+    t_start REAL NOT NULL,
+    t_end REAL NOT NULL,
+    generation INTEGER NOT NULL,      -- the oldest generation collected, 0-2
+    tracked_before INTEGER NOT NULL,
+    tracked_after INTEGER NOT NULL
+);
+
+-- heapmark.phase(), in the order they began.
+CREATE TABLE phases(
+    name TEXT NOT NULL,
+    t_start REAL NOT NULL,
+    t_end REAL,                       -- NULL: still open when recording ended
+    depth INTEGER NOT NULL            -- 0: outermost
+);
+
+-- frames with their strings resolved, for queries by hand.
+CREATE VIEW frame_text AS
+    SELECT f.id AS id, fn.text AS function, fl.text AS file, f.line AS line, src.text AS source
+    FROM frames f
+    JOIN strings fn ON fn.id = f.function
+    JOIN strings fl ON fl.id = f.file
+    LEFT JOIN strings src ON src.id = f.source;
