@@ -1,14 +1,36 @@
 # Developer tasks.  The README's test command is `make test`.
 PYTHON ?= python3
 
-.PHONY: build test test-all test-one test-asan bench bench-census bench-reports asan clean
+.PHONY: build test test-all test-one test-asan lint format bench bench-census bench-reports asan clean
 
 build:            ## compile the engine in place (src/heapmark/_heapmark*.so)
 	$(PYTHON) setup.py -q build_ext --inplace
 
-test:             ## everything CI runs: the suite on CPython 3.9-3.13, then under the sanitizers
+test: lint        ## everything CI runs: lint, the suite on CPython 3.9-3.13, then under the sanitizers
 	tests/run-all
 	tests/run-asan
+
+# The style is checked, never applied, by `make lint`; `make format` applies it.
+# clang-format is Debian's (14 on bookworm: versions format differently);
+# ruff is pinned and installed into its own venv.
+LINT_VENV = build/lint-venv
+RUFF_VERSION = 0.17.6
+C_SOURCES = $$(find csrc tests/c -name '*.[ch]' 2>/dev/null | sort)
+
+$(LINT_VENV)/bin/ruff:
+	$(PYTHON) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/python -m pip install -q --disable-pip-version-check ruff==$(RUFF_VERSION)
+
+lint: $(LINT_VENV)/bin/ruff  ## C and Python style: clang-format and ruff (lint and format), checked
+	@command -v clang-format >/dev/null || { echo "heapmark lint: clang-format is not installed (apt-get install clang-format)" >&2; exit 2; }
+	clang-format --dry-run --Werror $(C_SOURCES)
+	$(LINT_VENV)/bin/ruff check .
+	$(LINT_VENV)/bin/ruff format --check .
+
+format: $(LINT_VENV)/bin/ruff  ## apply the style that make lint checks
+	clang-format -i $(C_SOURCES)
+	$(LINT_VENV)/bin/ruff check --fix .
+	$(LINT_VENV)/bin/ruff format .
 
 test-all:         ## the suite on CPython 3.9-3.13 only
 	tests/run-all

@@ -7,6 +7,7 @@ build/bench-venv, where guppy3 is installed.  Reports medians of K runs,
 the totals of both tools and the visited set's bytes per object.
 Not a test: nothing here asserts on time.
 """
+
 import argparse
 import json
 import os
@@ -53,8 +54,11 @@ print(json.dumps(out))
 
 
 def run(python, tool, objects):
-    proc = subprocess.run([python, "-c", WORKLOAD, tool, str(objects)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=1800)
+    proc = subprocess.run(
+        [python, "-c", WORKLOAD, tool, str(objects)],
+        capture_output=True,
+        timeout=1800,
+    )
     if proc.returncode != 0:
         raise SystemExit("census bench: %s failed: %s" % (tool, proc.stderr.decode()[-2000:]))
     return json.loads(proc.stdout.decode().splitlines()[-1])
@@ -68,14 +72,19 @@ def main():
     ap.add_argument("--write-docs", action="store_true")
     args = ap.parse_args()
     results = {"heapmark": [], "guppy3": []}
-    for _ in range(args.runs):          # alternating, so drift hits both
+    for _ in range(args.runs):  # alternating, so drift hits both
         for tool in results:
             results[tool].append(run(args.python, tool, args.objects))
     hm, gp = results["heapmark"], results["guppy3"]
     t_hm = statistics.median(r["seconds"] for r in hm)
     t_gp = statistics.median(r["seconds"] for r in gp)
-    version = subprocess.run([args.python, "-c", "import sys; print(sys.version.split()[0])"],
-                             stdout=subprocess.PIPE).stdout.decode().strip()
+    version = (
+        subprocess.run(
+            [args.python, "-c", "import sys; print(sys.version.split()[0])"], stdout=subprocess.PIPE
+        )
+        .stdout.decode()
+        .strip()
+    )
     last_hm, last_gp = hm[-1], gp[-1]
     lines = [
         "Heap of %s objects (`bench/census.py`, CPython %s, medians of %d runs each, "
@@ -85,21 +94,26 @@ def main():
         "|---|---|---|",
         "| time | %.2f s | %.2f s |" % (t_hm, t_gp),
         "| objects | %s | %s |" % (format(last_hm["count"], ","), format(last_gp["count"], ",")),
-        "| total size | %s bytes | %s bytes |" % (format(last_hm["size"], ","),
-                                                 format(last_gp["size"], ",")),
+        "| total size | %s bytes | %s bytes |"
+        % (format(last_hm["size"], ","), format(last_gp["size"], ",")),
         "| total of `sys.getsizeof` | %s bytes | (the same: guppy3's sizes are getsizeof's) |"
         % format(last_hm["getsizeof_size"], ","),
         "",
         "- speed: heapmark is %.1fx faster" % (t_gp / t_hm),
         "- totals: objects differ by %.2f%%; bytes by %.2f%% on the same basis "
         "(`sys.getsizeof`), by %.2f%% counting what getsizeof leaves out (the values "
-        "arrays' prefixes and inline values, see docs/census.md)" % (
+        "arrays' prefixes and inline values, see docs/census.md)"
+        % (
             100.0 * abs(last_hm["count"] - last_gp["count"]) / last_gp["count"],
             100.0 * abs(last_hm["getsizeof_size"] - last_gp["size"]) / last_gp["size"],
-            100.0 * abs(last_hm["size"] - last_gp["size"]) / last_gp["size"]),
-        "- visited set: %s bytes for %s objects visited: %.1f bytes per object" % (
-            format(last_hm["set_bytes"], ","), format(last_hm["visited"], ","),
-            last_hm["set_bytes"] / last_hm["visited"]),
+            100.0 * abs(last_hm["size"] - last_gp["size"]) / last_gp["size"],
+        ),
+        "- visited set: %s bytes for %s objects visited: %.1f bytes per object"
+        % (
+            format(last_hm["set_bytes"], ","),
+            format(last_hm["visited"], ","),
+            last_hm["set_bytes"] / last_hm["visited"],
+        ),
     ]
     text = "\n".join(lines)
     print(text)

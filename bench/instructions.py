@@ -10,6 +10,7 @@ runs).  The seed fixes the sampler's countdown, not the addresses the hash
 maps see, so two runs of one build differ by a few hundredths of a percent;
 a change smaller than that spread is no change.
 """
+
 import argparse
 import glob
 import os
@@ -51,10 +52,19 @@ def callgrind(command, workdir, script):
     starts it, is not counted)."""
     for old in glob.glob(os.path.join(workdir, "callgrind.out.*")):
         os.remove(old)
-    subprocess.run(["valgrind", "--tool=callgrind", "--trace-children=yes",
-                    "--callgrind-out-file=" + os.path.join(workdir, "callgrind.out.%p")]
-                   + command, cwd=workdir, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--trace-children=yes",
+            "--callgrind-out-file=" + os.path.join(workdir, "callgrind.out.%p"),
+        ]
+        + command,
+        cwd=workdir,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     counts = []
     for out in glob.glob(os.path.join(workdir, "callgrind.out.*")):
         with open(out) as f:
@@ -68,8 +78,12 @@ def callgrind(command, workdir, script):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("pythons", nargs="+", metavar="VENV_PYTHON",
-                        help="the python of a venv where heapmark is installed")
+    parser.add_argument(
+        "pythons",
+        nargs="+",
+        metavar="VENV_PYTHON",
+        help="the python of a venv where heapmark is installed",
+    )
     parser.add_argument("--runs", type=int, default=2, help="heapmark runs per build (2)")
     args = parser.parse_args(argv)
     if not shutil.which("valgrind"):
@@ -88,19 +102,36 @@ def main(argv=None):
             runs = []
             for i in range(args.runs):
                 say("%s: heapmark run %d" % (python, i + 1))
-                runs.append(callgrind([heapmark, "run", "--seed", "7", "-o",
-                                       os.path.join(workdir, "out-%d" % i), script], workdir, script))
+                runs.append(
+                    callgrind(
+                        [
+                            heapmark,
+                            "run",
+                            "--seed",
+                            "7",
+                            "-o",
+                            os.path.join(workdir, "out-%d" % i),
+                            script,
+                        ],
+                        workdir,
+                        script,
+                    )
+                )
             rows.append((python, plain, runs, sum(runs) / len(runs) / plain))
     print("| build | plain python | `heapmark run`, each run | ratio (mean) |")
     print("|---|---:|---:|---:|")
     for python, plain, runs, ratio in rows:
-        print("| %s | {:,} | %s | %.4f |".format(plain)
-              % (python, " / ".join("{:,}".format(r) for r in runs), ratio))
+        print(
+            "| %s | {:,} | %s | %.4f |".format(plain)
+            % (python, " / ".join("{:,}".format(r) for r in runs), ratio)
+        )
     if len(rows) > 1:
         base = rows[0][3]
         for python, _, _, ratio in rows[1:]:
-            print("\n%s against %s: %+.2f%% of the profiled run's instructions"
-                  % (python, rows[0][0], 100 * (ratio - base) / base))
+            print(
+                "\n%s against %s: %+.2f%% of the profiled run's instructions"
+                % (python, rows[0][0], 100 * (ratio - base) / base)
+            )
     return 0
 
 

@@ -83,6 +83,7 @@ scalene`` to measure them too.
 ``<!-- bench:begin -->`` and ``<!-- bench:end -->`` markers.  Raw results go
 to bench/results/<date>/results.json (not versioned).
 """
+
 import argparse
 import datetime
 import json
@@ -131,7 +132,7 @@ def cpu_jiffies():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     hz = os.sysconf("SC_CLK_TCK")
-    busy = v[0] + v[1] + v[2] + v[5] + v[6]          # user nice system irq softirq
+    busy = v[0] + v[1] + v[2] + v[5] + v[6]  # user nice system irq softirq
     steal = v[7] if len(v) > 7 else 0
     return busy / hz, steal / hz
 
@@ -146,8 +147,12 @@ def measure(python, cmd, cwd, errpath):
     except (OSError, ValueError, IndexError):
         busy0 = None
     t0 = time.perf_counter()
-    done = subprocess.run([python, "-c", WRAPPER, json.dumps([cmd, cwd, errpath])],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [python, "-c", WRAPPER, json.dumps([cmd, cwd, errpath])],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     elapsed = time.perf_counter() - t0
     result = json.loads(done.stdout)
     own1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -169,8 +174,13 @@ def run_once(args, tool_name, tool, workload, rep, scratch, adapters):
     os.makedirs(out)
     truth_path = os.path.join(scratch, tag + ".truth.json")
     errpath = os.path.join(scratch, tag + ".stderr")
-    cmd = expand(tool["run"], python=args.python, bindir=args.bindir, out=out,
-                 script=workload["path"]) + ["--truth", truth_path] + workload["args"]
+    cmd = (
+        expand(
+            tool["run"], python=args.python, bindir=args.bindir, out=out, script=workload["path"]
+        )
+        + ["--truth", truth_path]
+        + workload["args"]
+    )
     record = {"workload": workload["name"], "config": tool_name, "rep": rep}
     # On a shared machine, a run during which other processes used more than
     # --max-busy of a core is repeated (up to --retries times); the timing of
@@ -193,8 +203,10 @@ def run_once(args, tool_name, tool, workload, rep, scratch, adapters):
         if result["rc"] != 0 or result.get("others_cores", 0) <= args.max_busy:
             best = result
             break
-        say("  %s: other processes used %.2f cores during the run; repeating"
-            % (tool_name, result["others_cores"]))
+        say(
+            "  %s: other processes used %.2f cores during the run; repeating"
+            % (tool_name, result["others_cores"])
+        )
     record.update(best)
     with open(errpath) as f:
         stderr = f.read()
@@ -215,8 +227,13 @@ def run_once(args, tool_name, tool, workload, rep, scratch, adapters):
         os.makedirs(render_dir)
         rerender = adapter.rerender(out, render_dir)
         t0 = time.perf_counter()
-        done = subprocess.run(rerender or ["true"], cwd=out,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        done = subprocess.run(
+            rerender or ["true"],
+            cwd=out,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         if rerender:
             record["report_s"] = time.perf_counter() - t0
         if done.returncode != 0:
@@ -228,8 +245,10 @@ def run_once(args, tool_name, tool, workload, rep, scratch, adapters):
             record["accuracy_error"] = "%s: %s" % (type(exc).__name__, exc)
             if getattr(exc, "stderr", None):
                 record["accuracy_error"] += ": " + exc.stderr.strip()[-1000:]
-            say("  %s: reading per-line bytes FAILED: %s"
-                % (tool_name, record["accuracy_error"][:200]))
+            say(
+                "  %s: reading per-line bytes FAILED: %s"
+                % (tool_name, record["accuracy_error"][:200])
+            )
             lines, extra = None, {}
         record["summary"] = extra
         if truth is not None and lines is not None:
@@ -237,10 +256,13 @@ def run_once(args, tool_name, tool, workload, rep, scratch, adapters):
             for item in truth["lines"]:
                 got = lines.get((os.path.realpath(item["file"]), item["line"]), 0)
                 record["accuracy"][item["name"]] = {
-                    "expected": item["bytes"], "measured": got,
+                    "expected": item["bytes"],
+                    "measured": got,
                     "rel_error": (got - item["bytes"]) / item["bytes"],
-                    "predicted_sd": predicted_sd(item.get("blocks"), item["bytes"],
-                                                 extra.get("sample_rate"))}
+                    "predicted_sd": predicted_sd(
+                        item.get("blocks"), item["bytes"], extra.get("sample_rate")
+                    ),
+                }
         if not args.keep:
             shutil.rmtree(render_dir, ignore_errors=True)
     if not args.keep:
@@ -250,22 +272,24 @@ def run_once(args, tool_name, tool, workload, rep, scratch, adapters):
 
 # ---- the whole benchmark ---------------------------------------------------------
 
+
 def say(message):
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
 
 
 def discover_workloads(selected):
-    names = sorted(f[:-3] for f in os.listdir(WORKLOADS_DIR)
-                   if f.endswith(".py") and not f.startswith("_"))
+    names = sorted(
+        f[:-3] for f in os.listdir(WORKLOADS_DIR) if f.endswith(".py") and not f.startswith("_")
+    )
     if selected:
         unknown = [n for n in selected if n not in names]
         if unknown:
-            raise SystemExit("unknown workload(s): %s (have: %s)"
-                             % (", ".join(unknown), ", ".join(names)))
+            raise SystemExit(
+                "unknown workload(s): %s (have: %s)" % (", ".join(unknown), ", ".join(names))
+            )
         names = [n for n in names if n in selected]
-    return [{"name": n, "path": os.path.join(WORKLOADS_DIR, n + ".py"), "args": []}
-            for n in names]
+    return [{"name": n, "path": os.path.join(WORKLOADS_DIR, n + ".py"), "args": []} for n in names]
 
 
 def default_python():
@@ -276,8 +300,10 @@ def default_python():
 def configurations(args):
     """TOOLS in order, with the --rates configurations after the last heapmark
     one, restricted to --only (and plain)."""
-    rates = {"heapmark --sample-rate %s" % rate: heapmark_rate_tool(rate)
-             for rate in [r.strip() for r in args.rates.split(",") if r.strip()]}
+    rates = {
+        "heapmark --sample-rate %s" % rate: heapmark_rate_tool(rate)
+        for rate in [r.strip() for r in args.rates.split(",") if r.strip()]
+    }
     last = [name for name, t in TOOLS.items() if t["adapter"] == "heapmark"][-1]
     tools = {}
     for name, tool in TOOLS.items():
@@ -288,16 +314,19 @@ def configurations(args):
             bindir = os.path.dirname(os.path.abspath(args.baseline))
             tools["heapmark (baseline)"] = {
                 "run": [os.path.join(bindir, "heapmark")] + HEAPMARK_RUN[1:] + ["{script}"],
-                "adapter": "heapmark", "label": "heapmark (default rate), baseline build",
-                "check": [os.path.join(bindir, "heapmark"), "--help"]}
+                "adapter": "heapmark",
+                "label": "heapmark (default rate), baseline build",
+                "check": [os.path.join(bindir, "heapmark"), "--help"],
+            }
         if name == last:
             tools.update(rates)
     if args.only:
         wanted = [w.strip() for w in args.only.split(",")]
         unknown = [w for w in wanted if w not in tools]
         if unknown:
-            raise SystemExit("unknown configuration(s): %s (have: %s)"
-                             % (", ".join(unknown), ", ".join(tools)))
+            raise SystemExit(
+                "unknown configuration(s): %s (have: %s)" % (", ".join(unknown), ", ".join(tools))
+            )
         tools = {name: t for name, t in tools.items() if name == "plain" or name in wanted}
     return tools
 
@@ -311,9 +340,17 @@ def available(args, tools):
             cmd = expand(tool["check"], python=args.python, bindir=args.bindir)
             try:
                 done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-                why = None if done.returncode == 0 else "`%s` failed: %s" % (
-                    " ".join(cmd), (done.stderr.strip().splitlines() or ["exit status %d"
-                                                                         % done.returncode])[-1])
+                why = (
+                    None
+                    if done.returncode == 0
+                    else "`%s` failed: %s"
+                    % (
+                        " ".join(cmd),
+                        (done.stderr.strip().splitlines() or ["exit status %d" % done.returncode])[
+                            -1
+                        ],
+                    )
+                )
             except (OSError, subprocess.TimeoutExpired) as exc:
                 why = "not installed (%s: %s)" % (cmd[0], getattr(exc, "strerror", None) or exc)
             if why:
@@ -324,9 +361,13 @@ def available(args, tools):
 
 
 def machine_info(python):
-    info = {"cpu": "?", "cores": os.cpu_count(), "ram_gib": None,
-            "kernel": platform.release(), "date": datetime.datetime.now().astimezone()
-            .strftime("%Y-%m-%d %H:%M %Z")}
+    info = {
+        "cpu": "?",
+        "cores": os.cpu_count(),
+        "ram_gib": None,
+        "kernel": platform.release(),
+        "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+    }
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -339,44 +380,54 @@ def machine_info(python):
                     info["ram_gib"] = int(line.split()[1]) / (1 << 20)
     except OSError:
         pass
-    probe = ("import sys, platform, os\n"
-             "try:\n import numpy; nv = numpy.__version__\n"
-             "except ImportError:\n nv = None\n"
-             "try:\n from heapmark import _heapmark; import heapmark\n"
-             " hv = heapmark.__version__; so = _heapmark.__file__\n"
-             "except ImportError:\n hv = so = None\n"
-             "print(platform.python_version()); print(nv); print(hv); print(so)")
+    probe = (
+        "import sys, platform, os\n"
+        "try:\n import numpy; nv = numpy.__version__\n"
+        "except ImportError:\n nv = None\n"
+        "try:\n from heapmark import _heapmark; import heapmark\n"
+        " hv = heapmark.__version__; so = _heapmark.__file__\n"
+        "except ImportError:\n hv = so = None\n"
+        "print(platform.python_version()); print(nv); print(hv); print(so)"
+    )
     out = subprocess.run([python, "-c", probe], capture_output=True, text=True).stdout.split()
     if len(out) == 4:
         info["python"], info["numpy"], info["heapmark"], engine = out
         if os.path.exists(engine):
             built = os.path.getmtime(engine)
-            info["engine_built"] = datetime.datetime.fromtimestamp(built).astimezone() \
-                .strftime("%Y-%m-%d %H:%M %Z")
-            newer = [os.path.relpath(os.path.join(d, f), ROOT)
-                     for top in ("csrc", os.path.join("src", "heapmark"))
-                     for d, _, files in os.walk(os.path.join(ROOT, top))
-                     for f in files if f.endswith((".c", ".h", ".py"))
-                     and os.path.getmtime(os.path.join(d, f)) > built]
+            info["engine_built"] = (
+                datetime.datetime.fromtimestamp(built).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+            )
+            newer = [
+                os.path.relpath(os.path.join(d, f), ROOT)
+                for top in ("csrc", os.path.join("src", "heapmark"))
+                for d, _, files in os.walk(os.path.join(ROOT, top))
+                for f in files
+                if f.endswith((".c", ".h", ".py")) and os.path.getmtime(os.path.join(d, f)) > built
+            ]
             info["engine_stale"] = sorted(newer)
     try:
         git = ["git", "--no-optional-locks", "-C", ROOT]
-        rev = subprocess.run(git + ["rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(git + ["status", "--porcelain", "--", "csrc", "src"],
-                               capture_output=True, text=True).stdout.strip()
+        rev = subprocess.run(
+            git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            git + ["status", "--porcelain", "--", "csrc", "src"], capture_output=True, text=True
+        ).stdout.strip()
         info["commit"] = rev + (" + uncommitted changes in csrc/ or src/" if dirty else "")
     except OSError:
         info["commit"] = None
     # Versions of the peers installed for that interpreter (distribution names).
-    probe = ("import json\nfrom importlib import metadata\nv = {}\n"
-             "for name in ('memray', 'filprofiler', 'scalene'):\n"
-             " try:\n  v[name] = metadata.version(name)\n"
-             " except metadata.PackageNotFoundError:\n  pass\n"
-             "print(json.dumps(v))")
+    probe = (
+        "import json\nfrom importlib import metadata\nv = {}\n"
+        "for name in ('memray', 'filprofiler', 'scalene'):\n"
+        " try:\n  v[name] = metadata.version(name)\n"
+        " except metadata.PackageNotFoundError:\n  pass\n"
+        "print(json.dumps(v))"
+    )
     try:
-        info["peers"] = json.loads(subprocess.run([python, "-c", probe], capture_output=True,
-                                                  text=True).stdout)
+        info["peers"] = json.loads(
+            subprocess.run([python, "-c", probe], capture_output=True, text=True).stdout
+        )
     except ValueError:
         info["peers"] = {}
     return info
@@ -402,8 +453,10 @@ def wait_quiet(args):
     warned = False
     while busy is not None and busy > args.max_busy and time.time() < deadline:
         if not warned:
-            say("  machine busy (%.2f cores in use); waiting up to %.0f s"
-                % (busy, deadline - time.time()))
+            say(
+                "  machine busy (%.2f cores in use); waiting up to %.0f s"
+                % (busy, deadline - time.time())
+            )
             warned = True
         time.sleep(2)
         busy = cpu_busy()
@@ -433,8 +486,7 @@ def fixed_cost(args, tools, scratch, rounds=5):
         for name, tool in tools.items():
             out = os.path.join(scratch, "empty-%d-%s" % (i, re.sub(r"\W+", "_", name)))
             os.makedirs(out)
-            cmd = expand(tool["run"], python=args.python, bindir=args.bindir, out=out,
-                         script=empty)
+            cmd = expand(tool["run"], python=args.python, bindir=args.bindir, out=out, script=empty)
             result = measure(args.python, cmd, out, out + ".stderr")
             if result["rc"] == 0:
                 times.setdefault(name, []).append(result["wall_s"])
@@ -473,13 +525,19 @@ def sampling_check(records, tools):
                     errs.append(a["rel_error"])
                     zs.append(a["rel_error"] / sd)
         if errs:
-            rates = {r["summary"].get("sample_rate") for r in records
-                     if r["config"] == name and r.get("summary")}
-            rows[name] = {"n": len(errs), "mean_error": statistics.fmean(errs),
-                          "median_abs_error": median([abs(e) for e in errs]),
-                          "rms_z": math.sqrt(statistics.fmean([z * z for z in zs])),
-                          "mean_z": statistics.fmean(zs),
-                          "rate": rates.pop() if len(rates) == 1 else None}
+            rates = {
+                r["summary"].get("sample_rate")
+                for r in records
+                if r["config"] == name and r.get("summary")
+            }
+            rows[name] = {
+                "n": len(errs),
+                "mean_error": statistics.fmean(errs),
+                "median_abs_error": median([abs(e) for e in errs]),
+                "rms_z": math.sqrt(statistics.fmean([z * z for z in zs])),
+                "mean_z": statistics.fmean(zs),
+                "rate": rates.pop() if len(rates) == 1 else None,
+            }
     return rows
 
 
@@ -489,28 +547,47 @@ def summarise(records, tools, workloads):
     for w in workloads:
         rows = {}
         for name in tools:
-            ok = [r for r in records if r["workload"] == w["name"] and r["config"] == name
-                  and "error" not in r]
-            failed = sum(1 for r in records if r["workload"] == w["name"]
-                         and r["config"] == name and "error" in r)
+            ok = [
+                r
+                for r in records
+                if r["workload"] == w["name"] and r["config"] == name and "error" not in r
+            ]
+            failed = sum(
+                1
+                for r in records
+                if r["workload"] == w["name"] and r["config"] == name and "error" in r
+            )
             row = {"runs": len(ok), "failed": failed}
-            errors = [r["error"] for r in records if r["workload"] == w["name"]
-                      and r["config"] == name and "error" in r]
+            errors = [
+                r["error"]
+                for r in records
+                if r["workload"] == w["name"] and r["config"] == name and "error" in r
+            ]
             if errors:
                 # The last line of the first failure's stderr says most.
                 row["error"] = errors[0].strip().splitlines()[-1][:300]
             if ok:
                 walls = [r["wall_s"] for r in ok]
-                row.update(wall_s=median(walls), wall_min=min(walls), wall_max=max(walls),
-                           cpu_s=median([r["cpu_s"] for r in ok]),
-                           rss_mib=median([r["maxrss_kib"] / 1024 for r in ok]))
+                row.update(
+                    wall_s=median(walls),
+                    wall_min=min(walls),
+                    wall_max=max(walls),
+                    cpu_s=median([r["cpu_s"] for r in ok]),
+                    rss_mib=median([r["maxrss_kib"] / 1024 for r in ok]),
+                )
                 if any("result_bytes" in r for r in ok):
-                    row["result_kib"] = median([r["result_bytes"] / 1024 for r in ok
-                                                if "result_bytes" in r])
+                    row["result_kib"] = median(
+                        [r["result_bytes"] / 1024 for r in ok if "result_bytes" in r]
+                    )
                     row["report_s"] = median([r["report_s"] for r in ok if "report_s" in r])
-                    row["peak_mib"] = median([r["summary"]["peak_bytes"] / (1 << 20)
-                                              for r in ok if r.get("summary", {})
-                                              .get("peak_bytes") is not None] or [0])
+                    row["peak_mib"] = median(
+                        [
+                            r["summary"]["peak_bytes"] / (1 << 20)
+                            for r in ok
+                            if r.get("summary", {}).get("peak_bytes") is not None
+                        ]
+                        or [0]
+                    )
                 acc, sds = {}, {}
                 for r in ok:
                     for line, a in r.get("accuracy", {}).items():
@@ -519,11 +596,15 @@ def summarise(records, tools, workloads):
                             sds.setdefault(line, []).append(a["predicted_sd"])
                 if acc:
                     row["accuracy"] = {
-                        line: {"median_abs": median([abs(e) for e in errs]),
-                               "worst": max(errs, key=abs),
-                               "mean": statistics.fmean(errs), "n": len(errs),
-                               "predicted_sd": median(sds[line]) if line in sds else None}
-                        for line, errs in acc.items()}
+                        line: {
+                            "median_abs": median([abs(e) for e in errs]),
+                            "worst": max(errs, key=abs),
+                            "mean": statistics.fmean(errs),
+                            "n": len(errs),
+                            "predicted_sd": median(sds[line]) if line in sds else None,
+                        }
+                        for line, errs in acc.items()
+                    }
             rows[name] = row
         plain = rows.get("plain", {})
         for row in rows.values():
@@ -535,10 +616,22 @@ def summarise(records, tools, workloads):
         for name, row in rows.items():
             pairs = []
             for rep in {r["rep"] for r in records}:
-                a = [r for r in records if r["workload"] == w["name"] and r["rep"] == rep
-                     and r["config"] == name and "error" not in r]
-                p = [r for r in records if r["workload"] == w["name"] and r["rep"] == rep
-                     and r["config"] == "plain" and "error" not in r]
+                a = [
+                    r
+                    for r in records
+                    if r["workload"] == w["name"]
+                    and r["rep"] == rep
+                    and r["config"] == name
+                    and "error" not in r
+                ]
+                p = [
+                    r
+                    for r in records
+                    if r["workload"] == w["name"]
+                    and r["rep"] == rep
+                    and r["config"] == "plain"
+                    and "error" not in r
+                ]
                 if a and p:
                     pairs.append(a[0]["wall_s"] / p[0]["wall_s"])
             if pairs:
@@ -552,10 +645,10 @@ def render_saved(args):
     with open(args.render) as f:
         saved = json.load(f)
     meta = saved["meta"]
-    args.rates = ",".join(name.split()[-1] for name in meta["configs"]
-                          if name.startswith("heapmark --sample-rate"))
-    tools = {name: tool for name, tool in configurations(args).items()
-             if name in meta["configs"]}
+    args.rates = ",".join(
+        name.split()[-1] for name in meta["configs"] if name.startswith("heapmark --sample-rate")
+    )
+    tools = {name: tool for name, tool in configurations(args).items() if name in meta["configs"]}
     markdown = render_markdown(meta, saved["table"], tools)
     sys.stdout.write(markdown)
     if args.write_docs:
@@ -567,45 +660,85 @@ def render_saved(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="heapmark overhead and accuracy benchmark")
     parser.add_argument("--reps", type=int, default=7, help="repetitions (default 7)")
-    parser.add_argument("--warmup", type=int, default=1,
-                        help="unmeasured rounds of every configuration before each workload's "
-                        "repetitions (default 1)")
-    parser.add_argument("--rates", default=DEFAULT_RATES,
-                        help="extra heapmark sample rates (default %s; '' for none)"
-                        % DEFAULT_RATES)
-    parser.add_argument("--only", help="comma-separated configuration names to run "
-                        "(plain is always run)")
-    parser.add_argument("--baseline", metavar="PYTHON",
-                        help="also run the heapmark installed for this interpreter (another "
-                        "commit's build, in its own venv) as 'heapmark (baseline)'")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=1,
+        help="unmeasured rounds of every configuration before each workload's "
+        "repetitions (default 1)",
+    )
+    parser.add_argument(
+        "--rates",
+        default=DEFAULT_RATES,
+        help="extra heapmark sample rates (default %s; '' for none)" % DEFAULT_RATES,
+    )
+    parser.add_argument(
+        "--only", help="comma-separated configuration names to run (plain is always run)"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="PYTHON",
+        help="also run the heapmark installed for this interpreter (another "
+        "commit's build, in its own venv) as 'heapmark (baseline)'",
+    )
     parser.add_argument("--workloads", help="comma-separated workload names (default: all)")
-    parser.add_argument("--python", default=default_python(),
-                        help="interpreter that has heapmark and numpy, for the workloads and "
-                        "tools (default: build/bench-venv/bin/python if it exists, else this "
-                        "one)")
-    parser.add_argument("--write-docs", action="store_true",
-                        help="update the results section of docs/performance.md")
-    parser.add_argument("--results", default=os.path.join(HERE, "results"),
-                        help="where to put results.json (default bench/results/)")
+    parser.add_argument(
+        "--python",
+        default=default_python(),
+        help="interpreter that has heapmark and numpy, for the workloads and "
+        "tools (default: build/bench-venv/bin/python if it exists, else this "
+        "one)",
+    )
+    parser.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="update the results section of docs/performance.md",
+    )
+    parser.add_argument(
+        "--results",
+        default=os.path.join(HERE, "results"),
+        help="where to put results.json (default bench/results/)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep every run's output files")
-    parser.add_argument("--slow-ratio", type=float, default=8.0,
-                        help="a configuration slower than this many times plain in the "
-                        "warm-up is measured only --slow-reps times (default 8)")
-    parser.add_argument("--slow-reps", type=int, default=1,
-                        help="measured runs of such a slow configuration, its warm-up "
-                        "included (default 1)")
-    parser.add_argument("--max-busy", type=float, default=0.15,
-                        help="before each run, wait while more than this many cores are busy; "
-                        "repeat a run during which other processes used more than this "
-                        "many cores (default 0.15)")
-    parser.add_argument("--retries", type=int, default=3,
-                        help="repeat a run disturbed by other processes up to this many "
-                        "times (default 3)")
-    parser.add_argument("--render", metavar="RESULTS_JSON",
-                        help="run nothing: render the tables of a saved results.json again "
-                        "(with --write-docs, into docs/performance.md)")
-    parser.add_argument("--wait-quiet", type=float, default=120,
-                        help="longest wait for a quiet machine before a run, s (default 120)")
+    parser.add_argument(
+        "--slow-ratio",
+        type=float,
+        default=8.0,
+        help="a configuration slower than this many times plain in the "
+        "warm-up is measured only --slow-reps times (default 8)",
+    )
+    parser.add_argument(
+        "--slow-reps",
+        type=int,
+        default=1,
+        help="measured runs of such a slow configuration, its warm-up included (default 1)",
+    )
+    parser.add_argument(
+        "--max-busy",
+        type=float,
+        default=0.15,
+        help="before each run, wait while more than this many cores are busy; "
+        "repeat a run during which other processes used more than this "
+        "many cores (default 0.15)",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        help="repeat a run disturbed by other processes up to this many times (default 3)",
+    )
+    parser.add_argument(
+        "--render",
+        metavar="RESULTS_JSON",
+        help="run nothing: render the tables of a saved results.json again "
+        "(with --write-docs, into docs/performance.md)",
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=120,
+        help="longest wait for a quiet machine before a run, s (default 120)",
+    )
     args = parser.parse_args(argv)
     args.python = os.path.abspath(args.python) if os.sep in args.python else args.python
     args.bindir = os.path.dirname(os.path.abspath(args.python))
@@ -620,19 +753,33 @@ def main(argv=None):
     for name, why in skipped.items():
         say("%s: skipped, %s" % (name, why))
     adapters = {name: cls(args.bindir, args.python) for name, cls in ADAPTERS.items()}
-    meta = {"machine": machine_info(args.python), "reps": args.reps, "warmup": args.warmup,
-            "load_start": loadavg(), "configs": list(tools), "skipped": skipped,
-            "workloads": [w["name"] for w in workloads], "slow": {},
-            "slow_ratio": args.slow_ratio, "slow_reps": args.slow_reps,
-            "command": "python3 bench/run.py --write-docs%s%s"
-            % ("" if args.reps == 7 else " --reps %d" % args.reps,
-               "" if args.python == default_python() else " --python " + args.python)}
-    say("heapmark bench: %d workload(s) x %d configuration(s) x %d repetition(s); load %s"
-        % (len(workloads), len(tools), args.reps, meta["load_start"]))
+    meta = {
+        "machine": machine_info(args.python),
+        "reps": args.reps,
+        "warmup": args.warmup,
+        "load_start": loadavg(),
+        "configs": list(tools),
+        "skipped": skipped,
+        "workloads": [w["name"] for w in workloads],
+        "slow": {},
+        "slow_ratio": args.slow_ratio,
+        "slow_reps": args.slow_reps,
+        "command": "python3 bench/run.py --write-docs%s%s"
+        % (
+            "" if args.reps == 7 else " --reps %d" % args.reps,
+            "" if args.python == default_python() else " --python " + args.python,
+        ),
+    }
+    say(
+        "heapmark bench: %d workload(s) x %d configuration(s) x %d repetition(s); load %s"
+        % (len(workloads), len(tools), args.reps, meta["load_start"])
+    )
     if meta["machine"].get("engine_stale"):
-        say("warning: the heapmark in %s is older than %s; reinstall it to measure the "
+        say(
+            "warning: the heapmark in %s is older than %s; reinstall it to measure the "
             "current engine (%s -m pip install %s)"
-            % (args.python, ", ".join(meta["machine"]["engine_stale"][:5]), args.python, ROOT))
+            % (args.python, ", ".join(meta["machine"]["engine_stale"][:5]), args.python, ROOT)
+        )
 
     started = time.time()
     scratch = tempfile.mkdtemp(prefix="heapmark-bench-")
@@ -655,10 +802,16 @@ def main(argv=None):
                     warm[name] = run_once(args, name, tool, w, -1 - i, scratch, adapters)
                 plain_s = warm.get("plain", {}).get("wall_s")
                 for name, rec in warm.items():
-                    if (i == 0 and plain_s and "error" not in rec
-                            and rec["wall_s"] > args.slow_ratio * plain_s):
-                        say("  %s: %.0fx plain; measured %d time(s) only"
-                            % (name, rec["wall_s"] / plain_s, args.slow_reps))
+                    if (
+                        i == 0
+                        and plain_s
+                        and "error" not in rec
+                        and rec["wall_s"] > args.slow_ratio * plain_s
+                    ):
+                        say(
+                            "  %s: %.0fx plain; measured %d time(s) only"
+                            % (name, rec["wall_s"] / plain_s, args.slow_reps)
+                        )
                         slow[name] = rec
                         meta["slow"].setdefault(name, []).append(w["name"])
                         rec["slow"] = True
@@ -671,8 +824,10 @@ def main(argv=None):
                     rec = run_once(args, name, tool, w, rep, scratch, adapters)
                     records.append(rec)
                     if "error" not in rec:
-                        say("  %-32s %6.2f s  %7.1f MiB" % (name, rec["wall_s"],
-                                                            rec["maxrss_kib"] / 1024))
+                        say(
+                            "  %-32s %6.2f s  %7.1f MiB"
+                            % (name, rec["wall_s"], rec["maxrss_kib"] / 1024)
+                        )
     finally:
         if args.keep:
             say("run outputs kept in %s" % scratch)

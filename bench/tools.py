@@ -3,6 +3,7 @@ with, and the adapters that read each tool's results (see run.py's docstring
 for what is measured).  Standard library only; the peers' own Python APIs are
 used only in subprocesses on the bench interpreter.
 """
+
 import json
 import os
 import re
@@ -63,23 +64,48 @@ finally:
 
 TOOLS = {
     "plain": {"run": ["{python}", "{script}"], "adapter": None},
-    "heapmark": {"run": HEAPMARK_RUN + ["{script}"], "adapter": "heapmark",
-                 "label": "heapmark (default rate)"},
-    "heapmark --exact": {"run": HEAPMARK_RUN + ["--exact", "{script}"],
-                         "adapter": "heapmark"},
+    "heapmark": {
+        "run": HEAPMARK_RUN + ["{script}"],
+        "adapter": "heapmark",
+        "label": "heapmark (default rate)",
+    },
+    "heapmark --exact": {"run": HEAPMARK_RUN + ["--exact", "{script}"], "adapter": "heapmark"},
     # (the --sample-rate configurations of --rates come here)
-    "memray": {"run": MEMRAY_RUN + ["{script}"], "adapter": "memray",
-               "check": ["{bindir}/memray", "--version"]},
+    "memray": {
+        "run": MEMRAY_RUN + ["{script}"],
+        "adapter": "memray",
+        "check": ["{bindir}/memray", "--version"],
+    },
     "memray --trace-python-allocators": {
-        "run": MEMRAY_RUN + ["--trace-python-allocators", "{script}"], "adapter": "memray",
-        "check": ["{bindir}/memray", "--version"]},
-    "fil": {"run": ["{bindir}/fil-profile", "-o", "{out}", "--no-browser", "run", "{script}"],
-            "adapter": "fil", "check": ["{bindir}/fil-profile", "--version"]},
-    "tracemalloc": {"run": ["{python}", "-c", TRACEMALLOC_RUNNER, "{out}", "{script}"],
-                    "adapter": "tracemalloc", "label": "tracemalloc (25 frames)"},
-    "scalene": {"run": ["{python}", "-m", "scalene", "run", "-o", "{out}/profile.json",
-                        "--memory", "{script}", "---"],
-                "adapter": "scalene", "check": ["{python}", "-c", "import scalene"]},
+        "run": MEMRAY_RUN + ["--trace-python-allocators", "{script}"],
+        "adapter": "memray",
+        "check": ["{bindir}/memray", "--version"],
+    },
+    "fil": {
+        "run": ["{bindir}/fil-profile", "-o", "{out}", "--no-browser", "run", "{script}"],
+        "adapter": "fil",
+        "check": ["{bindir}/fil-profile", "--version"],
+    },
+    "tracemalloc": {
+        "run": ["{python}", "-c", TRACEMALLOC_RUNNER, "{out}", "{script}"],
+        "adapter": "tracemalloc",
+        "label": "tracemalloc (25 frames)",
+    },
+    "scalene": {
+        "run": [
+            "{python}",
+            "-m",
+            "scalene",
+            "run",
+            "-o",
+            "{out}/profile.json",
+            "--memory",
+            "{script}",
+            "---",
+        ],
+        "adapter": "scalene",
+        "check": ["{python}", "-c", "import scalene"],
+    },
 }
 
 
@@ -94,8 +120,12 @@ def all_files(out):
 
 def is_library(path):
     """Not the program's own code: the test heapmark applies to its frames."""
-    return (path.startswith("<") or "/site-packages/" in path
-            or "/dist-packages/" in path or "/lib/python3" in path)
+    return (
+        path.startswith("<")
+        or "/site-packages/" in path
+        or "/dist-packages/" in path
+        or "/lib/python3" in path
+    )
 
 
 def program_lines(stacks):
@@ -131,9 +161,12 @@ class HeapmarkAdapter:
 
     def line_bytes(self, out):
         """{(realpath, line): bytes at the peak} and a few summary numbers."""
-        text = subprocess.run([self.exe, "report", os.path.join(out, "profile.db"),
-                               "--json", "--top", "100000"],
-                              capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(
+            [self.exe, "report", os.path.join(out, "profile.db"), "--json", "--top", "100000"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         summary = json.loads(text)
         lines = {}
         for entry in summary.get("top", []):
@@ -141,9 +174,18 @@ class HeapmarkAdapter:
                 continue
             key = (os.path.realpath(entry["file"]), entry["line"])
             lines[key] = lines.get(key, 0) + entry["bytes"]
-        extra = {k: summary.get(k) for k in ("peak_bytes", "peak_rss_bytes", "peak_at_s",
-                                             "duration_s", "heapmark_overhead_bytes", "mode",
-                                             "sample_rate")}
+        extra = {
+            k: summary.get(k)
+            for k in (
+                "peak_bytes",
+                "peak_rss_bytes",
+                "peak_at_s",
+                "duration_s",
+                "heapmark_overhead_bytes",
+                "mode",
+                "sample_rate",
+            )
+        }
         return lines, extra
 
 
@@ -178,16 +220,27 @@ class MemrayAdapter:
 
     def rerender(self, out, scratch):
         """The flame graph of the peak, memray's default report."""
-        return [self.exe, "flamegraph", "-f", "-o", os.path.join(scratch, "flame.html"),
-                os.path.join(out, "capture.bin")]
+        return [
+            self.exe,
+            "flamegraph",
+            "-f",
+            "-o",
+            os.path.join(scratch, "flame.html"),
+            os.path.join(out, "capture.bin"),
+        ]
 
     def line_bytes(self, out):
-        text = subprocess.run([self.python, "-c", MEMRAY_READER,
-                               os.path.join(out, "capture.bin")],
-                              capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(
+            [self.python, "-c", MEMRAY_READER, os.path.join(out, "capture.bin")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         data = json.loads(text)
-        extra = {k: data[k] for k in ("peak_bytes", "duration_s", "total_allocations",
-                                      "trace_python_allocators")}
+        extra = {
+            k: data[k]
+            for k in ("peak_bytes", "duration_s", "total_allocations", "trace_python_allocators")
+        }
         return program_lines(data["stacks"]), extra
 
 
@@ -232,9 +285,11 @@ class FilAdapter:
 class TracemallocAdapter:
     """tracemalloc: {out}/snapshot.tracemalloc (at exit) and tracemalloc.json."""
 
-    TOP = ("import sys, tracemalloc\n"
-           "for stat in tracemalloc.Snapshot.load(sys.argv[1]).statistics('lineno')[:50]:\n"
-           "    print(stat)\n")
+    TOP = (
+        "import sys, tracemalloc\n"
+        "for stat in tracemalloc.Snapshot.load(sys.argv[1]).statistics('lineno')[:50]:\n"
+        "    print(stat)\n"
+    )
 
     def __init__(self, bindir, python):
         self.python = python
@@ -262,25 +317,41 @@ class ScaleneAdapter:
 
     def rerender(self, out, scratch):
         # scalene view writes scalene-profile.html in its working directory.
-        return ["sh", "-c", 'cd "$1" && exec "$2" -m scalene view --html "$3"', "sh",
-                scratch, self.python, os.path.join(out, "profile.json")]
+        return [
+            "sh",
+            "-c",
+            'cd "$1" && exec "$2" -m scalene view --html "$3"',
+            "sh",
+            scratch,
+            self.python,
+            os.path.join(out, "profile.json"),
+        ]
 
     def line_bytes(self, out):
         with open(os.path.join(out, "profile.json")) as f:
             profile = json.load(f)
         if not profile.get("files"):
-            raise ValueError("scalene wrote no per-file profile (keys: %s)"
-                             % (", ".join(sorted(profile)) or "none"))
+            raise ValueError(
+                "scalene wrote no per-file profile (keys: %s)"
+                % (", ".join(sorted(profile)) or "none")
+            )
         lines = {}
         for path, data in profile["files"].items():
             for entry in data.get("lines", []):
                 if entry.get("n_peak_mb"):
                     key = (os.path.realpath(path), entry["lineno"])
                     lines[key] = lines.get(key, 0) + round(entry["n_peak_mb"] * (1 << 20))
-        extra = {"peak_bytes": round(profile.get("max_footprint_mb", 0) * (1 << 20)),
-                 "duration_s": profile.get("elapsed_time_sec")}
+        extra = {
+            "peak_bytes": round(profile.get("max_footprint_mb", 0) * (1 << 20)),
+            "duration_s": profile.get("elapsed_time_sec"),
+        }
         return lines, extra
 
 
-ADAPTERS = {"heapmark": HeapmarkAdapter, "memray": MemrayAdapter, "fil": FilAdapter,
-            "tracemalloc": TracemallocAdapter, "scalene": ScaleneAdapter}
+ADAPTERS = {
+    "heapmark": HeapmarkAdapter,
+    "memray": MemrayAdapter,
+    "fil": FilAdapter,
+    "tracemalloc": TracemallocAdapter,
+    "scalene": ScaleneAdapter,
+}

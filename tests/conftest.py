@@ -5,6 +5,7 @@ The suite runs inside one interpreter's virtual environment with heapmark
 installed (tests/run-all does this for CPython 3.9 to 3.13); `heapmark` is the
 console script next to sys.executable.
 """
+
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ HEAPMARK = os.path.join(os.path.dirname(sys.executable), "heapmark")
 # Tolerances the issue sets: exact mode within 3%, sampled mode within 15%.
 EXACT_TOLERANCE = 0.03
 SAMPLED_TOLERANCE = 0.15
-SEED = "7"   # sampled runs are seeded, so a failure reproduces
+SEED = "7"  # sampled runs are seeded, so a failure reproduces
 
 
 # tests/run-asan: `heapmark run` comes from the UBSan build (HMTEST_RECORDER)
@@ -45,12 +46,20 @@ def run_heapmark(args, cwd, env=None, check_rc=0, stdin=None, timeout=300):
     full_env = dict(os.environ)
     full_env.update(env or {})
     command = heapmark_command(args, full_env)
-    proc = subprocess.run(command, cwd=cwd, env=full_env, input=stdin,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    proc = subprocess.run(
+        command,
+        cwd=cwd,
+        env=full_env,
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+    )
     out, err = proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
     if check_rc is not None and proc.returncode != check_rc:
-        raise AssertionError("heapmark %s exited %d, expected %d\nstdout:\n%s\nstderr:\n%s"
-                             % (" ".join(args), proc.returncode, check_rc, out, err))
+        raise AssertionError(
+            "heapmark %s exited %d, expected %d\nstdout:\n%s\nstderr:\n%s"
+            % (" ".join(args), proc.returncode, check_rc, out, err)
+        )
     return proc.returncode, out, err
 
 
@@ -63,15 +72,41 @@ def native_ext(tmp_path_factory):
     objects = []
     for src, compiler in (("hmnative.c", "gcc"), ("hmnative_cxx.cpp", "g++")):
         obj = str(build / (src + ".o"))
-        subprocess.check_call([compiler, "-c", "-fPIC", "-O1", "-Wall", "-Werror", "-I" + include,
-                               os.path.join(NATIVE, src), "-o", obj])
+        subprocess.check_call(
+            [
+                compiler,
+                "-c",
+                "-fPIC",
+                "-O1",
+                "-Wall",
+                "-Werror",
+                "-I" + include,
+                os.path.join(NATIVE, src),
+                "-o",
+                obj,
+            ]
+        )
         objects.append(obj)
-    subprocess.check_call(["g++", "-shared", "-o", str(build / ("hmnative" + suffix))]
-                          + objects + ["-lpthread", "-ldl"])
+    subprocess.check_call(
+        ["g++", "-shared", "-o", str(build / ("hmnative" + suffix))]
+        + objects
+        + ["-lpthread", "-ldl"]
+    )
     # A library to preload whose constructor starts a thread (hmearly.c).
-    subprocess.check_call(["gcc", "-shared", "-fPIC", "-O1", "-Wall", "-Werror",
-                           os.path.join(NATIVE, "hmearly.c"), "-o", str(build / "hmearly.so"),
-                           "-lpthread"])
+    subprocess.check_call(
+        [
+            "gcc",
+            "-shared",
+            "-fPIC",
+            "-O1",
+            "-Wall",
+            "-Werror",
+            os.path.join(NATIVE, "hmearly.c"),
+            "-o",
+            str(build / "hmearly.so"),
+            "-lpthread",
+        ]
+    )
     return str(build)
 
 
@@ -94,9 +129,15 @@ def profile_program(workdir, native_ext, program, exact, extra_args=(), program_
     out = workdir / ("out-exact" if exact else "out-sampled")
     truth_file = workdir / (program + (".exact" if exact else ".sampled") + ".json")
     mode = ["--exact"] if exact else ["--seed", SEED]
-    run_heapmark(["run", "-q", "-o", str(out)] + mode + list(extra_args)
-                 + [program + ".py", str(truth_file)] + list(program_args),
-                 cwd=workdir, env=program_env(native_ext))
+    run_heapmark(
+        ["run", "-q", "-o", str(out)]
+        + mode
+        + list(extra_args)
+        + [program + ".py", str(truth_file)]
+        + list(program_args),
+        cwd=workdir,
+        env=program_env(native_ext),
+    )
     with open(truth_file) as f:
         truth = json.load(f)
     return truth, report_json(out / "profile.db", workdir), out
@@ -129,7 +170,12 @@ def assert_close(actual, expected, tolerance, what):
     assert expected > 0, what
     error = abs(actual - expected) / expected
     assert error <= tolerance, "%s: heapmark %d bytes, truth %d bytes, error %.1f%% > %.0f%%" % (
-        what, actual, expected, 100 * error, 100 * tolerance)
+        what,
+        actual,
+        expected,
+        100 * error,
+        100 * tolerance,
+    )
 
 
 def folded_lines(path):

@@ -11,6 +11,7 @@ a bad disk or a cut copy does), half change its rows with SQL (damage SQLite
 cannot see: values out of range, missing or duplicate rows, wrong types).
 Prints a JSON summary on stdout.
 """
+
 import json
 import os
 import random
@@ -20,21 +21,42 @@ import sqlite3
 import sys
 from xml.etree import ElementTree
 
-_heapmark = None     # imported by main(): test_hostile imports this file for its damage
-                     # functions, in a process that may not be able to load the engine
+_heapmark = None  # imported by main(): test_hostile imports this file for its damage
+# functions, in a process that may not be able to load the engine
 
 PER_CASE_SECONDS = 20
 
-WEIRD_VALUES = [-1, 0, 1, 2, 255, 2**31 - 1, 2**31, 2**32, 2**63 - 1, -2**63, 3.5, -1e300,
-                "", "x" * 5000, "\udcff".encode("utf-8", "surrogatepass"), b"\x00\xff\xfe",
-                None, "0", "-5", "1e999", "nan"]
+WEIRD_VALUES = [
+    -1,
+    0,
+    1,
+    2,
+    255,
+    2**31 - 1,
+    2**31,
+    2**32,
+    2**63 - 1,
+    -(2**63),
+    3.5,
+    -1e300,
+    "",
+    "x" * 5000,
+    "\udcff".encode("utf-8", "surrogatepass"),
+    b"\x00\xff\xfe",
+    None,
+    "0",
+    "-5",
+    "1e999",
+    "nan",
+]
 
 
 def damage_bytes(data, rng):
     """One of several kinds of byte-level damage; returns (kind, bytes)."""
     data = bytearray(data)
-    kind = rng.choice(["flip", "flip-header", "truncate", "zero-range", "copy-page",
-                       "random-tail", "swap-pages"])
+    kind = rng.choice(
+        ["flip", "flip-header", "truncate", "zero-range", "copy-page", "random-tail", "swap-pages"]
+    )
     page = 4096
     pages = max(1, len(data) // page)
     if kind == "flip":
@@ -44,21 +66,22 @@ def damage_bytes(data, rng):
         for _ in range(rng.randint(1, 4)):
             data[rng.randrange(100)] = rng.randrange(256)
     elif kind == "truncate":
-        del data[rng.randrange(1, len(data)):]
+        del data[rng.randrange(1, len(data)) :]
     elif kind == "zero-range":
         start = rng.randrange(len(data))
-        data[start:start + rng.randint(1, 3 * page)] = bytes(min(len(data) - start,
-                                                                 rng.randint(1, 3 * page)))
+        data[start : start + rng.randint(1, 3 * page)] = bytes(
+            min(len(data) - start, rng.randint(1, 3 * page))
+        )
     elif kind == "copy-page":
         a, b = rng.randrange(pages), rng.randrange(pages)
-        data[b * page:(b + 1) * page] = data[a * page:(a + 1) * page]
+        data[b * page : (b + 1) * page] = data[a * page : (a + 1) * page]
     elif kind == "random-tail":
         start = rng.randrange(len(data))
         data[start:] = rng.randbytes(len(data) - start)
     elif kind == "swap-pages":
         a, b = rng.randrange(pages), rng.randrange(pages)
-        pa, pb = data[a * page:(a + 1) * page], data[b * page:(b + 1) * page]
-        data[a * page:a * page + len(pb)], data[b * page:b * page + len(pa)] = pb, pa
+        pa, pb = data[a * page : (a + 1) * page], data[b * page : (b + 1) * page]
+        data[a * page : a * page + len(pb)], data[b * page : b * page + len(pa)] = pb, pa
     return kind, bytes(data)
 
 
@@ -80,15 +103,16 @@ def damage_rows(path, rng):
         try:
             con.execute("update %s set %s = ? where picked(?)" % (table, column), (value, rows))
         except (sqlite3.IntegrityError, sqlite3.OperationalError):
-            pass                 # the column's type or a key refuses the value
+            pass  # the column's type or a key refuses the value
         kind = "set %s.%s" % (table, column)
     elif kind == "delete" and rows:
         con.execute("delete from %s where picked(?)" % table, (rows,))
         kind = "delete from %s" % table
     elif kind == "duplicate" and rows:
         try:
-            con.execute("insert into %s select * from %s where picked(?) limit 1"
-                        % (table, table), (rows,))
+            con.execute(
+                "insert into %s select * from %s where picked(?) limit 1" % (table, table), (rows,)
+            )
         except (sqlite3.IntegrityError, sqlite3.OperationalError):
             pass
         kind = "duplicate in %s" % table
@@ -96,8 +120,10 @@ def damage_rows(path, rng):
         con.execute("drop table %s" % table)
         kind = "drop %s" % table
     else:
-        con.execute("pragma %s = %d" % (rng.choice(["user_version", "application_id"]),
-                                         rng.choice([0, 1, 2, -1, 2**31 - 1])))
+        con.execute(
+            "pragma %s = %d"
+            % (rng.choice(["user_version", "application_id"]), rng.choice([0, 1, 2, -1, 2**31 - 1]))
+        )
         kind = "pragma"
     con.commit()
     con.close()
@@ -120,8 +146,9 @@ def check_case(path, out_dir, others):
     with open(os.path.join(out_dir, "report.html"), encoding="utf-8") as f:
         page = f.read()
     data = page.split('<script type="application/json" id="heapmark-data">', 1)[1]
-    data = json.loads(data.split("</script>", 1)[0],
-                      parse_constant=lambda c: reject("JSON constant " + c))
+    data = json.loads(
+        data.split("</script>", 1)[0], parse_constant=lambda c: reject("JSON constant " + c)
+    )
     assert len(data["tree"]["parent"]) >= 1 and page.count("<script") == 2
     for name in ("peak.txt", "peak.folded", "end.folded"):
         with open(os.path.join(out_dir, name), encoding="utf-8") as f:
@@ -136,6 +163,7 @@ def reject(what):
 def main(good, workdir, cases, seed):
     global _heapmark
     from heapmark import _heapmark
+
     rng = random.Random(seed)
     data = open(good, "rb").read()
     path = os.path.join(workdir, "case.db")

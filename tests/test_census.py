@@ -6,10 +6,10 @@ Populations are made after setref() so that the census holds exactly them
 and, for what getsizeof does not see (3.11+ inline attribute values, and
 dicts), from tracemalloc's count of the bytes actually allocated.
 """
+
 import json
 import os
 import re
-import subprocess
 import sys
 import tracemalloc
 
@@ -25,10 +25,11 @@ ASAN_BUILD = os.environ.get("HMTEST_PRELOAD")
 pytestmark = pytest.mark.skipif(
     bool(ASAN_BUILD) and "libasan" not in os.environ.get("LD_PRELOAD", ""),
     reason="the ASan-built engine needs ASan's runtime preloaded (run-asan runs this "
-           "file again so)")
+    "file again so)",
+)
 
 PY311 = sys.version_info >= (3, 11)
-OWN = "%s.%%s" % __name__      # kind names of the classes defined here
+OWN = "%s.%%s" % __name__  # kind names of the classes defined here
 
 
 class Line:
@@ -60,7 +61,7 @@ class Node:
         self.next = next
 
 
-VALUES = ("x", 1.5, None, (), 7, "y")    # shared: instances own no attribute value
+VALUES = ("x", 1.5, None, (), 7, "y")  # shared: instances own no attribute value
 
 
 @pytest.fixture
@@ -84,14 +85,14 @@ def allocated_per_instance(cls, n=2000, touch_dict=False):
     warm = [cls(*VALUES) for _ in range(100)]
     del warm
     keep = [None] * n
-    positions = list(range(n))      # ints made before tracing starts
+    positions = list(range(n))  # ints made before tracing starts
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
         for i in positions:
             keep[i] = cls(*VALUES)
             if touch_dict:
-                keep[i].__dict__
+                keep[i].__dict__  # noqa: B018 (materialises the dict)
         after = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
@@ -133,7 +134,7 @@ def test_slots_have_no_dict_cost_and_a_smaller_total(relative):
 def test_materialised_dicts_add_up_to_what_was_allocated(relative):
     warm = [Line(*VALUES) for _ in range(100)]
     for o in warm:
-        o.__dict__
+        o.__dict__  # noqa: B018 (materialises the dict)
     del warm, o
     objs = [None] * 20000
     positions = list(range(20000))
@@ -142,7 +143,7 @@ def test_materialised_dicts_add_up_to_what_was_allocated(relative):
         before = tracemalloc.get_traced_memory()[0]
         for i in positions:
             objs[i] = Line(*VALUES)
-            objs[i].__dict__
+            objs[i].__dict__  # noqa: B018 (materialises the dict)
         allocated = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
@@ -194,6 +195,7 @@ def test_each_object_once_and_sizes_are_getsizeof():
 def test_untracked_objects_are_found():
     """str, int, float and bytes are not tracked by the collector."""
     import gc
+
     marker = "census-marker-%d" % id(object())
     number = 1234567.25
     assert not gc.is_tracked(marker) and not gc.is_tracked(number)
@@ -224,14 +226,15 @@ def test_census_results_and_heapmark_are_left_out():
     doomed = [Line(*VALUES) for _ in range(5000)]
     held = heapmark.heap()
     assert row(held, OWN % "Line")[0] >= 5000
-    del doomed           # now only `held` keeps them alive
+    del doomed  # now only `held` keeps them alive
     second = heapmark.heap()
     assert row(second, OWN % "Line")[0] == row(first, OWN % "Line")[0]
-    for count, size, kind, _, module in second.rows():
+    for _count, _size, kind, _, module in second.rows():
         assert not kind.startswith("heapmark"), kind
         assert not module.startswith("heapmark"), (kind, module)
-    modules = {getattr(o, "__name__", None) for o in second.objects()
-               if type(o).__name__ == "module"}
+    modules = {
+        getattr(o, "__name__", None) for o in second.objects() if type(o).__name__ == "module"
+    }
     assert "heapmark.census" not in modules and "heapmark._heapmark" not in modules
     assert "json" in modules
 
@@ -246,14 +249,18 @@ def test_no_dict_is_created(relative):
 
 
 HEADER = " Index  Count   %     Size   % Cumulative  % Kind (class / dict of class)"
-ROW = re.compile(r"^( {0,5}\d{1,6}) ([ \d]{6}) ([ \d]{3}) ([ \d]{8}) ([ \d]{3}) ([ \d]{9}) ([ \d]{3}) (.+)$")
+ROW = re.compile(
+    r"^( {0,5}\d{1,6}) ([ \d]{6}) ([ \d]{3}) ([ \d]{8}) ([ \d]{3}) ([ \d]{9}) ([ \d]{3}) (.+)$"
+)
 
 
 def test_table_matches_heapys_format():
     census = heapmark.heap()
     lines = str(census).splitlines()
     assert lines[0] == "Partition of a set of %d objects. Total size = %d bytes." % (
-        census.count, census.size)
+        census.count,
+        census.size,
+    )
     assert lines[1] == HEADER
     rows = census.rows()
     assert len(rows) > 11
@@ -264,9 +271,14 @@ def test_table_matches_heapys_format():
         count, size, kind = rows[i][0], rows[i][1], rows[i][2]
         cumulative += size
         assert [int(g) for g in m.groups()[:7]] == [
-            i, count, int("%.0f" % (count * 100.0 / census.count)), size,
-            int("%.0f" % (size * 100.0 / census.size)), cumulative,
-            int("%.0f" % (cumulative * 100.0 / census.size))]
+            i,
+            count,
+            int("%.0f" % (count * 100.0 / census.count)),
+            size,
+            int("%.0f" % (size * 100.0 / census.size)),
+            cumulative,
+            int("%.0f" % (cumulative * 100.0 / census.size)),
+        ]
         assert m.group(8) == kind
     assert lines[12] == "<%d more rows. Type e.g. '_.more' to view.>" % (len(rows) - 10)
     assert len(lines) == 13
@@ -282,8 +294,9 @@ def test_row_of_eleven_shows_all_eleven_and_top_option():
     census = heapmark.heap()
     text = census.table(top=len(census) - 1)
     assert "more rows" not in text
-    assert [l for l in text.splitlines() if re.match(r"^ *\d+ ", l)][-1].split()[0] == \
-        str(len(census) - 1)
+    assert [l for l in text.splitlines() if re.match(r"^ *\d+ ", l)][-1].split()[0] == str(
+        len(census) - 1
+    )
     assert len(census.table(top=3).splitlines()) == 6
 
 
@@ -322,12 +335,15 @@ def test_diff_layout(relative):
     assert lines[3] == "  B    %6d %8d" % (before.count, before.size)
     dsize = after.size - before.size
     assert lines[4] == "  A-B  %6d %8d  = %9.3g %% of B" % (
-        after.count - before.count, dsize, dsize * 100.0 / before.size)
+        after.count - before.count,
+        dsize,
+        dsize * 100.0 / before.size,
+    )
     assert lines[6] == "Differences by kind, largest absolute size diffs first."
     assert lines[7] == " Index  Count     Size  Cumulative  % of B Kind (class / dict of class)"
     mine = [l for l in lines[8:] if l.split()[-1] == OWN % "Line" and " dict of " not in l]
     assert len(mine) == 1 and mine[0].split()[1:3] == ["3000", str(row(after, OWN % "Line")[1])]
-    assert lines[8].split()[0] == "0" 
+    assert lines[8].split()[0] == "0"
     del objs
 
 
@@ -338,15 +354,19 @@ def test_sizeof():
     shared = [floats[0]] * 100
     assert heapmark.sizeof(shared) == sys.getsizeof(shared) + sys.getsizeof(0.25)
     nested = [[1.5, 2.5], [3.5]]
-    assert heapmark.sizeof(nested, limit=1) == sum(sys.getsizeof(x) for x in
-                                                   (nested, nested[0], nested[1]))
+    assert heapmark.sizeof(nested, limit=1) == sum(
+        sys.getsizeof(x) for x in (nested, nested[0], nested[1])
+    )
     assert heapmark.sizeof(nested, limit=0) == sys.getsizeof(nested)
     obj = SlotLine(*VALUES)
-    expected = sys.getsizeof(obj) + sum(sys.getsizeof(v) for v in
-                                        {id(v): v for v in VALUES}.values())
-    assert heapmark.sizeof(obj) == expected            # the class is not walked
+    expected = sys.getsizeof(obj) + sum(
+        sys.getsizeof(v) for v in {id(v): v for v in VALUES}.values()
+    )
+    assert heapmark.sizeof(obj) == expected  # the class is not walked
     assert heapmark.sizeof(obj, ignore=()) > expected + sys.getsizeof(SlotLine)
-    assert heapmark.sizeof(obj, ignore=(str, type)) == expected - sys.getsizeof("x") - sys.getsizeof("y")
+    assert heapmark.sizeof(obj, ignore=(str, type)) == expected - sys.getsizeof(
+        "x"
+    ) - sys.getsizeof("y")
     with pytest.raises(TypeError):
         heapmark.sizeof(obj, ignore=(1,))
 
@@ -364,8 +384,9 @@ print("made", len(records))
 def test_census_command(tmp_path):
     script = tmp_path / "prog.py"
     script.write_text(PROGRAM)
-    rc, out, err = run_heapmark(["census", "--json", str(tmp_path / "c.json"), str(script)],
-                                cwd=tmp_path)
+    rc, out, err = run_heapmark(
+        ["census", "--json", str(tmp_path / "c.json"), str(script)], cwd=tmp_path
+    )
     lines = out.splitlines()
     assert lines[0] == "made 12345"
     assert re.match(r"^Partition of a set of \d+ objects\. Total size = \d+ bytes\.$", lines[1])
@@ -380,9 +401,17 @@ def test_census_command(tmp_path):
 
 
 def test_census_command_code_top_and_status(tmp_path):
-    rc, out, err = run_heapmark(["census", "--top", "3", "-c",
-                                 "import sys; keep = [1.5 * i for i in range(50000)]; sys.exit(4)"],
-                                cwd=tmp_path, check_rc=4)
+    rc, out, err = run_heapmark(
+        [
+            "census",
+            "--top",
+            "3",
+            "-c",
+            "import sys; keep = [1.5 * i for i in range(50000)]; sys.exit(4)",
+        ],
+        cwd=tmp_path,
+        check_rc=4,
+    )
     lines = out.splitlines()
     assert len(lines) == 6 and lines[5].startswith("<")
     assert any(l.endswith(" float") and int(l.split()[1]) >= 50000 for l in lines[2:5])
@@ -402,8 +431,9 @@ def test_census_command_bad_input(tmp_path):
     assert_one_line_error(rc, err, "missing.py")
     rc, out, err = run_heapmark(["census", "--bogus", "x.py"], cwd=tmp_path, check_rc=None)
     assert_one_line_error(rc, err, "--bogus")
-    rc, out, err = run_heapmark(["census", "--top", "many", "-c", "pass"], cwd=tmp_path,
-                                check_rc=None)
+    rc, out, err = run_heapmark(
+        ["census", "--top", "many", "-c", "pass"], cwd=tmp_path, check_rc=None
+    )
     assert_one_line_error(rc, err, "--top")
     rc, out, err = run_heapmark(["census"], cwd=tmp_path, check_rc=None)
     assert_one_line_error(rc, err, "nothing to run")
@@ -412,8 +442,11 @@ def test_census_command_bad_input(tmp_path):
 def test_census_under_heapmark_run(tmp_path):
     """The census also works inside a profiled program."""
     script = tmp_path / "p.py"
-    script.write_text("import heapmark\nxs = [float(i) for i in range(30000)]\n"
-                      "h = heapmark.heap()\nprint(dict((k, c) for c, s, k, t, m in h.rows())['float'] >= 30000)\n")
-    rc, out, err = run_heapmark(["run", "-q", "-o", str(tmp_path / "out"), str(script)],
-                                cwd=tmp_path)
+    script.write_text(
+        "import heapmark\nxs = [float(i) for i in range(30000)]\n"
+        "h = heapmark.heap()\nprint(dict((k, c) for c, s, k, t, m in h.rows())['float'] >= 30000)\n"
+    )
+    rc, out, err = run_heapmark(
+        ["run", "-q", "-o", str(tmp_path / "out"), str(script)], cwd=tmp_path
+    )
     assert out.strip() == "True"

@@ -4,6 +4,7 @@ The program must see the same sys.argv, __main__, stdin, stdout and exit
 status with and without heapmark; heapmark's own words go to stderr with the
 prefix `heapmark: `; bad input ends with exit status 2 and no traceback.
 """
+
 import os
 import random
 import sqlite3
@@ -35,8 +36,12 @@ print("stdin", repr(data))
 
 
 def plain(args, cwd, stdin=b""):
-    proc = subprocess.run([sys.executable] + args, cwd=cwd, input=stdin,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.run(
+        [sys.executable] + args,
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+    )
     return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
 
 
@@ -55,20 +60,32 @@ def progdir(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("target", [
-    pytest.param(["prog.py", "a", "--b", "-c"], id="script"),
-    pytest.param(["-m", "mymod", "x", "-o"], id="module"),
-    pytest.param(["-c", INTROSPECT, "arg1"], id="code"),
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        pytest.param(["prog.py", "a", "--b", "-c"], id="script"),
+        pytest.param(["-m", "mymod", "x", "-o"], id="module"),
+        pytest.param(["-c", INTROSPECT, "arg1"], id="code"),
+    ],
+)
 def test_program_sees_what_it_would_without_heapmark(progdir, target):
     env = {"PYTHONPATH": "/nonexistent/user/path", "HMUSER_SETTING": "kept"}
     rc, expected, _ = plain(target, progdir, stdin=b"some input\n")
     run_env = dict(os.environ, **env)
-    proc = subprocess.run(heapmark_command(["run", "-o", str(progdir / "out")] + target, run_env),
-                          cwd=progdir, input=b"some input\n", stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, env=run_env)
-    plain_env = subprocess.run([sys.executable] + target, cwd=progdir, input=b"some input\n",
-                               stdout=subprocess.PIPE, env=dict(os.environ, **env))
+    proc = subprocess.run(
+        heapmark_command(["run", "-o", str(progdir / "out")] + target, run_env),
+        cwd=progdir,
+        input=b"some input\n",
+        capture_output=True,
+        env=run_env,
+    )
+    plain_env = subprocess.run(
+        [sys.executable] + target,
+        cwd=progdir,
+        input=b"some input\n",
+        stdout=subprocess.PIPE,
+        env=dict(os.environ, **env),
+    )
     assert proc.returncode == rc == 0
     assert proc.stdout.decode() == plain_env.stdout.decode()
     assert "path has heapmark boot False" in proc.stdout.decode()
@@ -91,22 +108,27 @@ def test_users_own_sitecustomize_still_runs(progdir):
 
 def test_existing_ld_preload_is_restored_for_the_program(progdir):
     lib = subprocess.check_output(["gcc", "-print-file-name=libgcc_s.so.1"]).decode().strip()
-    _, out, _ = run_heapmark(["run", "-q", "-o", str(progdir / "out"), "prog.py"], progdir,
-                             env={"LD_PRELOAD": lib})
+    _, out, _ = run_heapmark(
+        ["run", "-q", "-o", str(progdir / "out"), "prog.py"], progdir, env={"LD_PRELOAD": lib}
+    )
     assert "preload %s " % lib in out
 
 
-@pytest.mark.parametrize("code, status", [
-    ("print('fine')", 0),
-    ("raise ValueError('boom')", 1),
-    ("import sys; sys.exit(3)", 3),
-    ("import sys; sys.exit('message to stderr')", 1),
-])
+@pytest.mark.parametrize(
+    "code, status",
+    [
+        ("print('fine')", 0),
+        ("raise ValueError('boom')", 1),
+        ("import sys; sys.exit(3)", 3),
+        ("import sys; sys.exit('message to stderr')", 1),
+    ],
+)
 def test_exit_status_and_traceback_pass_through(tmp_path, code, status):
     (tmp_path / "p.py").write_text(code + "\n")
     rc_plain, out_plain, err_plain = plain(["p.py"], tmp_path)
-    rc, out, err = run_heapmark(["run", "-o", str(tmp_path / "out"), "p.py"], tmp_path,
-                                check_rc=None)
+    rc, out, err = run_heapmark(
+        ["run", "-o", str(tmp_path / "out"), "p.py"], tmp_path, check_rc=None
+    )
     assert rc == rc_plain == status
     assert out == out_plain
     assert program_lines(err) == err_plain.splitlines()
@@ -143,23 +165,29 @@ def test_default_results_directory(tmp_path):
 def test_python_dash_m_heapmark(tmp_path):
     (tmp_path / "p.py").write_text("print('hi')\n")
     python = os.path.join(os.path.dirname(RECORDER), "python") if RECORDER else sys.executable
-    proc = subprocess.run([python, "-m", "heapmark", "run", "-q", "-o", "out", "p.py"],
-                          cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.run(
+        [python, "-m", "heapmark", "run", "-q", "-o", "out", "p.py"],
+        cwd=tmp_path,
+        capture_output=True,
+    )
     assert proc.returncode == 0 and proc.stdout == b"hi\n"
     assert (tmp_path / "out" / "peak.svg").exists()
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["run", "missing.py"], "cannot open script 'missing.py'"),
-    (["run", sys.executable, "p.py"], "is a program, not a Python script"),
-    (["run", "--bogus", "p.py"], "unknown option '--bogus'"),
-    (["run"], "nothing to run"),
-    (["run", "--sample-rate", "lots", "p.py"], "--sample-rate expects a number"),
-    (["run", "-o"], "option -o needs a value"),
-    (["frobnicate"], "unknown command 'frobnicate'"),
-    (["report"], "needs a profile"),
-    (["report", "--bogus", "x.db"], "unknown option '--bogus'"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["run", "missing.py"], "cannot open script 'missing.py'"),
+        (["run", sys.executable, "p.py"], "is a program, not a Python script"),
+        (["run", "--bogus", "p.py"], "unknown option '--bogus'"),
+        (["run"], "nothing to run"),
+        (["run", "--sample-rate", "lots", "p.py"], "--sample-rate expects a number"),
+        (["run", "-o"], "option -o needs a value"),
+        (["frobnicate"], "unknown command 'frobnicate'"),
+        (["report"], "needs a profile"),
+        (["report", "--bogus", "x.db"], "unknown option '--bogus'"),
+    ],
+)
 def test_bad_command_lines(tmp_path, args, fragment):
     (tmp_path / "p.py").write_text("pass\n")
     rc, out, err = run_heapmark(args, tmp_path, check_rc=None)
@@ -170,8 +198,9 @@ def test_bad_command_lines(tmp_path, args, fragment):
 def test_unwritable_output_directory(tmp_path):
     (tmp_path / "p.py").write_text("pass\n")
     (tmp_path / "afile").write_text("")
-    rc, _, err = run_heapmark(["run", "-o", str(tmp_path / "afile" / "out"), "p.py"], tmp_path,
-                              check_rc=None)
+    rc, _, err = run_heapmark(
+        ["run", "-o", str(tmp_path / "afile" / "out"), "p.py"], tmp_path, check_rc=None
+    )
     assert_one_line_error(rc, err, "cannot write to output directory")
 
 
@@ -209,8 +238,10 @@ def make_bad_profile(kind, good, path):
     return path
 
 
-@pytest.mark.parametrize("kind", ["missing", "empty", "text", "random", "truncated", "corrupt",
-                                  "other-sqlite", "directory"])
+@pytest.mark.parametrize(
+    "kind",
+    ["missing", "empty", "text", "random", "truncated", "corrupt", "other-sqlite", "directory"],
+)
 @pytest.mark.parametrize("json_output", [False, True], ids=["report", "json"])
 def test_bad_profiles(tmp_path, good_profile, kind, json_output):
     bad = tmp_path / "bad.db"

@@ -1,22 +1,35 @@
 """Threads: correct totals and no deadlock with many threads allocating and
 freeing at once, threads heapmark did not see start, allocation in
 thread-local destructors, and threads still allocating at shutdown."""
+
 import os
 
 import pytest
 
-from conftest import (SAMPLED_TOLERANCE, assert_close, folded_bytes_at,
-                      folded_lines, profile_program, run_heapmark)
+from conftest import (
+    SAMPLED_TOLERANCE,
+    assert_close,
+    folded_bytes_at,
+    folded_lines,
+    profile_program,
+    run_heapmark,
+)
 
 
-@pytest.mark.parametrize("exact", [pytest.param(True, id="exact"),
-                                   pytest.param(False, id="sampled")])
+@pytest.mark.parametrize(
+    "exact", [pytest.param(True, id="exact"), pytest.param(False, id="sampled")]
+)
 def test_sixteen_threads_churning(workdir, native_ext, exact):
     # Sampled at 8 KiB: the 6.4 MB kept then make ~780 samples, so the 15%
     # tolerance is four standard deviations (at 64 KiB it would be 1.5).
-    truth, report, out = profile_program(workdir, native_ext, "many_threads", exact,
-                                         extra_args=[] if exact else ["--sample-rate", "8K"],
-                                         program_args=["--daemons"])
+    truth, report, out = profile_program(
+        workdir,
+        native_ext,
+        "many_threads",
+        exact,
+        extra_args=[] if exact else ["--sample-rate", "8K"],
+        program_args=["--daemons"],
+    )
     churn, tls = truth["lines"]["churn"], truth["lines"]["tls"]
     end = folded_lines(out / "end.folded")
     # What is still allocated at exit adds up, stack by stack, to the total
@@ -34,8 +47,7 @@ def test_sixteen_threads_churning(workdir, native_ext, exact):
         assert churned == truth["end"][str(churn)]
         # The block a thread-local destructor made after its thread's start
         # routine returned is credited to the line that started the thread.
-        assert folded_bytes_at(out / "end.folded", "many_threads.py", tls) == \
-            truth["end"][str(tls)]
+        assert folded_bytes_at(out / "end.folded", "many_threads.py", tls) == truth["end"][str(tls)]
         unseen = sum(v for stack, v in end.items() if stack.startswith("[no Python frame]"))
         assert unseen >= truth["unseen"]
     else:
@@ -59,8 +71,11 @@ def test_thread_started_before_heapmark(tmp_path, native_ext):
     """A preloaded library's constructor starts a thread before heapmark's
     constructor has run; what that thread allocates later is still counted."""
     (tmp_path / "early.py").write_text(EARLY)
-    _, out, _ = run_heapmark(["run", "-q", "--exact", "-o", str(tmp_path / "out"), "early.py"],
-                             tmp_path, env={"LD_PRELOAD": os.path.join(native_ext, "hmearly.so")})
+    _, out, _ = run_heapmark(
+        ["run", "-q", "--exact", "-o", str(tmp_path / "out"), "early.py"],
+        tmp_path,
+        env={"LD_PRELOAD": os.path.join(native_ext, "hmearly.so")},
+    )
     kept = int(out)
     assert kept >= 5_000_000
     end = folded_lines(tmp_path / "out" / "end.folded")

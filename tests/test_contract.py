@@ -5,6 +5,7 @@ are written once, in contract.h's X-macro tables; the C files, the module's
 ENVIRONMENT / RESULT_FILES / RESULT_SERIES tuples, the command line and
 docs/environment.md all agree with it, and no other file spells them.
 """
+
 import ast
 import os
 import re
@@ -39,11 +40,13 @@ def contract_table(macro, columns):
         body.append(line.rstrip().rstrip("\\"))
         if not line.rstrip().endswith("\\"):
             break
-    body = " ".join(body)[len("#define %s(X)" % macro):]
+    body = " ".join(body)[len("#define %s(X)" % macro) :]
     cell = {"id": r"(\w+)", "str": C_STRING}
     row = r"X\(\s*" + r",\s*".join(cell[c] for c in columns) + r"\s*\)"
-    rows = [tuple(unescape(v) if c == "str" else v for c, v in zip(columns, m))
-            for m in re.findall(row, body)]
+    rows = [
+        tuple(unescape(v) if c == "str" else v for c, v in zip(columns, m))
+        for m in re.findall(row, body)
+    ]
     assert len(rows) == body.count("X("), "a row of %s not understood" % macro
     return rows
 
@@ -78,12 +81,15 @@ def python_strings(path):
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 prose.add(id(first.value))
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "USAGE"
-                                                for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", "") == "USAGE" for t in node.targets
+        ):
             prose.add(id(node.value))
-    return [(node.lineno, node.value) for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str)
-            and id(node) not in prose]
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in prose
+    ]
 
 
 def python_sources():
@@ -95,15 +101,26 @@ def python_sources():
 
 def test_the_tables_hold_what_heapmark_uses():
     names = {name for _, name, _, _ in ENVIRONMENT}
-    assert {"HEAPMARK_PROFILE", "HEAPMARK_RATE", "HEAPMARK_PARENT", "HEAPMARK_ROOT",
-            "HEAPMARK_TIMELINE_MS", "HEAPMARK_FUZZ_SEED",
-            "HEAPMARK_TEST_OOM_REPORT_DELAY_MS"} <= names
+    assert {
+        "HEAPMARK_PROFILE",
+        "HEAPMARK_RATE",
+        "HEAPMARK_PARENT",
+        "HEAPMARK_ROOT",
+        "HEAPMARK_TIMELINE_MS",
+        "HEAPMARK_FUZZ_SEED",
+        "HEAPMARK_TEST_OOM_REPORT_DELAY_MS",
+    } <= names
     assert len(names) == len(ENVIRONMENT) == 19
     assert all(name.startswith("HEAPMARK_") for name in names)
     assert {kind for _, _, kind, _ in ENVIRONMENT} == {"RUN", "CHILD", "CALLER", "TOOLING"}
     assert ("PROFILE", "profile.db", "PROFILE") == RESULT_FILES[0][:3]
     assert [name for _, name, kind, _ in RESULT_FILES if kind == "REPORT"] == [
-        "peak.svg", "peak.folded", "end.folded", "peak.txt", "report.html"]
+        "peak.svg",
+        "peak.folded",
+        "end.folded",
+        "peak.txt",
+        "report.html",
+    ]
     assert ("CHILD_PROFILE", "profile-", ".db", "FILE") == RESULT_SERIES[0][:4]
 
 
@@ -118,8 +135,9 @@ def test_no_c_file_spells_an_environment_variable():
     for path in c_sources():
         if os.path.samefile(path, CONTRACT):
             continue
-        found += ["%s: %r" % (os.path.relpath(path, ROOT), s)
-                  for s in c_strings(path) if "HEAPMARK_" in s]
+        found += [
+            "%s: %r" % (os.path.relpath(path, ROOT), s) for s in c_strings(path) if "HEAPMARK_" in s
+        ]
     assert found == [], "HEAPMARK_ names outside common/contract.h:\n" + "\n".join(found)
 
 
@@ -132,8 +150,9 @@ def test_no_c_file_spells_a_result_file():
             continue
         for s in c_strings(path):
             words = re.findall(r"[\w.%-]+", s)
-            if any(w in names for w in words) or any(w.startswith(p) for w in words
-                                                     for p in prefixes):
+            if any(w in names for w in words) or any(
+                w.startswith(p) for w in words for p in prefixes
+            ):
                 found.append("%s: %r" % (os.path.relpath(path, ROOT), s))
     assert found == [], "result names outside common/contract.h:\n" + "\n".join(found)
 
@@ -145,8 +164,11 @@ def test_the_command_line_spells_none_of_them():
     for path in python_sources():
         for line, s in python_strings(path):
             words = re.findall(r"[\w.%-]+", s)
-            if ("HEAPMARK_" in s or any(w in names for w in words)
-                    or any(w.startswith(p) for w in words for p in prefixes)):
+            if (
+                "HEAPMARK_" in s
+                or any(w in names for w in words)
+                or any(w.startswith(p) for w in words for p in prefixes)
+            ):
                 found.append("%s:%d: %r" % (os.path.relpath(path, ROOT), line, s))
     assert found == [], "contract names spelled in src/heapmark:\n" + "\n".join(found)
 
@@ -154,8 +176,10 @@ def test_the_command_line_spells_none_of_them():
 def test_the_scans_see_a_literal(tmp_path):
     """The scanners above find what they look for (so that their silence means something)."""
     c = tmp_path / "x.c"
-    c.write_text('/* "HEAPMARK_A" */ const char *s = "HEAPMARK_B=%s", *t = "a/peak.svg";\n'
-                 'static PyMethodDef m[] = {\n    {"f", f, 0, "writes peak.svg"},\n};\n')
+    c.write_text(
+        '/* "HEAPMARK_A" */ const char *s = "HEAPMARK_B=%s", *t = "a/peak.svg";\n'
+        'static PyMethodDef m[] = {\n    {"f", f, 0, "writes peak.svg"},\n};\n'
+    )
     assert c_strings(str(c)) == ["HEAPMARK_B=%s", "a/peak.svg"]
     py = tmp_path / "x.py"
     py.write_text('"""doc HEAPMARK_A"""\nUSAGE = "profile.db"\nx = "HEAPMARK_B"\n')
@@ -166,8 +190,9 @@ def test_docs_list_every_variable():
     """docs/environment.md's table is the table: names, kinds and meanings."""
     text = open(os.path.join(ROOT, "docs", "environment.md"), encoding="utf-8").read()
     rows = re.findall(r"^\| `(HEAPMARK_\w+)` \| (\w+) \| (.*) \|$", text, re.M)
-    assert [(n, k, m.replace("\\|", "|")) for n, k, m in rows] == \
-        [(name, kind, meaning) for _, name, kind, meaning in ENVIRONMENT]
+    assert [(n, k, m.replace("\\|", "|")) for n, k, m in rows] == [
+        (name, kind, meaning) for _, name, kind, meaning in ENVIRONMENT
+    ]
     for kind in {kind for _, _, kind, _ in ENVIRONMENT}:
         assert "- **%s**: " % kind in text
     readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
@@ -184,24 +209,34 @@ def test_readme_lists_the_result_files():
 def test_the_engine_removes_its_variables_and_keeps_the_rest(tmp_path):
     """RUN, CHILD and CALLER variables never reach the program; TOOLING ones do."""
     (tmp_path / "show.py").write_text(
-        "import os\nprint(sorted(k for k in os.environ if k.startswith('HEAPMARK_')))\n")
+        "import os\nprint(sorted(k for k in os.environ if k.startswith('HEAPMARK_')))\n"
+    )
     env = {"HEAPMARK_ROOT": "", "HEAPMARK_PARENT": "1", "HEAPMARK_FUZZ_SEED": "5"}
     _, out, _ = run_heapmark(["run", "-q", "-o", "res", "show.py"], cwd=tmp_path, env=env)
     assert out.strip() == "['HEAPMARK_FUZZ_SEED']"
     assert sorted(os.listdir(tmp_path / "res")) == sorted(
-        name for _, name, kind, _ in RESULT_FILES if kind in ("PROFILE", "REPORT"))
+        name for _, name, kind, _ in RESULT_FILES if kind in ("PROFILE", "REPORT")
+    )
 
 
-@pytest.mark.parametrize("command, args", [
-    ("run", ["--no-such", "x.py"]), ("report", ["--no-such", "p.db"]),
-    ("census", ["--no-such=1"]), ("export", ["p.db", "-z"]), ("diff", ["a", "--top=3", "--x"]),
-])
+@pytest.mark.parametrize(
+    "command, args",
+    [
+        ("run", ["--no-such", "x.py"]),
+        ("report", ["--no-such", "p.db"]),
+        ("census", ["--no-such=1"]),
+        ("export", ["p.db", "-z"]),
+        ("diff", ["a", "--top=3", "--x"]),
+    ],
+)
 def test_unknown_option(tmp_path, command, args):
     rc, out, err = run_heapmark([command] + args, cwd=tmp_path, check_rc=None)
     bad = next(a for a in args if a.startswith("-") and not a.startswith("--top"))
     assert_one_line_error(rc, err)
-    assert err == "heapmark: error: unknown option '%s' for heapmark %s (see heapmark --help)\n" \
-        % (bad, command)
+    assert err == "heapmark: error: unknown option '%s' for heapmark %s (see heapmark --help)\n" % (
+        bad,
+        command,
+    )
     assert out == "" and os.listdir(tmp_path) == []
 
 
@@ -213,21 +248,28 @@ TABLE = (
 
 
 def test_parser_reads_the_table():
-    opts, rest = options.parse(["a", "--top", "3", "-q", "--output=d", "-", "-o", "e"], "x", TABLE,
-                               {"quiet": False})
+    opts, rest = options.parse(
+        ["a", "--top", "3", "-q", "--output=d", "-", "-o", "e"], "x", TABLE, {"quiet": False}
+    )
     assert opts == {"top": 3, "quiet": True, "output": "e"} and rest == ["a", "-"]
     opts, rest = options.parse(["--top=7", "-m", "mod", "--top", "9"], "x", TABLE, program=True)
     assert opts == {"top": 7} and rest == ["-m", "mod", "--top", "9"]
 
 
-@pytest.mark.parametrize("args, kwargs, message", [
-    (["--top"], {}, "option --top needs a value"),
-    (["--bad"], {}, "unknown option '--bad' for heapmark x (see heapmark --help)"),
-    (["a", "b"], {"max_positional": 1, "too_many": "one, not '%s'"}, "one, not 'b'"),
-    ([], {"program": True}, "nothing to run: give a script, -m module or -c code "
-                            "(see heapmark --help)"),
-    (["--"], {"program": True}, "nothing to run after '--'"),
-])
+@pytest.mark.parametrize(
+    "args, kwargs, message",
+    [
+        (["--top"], {}, "option --top needs a value"),
+        (["--bad"], {}, "unknown option '--bad' for heapmark x (see heapmark --help)"),
+        (["a", "b"], {"max_positional": 1, "too_many": "one, not '%s'"}, "one, not 'b'"),
+        (
+            [],
+            {"program": True},
+            "nothing to run: give a script, -m module or -c code (see heapmark --help)",
+        ),
+        (["--"], {"program": True}, "nothing to run after '--'"),
+    ],
+)
 def test_parser_errors(args, kwargs, message):
     with pytest.raises(options.UsageError) as info:
         options.parse(args, "x", TABLE, **kwargs)

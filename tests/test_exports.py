@@ -5,6 +5,7 @@ Every export is a view of the profile: its values must add up to the
 snapshot's node values as stored in profile.db, and the known allocation of
 the ground-truth program must appear at its line with its size.
 """
+
 import gzip
 import json
 import os
@@ -15,8 +16,14 @@ import subprocess
 
 import pytest
 
-from conftest import (EXACT_TOLERANCE, SAMPLED_TOLERANCE, assert_close, assert_one_line_error,
-                      folded_lines, run_heapmark)
+from conftest import (
+    EXACT_TOLERANCE,
+    SAMPLED_TOLERANCE,
+    assert_close,
+    assert_one_line_error,
+    folded_lines,
+    run_heapmark,
+)
 
 BLOB = 30_000_000
 ROWS = 20_000
@@ -38,7 +45,7 @@ def main():
 
 kept = main()
 ''' % (ROWS, BLOB)
-BLOB_LINE = 6       # return bytearray(BLOB)
+BLOB_LINE = 6  # return bytearray(BLOB)
 ROWS_LINE = 2
 
 
@@ -58,10 +65,16 @@ def tolerance(run):
 def node_total(profile, snapshot):
     """Sum of the snapshot's node values, straight from profile.db."""
     con = sqlite3.connect(str(profile))
-    (total,) = con.execute("select coalesce(sum(v.bytes), 0) from node_values v join snapshots s "
-                           "on s.id = v.snapshot where s.name = ?", (snapshot,)).fetchone()
-    (count,) = con.execute("select coalesce(sum(v.count), 0) from node_values v join snapshots s "
-                           "on s.id = v.snapshot where s.name = ?", (snapshot,)).fetchone()
+    (total,) = con.execute(
+        "select coalesce(sum(v.bytes), 0) from node_values v join snapshots s "
+        "on s.id = v.snapshot where s.name = ?",
+        (snapshot,),
+    ).fetchone()
+    (count,) = con.execute(
+        "select coalesce(sum(v.count), 0) from node_values v join snapshots s "
+        "on s.id = v.snapshot where s.name = ?",
+        (snapshot,),
+    ).fetchone()
     return total, count
 
 
@@ -72,6 +85,7 @@ def export(run, fmt, *extra, name=None):
 
 
 # ---- pprof --------------------------------------------------------------------
+
 
 def varint(buf, i):
     value = shift = 0
@@ -93,7 +107,7 @@ def fields(buf):
             value, i = varint(buf, i)
         elif key & 7 == 2:
             n, i = varint(buf, i)
-            value, i = buf[i:i + n], i + n
+            value, i = buf[i : i + n], i + n
         else:
             raise AssertionError("unexpected wire type %d" % (key & 7))
         yield key >> 3, value
@@ -138,11 +152,15 @@ def decode_pprof(path):
 
 def test_pprof_decodes_to_the_snapshot(run):
     out = export(run, "pprof")
-    assert out.read_bytes()[:2] == b"\x1f\x8b"          # gzip
+    assert out.read_bytes()[:2] == b"\x1f\x8b"  # gzip
     strings, types, samples, scalars, comments = decode_pprof(out)
     assert strings[0] == ""
-    assert types == [("alloc_objects", "count"), ("alloc_space", "bytes"),
-                     ("inuse_objects", "count"), ("inuse_space", "bytes")]
+    assert types == [
+        ("alloc_objects", "count"),
+        ("alloc_space", "bytes"),
+        ("inuse_objects", "count"),
+        ("inuse_space", "bytes"),
+    ]
     assert strings[scalars[14]] == "inuse_space"
     # Every value is a node's own: the sums are the snapshots' node totals.
     sums = [sum(values[k] for _, values in samples) for k in range(4)]
@@ -150,8 +168,11 @@ def test_pprof_decodes_to_the_snapshot(run):
     peak_bytes, peak_count = node_total(run / "out" / "profile.db", "peak")
     assert sums == [alloc_count, alloc_bytes, peak_count, peak_bytes]
     # The blob at its line, leaf first, called from main and <module>.
-    blob = [(stack, values) for stack, values in samples
-            if stack and stack[0][0] == "make_blob" and stack[0][2] == BLOB_LINE]
+    blob = [
+        (stack, values)
+        for stack, values in samples
+        if stack and stack[0][0] == "make_blob" and stack[0][2] == BLOB_LINE
+    ]
     assert len(blob) == 1
     stack, values = blob[0]
     assert [frame[0] for frame in stack[:3]] == ["make_blob", "main", "<module>"]
@@ -159,7 +180,7 @@ def test_pprof_decodes_to_the_snapshot(run):
     assert_close(values[3], BLOB, tolerance(run), "inuse_space of make_blob")
     assert_close(values[1], BLOB, tolerance(run), "alloc_space of make_blob")
     assert any("estimates" in c for c in comments) == ("sampled" in str(run))
-    assert scalars[12] == (1 if "exact" in str(run) else 64 * 1024)      # period: the sample rate
+    assert scalars[12] == (1 if "exact" in str(run) else 64 * 1024)  # period: the sample rate
 
 
 def test_go_tool_pprof_reads_the_export(run):
@@ -167,8 +188,11 @@ def test_go_tool_pprof_reads_the_export(run):
     if go is None:
         pytest.skip("go is not installed (Debian's golang-go; .ci/run installs it)")
     out = export(run, "pprof")
-    proc = subprocess.run([go, "tool", "pprof", "-top", "-unit=B", str(out)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    proc = subprocess.run(
+        [go, "tool", "pprof", "-top", "-unit=B", str(out)],
+        capture_output=True,
+        timeout=300,
+    )
     text = proc.stdout.decode() + proc.stderr.decode()
     assert proc.returncode == 0, text
     assert "Type: inuse_space" in text
@@ -180,8 +204,11 @@ def test_go_tool_pprof_reads_the_export(run):
     # The list comprehension: a function of its own before 3.12 (PEP 709).
     assert {"load_table.<locals>.<listcomp>", "<listcomp>", "load_table"} & set(names), text
     # The other sample types are there too.
-    proc = subprocess.run([go, "tool", "pprof", "-top", "-sample_index=alloc_space", str(out)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    proc = subprocess.run(
+        [go, "tool", "pprof", "-top", "-sample_index=alloc_space", str(out)],
+        capture_output=True,
+        timeout=300,
+    )
     assert proc.returncode == 0 and "Type: alloc_space" in proc.stdout.decode()
 
 
@@ -201,8 +228,15 @@ def test_pprof_of_everything_allocated(run):
 SPEEDSCOPE_FILE = {"$schema": str, "profiles": list, "shared": dict}
 SPEEDSCOPE_FRAME = {"name": str}
 SPEEDSCOPE_FRAME_OPTIONAL = {"file": str, "line": (int, float), "col": (int, float)}
-SPEEDSCOPE_SAMPLED = {"type": str, "name": str, "unit": str, "startValue": (int, float),
-                      "endValue": (int, float), "samples": list, "weights": list}
+SPEEDSCOPE_SAMPLED = {
+    "type": str,
+    "name": str,
+    "unit": str,
+    "startValue": (int, float),
+    "endValue": (int, float),
+    "samples": list,
+    "weights": list,
+}
 
 
 def check_fields(obj, required, optional=None):
@@ -232,9 +266,11 @@ def test_speedscope_follows_the_schema(run):
     peak_bytes, _ = node_total(run / "out" / "profile.db", "peak")
     assert sum(profile["weights"]) == peak_bytes == profile["endValue"]
     # Stacks are root first; the blob is a leaf at its line.
-    blob = [w for stack, w in zip(profile["samples"], profile["weights"])
-            if frames[stack[-1]]["name"] == "make_blob"
-            and frames[stack[-1]].get("line") == BLOB_LINE]
+    blob = [
+        w
+        for stack, w in zip(profile["samples"], profile["weights"])
+        if frames[stack[-1]]["name"] == "make_blob" and frames[stack[-1]].get("line") == BLOB_LINE
+    ]
     assert len(blob) == 1
     assert_close(blob[0], BLOB, tolerance(run), "speedscope weight of make_blob")
     first = [frames[stack[0]]["name"] for stack in profile["samples"]]
@@ -244,6 +280,7 @@ def test_speedscope_follows_the_schema(run):
 
 # ---- folded and JSON ----------------------------------------------------------
 
+
 @pytest.mark.parametrize("snapshot", ["peak", "end", "allocated"])
 def test_folded_round_trips(run, snapshot):
     out = export(run, "folded", "--snapshot", snapshot, name=snapshot + ".export.folded")
@@ -252,10 +289,13 @@ def test_folded_round_trips(run, snapshot):
     if snapshot != "allocated":
         # The same file `heapmark run` wrote.
         assert out.read_bytes() == (run / "out" / (snapshot + ".folded")).read_bytes()
-    blob = sum(v for s, v in stacks.items() if s.endswith("make_blob (%s:%d)"
-                                                           % (run / "app.py", BLOB_LINE)))
+    blob = sum(
+        v
+        for s, v in stacks.items()
+        if s.endswith("make_blob (%s:%d)" % (run / "app.py", BLOB_LINE))
+    )
     if snapshot == "end":
-        assert blob == 0        # freed before the end
+        assert blob == 0  # freed before the end
     else:
         assert_close(blob, BLOB, tolerance(run), "folded make_blob at the " + snapshot)
 
@@ -293,13 +333,18 @@ def test_json_tree_adds_up(run):
             kids = children.get(node["id"], [])
             for k in (0, 1):
                 assert node["total"][name][k] == node["self"][name][k] + sum(
-                    c["total"][name][k] for c in kids)
+                    c["total"][name][k] for c in kids
+                )
         assert nodes[0]["total"][name][0] == sum(n["self"][name][0] for n in nodes)
         assert list(node_total(run / "out" / "profile.db", name)) == nodes[0]["total"][name]
         assert snapshots[name]["tree_bytes"] == nodes[0]["total"][name][0]
-    blob = [n for n in nodes if n["frame"] is not None
-            and frames[n["frame"]]["function"] == "make_blob"
-            and frames[n["frame"]]["line"] == BLOB_LINE]
+    blob = [
+        n
+        for n in nodes
+        if n["frame"] is not None
+        and frames[n["frame"]]["function"] == "make_blob"
+        and frames[n["frame"]]["line"] == BLOB_LINE
+    ]
     assert len(blob) == 1
     assert frames[blob[0]["frame"]]["source"] == "return bytearray(%d)" % BLOB
     assert_close(blob[0]["self"]["peak"][0], BLOB, tolerance(run), "JSON make_blob at the peak")
@@ -338,18 +383,21 @@ def test_a_run_of_several_processes_exports_merged(tmp_path):
     roots = [doc["frames"][n["frame"]]["function"] for n in doc["nodes"] if n["parent"] == 0]
     assert len(roots) == 2 and all(r.startswith("[process ") for r in roots)
     _, folded, _ = run_heapmark(["export", "out/profile.db", "--format", "folded"], tmp_path)
-    child = sum(int(l.rpartition(" ")[2]) for l in folded.splitlines()
-                if l.startswith("[process %d:" % doc["processes"][1]["pid"])
-                and "fork.py:5)" in l)
+    child = sum(
+        int(l.rpartition(" ")[2])
+        for l in folded.splitlines()
+        if l.startswith("[process %d:" % doc["processes"][1]["pid"]) and "fork.py:5)" in l
+    )
     assert_close(child, 25_000_000, EXACT_TOLERANCE, "the child's line in the merged export")
 
 
 # ---- bad input ----------------------------------------------------------------
 
+
 def damaged_profiles(run, d):
     good = (run / "out" / "profile.db").read_bytes()
     (d / "empty.db").write_bytes(b"")
-    (d / "truncated.db").write_bytes(good[:len(good) // 3])
+    (d / "truncated.db").write_bytes(good[: len(good) // 3])
     corrupt = bytearray(good)
     for i in range(100, len(corrupt), 97):
         corrupt[i] ^= 0x5A
@@ -361,8 +409,9 @@ def damaged_profiles(run, d):
 def test_bad_profiles_get_one_line(run, tmp_path):
     for name in damaged_profiles(run, tmp_path):
         for fmt in ("pprof", "json"):
-            rc, out, err = run_heapmark(["export", name, "--format", fmt, "-o", "x.out"],
-                                        tmp_path, check_rc=None)
+            rc, out, err = run_heapmark(
+                ["export", name, "--format", fmt, "-o", "x.out"], tmp_path, check_rc=None
+            )
             assert_one_line_error(rc, err, name)
             assert not (tmp_path / "x.out").exists() and not (tmp_path / "x.out.tmp").exists()
 
@@ -412,30 +461,35 @@ def long_names(tmp_path_factory):
     sub = d / "a_directory_with_a_long_name" / "and_another_one_below_it"
     sub.mkdir(parents=True)
     (sub / "program_with_a_long_file_name.py").write_text(LONG)
-    run_heapmark(["run", "-q", "--seed", "3", "-o", "out",
-                  str(sub / "program_with_a_long_file_name.py")], d)
+    run_heapmark(
+        ["run", "-q", "--seed", "3", "-o", "out", str(sub / "program_with_a_long_file_name.py")], d
+    )
     return d
 
 
 @pytest.mark.parametrize("columns", [60, 200])
 def test_terminal_report_fits(long_names, columns):
-    _, out, err = run_heapmark(["report", "out/profile.db", "--top", "3"], long_names,
-                               env={"COLUMNS": str(columns)})
+    _, out, err = run_heapmark(
+        ["report", "out/profile.db", "--top", "3"], long_names, env={"COLUMNS": str(columns)}
+    )
     lines = out.splitlines()
     assert all(len(l) <= columns for l in lines), "\n".join(l for l in lines if len(l) > columns)
     assert "peak tracked memory" in out
     assert "top 3 lines at the peak (estimated from samples every 64.0 KiB):" in " ".join(
-        l.strip() for l in lines)
+        l.strip() for l in lines
+    )
     header = [i for i, l in enumerate(lines) if l.split()[:2] == ["size", "%"]]
     assert len(header) == 1
-    rows = [l for l in lines[header[0] + 1:] if re.match(r"\s*\d+(\.\d)? (B|KiB|MiB)\s", l)]
+    rows = [l for l in lines[header[0] + 1 :] if re.match(r"\s*\d+(\.\d)? (B|KiB|MiB)\s", l)]
     assert len(rows) == 3
     # Sizes in human units: the 40 MB line first.
     assert re.match(r"\s*3[78]\.\d MiB\s", rows[0]), rows[0]
     name = "a_function_with_a_rather_long_name_to_see_how_the_table_fits"
     if columns == 200:
-        assert ("%s (a_directory_with_a_long_name/and_another_one_below_it/"
-                "program_with_a_long_file_name.py:2)" % name) in rows[0]
+        assert (
+            "%s (a_directory_with_a_long_name/and_another_one_below_it/"
+            "program_with_a_long_file_name.py:2)" % name
+        ) in rows[0]
         assert "return bytearray(40_000_000)" in out
     else:
         # Cut to fit: the path gives way first, then the function; the
@@ -445,7 +499,8 @@ def test_terminal_report_fits(long_names, columns):
 
 
 def test_terminal_report_top_n(long_names):
-    _, out, _ = run_heapmark(["report", "out/profile.db", "--top", "1"], long_names,
-                             env={"COLUMNS": "100"})
+    _, out, _ = run_heapmark(
+        ["report", "out/profile.db", "--top", "1"], long_names, env={"COLUMNS": "100"}
+    )
     rows = [l for l in out.splitlines() if re.match(r"\s*\d+(\.\d)? (B|KiB|MiB)\s+\d", l)]
     assert len(rows) == 1 and "top 1 lines at the peak" in out

@@ -3,6 +3,7 @@ thousand cases, and the real command line over a sample of them), output
 directories that cannot be written, and a disk that fills up.  What must
 hold: a clear one-line error and exit status 2, or complete reports - never a
 crash, a hang, a traceback, invalid output, or a half-written file."""
+
 import json
 import os
 import random
@@ -41,8 +42,9 @@ def small_profile(tmp_path_factory):
     """A small real profile (threads, many stacks) to damage."""
     d = tmp_path_factory.mktemp("hostile")
     (d / "p.py").write_text(PROGRAM)
-    run_heapmark(["run", "-q", "--sample-rate", "4K", "--seed", "3", "-o", str(d / "out"),
-                  "p.py"], d)
+    run_heapmark(
+        ["run", "-q", "--sample-rate", "4K", "--seed", "3", "-o", str(d / "out"), "p.py"], d
+    )
     return d / "out" / "profile.db"
 
 
@@ -50,17 +52,33 @@ def test_fuzzed_profiles_are_refused_or_reported(tmp_path, small_profile):
     env = dict(os.environ)
     if ASAN_PRELOAD:
         env["LD_PRELOAD"] = ASAN_PRELOAD
-    proc = subprocess.run([sys.executable, os.path.join(HERE, "fuzz_profiles.py"),
-                           str(small_profile), str(tmp_path), str(FUZZ_CASES), str(FUZZ_SEED)],
-                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(HERE, "fuzz_profiles.py"),
+            str(small_profile),
+            str(tmp_path),
+            str(FUZZ_CASES),
+            str(FUZZ_SEED),
+        ],
+        env=env,
+        capture_output=True,
+        timeout=900,
+    )
     err = proc.stderr.decode(errors="replace")
     if proc.returncode != 0:
         cases = [line for line in err.splitlines() if line.startswith("case ")]
-        pytest.fail("the fuzzer died (exit %d) on %s, seed %d; replay with "
-                    "HEAPMARK_FUZZ_SEED=%d HEAPMARK_FUZZ_CASES=N\n%s"
-                    % (proc.returncode, cases[-1] if cases else "no case", FUZZ_SEED,
-                       FUZZ_SEED, err[-3000:]))
+        pytest.fail(
+            "the fuzzer died (exit %d) on %s, seed %d; replay with "
+            "HEAPMARK_FUZZ_SEED=%d HEAPMARK_FUZZ_CASES=N\n%s"
+            % (
+                proc.returncode,
+                cases[-1] if cases else "no case",
+                FUZZ_SEED,
+                FUZZ_SEED,
+                err[-3000:],
+            )
+        )
     summary = json.loads(proc.stdout)
     assert summary["cases"] == FUZZ_CASES
     # The damage reached the reader both ways: refused files and files whose
@@ -96,12 +114,14 @@ def test_command_line_on_damaged_profiles(tmp_path, small_profile, case):
 def test_unwritable_output_directories(tmp_path, small_profile):
     """Places no one can write, root included."""
     (tmp_path / "p.py").write_text("print('ran')\n")
-    rc, out, err = run_heapmark(["run", "-o", "/proc/heapmark-results", "p.py"], tmp_path,
-                                check_rc=None)
+    rc, out, err = run_heapmark(
+        ["run", "-o", "/proc/heapmark-results", "p.py"], tmp_path, check_rc=None
+    )
     assert_one_line_error(rc, err, "cannot write to output directory '/proc/heapmark-results'")
-    assert out == ""           # refused before the program ran
-    rc, out, err = run_heapmark(["report", str(small_profile), "-o", "/proc/heapmark-reports"],
-                                tmp_path, check_rc=None)
+    assert out == ""  # refused before the program ran
+    rc, out, err = run_heapmark(
+        ["report", str(small_profile), "-o", "/proc/heapmark-reports"], tmp_path, check_rc=None
+    )
     assert_one_line_error(rc, err, "/proc/heapmark-reports")
 
 
@@ -110,8 +130,10 @@ def small_disk(tmp_path):
     """A 64 KiB tmpfs (needs root; skipped where mounting is not allowed)."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+        capture_output=True,
+    )
     if proc.returncode != 0:
         pytest.skip("cannot mount a small tmpfs here: %s" % proc.stderr.decode().strip())
     yield mount
@@ -124,8 +146,9 @@ def test_disk_full_during_the_run(tmp_path, small_disk):
     (tmp_path / "p.py").write_text(PROGRAM)
     out = small_disk / "out"
     # Exact: a profile of a few hundred KiB, which cannot fit.
-    rc, stdout, err = run_heapmark(["run", "--exact", "-o", str(out), "p.py"], tmp_path,
-                                   check_rc=None)
+    rc, stdout, err = run_heapmark(
+        ["run", "--exact", "-o", str(out), "p.py"], tmp_path, check_rc=None
+    )
     assert stdout == "done\n"
     assert rc == 2, err
     assert "Traceback" not in err
@@ -137,15 +160,17 @@ def test_disk_full_during_the_run(tmp_path, small_disk):
 
 def test_disk_full_for_the_reports(tmp_path, small_disk, small_profile):
     out = small_disk / "reports"
-    rc, _, err = run_heapmark(["report", str(small_profile), "-o", str(out)], tmp_path,
-                              check_rc=None)
+    rc, _, err = run_heapmark(
+        ["report", str(small_profile), "-o", str(out)], tmp_path, check_rc=None
+    )
     assert_one_line_error(rc, err, "No space left on device")
     assert [n for n in os.listdir(out) if n.endswith(".tmp")] == []
 
 
 def test_program_failing_keeps_its_status_when_the_disk_is_full(tmp_path, small_disk):
     (tmp_path / "p.py").write_text(PROGRAM + "raise SystemExit(7)\n")
-    rc, _, err = run_heapmark(["run", "--exact", "-o", str(small_disk / "out"), "p.py"],
-                              tmp_path, check_rc=None)
+    rc, _, err = run_heapmark(
+        ["run", "--exact", "-o", str(small_disk / "out"), "p.py"], tmp_path, check_rc=None
+    )
     assert rc == 7
     assert "database or disk is full" in err

@@ -9,6 +9,7 @@ nodes into "other" nodes whose bytes add up exactly.  Tests that need the
 browser are skipped, saying why, where it cannot be started; the others
 always run.
 """
+
 import json
 import os
 import re
@@ -19,7 +20,6 @@ import time
 
 import pytest
 
-import heapmark
 from conftest import PROGRAMS, assert_one_line_error, run_heapmark
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -78,6 +78,7 @@ def page_data(path):
 
 # ---- the browser ------------------------------------------------------------------------
 
+
 def _start_browser():
     """A headless Chromium, or the reason there is none."""
     try:
@@ -90,13 +91,19 @@ def _start_browser():
             return None, "%s is missing (apt-get install chromium chromium-driver)" % path
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1280,1600", "--force-device-scale-factor=1"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1600",
+        "--force-device-scale-factor=1",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     try:
         return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER)), None
-    except Exception as exc:    # the browser would not start: say why
+    except Exception as exc:  # the browser would not start: say why
         return None, "Chromium did not start: %s" % str(exc).strip().splitlines()[0]
 
 
@@ -114,7 +121,7 @@ class Page:
 
     def __init__(self, driver, path):
         self.d = driver
-        driver.get_log("browser")          # forget what earlier pages said
+        driver.get_log("browser")  # forget what earlier pages said
         started = time.monotonic()
         driver.get("file://" + os.path.abspath(str(path)))
         self.load_seconds = time.monotonic() - started
@@ -133,21 +140,27 @@ class Page:
         return self.js("return window.heapmarkReport.drawnFrames()")
 
     def frame(self, label_start, min_bytes=1):
-        found = [f for f in self.frames() if f["label"].startswith(label_start)
-                 and f["bytes"] >= min_bytes]
+        found = [
+            f
+            for f in self.frames()
+            if f["label"].startswith(label_start) and f["bytes"] >= min_bytes
+        ]
         assert found, "no frame %r drawn: %s" % (label_start, [f["label"] for f in self.frames()])
         return found[0]
 
     def point_at(self, element, x, y):
         """Moves the mouse to (x, y) in element's CSS pixels."""
         from selenium.webdriver.common.action_chains import ActionChains
+
         self.js("arguments[0].scrollIntoView({block: 'center'})", element)
         rect = element.rect
         ActionChains(self.d).move_to_element_with_offset(
-            element, int(x - rect["width"] / 2), int(y - rect["height"] / 2)).perform()
+            element, int(x - rect["width"] / 2), int(y - rect["height"] / 2)
+        ).perform()
 
     def click_at(self, element, x, y):
         from selenium.webdriver.common.action_chains import ActionChains
+
         self.point_at(element, x, y)
         ActionChains(self.d).click().perform()
 
@@ -166,6 +179,7 @@ class Page:
 
 
 # ---- a ground-truth run ------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def peak_run(tmp_path_factory):
@@ -198,7 +212,7 @@ def test_page_shows_search_zoom_snapshots_and_table(peak_run, browser):
     label = "hold_blob (app.py:%d)" % BLOB_LINE
     blob = page.frame(label, 50_000_000)
     canvas_width = page.by_id("flame").rect["width"]
-    assert blob["w"] > 0.6 * canvas_width          # about 50 of 57 MB at the peak
+    assert blob["w"] > 0.6 * canvas_width  # about 50 of 57 MB at the peak
 
     # Sampled mode: the page says which numbers are estimates.
     estimates = page.by_id("estimates").text
@@ -266,9 +280,12 @@ def test_page_shows_search_zoom_snapshots_and_table(peak_run, browser):
 
     # The table: self bytes by default, sortable by every column.
     def column(key):
-        return page.js("var key = arguments[0];"
-                       "return Array.from(document.querySelectorAll('#top tbody tr'))"
-                       ".map(function (r) { return Number(r.dataset[key]); })", key)
+        return page.js(
+            "var key = arguments[0];"
+            "return Array.from(document.querySelectorAll('#top tbody tr'))"
+            ".map(function (r) { return Number(r.dataset[key]); })",
+            key,
+        )
 
     first = page.d.find_element("css selector", "#top tbody tr td .label").text
     assert first == label
@@ -278,21 +295,29 @@ def test_page_shows_search_zoom_snapshots_and_table(peak_run, browser):
     total_header.click()
     totals = column("total")
     assert totals == sorted(totals, reverse=True) and totals[0] > selfs[0]
-    assert page.d.find_element("css selector", "#top th[data-key='total']") \
-        .get_attribute("aria-sort") == "descending"
+    assert (
+        page.d.find_element("css selector", "#top th[data-key='total']").get_attribute("aria-sort")
+        == "descending"
+    )
     total_header.click()
-    ascending = column("total")       # the first rows shown: the smallest now
+    ascending = column("total")  # the first rows shown: the smallest now
     assert ascending == sorted(ascending) and ascending[0] <= totals[-1]
     page.d.find_element("css selector", "#top th[data-key='label'] button").click()
-    assert page.js("var n = Array.from(document.querySelectorAll('#top tbody tr td .label'))"
-                   ".map(function (e) { return e.textContent; });"
-                   "return n.length > 3 && n.every(function (s, i) {"
-                   "  return i === 0 || n[i - 1].localeCompare(s) <= 0; })")
-    assert page.d.find_element("css selector", "#top th[data-key='label']") \
-        .get_attribute("aria-sort") == "ascending"
+    assert page.js(
+        "var n = Array.from(document.querySelectorAll('#top tbody tr td .label'))"
+        ".map(function (e) { return e.textContent; });"
+        "return n.length > 3 && n.every(function (s, i) {"
+        "  return i === 0 || n[i - 1].localeCompare(s) <= 0; })"
+    )
+    assert (
+        page.d.find_element("css selector", "#top th[data-key='label']").get_attribute("aria-sort")
+        == "ascending"
+    )
     page.d.find_element("css selector", "button.table-kind[data-kind='functions']").click()
-    functions = page.js("return Array.from(document.querySelectorAll('#top tbody tr td .label'))"
-                        ".map(function (e) { return e.textContent; })")
+    functions = page.js(
+        "return Array.from(document.querySelectorAll('#top tbody tr td .label'))"
+        ".map(function (e) { return e.textContent; })"
+    )
     assert "hold_blob (app.py)" in functions
     assert len(data["functions"]["peak"]) > 0
     assert page.errors() == []
@@ -309,16 +334,21 @@ def timeline_rows(profile):
     for k in range(201):
         t = d * k / 200
         if abs(t - p) < d / 100:
-            continue        # the peak's own point alone under the mouse there
+            continue  # the peak's own point alone under the mouse there
         tracked = int(peak * max(0.05, 1 - abs(t - p) / max(d, 1e-9)))
         points.append((t, tracked, tracked + 5 * MiB))
     points.append((p, peak, peak + 6 * MiB))
     points.sort()
-    gc_runs = [(d * 0.1, d * 0.11, 0, 1000, 900), (d * 0.5, d * 0.52, 1, 5000, 4000),
-               (d * 0.9, d * 0.94, 2, 9000, 1000)]
-    phases = [("load", 0.0, min(d, p + 0.1 * d), 0), ("parse", max(0.0, p - 0.05 * d),
-                                                     min(d, p + 0.05 * d), 1),
-              ("save", min(d, p + 0.1 * d), None, 0)]
+    gc_runs = [
+        (d * 0.1, d * 0.11, 0, 1000, 900),
+        (d * 0.5, d * 0.52, 1, 5000, 4000),
+        (d * 0.9, d * 0.94, 2, 9000, 1000),
+    ]
+    phases = [
+        ("load", 0.0, min(d, p + 0.1 * d), 0),
+        ("parse", max(0.0, p - 0.05 * d), min(d, p + 0.05 * d), 1),
+        ("save", min(d, p + 0.1 * d), None, 0),
+    ]
     return points, gc_runs, phases
 
 
@@ -347,8 +377,9 @@ def add_timeline(profile, points=None, gc_runs=None, phases=None):
 def drop_timeline(profile):
     """A profile as heapmark wrote it before the timeline."""
     con = sqlite3.connect(str(profile))
-    con.executescript("DROP TABLE IF EXISTS timeline; DROP TABLE IF EXISTS gc_runs; "
-                      "DROP TABLE IF EXISTS phases;")
+    con.executescript(
+        "DROP TABLE IF EXISTS timeline; DROP TABLE IF EXISTS gc_runs; DROP TABLE IF EXISTS phases;"
+    )
     con.close()
 
 
@@ -373,7 +404,7 @@ def test_timeline_tables_reach_the_page(timeline_profile):
     assert [g[2:] for g in data["gc"]["runs"]] == [list(g[2:]) for g in gc_runs]
     listed = {p[0]: p for p in data["phases"]["list"]}
     assert set(listed) == {"load", "parse", "save"}
-    assert listed["parse"][3] == 1 and listed["save"][4] == 1       # depth; still open
+    assert listed["parse"][3] == 1 and listed["save"][4] == 1  # depth; still open
     # A phase open at the end lasts until the run's end.
     assert listed["save"][2] == pytest.approx(data["meta"]["duration_s"], abs=1e-6)
 
@@ -386,9 +417,11 @@ def test_timeline_in_the_browser(timeline_profile, browser):
     rows = page.d.find_elements("css selector", "#phases tbody tr")
     names = [r.find_element("css selector", "td.name").text for r in rows]
     assert names == ["load", "parse", "save"]
-    indent = [float(r.find_element("css selector", "td.name").value_of_css_property(
-        "padding-left")[:-2]) for r in rows]
-    assert indent[1] > indent[0] == indent[2]                   # parse is inside load
+    indent = [
+        float(r.find_element("css selector", "td.name").value_of_css_property("padding-left")[:-2])
+        for r in rows
+    ]
+    assert indent[1] > indent[0] == indent[2]  # parse is inside load
     assert "open at the end" in rows[2].text
     assert "3 GC runs" in page.by_id("timeline-counts").text
     # Hovering at the peak: tracked memory, RSS, the phases there, the peak.
@@ -430,7 +463,8 @@ def test_phases_marked_by_the_program(tmp_path, browser):
         "    with heapmark.phase('parse'):\n"
         "        parsed = bytearray(20_000_000)\n"
         "heapmark.phase('report')\n"
-        "text = bytearray(5_000_000)\n")
+        "text = bytearray(5_000_000)\n"
+    )
     run_heapmark(["run", "-q", "-o", str(tmp_path / "out"), "phased.py"], tmp_path)
     data = page_data(tmp_path / "out" / "report.html")
     listed = {p[0]: p for p in data["phases"]["list"]}
@@ -448,17 +482,24 @@ def test_phases_marked_by_the_program(tmp_path, browser):
 # ---- program text is text ---------------------------------------------------------------
 
 HOSTILE_NAME = 'we<ird>&"q\'<script>alert(1)<!--.py'
-HOSTILE_SOURCE = ("x = bytearray(20_000_000)  # </script><script>alert(2)</script>"
-                  "<img src=x onerror=alert(3)>\u2028")
+HOSTILE_SOURCE = (
+    "x = bytearray(20_000_000)  # </script><script>alert(2)</script>"
+    "<img src=x onerror=alert(3)>\u2028"
+)
 
 
 def test_program_text_is_shown_as_text(tmp_path, browser):
     (tmp_path / HOSTILE_NAME).write_text(
-        "def f():\n    %s\n    return x\n\nkept = f()\n" % HOSTILE_SOURCE, encoding="utf-8")
+        "def f():\n    %s\n    return x\n\nkept = f()\n" % HOSTILE_SOURCE, encoding="utf-8"
+    )
     run_heapmark(["run", "-q", "-o", str(tmp_path / "out"), HOSTILE_NAME], tmp_path)
     profile = tmp_path / "out" / "profile.db"
-    add_timeline(profile, [(0.0, 0, 0), (0.01, 20_000_000, 30_000_000)], [],
-                 [("</script><script>alert(4)</script>", 0.0, None, 0)])
+    add_timeline(
+        profile,
+        [(0.0, 0, 0), (0.01, 20_000_000, 30_000_000)],
+        [],
+        [("</script><script>alert(4)</script>", 0.0, None, 0)],
+    )
     run_heapmark(["report", str(profile)], tmp_path)
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     # Only heapmark's two scripts; the program's text never closes one.
@@ -466,9 +507,10 @@ def test_program_text_is_shown_as_text(tmp_path, browser):
     assert "alert(" in html and "<img" not in html
 
     from selenium.common.exceptions import NoAlertPresentException
+
     page = Page(browser, tmp_path / "out" / "report.html")
     with pytest.raises(NoAlertPresentException):
-        page.d.switch_to.alert.text
+        page.d.switch_to.alert.text  # noqa: B018 (raises if no alert)
     assert page.errors() == []
     assert page.js("return document.scripts.length") == 2
     assert page.js("return document.images.length") == 0
@@ -482,6 +524,7 @@ def test_program_text_is_shown_as_text(tmp_path, browser):
 
 # ---- size, pruning and totals on a profile of 100,000+ nodes ----------------------------
 
+
 @pytest.fixture(scope="module")
 def many_stacks(tmp_path_factory):
     d = tmp_path_factory.mktemp("many")
@@ -493,8 +536,10 @@ def many_stacks(tmp_path_factory):
 def profile_tree(profile):
     """(children by (parent, function, file, line), self, total) from the file."""
     con = sqlite3.connect(str(profile))
-    nodes = con.execute("select n.id, n.parent, f.function, f.file, f.line from nodes n "
-                        "left join frame_text f on f.id = n.frame order by n.id").fetchall()
+    nodes = con.execute(
+        "select n.id, n.parent, f.function, f.file, f.line from nodes n "
+        "left join frame_text f on f.id = n.frame order by n.id"
+    ).fetchall()
     child = {}
     parent = [0] * len(nodes)
     for nid, par, fn, file, line in nodes:
@@ -538,8 +583,11 @@ def check_page_tree(data, child, self_, total):
             par = i - tree["parent"][i]
             for s, name in names.items():
                 for k in (0, 1):
-                    held = total[s][prof[par]][k] - self_[s][prof[par]][k] - sum(
-                        total[s][c][k] for c in kept_children.get(par, []))
+                    held = (
+                        total[s][prof[par]][k]
+                        - self_[s][prof[par]][k]
+                        - sum(total[s][c][k] for c in kept_children.get(par, []))
+                    )
                     assert (tree["total"], tree["count"])[k][name][i] == held
     for s, name in names.items():
         assert tree["total"][name][0] == total[s][0][0]
@@ -566,10 +614,15 @@ def test_pruned_page_of_100k_nodes(many_stacks, tmp_path):
     S, F = data["strings"], data["frames"]
     table = {F[r[0]][3]: r[1:] for r in data["lines"]["peak"] if S[F[r[0]][0]] == "allocate"}
     con = sqlite3.connect(str(many_stacks / "profile.db"))
-    stored = {line: (b, c) for line, b, c in con.execute(
-        "select f.line, sum(v.bytes), sum(v.count) from node_values v join nodes n on n.id = v.node"
-        " join frame_text f on f.id = n.frame where f.function = 'allocate' and v.snapshot = 1"
-        " group by f.line")}
+    stored = {
+        line: (b, c)
+        for line, b, c in con.execute(
+            "select f.line, sum(v.bytes), sum(v.count) from node_values v "
+            "join nodes n on n.id = v.node"
+            " join frame_text f on f.id = n.frame where f.function = 'allocate' and v.snapshot = 1"
+            " group by f.line"
+        )
+    }
     assert set(table) <= set(stored)
     for line, (self_bytes, total_bytes, self_count, total_count) in table.items():
         assert self_bytes == total_bytes == stored[line][0]
@@ -580,8 +633,17 @@ def test_pruned_page_of_100k_nodes(many_stacks, tmp_path):
 
 @pytest.mark.parametrize("option", ["0", "64K", "1%"])
 def test_html_min_bytes(many_stacks, tmp_path, option):
-    run_heapmark(["report", str(many_stacks / "profile.db"), "-o", str(tmp_path),
-                  "--html-min-bytes", option], tmp_path)
+    run_heapmark(
+        [
+            "report",
+            str(many_stacks / "profile.db"),
+            "-o",
+            str(tmp_path),
+            "--html-min-bytes",
+            option,
+        ],
+        tmp_path,
+    )
     data = page_data(tmp_path / "report.html")
     child, self_, total = profile_tree(many_stacks / "profile.db")
     others = check_page_tree(data, child, self_, total)
@@ -596,8 +658,13 @@ def test_html_min_bytes(many_stacks, tmp_path, option):
         peak = data["tree"]["total"]["peak"]
         for i in range(1, len(peak)):
             if data["tree"]["frame"][i] >= 0:
-                assert max(data["tree"]["total"][s][i] / max(1, data["tree"]["total"][s][0])
-                           for s in ("peak", "end", "allocated")) >= 0.01 - 1e-9
+                assert (
+                    max(
+                        data["tree"]["total"][s][i] / max(1, data["tree"]["total"][s][0])
+                        for s in ("peak", "end", "allocated")
+                    )
+                    >= 0.01 - 1e-9
+                )
 
 
 def test_large_page_in_the_browser(many_stacks, browser):
@@ -609,22 +676,32 @@ def test_large_page_in_the_browser(many_stacks, browser):
     page.by_id("search").send_keys("allocate (")
     data = page_data(many_stacks / "report.html")
     S, tree = data["strings"], data["tree"]
-    hits = [i for i, f in enumerate(tree["frame"])
-            if f is not None and f >= 0 and S[data["frames"][f][0]] == "allocate"]
+    hits = [
+        i
+        for i, f in enumerate(tree["frame"])
+        if f is not None and f >= 0 and S[data["frames"][f][0]] == "allocate"
+    ]
     held = sum(tree["total"]["peak"][i] for i in hits)
     assert page.by_id("search-result").text.startswith(
-        "%d frames match: %s, " % (len(hits), size_text(held)))
+        "%d frames match: %s, " % (len(hits), size_text(held))
+    )
     page.screenshot("report-html-100k")
-    print("\nreport.html of %d nodes: loaded in %.2f s"
-          % (page_data(many_stacks / "report.html")["prune"]["profile_nodes"], page.load_seconds))
+    print(
+        "\nreport.html of %d nodes: loaded in %.2f s"
+        % (page_data(many_stacks / "report.html")["prune"]["profile_nodes"], page.load_seconds)
+    )
 
 
 # ---- bad input ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("option", ["abc", "200%", "-5", "nan%", "1.5x"])
 def test_bad_html_min_bytes(peak_run, tmp_path, option):
-    rc, _, err = run_heapmark(["report", str(peak_run / "profile.db"), "-o", str(tmp_path),
-                               "--html-min-bytes", option], tmp_path, check_rc=None)
+    rc, _, err = run_heapmark(
+        ["report", str(peak_run / "profile.db"), "-o", str(tmp_path), "--html-min-bytes", option],
+        tmp_path,
+        check_rc=None,
+    )
     assert_one_line_error(rc, err, "--html-min-bytes")
     assert not (tmp_path / "report.html").exists()
 
@@ -656,10 +733,22 @@ def damaged(kind, profile):
     return points, gc_runs, phases
 
 
-@pytest.mark.parametrize("kind", ["t descending", "negative tracked", "t text", "t infinite",
-                                  "rss real", "gc generation", "gc ends before it starts",
-                                  "phase depth", "phase ends before it starts", "too many rows",
-                                  "wrong columns"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "t descending",
+        "negative tracked",
+        "t text",
+        "t infinite",
+        "rss real",
+        "gc generation",
+        "gc ends before it starts",
+        "phase depth",
+        "phase ends before it starts",
+        "too many rows",
+        "wrong columns",
+    ],
+)
 def test_damaged_timeline_is_refused(peak_run, tmp_path, kind):
     bad = tmp_path / "bad.db"
     shutil.copy(peak_run / "profile.db", bad)

@@ -8,6 +8,7 @@ process and see a profile only through the store's read side; the run never
 renders a report.  A new include that crosses a line fails here, with the
 file, the line and the rule.
 """
+
 import os
 import re
 
@@ -18,27 +19,46 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 # Headers of common/ that are safe inside an allocation hook: no ordinary
 # heap, no locks (strbuf and intern use malloc: reports and the census only).
-HOOK_SAFE_COMMON = {"common/common.h", "common/ownmem.h", "common/hashmap.h", "common/pyframes.h",
-                    "common/contract.h"}
+HOOK_SAFE_COMMON = {
+    "common/common.h",
+    "common/ownmem.h",
+    "common/hashmap.h",
+    "common/pyframes.h",
+    "common/contract.h",
+}
 # Headers setup.py writes into build/generated/, and the one folder that may
 # include each: the page's assets, the profile's schema.
 GENERATED = {"report_html_assets.h": "report", "store_schema_sql.h": "store"}
 
 # folder -> (what its files may include, why)
 RULES = {
-    "common": (lambda h: h.startswith("common/"),
-               "common/ is the bottom layer: it includes only itself"),
-    "hotpath": (lambda h: h.startswith("hotpath/") or h in HOOK_SAFE_COMMON,
-                "hot-path files include only hot-path headers and the hook-safe part of common/"),
-    "store": (lambda h: h.startswith(("store/", "common/")) or GENERATED.get(h) == "store",
-              "the store's files include only store/ and common/ (reports include its headers)"),
-    "run": (lambda h: not h.startswith(("report/", "census/", "pymodule/")),
-            "the run (engine, monitor, budgets) includes no report, census or module header"),
-    "report": (lambda h: h.startswith(("report/", "store/schema.h", "store/profile.h", "common/"))
-               or GENERATED.get(h) == "report",
-               "report files include only the store's schema and profile headers, report/ and common/"),
-    "census": (lambda h: h.startswith(("census/", "common/")),
-               "the census includes only census/ and common/"),
+    "common": (
+        lambda h: h.startswith("common/"),
+        "common/ is the bottom layer: it includes only itself",
+    ),
+    "hotpath": (
+        lambda h: h.startswith("hotpath/") or h in HOOK_SAFE_COMMON,
+        "hot-path files include only hot-path headers and the hook-safe part of common/",
+    ),
+    "store": (
+        lambda h: h.startswith(("store/", "common/")) or GENERATED.get(h) == "store",
+        "the store's files include only store/ and common/ (reports include its headers)",
+    ),
+    "run": (
+        lambda h: not h.startswith(("report/", "census/", "pymodule/")),
+        "the run (engine, monitor, budgets) includes no report, census or module header",
+    ),
+    "report": (
+        lambda h: (
+            h.startswith(("report/", "store/schema.h", "store/profile.h", "common/"))
+            or GENERATED.get(h) == "report"
+        ),
+        "report files include only the store's schema and profile headers, report/ and common/",
+    ),
+    "census": (
+        lambda h: h.startswith(("census/", "common/")),
+        "the census includes only census/ and common/",
+    ),
     "pymodule": (lambda h: True, "the module is the top layer"),
 }
 
@@ -68,8 +88,9 @@ def test_every_folder_has_a_rule():
     folders = {f for f, _ in sources()}
     assert folders, "no C sources found under %s" % CSRC
     assert folders <= set(RULES), "folders without a layer rule: %s" % sorted(folders - set(RULES))
-    assert not [n for n in os.listdir(CSRC) if n.endswith((".c", ".h"))], \
+    assert not [n for n in os.listdir(CSRC) if n.endswith((".c", ".h"))], (
         "C files directly under csrc/: every file belongs to a layer"
+    )
 
 
 def test_includes_respect_the_layers():
@@ -82,8 +103,10 @@ def test_includes_respect_the_layers():
             header = m.group(1)
             line = text.count("\n", 0, m.start()) + 1
             if header not in GENERATED and not os.path.exists(os.path.join(CSRC, header)):
-                broken.append("%s:%d includes %s, which does not exist (name the folder)"
-                              % (rel, line, header))
+                broken.append(
+                    "%s:%d includes %s, which does not exist (name the folder)"
+                    % (rel, line, header)
+                )
             elif (rel, header) in KNOWN_CROSSINGS:
                 known.add((rel, header))
             elif not (allowed(header) or extra(header)):
@@ -110,7 +133,8 @@ def test_the_rules_catch_a_crossing():
 def test_each_file_says_what_it_owns(folder, rel):
     text = open(os.path.join(CSRC, rel), encoding="utf-8").read()
     header = text.split("*/", 1)[0]
-    assert text.startswith("/*") and "Owns" in header and "Must never" in header, \
+    assert text.startswith("/*") and "Owns" in header and "Must never" in header, (
         "%s: its opening comment must say what it Owns and what it Must never do" % rel
+    )
     lines = text.count("\n")
     assert lines <= 820, "%s has %d lines: split it by concern (at most about 800)" % (rel, lines)

@@ -7,6 +7,7 @@ program does.  A program under 70% of its limit never triggers it.
 The cgroup and /proc/meminfo budgets are read from a fake tree
 (HEAPMARK_ROOT) in which the program itself plays the kernel (grow.py).
 """
+
 import json
 import os
 import subprocess
@@ -14,24 +15,41 @@ import sys
 
 import pytest
 
-from conftest import (EXACT_TOLERANCE, assert_close, heapmark_command, line_bytes, report_json,
-                      run_heapmark)
+from conftest import (
+    EXACT_TOLERANCE,
+    assert_close,
+    heapmark_command,
+    line_bytes,
+    report_json,
+    run_heapmark,
+)
 
 MB = 1 << 20
 
 
 def grow(workdir, args, env=None, rlimit_mb=None, options=()):
-    command = (["run", "--exact", "-o", "out"] + list(options) + ["grow.py", "truth.json"]
-               + [str(a) for a in args])
+    command = (
+        ["run", "--exact", "-o", "out"]
+        + list(options)
+        + ["grow.py", "truth.json"]
+        + [str(a) for a in args]
+    )
     if rlimit_mb:
         # heapmark run, and so the program, under an address-space limit.
         full = dict(os.environ, **(env or {}))
         wrapped = heapmark_command(command, full)
-        code = ("import os, resource, sys; l = %d << 20; "
-                "resource.setrlimit(resource.RLIMIT_AS, (l, l)); os.execv(sys.argv[1], sys.argv[1:])"
-                % rlimit_mb)
-        proc = subprocess.run([sys.executable, "-c", code] + wrapped, cwd=workdir, env=full,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+        code = (
+            "import os, resource, sys; l = %d << 20; "
+            "resource.setrlimit(resource.RLIMIT_AS, (l, l)); os.execv(sys.argv[1], sys.argv[1:])"
+            % rlimit_mb
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", code] + wrapped,
+            cwd=workdir,
+            env=full,
+            capture_output=True,
+            timeout=300,
+        )
         rc, out, err = proc.returncode, proc.stdout.decode(), proc.stderr.decode()
         assert rc == 0, err
     else:
@@ -77,7 +95,8 @@ def fake_tree(root, cgroup=None, stat="", meminfo_mb=(1 << 20, 1 << 20)):
     (root / "proc" / "self").mkdir(parents=True)
     total, avail = meminfo_mb
     (root / "proc" / "meminfo").write_text(
-        "MemTotal: %d kB\nMemAvailable: %d kB\n" % (total * 1024, avail * 1024))
+        "MemTotal: %d kB\nMemAvailable: %d kB\n" % (total * 1024, avail * 1024)
+    )
     if cgroup == 2:
         (root / "proc" / "self" / "cgroup").write_text("0::/job.slice\n")
         directory = root / "sys" / "fs" / "cgroup" / "job.slice"
@@ -86,7 +105,8 @@ def fake_tree(root, cgroup=None, stat="", meminfo_mb=(1 << 20, 1 << 20)):
         usage = directory / "memory.current"
     elif cgroup == 1:
         (root / "proc" / "self" / "cgroup").write_text(
-            "12:cpu,cpuacct:/job\n5:memory:/job\n1:name=systemd:/job\n")
+            "12:cpu,cpuacct:/job\n5:memory:/job\n1:name=systemd:/job\n"
+        )
         directory = root / "sys" / "fs" / "cgroup" / "memory" / "job"
         directory.mkdir(parents=True)
         (directory / "memory.limit_in_bytes").write_text("%d\n" % (100 * MB))
@@ -100,13 +120,17 @@ def fake_tree(root, cgroup=None, stat="", meminfo_mb=(1 << 20, 1 << 20)):
 
 def test_memory_limit_names_the_crossing_line(workdir):
     truth, out, err = grow(workdir, [50, 250], options=["--memory-limit", "200MB"])
-    assert out == "held 250 MB\n"                 # the program went on as it would
+    assert out == "held 250 MB\n"  # the program went on as it would
     report = assert_alarm(workdir, truth, err, "over --memory-limit 209715200")
     # What was allocated then: the block that crossed 200 MB is in it.
     block = truth["held"] // 5
     assert report["peak_bytes"] > 200 * MB >= report["peak_bytes"] - block
-    assert_close(line_bytes(report, "grow.py", truth["line"]), 4 * block, EXACT_TOLERANCE,
-                 "the four blocks held when the limit was crossed")
+    assert_close(
+        line_bytes(report, "grow.py", truth["line"]),
+        4 * block,
+        EXACT_TOLERANCE,
+        "the four blocks held when the limit was crossed",
+    )
 
 
 def test_memory_limit_no_alarm_under_70_percent(workdir):
@@ -115,27 +139,38 @@ def test_memory_limit_no_alarm_under_70_percent(workdir):
     assert_no_alarm(workdir, err)
 
 
-@pytest.mark.parametrize("version, reason", [(2, "the cgroup's memory.max"),
-                                             (1, "the cgroup's memory limit")])
+@pytest.mark.parametrize(
+    "version, reason", [(2, "the cgroup's memory.max"), (1, "the cgroup's memory limit")]
+)
 @pytest.mark.parametrize("peak_mb", [100, 55])
 def test_cgroup_limit(workdir, tmp_path, version, reason, peak_mb):
     """A 100 MB cgroup whose usage is 10 MB plus what the program holds; v1's
     usage also counts 50 MB of page cache, which the kernel would reclaim."""
     root = tmp_path / "root"
-    stat = ("anon 0\nfile 0\nshmem 0\n" if version == 2
-            else "total_cache %d\ntotal_shmem 0\ntotal_inactive_file %d\n" % (50 * MB, 30 * MB))
+    stat = (
+        "anon 0\nfile 0\nshmem 0\n"
+        if version == 2
+        else "total_cache %d\ntotal_shmem 0\ntotal_inactive_file %d\n" % (50 * MB, 30 * MB)
+    )
     usage = fake_tree(root, cgroup=version, stat=stat)
     base = 10 if version == 2 else 60
     usage.write_text("%d\n" % (base * MB))
-    truth, out, err = grow(workdir, [5, peak_mb, "--usage", usage, base, "--pause", "0.08"],
-                           env={"HEAPMARK_ROOT": str(root)})
-    if peak_mb == 55:                             # 65% of the limit
+    truth, out, err = grow(
+        workdir,
+        [5, peak_mb, "--usage", usage, base, "--pause", "0.08"],
+        env={"HEAPMARK_ROOT": str(root)},
+    )
+    if peak_mb == 55:  # 65% of the limit
         assert_no_alarm(workdir, err)
     else:
         report = assert_alarm(workdir, truth, err, reason)
         # Crossed near 90% of 100 MB: 80 MB held plus the 10 MB the cgroup had.
-        assert_close(line_bytes(report, "grow.py", truth["line"]), 80 * MB, 0.1,
-                     "held when the cgroup was nearly full")
+        assert_close(
+            line_bytes(report, "grow.py", truth["line"]),
+            80 * MB,
+            0.1,
+            "held when the cgroup was nearly full",
+        )
 
 
 @pytest.mark.parametrize("peak_mb", [120, 60])
@@ -144,23 +179,30 @@ def test_memavailable(workdir, tmp_path, peak_mb):
     goes off when less than 100 MB would be left."""
     root = tmp_path / "root"
     fake_tree(root, meminfo_mb=(1024, 180))
-    truth, out, err = grow(workdir, [5, peak_mb, "--available", root / "proc" / "meminfo",
-                                     1024, 180, "--pause", "0.08"],
-                           env={"HEAPMARK_ROOT": str(root)})
+    truth, out, err = grow(
+        workdir,
+        [5, peak_mb, "--available", root / "proc" / "meminfo", 1024, 180, "--pause", "0.08"],
+        env={"HEAPMARK_ROOT": str(root)},
+    )
     if peak_mb == 60:
         assert_no_alarm(workdir, err)
     else:
         report = assert_alarm(workdir, truth, err, "MemAvailable")
-        assert_close(line_bytes(report, "grow.py", truth["line"]), 80 * MB, 0.1,
-                     "held when the machine was nearly out")
+        assert_close(
+            line_bytes(report, "grow.py", truth["line"]),
+            80 * MB,
+            0.1,
+            "held when the machine was nearly out",
+        )
 
 
 @pytest.mark.parametrize("until", [93, 68])
 def test_address_space_limit(workdir, until):
     """Under a 500 MB RLIMIT_AS, growing to 93% of it raises the alarm (at 90%);
     growing to 68% does not."""
-    truth, out, err = grow(workdir, [10, 10000, "--until-vm", until, "--pause", "0.08"],
-                           rlimit_mb=500)
+    truth, out, err = grow(
+        workdir, [10, 10000, "--until-vm", until, "--pause", "0.08"], rlimit_mb=500
+    )
     assert truth["vm_percent"] >= until
     if until == 68:
         assert_no_alarm(workdir, err)
@@ -173,12 +215,13 @@ def test_failed_allocation(workdir):
     the program still gets its MemoryError."""
     truth, out, err = grow(workdir, [20, 200, "--too-big", 1000], rlimit_mb=400)
     assert out == "MemoryError raised\nheld 200 MB\n"
-    report = assert_alarm(workdir, truth, err, "an allocation of 1048576001 bytes failed",
-                          line=truth["failed"])
+    report = assert_alarm(
+        workdir, truth, err, "an allocation of 1048576001 bytes failed", line=truth["failed"]
+    )
     assert report["oom_bytes"] == 1000 * MB + 1
 
 
-REPORT_DELAY_MS = 4000     # how long the monitor holds the report back (a test knob)
+REPORT_DELAY_MS = 4000  # how long the monitor holds the report back (a test knob)
 
 
 def test_allocation_returns_before_the_report_is_written(workdir):
@@ -187,14 +230,17 @@ def test_allocation_returns_before_the_report_is_written(workdir):
     REPORT_DELAY_MS, the crossing allocation returns before the report exists,
     within that bound, and the report, written while the program still runs,
     holds the tables as they stood at the crossing, not as they stand later."""
-    truth, out, err = grow(workdir, [50, 250, "--watch", "out", "--wait-report", 60],
-                           options=["--memory-limit", "200MB"],
-                           env={"HEAPMARK_TEST_OOM_REPORT_DELAY_MS": str(REPORT_DELAY_MS)})
+    truth, out, err = grow(
+        workdir,
+        [50, 250, "--watch", "out", "--wait-report", 60],
+        options=["--memory-limit", "200MB"],
+        env={"HEAPMARK_TEST_OOM_REPORT_DELAY_MS": str(REPORT_DELAY_MS)},
+    )
     report = assert_alarm(workdir, truth, err, "over --memory-limit 209715200")
     block = truth["held"] // 5
     held_at_crossing = line_bytes(report, "grow.py", truth["line"])
     assert_close(held_at_crossing, 4 * block, EXACT_TOLERANCE, "four blocks at the crossing")
-    crossing = 3                                   # the fourth block crossed 200 MB
+    crossing = 3  # the fourth block crossed 200 MB
     # No report when any step returned, the crossing one included...
     assert truth["report_after_step"] == [False] * 5
     assert truth["step_seconds"][crossing] < REPORT_DELAY_MS / 1000
@@ -206,10 +252,18 @@ def test_allocation_returns_before_the_report_is_written(workdir):
 def test_report_held_back_is_written_at_exit(workdir):
     """A program that ends before the monitor writes the noted report: the
     end of the run writes it, once, before the final profile."""
-    truth, out, err = grow(workdir, [50, 250], options=["--memory-limit", "200MB"],
-                           env={"HEAPMARK_TEST_OOM_REPORT_DELAY_MS": "60000"})
+    truth, out, err = grow(
+        workdir,
+        [50, 250],
+        options=["--memory-limit", "200MB"],
+        env={"HEAPMARK_TEST_OOM_REPORT_DELAY_MS": "60000"},
+    )
     report = assert_alarm(workdir, truth, err, "over --memory-limit 209715200")
     block = truth["held"] // 5
-    assert_close(line_bytes(report, "grow.py", truth["line"]), 4 * block, EXACT_TOLERANCE,
-                 "the four blocks held when the limit was crossed")
-    assert report["end_bytes"] < 5 * block       # not the fifth block, allocated later
+    assert_close(
+        line_bytes(report, "grow.py", truth["line"]),
+        4 * block,
+        EXACT_TOLERANCE,
+        "the four blocks held when the limit was crossed",
+    )
+    assert report["end_bytes"] < 5 * block  # not the fifth block, allocated later

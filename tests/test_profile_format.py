@@ -1,6 +1,7 @@
 """The profile's schema has one source, csrc/store/schema.sql: the profiles
 heapmark writes have exactly its tables and columns, and docs/profile-format.md
 describes every one of them with its type, and nothing else."""
+
 import os
 import re
 import sqlite3
@@ -17,8 +18,10 @@ COLUMNS_HEADER = "| column | type | meaning |"
 def columns_of(db):
     """{table or view: [(column, type as the doc writes it)]} of a database."""
     tables = {}
-    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
-                              "AND name NOT LIKE 'sqlite_%' ORDER BY name"):
+    for (name,) in db.execute(
+        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+        "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    ):
         info = db.execute("PRAGMA table_info(%s)" % name).fetchall()
         keys = sum(1 for row in info if row[5])
         columns = []
@@ -37,8 +40,10 @@ def schema():
     db = sqlite3.connect(":memory:")
     with open(SCHEMA_SQL) as f:
         db.executescript(f.read())
-    identity = (db.execute("PRAGMA application_id").fetchone()[0],
-                db.execute("PRAGMA user_version").fetchone()[0])
+    identity = (
+        db.execute("PRAGMA application_id").fetchone()[0],
+        db.execute("PRAGMA user_version").fetchone()[0],
+    )
     return columns_of(db), identity
 
 
@@ -47,12 +52,13 @@ def documented(text):
     tables = {}
     headings = list(HEADING.finditer(text))
     for i, heading in enumerate(headings):
-        section = text[heading.end():headings[i + 1].start() if i + 1 < len(headings) else None]
+        section = text[heading.end() : headings[i + 1].start() if i + 1 < len(headings) else None]
         if COLUMNS_HEADER not in section:
             continue
-        rows = section[section.index(COLUMNS_HEADER):].split("\n\n")[0].splitlines()[2:]
-        tables[heading.group(1)] = [tuple(cell.strip().strip("`") for cell in row.split("|")[1:3])
-                                    for row in rows]
+        rows = section[section.index(COLUMNS_HEADER) :].split("\n\n")[0].splitlines()[2:]
+        tables[heading.group(1)] = [
+            tuple(cell.strip().strip("`") for cell in row.split("|")[1:3]) for row in rows
+        ]
     return tables
 
 
@@ -64,15 +70,26 @@ def differences(schema_tables, doc_tables):
         elif name not in schema_tables:
             found.append("%s: documented, not in schema.sql" % name)
         elif schema_tables[name] != doc_tables[name]:
-            found.append("%s: schema.sql has %s, the doc %s"
-                         % (name, schema_tables[name], doc_tables[name]))
+            found.append(
+                "%s: schema.sql has %s, the doc %s" % (name, schema_tables[name], doc_tables[name])
+            )
     return found
 
 
 def test_the_doc_describes_every_column_of_schema_sql():
     tables, _ = schema()
-    assert {"meta", "strings", "frames", "nodes", "snapshots", "node_values", "timeline",
-            "gc_runs", "phases", "frame_text"} == set(tables)
+    assert {
+        "meta",
+        "strings",
+        "frames",
+        "nodes",
+        "snapshots",
+        "node_values",
+        "timeline",
+        "gc_runs",
+        "phases",
+        "frame_text",
+    } == set(tables)
     assert ("bytes", "INTEGER NOT NULL") in tables["node_values"]
     with open(DOC) as f:
         assert differences(tables, documented(f.read())) == []
@@ -105,8 +122,10 @@ def test_a_written_profile_has_exactly_the_schema(tmp_path):
     db = sqlite3.connect(str(tmp_path / "out" / "profile.db"))
     tables, (application_id, version) = schema()
     assert columns_of(db) == tables
-    assert (db.execute("PRAGMA application_id").fetchone()[0],
-            db.execute("PRAGMA user_version").fetchone()[0]) == (application_id, version)
+    assert (
+        db.execute("PRAGMA application_id").fetchone()[0],
+        db.execute("PRAGMA user_version").fetchone()[0],
+    ) == (application_id, version)
     # Every meta key the writer wrote is one the doc explains.
     with open(DOC) as f:
         text = f.read()

@@ -4,6 +4,7 @@ The reports are views of the profile: the folded stacks must sum to the
 profile's snapshot totals, the SVG must be valid XML with program text
 escaped, and `heapmark report` must regenerate the same files.
 """
+
 import json
 import os
 import re
@@ -50,7 +51,9 @@ def snapshot_total(profile, name):
     con = sqlite3.connect(str(profile))
     (total,) = con.execute(
         "select sum(v.bytes) from node_values v join snapshots s on s.id = v.snapshot "
-        "where s.name = ?", (name,)).fetchone()
+        "where s.name = ?",
+        (name,),
+    ).fetchone()
     return total
 
 
@@ -102,7 +105,9 @@ def test_svg_flamegraph(results):
     width = {(int(g.get("data-x")), int(g.get("data-d"))): int(g.get("data-w")) for g in frames}
     assert max(width.values()) == width[(0, 0)]
     script = root.find(SVG + "script")
-    assert script is not None and "function zoom" in script.text and "function search" in script.text
+    assert (
+        script is not None and "function zoom" in script.text and "function search" in script.text
+    )
 
 
 def test_peak_text_report(results):
@@ -140,15 +145,18 @@ def test_report_json(results, tmp_path):
 
 
 def test_report_prints_a_summary(results, tmp_path):
-    _, out, err = run_heapmark(["report", str(results / "profile.db"), "-o", str(tmp_path)],
-                               tmp_path)
+    _, out, err = run_heapmark(
+        ["report", str(results / "profile.db"), "-o", str(tmp_path)], tmp_path
+    )
     assert "peak tracked memory" in out and "main (app.py:14)" in out
     assert err.startswith("heapmark: reports written to")
 
 
 def test_program_text_is_escaped(tmp_path):
     name = 'we<ird>&"q\'<script>.py'
-    (tmp_path / name).write_text("def f():\n    return bytearray(20_000_000)  # <b>&amp;\nx = f()\n")
+    (tmp_path / name).write_text(
+        "def f():\n    return bytearray(20_000_000)  # <b>&amp;\nx = f()\n"
+    )
     run_heapmark(["run", "-q", "-o", str(tmp_path / "out"), name], tmp_path)
     root = ET.parse(str(tmp_path / "out" / "peak.svg")).getroot()
     labels = [g.get("data-l") for g in root.iter(SVG + "g")]
@@ -164,25 +172,39 @@ def test_store_schema(results):
     assert con.execute("pragma application_id").fetchone()[0] == 0x484D4B31
     assert con.execute("pragma user_version").fetchone()[0] == 1
     meta = dict(con.execute("select key, value from meta"))
-    for key in ("command", "pid", "python", "start_unix", "duration_s", "mode", "sample_rate",
-                "peak_bytes", "peak_at_s", "peak_rss_bytes", "end_bytes",
-                "heapmark_overhead_bytes"):
+    for key in (
+        "command",
+        "pid",
+        "python",
+        "start_unix",
+        "duration_s",
+        "mode",
+        "sample_rate",
+        "peak_bytes",
+        "peak_at_s",
+        "peak_rss_bytes",
+        "end_bytes",
+        "heapmark_overhead_bytes",
+    ):
         assert key in meta, key
     assert meta["peak_bytes"] >= meta["end_bytes"] > 0
     assert 0 <= meta["peak_at_s"] <= meta["duration_s"]
     assert meta["heapmark_overhead_bytes"] > 0
     # Parents precede children; node 0 is the only root.
-    bad = con.execute("select count(*) from nodes where id > 0 and "
-                      "(parent is null or parent >= id)").fetchone()[0]
+    bad = con.execute(
+        "select count(*) from nodes where id > 0 and (parent is null or parent >= id)"
+    ).fetchone()[0]
     assert bad == 0
     names = [r[0] for r in con.execute("select name from snapshots order by id")]
     assert names == ["peak", "end", "allocated"]
-    free = con.execute("select v.bytes from node_values v join nodes n on n.id = v.node "
-                       "join frame_text f on f.id = n.frame "
-                       "where f.function = '[pymalloc free space]' and v.snapshot = 1"
-                       ).fetchone()
+    free = con.execute(
+        "select v.bytes from node_values v join nodes n on n.id = v.node "
+        "join frame_text f on f.id = n.frame "
+        "where f.function = '[pymalloc free space]' and v.snapshot = 1"
+    ).fetchone()
     assert free is not None and free[0] >= 0
     # The view resolves strings.
-    row = con.execute("select function, line, source from frame_text "
-                      "where function = 'load_table'").fetchone()
+    row = con.execute(
+        "select function, line, source from frame_text where function = 'load_table'"
+    ).fetchone()
     assert row == ("load_table", 3, "rows = [bytearray(1000) for _ in range(20000)]")

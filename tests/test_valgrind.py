@@ -10,6 +10,7 @@ stay in place and forward to the C library's malloc, which is valgrind's.
 The engine sees valgrind's libraries in LD_PRELOAD and asks
 malloc_usable_size for block sizes instead of reading glibc's chunk headers.
 """
+
 import os
 import re
 import shutil
@@ -18,8 +19,15 @@ import sys
 
 import pytest
 
-from conftest import (ASAN_PRELOAD, EXACT_TOLERANCE, HERE, RECORDER, assert_close, line_bytes,
-                      report_json)
+from conftest import (
+    ASAN_PRELOAD,
+    EXACT_TOLERANCE,
+    HERE,
+    RECORDER,
+    assert_close,
+    line_bytes,
+    report_json,
+)
 
 SMOKE = """
 import mmap, os, threading
@@ -43,19 +51,30 @@ print("smoke ok")
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed"),
-    pytest.mark.skipif(bool(ASAN_PRELOAD or RECORDER), reason="valgrind and the sanitizers "
-                       "cannot share a process"),
+    pytest.mark.skipif(
+        bool(ASAN_PRELOAD or RECORDER), reason="valgrind and the sanitizers cannot share a process"
+    ),
 ]
 
 
 def test_run_under_valgrind_is_clean(tmp_path):
     (tmp_path / "smoke.py").write_text(SMOKE)
-    command = ["valgrind", "--trace-children=yes", "--soname-synonyms=somalloc=nouserintercepts",
-               "--suppressions=" + os.path.join(HERE, "valgrind-python.supp"),
-               "--error-exitcode=99", sys.executable, "-m", "heapmark", "run", "--exact",
-               "-o", "out", "smoke.py"]
-    proc = subprocess.run(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=600)
+    command = [
+        "valgrind",
+        "--trace-children=yes",
+        "--soname-synonyms=somalloc=nouserintercepts",
+        "--suppressions=" + os.path.join(HERE, "valgrind-python.supp"),
+        "--error-exitcode=99",
+        sys.executable,
+        "-m",
+        "heapmark",
+        "run",
+        "--exact",
+        "-o",
+        "out",
+        "smoke.py",
+    ]
+    proc = subprocess.run(command, cwd=tmp_path, capture_output=True, timeout=600)
     log = proc.stderr.decode(errors="replace")
     assert proc.returncode == 0, log[-4000:]
     assert proc.stdout == b"smoke ok\n"

@@ -51,9 +51,9 @@
 typedef struct hm_objset {
     long refcnt;
     PyObject **objs;
-    uint64_t *sizes;            /* bytes each object occupies (see layout) */
+    uint64_t *sizes; /* bytes each object occupies (see layout) */
     size_t n, cap, size_cap;
-    uintptr_t *sorted;          /* addresses, sorted on first need */
+    uintptr_t *sorted; /* addresses, sorted on first need */
     size_t sorted_cap;
     struct hm_objset *prev, *next;
     bool published;
@@ -63,16 +63,16 @@ hm_objset *hm_objset_new(void);
 /* Once complete: later walks leave out what only published sets hold. */
 void hm_objset_publish(hm_objset *s);
 void hm_objset_decref(hm_objset *s);
-bool hm_objset_add(hm_objset *s, PyObject *o, uint64_t size);   /* takes a new reference */
+bool hm_objset_add(hm_objset *s, PyObject *o, uint64_t size); /* takes a new reference */
 /* True if o is held by a live census (other than skip). */
 bool hm_objset_any_holds(PyObject *o);
 
 /* Owners of the dicts seen by a walk: dict address -> owner type. */
 typedef struct {
-    hm_map index;               /* dict address -> position in types */
-    PyTypeObject **types;       /* borrowed: alive while their instances are */
+    hm_map index;         /* dict address -> position in types */
+    PyTypeObject **types; /* borrowed: alive while their instances are */
     size_t ntypes, cap;
-    hm_map type_pos;            /* type address -> position */
+    hm_map type_pos; /* type address -> position */
 } hm_owners;
 
 bool hm_owners_note(hm_owners *ow, PyObject *dict, PyTypeObject *owner);
@@ -83,8 +83,8 @@ void hm_owners_free(hm_owners *ow);
 
 /* Per-walk cache of how each type's __sizeof__ is computed. */
 typedef struct {
-    hm_map strategy;            /* type address -> strategy + 1 */
-    PyObject **c_sizeof;        /* C __sizeof__ descriptors (borrowed from
+    hm_map strategy;     /* type address -> strategy + 1 */
+    PyObject **c_sizeof; /* C __sizeof__ descriptors (borrowed from
                                    their type's dict), by strategy - first */
     size_t nc, ccap;
 } hm_sizecache;
@@ -121,12 +121,12 @@ int hm_roots_traverse(PyObject *o, hm_visit_fn fn, void *arg);
 /* ---- the walk (walk.c) ------------------------------------------ */
 
 typedef struct {
-    hm_objset *set;             /* the objects counted */
+    hm_objset *set; /* the objects counted */
     hm_owners owners;
-    uint64_t visited;           /* objects in the visited set at the end */
-    uint64_t set_bytes;         /* the visited set's memory at the end */
-    uint64_t python_sizeof;     /* objects whose __sizeof__ is Python code */
-    uint64_t beyond_getsizeof;  /* bytes counted that sys.getsizeof leaves out (inline values) */
+    uint64_t visited;          /* objects in the visited set at the end */
+    uint64_t set_bytes;        /* the visited set's memory at the end */
+    uint64_t python_sizeof;    /* objects whose __sizeof__ is Python code */
+    uint64_t beyond_getsizeof; /* bytes counted that sys.getsizeof leaves out (inline values) */
 } hm_walk_result;
 
 /* Census results (the objects the caller's API hands out): never counted
@@ -148,9 +148,9 @@ void hm_walk_result_free(hm_walk_result *r);
 /* ---- kinds (kinds.c) --------------------------------------------- */
 
 typedef struct {
-    char *name;                 /* "dict of __main__.Line", "str" */
-    char *type_name;            /* the object's type: "dict" for dict kinds */
-    char *module;               /* module defining the kind ("builtins") */
+    char *name;      /* "dict of __main__.Line", "str" */
+    char *type_name; /* the object's type: "dict" for dict kinds */
+    char *module;    /* module defining the kind ("builtins") */
 } hm_kind;
 
 typedef enum { HM_BY_KIND, HM_BY_TYPE, HM_BY_MODULE } hm_classifier;
@@ -159,7 +159,7 @@ typedef struct hm_kinds {
     long refcnt;
     hm_kind *items;
     size_t n, cap;
-    hm_map index;               /* hash of name -> id (names are unique) */
+    hm_map index; /* hash of name -> id (names are unique) */
     hm_classifier by;
 } hm_kinds;
 
@@ -174,14 +174,14 @@ bool hm_kinds_prepare_names(void);
 /* Kinds of the objects a walk found; kind_of[i] for set->objs[i]. */
 hm_kinds *hm_kinds_classify(const hm_objset *set, const hm_owners *ow, uint32_t **kind_of);
 /* Reclassifies by type or module: new table and kind_of. */
-hm_kinds *hm_kinds_regroup(const hm_kinds *k, const uint32_t *kind_of, size_t n,
-                           hm_classifier by, uint32_t **new_kind_of);
+hm_kinds *hm_kinds_regroup(const hm_kinds *k, const uint32_t *kind_of, size_t n, hm_classifier by,
+                           uint32_t **new_kind_of);
 void hm_kinds_decref(hm_kinds *k);
 uint32_t *hm_kind_array(size_t n);
 void hm_kind_array_free(uint32_t *a, size_t n);
 /* Rows by descending size; *nrows set.  Totals into count/size. */
-hm_row *hm_rows_make(const hm_kinds *k, const uint32_t *kind_of, const uint64_t *sizes,
-                     size_t n, size_t *nrows, uint64_t *count, uint64_t *size);
+hm_row *hm_rows_make(const hm_kinds *k, const uint32_t *kind_of, const uint64_t *sizes, size_t n,
+                     size_t *nrows, uint64_t *count, uint64_t *size);
 const char *hm_kinds_header(hm_classifier by);
 
 /* ---- tables (tables.c) ----------------------------------------- */

@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NO_OWNER_KEY 2u         /* objects are 8-aligned: no type has it */
+#define NO_OWNER_KEY 2u /* objects are 8-aligned: no type has it */
 
-static hm_map well_known;       /* type address -> index in well_known_names */
+static hm_map well_known; /* type address -> index in well_known_names */
 static char **well_known_names;
 static size_t n_well_known, well_known_cap;
 
@@ -306,12 +306,12 @@ static uint32_t kind_named(hm_kinds *k, const char *name, const hm_kind *from)
             return id;
         key = hm_hash64(key) | 1;
     }
-    return kinds_add(k, key, strdup(name),
-                     strdup(k->by == HM_BY_MODULE ? name : from->type_name), strdup(from->module));
+    return kinds_add(k, key, strdup(name), strdup(k->by == HM_BY_MODULE ? name : from->type_name),
+                     strdup(from->module));
 }
 
-hm_kinds *hm_kinds_regroup(const hm_kinds *k, const uint32_t *kind_of, size_t n,
-                           hm_classifier by, uint32_t **new_kind_of)
+hm_kinds *hm_kinds_regroup(const hm_kinds *k, const uint32_t *kind_of, size_t n, hm_classifier by,
+                           uint32_t **new_kind_of)
 {
     *new_kind_of = NULL;
     hm_kinds *g = kinds_new(by);
@@ -321,8 +321,9 @@ hm_kinds *hm_kinds_regroup(const hm_kinds *k, const uint32_t *kind_of, size_t n,
         goto fail;
     for (size_t i = 0; i < k->n; i++) {
         const hm_kind *from = &k->items[i];
-        const char *name = by == HM_BY_TYPE ? from->type_name
-                         : by == HM_BY_MODULE ? from->module : from->name;
+        const char *name = by == HM_BY_TYPE     ? from->type_name
+                           : by == HM_BY_MODULE ? from->module
+                                                : from->name;
         map[i] = kind_named(g, name, from);
         if (map[i] == UINT32_MAX)
             goto fail;
@@ -353,8 +354,8 @@ static int row_order(const void *pa, const void *pb)
     return strcmp(sort_kinds->items[a->kind].name, sort_kinds->items[b->kind].name);
 }
 
-hm_row *hm_rows_make(const hm_kinds *k, const uint32_t *kind_of, const uint64_t *sizes,
-                     size_t n, size_t *nrows, uint64_t *count, uint64_t *size)
+hm_row *hm_rows_make(const hm_kinds *k, const uint32_t *kind_of, const uint64_t *sizes, size_t n,
+                     size_t *nrows, uint64_t *count, uint64_t *size)
 {
     hm_row *rows = calloc(k->n ? k->n : 1, sizeof *rows);
     *nrows = 0;

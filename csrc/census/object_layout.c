@@ -19,7 +19,7 @@
  * objimpl.h declares differently in core builds). */
 #include <patchlevel.h>
 #if PY_VERSION_HEX >= 0x030b0000 && !defined(Py_BUILD_CORE)
-#  define Py_BUILD_CORE 1
+#    define Py_BUILD_CORE 1
 #endif
 #include "census/census.h"
 #include "common/ownmem.h"
@@ -27,19 +27,19 @@
 #include <string.h>
 
 #if PY_VERSION_HEX >= 0x030b0000
-#  include <internal/pycore_dict.h>
+#    include <internal/pycore_dict.h>
 #endif
 
 /* PyGC_Head is two words in 3.9-3.13 (internal from 3.12 on). */
 #define GC_HEADER (2 * sizeof(uintptr_t))
 
 enum {
-    S_BASIC,                    /* object.__sizeof__: basic + items */
-    S_PYTHON,                   /* __sizeof__ in Python: basic, flagged */
+    S_BASIC,  /* object.__sizeof__: basic + items */
+    S_PYTHON, /* __sizeof__ in Python: basic, flagged */
     S_LIST,
     S_DICT,
     S_SET,
-    S_C_FIRST,                  /* C __sizeof__ number (strategy - S_C_FIRST) */
+    S_C_FIRST, /* C __sizeof__ number (strategy - S_C_FIRST) */
 };
 
 static PyObject *sizeof_name;
@@ -76,7 +76,8 @@ static uint32_t strategy_for(PyTypeObject *tp, hm_sizecache *c)
     else if (d == set_sizeof || d == frozenset_sizeof)
         s = S_SET;
     else if (Py_IS_TYPE(d, &PyMethodDescr_Type)) {
-        if (!hm_own_grow((void **)&c->c_sizeof, &c->ccap, c->nc, sizeof *c->c_sizeof, c->nc + 1, 64))
+        if (!hm_own_grow((void **)&c->c_sizeof, &c->ccap, c->nc, sizeof *c->c_sizeof, c->nc + 1,
+                         64))
             return S_BASIC;
         c->c_sizeof[c->nc] = d;
         s = S_C_FIRST + (uint32_t)c->nc++;
@@ -102,10 +103,10 @@ static uint64_t header_size(PyObject *o)
 {
     PyTypeObject *tp = Py_TYPE(o);
 #if PY_VERSION_HEX >= 0x030c0000
-#  if PY_VERSION_HEX >= 0x030d0000
+#    if PY_VERSION_HEX >= 0x030d0000
     if (Py_IS_TYPE(o, &PyType_Type) && !(((PyTypeObject *)o)->tp_flags & Py_TPFLAGS_HEAPTYPE))
-        return 0;     /* 3.13 leaves static types' header out */
-#  endif
+        return 0; /* 3.13 leaves static types' header out */
+#    endif
     return (PyType_IS_GC(tp) ? GC_HEADER : 0) +
            (tp->tp_flags & Py_TPFLAGS_PREHEADER ? 2 * sizeof(PyObject *) : 0);
 #elif PY_VERSION_HEX >= 0x030b0000
@@ -125,19 +126,16 @@ uint64_t hm_layout_getsizeof(PyObject *o, hm_sizecache *c, bool *python_sizeof)
     uint64_t size;
     *python_sizeof = false;
     switch (s) {
-    case S_BASIC:
-        size = basic_size(o);
-        break;
+    case S_BASIC: size = basic_size(o); break;
     case S_PYTHON:
         *python_sizeof = true;
         size = basic_size(o);
         break;
     case S_LIST:
-        size = (uint64_t)tp->tp_basicsize + (uint64_t)((PyListObject *)o)->allocated * sizeof(void *);
+        size =
+            (uint64_t)tp->tp_basicsize + (uint64_t)((PyListObject *)o)->allocated * sizeof(void *);
         break;
-    case S_DICT:
-        size = (uint64_t)_PyDict_SizeOf((PyDictObject *)o);
-        break;
+    case S_DICT: size = (uint64_t)_PyDict_SizeOf((PyDictObject *)o); break;
     case S_SET: {
         PySetObject *so = (PySetObject *)o;
         size = (uint64_t)tp->tp_basicsize;
@@ -170,7 +168,7 @@ static int64_t separate_values_bytes(PyTypeObject *tp, PyDictValues *values)
     PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
     size_t slots = keys ? (size_t)(keys->dk_nentries + keys->dk_usable) : 0;
     if (!keys || _Py_SIZE_ROUND_UP(slots + 2, sizeof(PyObject *)) != prefix)
-        slots = prefix >= 2 ? prefix - 2 : 0;    /* the most the prefix allows */
+        slots = prefix >= 2 ? prefix - 2 : 0; /* the most the prefix allows */
     return (int64_t)(prefix + slots * sizeof(PyObject *));
 }
 
@@ -190,7 +188,8 @@ int64_t hm_layout_inline_bytes(PyObject *o)
     if (tp->tp_flags & Py_TPFLAGS_INLINE_VALUES) {
         PyDictValues *v = _PyObject_InlineValues(o);
         size_t cap = v->capacity;
-        return (int64_t)(_Py_SIZE_ROUND_UP(cap, sizeof(PyObject *)) + (cap + 1) * sizeof(PyObject *));
+        return (int64_t)(_Py_SIZE_ROUND_UP(cap, sizeof(PyObject *)) +
+                         (cap + 1) * sizeof(PyObject *));
     }
     if (PyDict_Check(o)) {
         /* A dict made from an instance's inline values points at them; its
@@ -209,7 +208,7 @@ int64_t hm_layout_inline_bytes(PyObject *o)
     uintptr_t dorv = ((uintptr_t *)o)[-3];
     if (!(dorv & 1))
         return 0;
-    return separate_values_bytes(tp, (PyDictValues *)(dorv + 1));    /* tagged as values - 1 */
+    return separate_values_bytes(tp, (PyDictValues *)(dorv + 1)); /* tagged as values - 1 */
 #elif PY_VERSION_HEX >= 0x030b0000
     PyTypeObject *tp = Py_TYPE(o);
     if (PyDict_Check(o))
@@ -238,14 +237,14 @@ PyObject *hm_layout_dict_of(PyObject *o)
 #endif
 #if PY_VERSION_HEX >= 0x030b0000
     if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
-#  if PY_VERSION_HEX >= 0x030d0000
+#    if PY_VERSION_HEX >= 0x030d0000
         return (PyObject *)_PyObject_ManagedDictPointer(o)->dict;
-#  elif PY_VERSION_HEX >= 0x030c0000
+#    elif PY_VERSION_HEX >= 0x030c0000
         uintptr_t dorv = ((uintptr_t *)o)[-3];
         return (dorv & 1) ? NULL : (PyObject *)dorv;
-#  else
+#    else
         return ((PyObject **)o)[-3];
-#  endif
+#    endif
     }
 #endif
     Py_ssize_t offset = tp->tp_dictoffset;

@@ -12,13 +12,13 @@
  */
 /* Interpreter internals need Py_BUILD_CORE from the first include on. */
 #ifndef Py_BUILD_CORE
-#  define Py_BUILD_CORE 1
+#    define Py_BUILD_CORE 1
 #endif
 #include "census/census.h"
 
 #include <internal/pycore_interp.h>
 #if PY_VERSION_HEX >= 0x030b0000
-#  include <internal/pycore_frame.h>
+#    include <internal/pycore_frame.h>
 #endif
 #include <frameobject.h>
 
@@ -36,8 +36,7 @@ int hm_roots_gc_objects(hm_visit_fn fn, void *arg)
         PyGC_Head *head = lists[i];
         /* Outside a collection _gc_next is a plain pointer; the walk
          * allocates no tracked object, so the lists cannot change under it. */
-        for (PyGC_Head *g = (PyGC_Head *)head->_gc_next; g != head;
-             g = (PyGC_Head *)g->_gc_next) {
+        for (PyGC_Head *g = (PyGC_Head *)head->_gc_next; g != head; g = (PyGC_Head *)g->_gc_next) {
             int r = fn((PyObject *)(g + 1), arg);
             if (r)
                 return r;
@@ -46,14 +45,14 @@ int hm_roots_gc_objects(hm_visit_fn fn, void *arg)
     return 0;
 }
 
-#define VISIT(o)                                                    \
-    do {                                                            \
-        PyObject *o_ = (PyObject *)(o);                             \
-        if (o_) {                                                   \
-            int r_ = fn(o_, arg);                                   \
-            if (r_)                                                 \
-                return r_;                                          \
-        }                                                           \
+#define VISIT(o)                        \
+    do {                                \
+        PyObject *o_ = (PyObject *)(o); \
+        if (o_) {                       \
+            int r_ = fn(o_, arg);       \
+            if (r_)                     \
+                return r_;              \
+        }                               \
     } while (0)
 
 static int thread_refs(PyThreadState *ts, hm_visit_fn fn, void *arg)
@@ -104,19 +103,19 @@ int hm_roots_frame_refs(void *frame, hm_visit_fn fn, void *arg)
 {
 #if PY_VERSION_HEX >= 0x030b0000
     _PyInterpreterFrame *f = frame;
-#  if PY_VERSION_HEX >= 0x030d0000
+#    if PY_VERSION_HEX >= 0x030d0000
     PyCodeObject *co = (PyCodeObject *)f->f_executable;
     VISIT(f->f_executable);
     VISIT(f->f_funcobj);
-#  elif PY_VERSION_HEX >= 0x030c0000
+#    elif PY_VERSION_HEX >= 0x030c0000
     PyCodeObject *co = f->f_code;
     VISIT(f->f_code);
     VISIT(f->f_funcobj);
-#  else
+#    else
     PyCodeObject *co = f->f_code;
     VISIT(f->f_code);
     VISIT(f->f_func);
-#  endif
+#    endif
     VISIT(f->f_globals);
     VISIT(f->f_builtins);
     VISIT(f->f_locals);
@@ -139,7 +138,7 @@ static int static_type_refs(PyTypeObject *t, hm_visit_fn fn, void *arg)
 {
     VISIT(Py_TYPE(t));
 #if PY_VERSION_HEX >= 0x030c0000
-    PyObject *d = PyType_GetDict(t);     /* the interpreter's, for builtins */
+    PyObject *d = PyType_GetDict(t); /* the interpreter's, for builtins */
     if (d) {
         int r = fn(d, arg);
         Py_DECREF(d);
@@ -171,24 +170,24 @@ static int code_refs(PyCodeObject *co, hm_visit_fn fn, void *arg)
     VISIT(co->co_localsplusnames);
     VISIT(co->co_localspluskinds);
     VISIT(co->co_qualname);
-#  if PY_VERSION_HEX >= 0x030c0000
+#    if PY_VERSION_HEX >= 0x030c0000
     if (co->_co_cached) {
         VISIT(co->_co_cached->_co_code);
         VISIT(co->_co_cached->_co_varnames);
         VISIT(co->_co_cached->_co_cellvars);
         VISIT(co->_co_cached->_co_freevars);
     }
-#  else
+#    else
     VISIT(co->_co_code);
-#  endif
+#    endif
 #else
     VISIT(co->co_code);
     VISIT(co->co_varnames);
     VISIT(co->co_freevars);
     VISIT(co->co_cellvars);
-#  if PY_VERSION_HEX < 0x030a0000
+#    if PY_VERSION_HEX < 0x030a0000
     VISIT(co->co_lnotab);
-#  endif
+#    endif
     /* Not co_zombieframe: a dead frame kept for reuse, whose f_back and
      * globals dangle, so its traverse would follow freed pointers. */
 #endif

@@ -54,7 +54,7 @@ static void wrapped(hm_buf *b, const char *prefix, const char *name)
             line_empty = true;
             need = len;
         }
-        while (len > room) {        /* a word longer than a whole line */
+        while (len > room) { /* a word longer than a whole line */
             hm_buf_putn(b, p, room);
             p += room;
             len -= room;
@@ -103,9 +103,9 @@ static void census_row(hm_buf *b, const void *ctx, size_t i)
     const hm_row *r = &v->rows[i];
     char prefix[128];
     snprintf(prefix, sizeof prefix, "%6zu %6llu %3d %8llu %3d %9llu %3d ", i,
-             (unsigned long long)r->count, percent(r->count, v->count),
-             (unsigned long long)r->size, v->size ? percent(r->size, v->size) : 0,
-             (unsigned long long)cumulative, v->size ? percent(cumulative, v->size) : 0);
+             (unsigned long long)r->count, percent(r->count, v->count), (unsigned long long)r->size,
+             v->size ? percent(r->size, v->size) : 0, (unsigned long long)cumulative,
+             v->size ? percent(cumulative, v->size) : 0);
     wrapped(b, prefix, v->kinds->items[r->kind].name);
 }
 
@@ -183,14 +183,15 @@ void hm_census_diff(hm_buf *b, const hm_census_view *a, const hm_census_view *bv
     int64_t dsize = (int64_t)a->size - (int64_t)bv->size;
     char pct[64];
     percent_of_b(pct, sizeof pct, dsize, bv->size);
-    hm_buf_printf(b, "Summary of difference operation (A-B).\n"
-                     "        Count     Size\n"
-                     "  A    %6llu %8llu\n"
-                     "  B    %6llu %8llu\n"
-                     "  A-B  %6lld %8lld  = %s %% of B\n",
+    hm_buf_printf(b,
+                  "Summary of difference operation (A-B).\n"
+                  "        Count     Size\n"
+                  "  A    %6llu %8llu\n"
+                  "  B    %6llu %8llu\n"
+                  "  A-B  %6lld %8lld  = %s %% of B\n",
                   (unsigned long long)a->count, (unsigned long long)a->size,
-                  (unsigned long long)bv->count, (unsigned long long)bv->size,
-                  (long long)dcount, (long long)dsize, pct);
+                  (unsigned long long)bv->count, (unsigned long long)bv->size, (long long)dcount,
+                  (long long)dsize, pct);
     /* Rows of A positive, rows of B negative, merged by kind name. */
     size_t n = a->nrows + bv->nrows;
     diff_row *all = calloc(n ? n : 1, sizeof *all);
@@ -245,10 +246,11 @@ void hm_census_json(hm_buf *b, const hm_census_view *v, const char *python)
         const hm_row *r = &v->rows[i];
         const hm_kind *k = &v->kinds->items[r->kind];
         cumulative += r->size;
-        hm_buf_printf(b, "%s\n  {\"index\": %zu, \"count\": %llu, \"size\": %llu, "
-                         "\"cumulative\": %llu, \"kind\": ",
-                      i ? "," : "", i, (unsigned long long)r->count,
-                      (unsigned long long)r->size, (unsigned long long)cumulative);
+        hm_buf_printf(b,
+                      "%s\n  {\"index\": %zu, \"count\": %llu, \"size\": %llu, "
+                      "\"cumulative\": %llu, \"kind\": ",
+                      i ? "," : "", i, (unsigned long long)r->count, (unsigned long long)r->size,
+                      (unsigned long long)cumulative);
         hm_buf_json(b, k->name);
         hm_buf_puts(b, ", \"type\": ");
         hm_buf_json(b, k->type_name);

@@ -137,7 +137,9 @@ void hm_sort_addresses(uintptr_t *a, size_t n)
         for (size_t gap = n / 2; gap; gap /= 2)
             for (size_t i = gap; i < n; i++)
                 for (size_t j = i; j >= gap && a[j - gap] > a[j]; j -= gap) {
-                    uintptr_t t = a[j]; a[j] = a[j - gap]; a[j - gap] = t;
+                    uintptr_t t = a[j];
+                    a[j] = a[j - gap];
+                    a[j - gap] = t;
                 }
         return;
     }
@@ -156,7 +158,9 @@ void hm_sort_addresses(uintptr_t *a, size_t n)
         }
         for (size_t i = 0; i < n; i++)
             dst[counts[(src[i] >> shift) & 255]++] = src[i];
-        uintptr_t *t = src; src = dst; dst = t;
+        uintptr_t *t = src;
+        src = dst;
+        dst = t;
     }
     if (src != a)
         memcpy(a, src, n * sizeof *a);

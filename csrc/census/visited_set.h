@@ -14,7 +14,7 @@
 #include "common/common.h"
 
 typedef struct {
-    uintptr_t *slots;     /* 0 = empty */
+    uintptr_t *slots; /* 0 = empty */
     size_t cap, count;
 } hm_addrset;
 
@@ -22,11 +22,14 @@ typedef struct {
 int hm_addrset_add(hm_addrset *s, uintptr_t p);
 bool hm_addrset_has(const hm_addrset *s, uintptr_t p);
 void hm_addrset_free(hm_addrset *s);
-static inline size_t hm_addrset_bytes(const hm_addrset *s) { return s->cap * sizeof(uintptr_t); }
+static inline size_t hm_addrset_bytes(const hm_addrset *s)
+{
+    return s->cap * sizeof(uintptr_t);
+}
 
 typedef struct {
     void **items;
-    uint32_t *depth;      /* NULL unless depths are tracked */
+    uint32_t *depth; /* NULL unless depths are tracked */
     size_t len, cap;
 } hm_workstack;
 

@@ -57,7 +57,10 @@ static hm_addrset ref_set;
 static hm_objset *ref_objects;
 static bool ref_active;
 
-static inline uintptr_t ref_key(PyObject *o) { return (uintptr_t)o; }
+static inline uintptr_t ref_key(PyObject *o)
+{
+    return (uintptr_t)o;
+}
 
 /* ---- census object sets ------------------------------------------------ */
 
@@ -451,11 +454,11 @@ void hm_walk_clear_ref(void)
     hm_addrset_free(&ref_set);
     hm_objset *old = ref_objects;
     ref_objects = NULL;
-    hm_objset_decref(old);      /* may free objects: the reference is gone first */
+    hm_objset_decref(old); /* may free objects: the reference is gone first */
 }
 
-bool hm_walk_deep(PyObject *root_obj, PyObject *ignore, long limit,
-                  hm_is_census_result is_result, uint64_t *bytes, uint64_t *count)
+bool hm_walk_deep(PyObject *root_obj, PyObject *ignore, long limit, hm_is_census_result is_result,
+                  uint64_t *bytes, uint64_t *count)
 {
     if (!hm_layout_init())
         return false;

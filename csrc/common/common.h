@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define HM_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define HM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define HM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* Interposed libc symbols must be visible; everything else is hidden by
@@ -40,9 +40,9 @@
  * sanitizer runtime is initialised, so it is never instrumented (make asan
  * checks everything the fast path leads to once the run has started). */
 #if defined(__SANITIZE_ADDRESS__)
-#define HM_FAST_PATH __attribute__((no_sanitize_address, no_sanitize("undefined")))
+#    define HM_FAST_PATH __attribute__((no_sanitize_address, no_sanitize("undefined")))
 #else
-#define HM_FAST_PATH
+#    define HM_FAST_PATH
 #endif
 
 #endif

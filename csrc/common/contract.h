@@ -29,34 +29,33 @@
  */
 #define HM_ENV_PREFIX "HEAPMARK_"
 
-#define HM_ENVIRONMENT(X)                                                                     \
-    X(PROFILE, "HEAPMARK_PROFILE", RUN,                                                       \
-      "path of the profile to write; \"%p\" becomes the pid")                                 \
-    X(RATE, "HEAPMARK_RATE", RUN, "mean bytes between samples; 1 records every allocation")   \
-    X(SEED, "HEAPMARK_SEED", RUN, "the sampler's seed (0: from addresses)")                   \
+#define HM_ENVIRONMENT(X)                                                                       \
+    X(PROFILE, "HEAPMARK_PROFILE", RUN, "path of the profile to write; \"%p\" becomes the pid") \
+    X(RATE, "HEAPMARK_RATE", RUN, "mean bytes between samples; 1 records every allocation")     \
+    X(SEED, "HEAPMARK_SEED", RUN, "the sampler's seed (0: from addresses)")                     \
     X(COMMAND, "HEAPMARK_COMMAND", RUN, "the command line, for the reports (empty: read argv)") \
-    X(PRELOAD, "HEAPMARK_PRELOAD", RUN, "LD_PRELOAD as it was before heapmark run")           \
-    X(PYTHONPATH, "HEAPMARK_PYTHONPATH", RUN,                                                 \
-      "PYTHONPATH as it was before heapmark run (restored by the boot module)")               \
-    X(CHECKPOINT, "HEAPMARK_CHECKPOINT", RUN, "seconds between checkpoints (0: none)")        \
-    X(FOLLOW, "HEAPMARK_FOLLOW", RUN,                                                         \
-      "child processes to profile: fork, spawn, exec, comma-separated (none: only this one)") \
-    X(BOOT, "HEAPMARK_BOOT", RUN, "directory of the boot module (for spawned children)")      \
-    X(MEMORY_LIMIT, "HEAPMARK_MEMORY_LIMIT", RUN,                                             \
-      "tracked bytes beyond which to write an out-of-memory report (--memory-limit)")         \
-    X(TIMELINE_MS, "HEAPMARK_TIMELINE_MS", RUN,                                               \
-      "first interval of the timeline's samples, in ms (0: no timeline)")                     \
-    X(PARENT, "HEAPMARK_PARENT", CHILD, "pid of the process that started this one")           \
-    X(ROOT, "HEAPMARK_ROOT", CALLER,                                                          \
-      "(tests) a directory standing for / when reading /proc and /sys/fs/cgroup")             \
-    X(TEST_OOM_REPORT_DELAY_MS, "HEAPMARK_TEST_OOM_REPORT_DELAY_MS", CALLER,                 \
-      "(tests) milliseconds the monitor holds the out-of-memory report back")                 \
-    X(CFLAGS, "HEAPMARK_CFLAGS", TOOLING, "extra compiler flags for setup.py's build")        \
-    X(LDFLAGS, "HEAPMARK_LDFLAGS", TOOLING, "extra linker flags for setup.py's build")        \
-    X(PYTHONS, "HEAPMARK_PYTHONS", TOOLING,                                                   \
-      "the interpreters tests/run-all runs the suite on (default: CPython 3.9-3.13)")         \
-    X(FUZZ_CASES, "HEAPMARK_FUZZ_CASES", TOOLING,                                             \
-      "damaged profiles tests/test_hostile.py tries (default 1000)")                          \
+    X(PRELOAD, "HEAPMARK_PRELOAD", RUN, "LD_PRELOAD as it was before heapmark run")             \
+    X(PYTHONPATH, "HEAPMARK_PYTHONPATH", RUN,                                                   \
+      "PYTHONPATH as it was before heapmark run (restored by the boot module)")                 \
+    X(CHECKPOINT, "HEAPMARK_CHECKPOINT", RUN, "seconds between checkpoints (0: none)")          \
+    X(FOLLOW, "HEAPMARK_FOLLOW", RUN,                                                           \
+      "child processes to profile: fork, spawn, exec, comma-separated (none: only this one)")   \
+    X(BOOT, "HEAPMARK_BOOT", RUN, "directory of the boot module (for spawned children)")        \
+    X(MEMORY_LIMIT, "HEAPMARK_MEMORY_LIMIT", RUN,                                               \
+      "tracked bytes beyond which to write an out-of-memory report (--memory-limit)")           \
+    X(TIMELINE_MS, "HEAPMARK_TIMELINE_MS", RUN,                                                 \
+      "first interval of the timeline's samples, in ms (0: no timeline)")                       \
+    X(PARENT, "HEAPMARK_PARENT", CHILD, "pid of the process that started this one")             \
+    X(ROOT, "HEAPMARK_ROOT", CALLER,                                                            \
+      "(tests) a directory standing for / when reading /proc and /sys/fs/cgroup")               \
+    X(TEST_OOM_REPORT_DELAY_MS, "HEAPMARK_TEST_OOM_REPORT_DELAY_MS", CALLER,                    \
+      "(tests) milliseconds the monitor holds the out-of-memory report back")                   \
+    X(CFLAGS, "HEAPMARK_CFLAGS", TOOLING, "extra compiler flags for setup.py's build")          \
+    X(LDFLAGS, "HEAPMARK_LDFLAGS", TOOLING, "extra linker flags for setup.py's build")          \
+    X(PYTHONS, "HEAPMARK_PYTHONS", TOOLING,                                                     \
+      "the interpreters tests/run-all runs the suite on (default: CPython 3.9-3.13)")           \
+    X(FUZZ_CASES, "HEAPMARK_FUZZ_CASES", TOOLING,                                               \
+      "damaged profiles tests/test_hostile.py tries (default 1000)")                            \
     X(FUZZ_SEED, "HEAPMARK_FUZZ_SEED", TOOLING, "seed of tests/test_hostile.py's damage")
 
 typedef enum { HM_ENV_RUN, HM_ENV_CHILD, HM_ENV_CALLER, HM_ENV_TOOLING } hm_env_kind;
@@ -92,28 +91,27 @@ static inline hm_env_kind hm_env_kind_of(hm_env id)
  * but TEMPORARY and WRITE_TEST) of an earlier run from the directory it is
  * given.
  */
-#define HM_RESULT_FILES(X)                                                                    \
-    X(PROFILE, "profile.db", PROFILE, "the profile: SQLite, docs/profile-format.md")          \
-    X(PEAK_SVG, "peak.svg", REPORT, "flamegraph of what was allocated at the peak")           \
-    X(PEAK_FOLDED, "peak.folded", REPORT, "folded stacks at the peak")                        \
-    X(END_FOLDED, "end.folded", REPORT, "folded stacks of what was still allocated at exit")  \
-    X(PEAK_TXT, "peak.txt", REPORT, "the top lines and the top stacks at the peak")           \
-    X(REPORT_HTML, "report.html", REPORT, "the interactive report")                           \
-    X(DIFF_HTML, "diff.html", DIFF, "heapmark diff's differential flamegraphs and tables")    \
-    X(DEFAULT_DIR, "heapmark-results", DEFAULT,                                               \
+#define HM_RESULT_FILES(X)                                                                   \
+    X(PROFILE, "profile.db", PROFILE, "the profile: SQLite, docs/profile-format.md")         \
+    X(PEAK_SVG, "peak.svg", REPORT, "flamegraph of what was allocated at the peak")          \
+    X(PEAK_FOLDED, "peak.folded", REPORT, "folded stacks at the peak")                       \
+    X(END_FOLDED, "end.folded", REPORT, "folded stacks of what was still allocated at exit") \
+    X(PEAK_TXT, "peak.txt", REPORT, "the top lines and the top stacks at the peak")          \
+    X(REPORT_HTML, "report.html", REPORT, "the interactive report")                          \
+    X(DIFF_HTML, "diff.html", DIFF, "heapmark diff's differential flamegraphs and tables")   \
+    X(DEFAULT_DIR, "heapmark-results", DEFAULT,                                              \
       "where results go without -o: heapmark-results/<timestamp>-<pid>/")
 
 /* Names made of a prefix, a number (a pid, ...) and a suffix.  Kinds: FILE,
  * DIR (a directory holding a profile.db and its reports), TEMPORARY (a file
  * being written, renamed to its name once complete: the prefix is the name). */
-#define HM_RESULT_SERIES(X)                                                                   \
-    X(CHILD_PROFILE, "profile-", ".db", FILE, "a child process's profile: profile-PID.db")    \
-    X(SNAPSHOT, "snapshot-", "", DIR,                                                         \
-      "SIGUSR2's snapshot while the program runs: snapshot-PID-N/")                           \
-    X(OUT_OF_MEMORY, "out-of-memory-", "", DIR,                                               \
-      "the out-of-memory report: out-of-memory-PID/")                                         \
-    X(TEMPORARY, "", ".tmp", TEMPORARY, "a profile or report being written: NAME.tmp")        \
-    X(WRITE_TEST, ".heapmark-write-test-", "", FILE,                                          \
+#define HM_RESULT_SERIES(X)                                                                     \
+    X(CHILD_PROFILE, "profile-", ".db", FILE, "a child process's profile: profile-PID.db")      \
+    X(SNAPSHOT, "snapshot-", "", DIR,                                                           \
+      "SIGUSR2's snapshot while the program runs: snapshot-PID-N/")                             \
+    X(OUT_OF_MEMORY, "out-of-memory-", "", DIR, "the out-of-memory report: out-of-memory-PID/") \
+    X(TEMPORARY, "", ".tmp", TEMPORARY, "a profile or report being written: NAME.tmp")          \
+    X(WRITE_TEST, ".heapmark-write-test-", "", FILE,                                            \
       "heapmark run's probe that the output directory is writable: .heapmark-write-test-PID")
 
 #define HM_RESULT_ENUM_ROW(id, name, kind, meaning) HM_RESULT_##id,

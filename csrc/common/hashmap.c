@@ -26,8 +26,8 @@ uint32_t hm_map_get(const hm_map *m, uint64_t key)
     }
 }
 
-static void insert_slot(uint64_t *keys, uint32_t *values, uint32_t mask,
-                        uint64_t key, uint32_t value)
+static void insert_slot(uint64_t *keys, uint32_t *values, uint32_t mask, uint64_t key,
+                        uint32_t value)
 {
     uint32_t i = (uint32_t)hm_hash64(key) & mask;
     while (keys[i] != 0 && keys[i] != key)

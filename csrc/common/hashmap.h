@@ -14,7 +14,7 @@
 typedef struct {
     uint64_t *keys;
     uint32_t *values;
-    uint32_t mask;   /* capacity - 1; capacity is a power of two */
+    uint32_t mask; /* capacity - 1; capacity is a power of two */
     uint32_t count;
 } hm_map;
 

@@ -13,11 +13,11 @@
 #include "common/common.h"
 
 typedef struct {
-    uint32_t *slots;      /* id + 1; 0 = empty */
+    uint32_t *slots; /* id + 1; 0 = empty */
     size_t mask;
-    char *bytes;          /* every key, one after another */
+    char *bytes; /* every key, one after another */
     size_t nbytes, bytes_cap;
-    size_t *offset;       /* per id: where its key starts in bytes */
+    size_t *offset; /* per id: where its key starts in bytes */
     uint32_t *length;
     uint32_t *hash;
     uint32_t count, cap;

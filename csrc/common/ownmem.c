@@ -20,20 +20,22 @@
 static size_t own_bytes, own_peak;
 static char *bump_next, *bump_end;
 
-static size_t round_page(size_t n) { return (n + PAGE - 1) & ~(size_t)(PAGE - 1); }
+static size_t round_page(size_t n)
+{
+    return (n + PAGE - 1) & ~(size_t)(PAGE - 1);
+}
 
 void *hm_own_map(size_t size)
 {
     size = round_page(size);
-    long r = syscall(SYS_mmap, NULL, size, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    long r =
+        syscall(SYS_mmap, NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (r < 0 && r > -4096)
         return NULL;
     size_t now = __atomic_add_fetch(&own_bytes, size, __ATOMIC_RELAXED);
     size_t peak = __atomic_load_n(&own_peak, __ATOMIC_RELAXED);
-    while (now > peak &&
-           !__atomic_compare_exchange_n(&own_peak, &peak, now, true,
-                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    while (now > peak && !__atomic_compare_exchange_n(&own_peak, &peak, now, true, __ATOMIC_RELAXED,
+                                                      __ATOMIC_RELAXED))
         ;
     return (void *)r;
 }
@@ -64,8 +66,7 @@ void *hm_own_bump(size_t size)
     return p;
 }
 
-bool hm_own_grow(void **array, size_t *cap, size_t used, size_t elem, size_t need,
-                 size_t min_cap)
+bool hm_own_grow(void **array, size_t *cap, size_t used, size_t elem, size_t need, size_t min_cap)
 {
     if (need <= *cap)
         return true;
@@ -84,4 +85,7 @@ bool hm_own_grow(void **array, size_t *cap, size_t used, size_t elem, size_t nee
     return true;
 }
 
-size_t hm_own_peak_bytes(void) { return __atomic_load_n(&own_peak, __ATOMIC_RELAXED); }
+size_t hm_own_peak_bytes(void)
+{
+    return __atomic_load_n(&own_peak, __ATOMIC_RELAXED);
+}

@@ -21,8 +21,7 @@ void *hm_own_bump(size_t size);
 /* Grows *array (elements of elem bytes, used of them in use) to hold at least
  * need elements, doubling from min_cap; the old mapping is released.  The
  * caller holds the recorder lock.  False (array unchanged) if out of memory. */
-bool hm_own_grow(void **array, size_t *cap, size_t used, size_t elem, size_t need,
-                 size_t min_cap);
+bool hm_own_grow(void **array, size_t *cap, size_t used, size_t elem, size_t need, size_t min_cap);
 
 /* Bytes heapmark held at most, for the profile's metadata. */
 size_t hm_own_peak_bytes(void);

@@ -13,11 +13,11 @@
 #if PY_VERSION_HEX >= 0x030b0000
 static inline _PyInterpreterFrame *hm_innermost_frame(PyThreadState *ts)
 {
-#  if PY_VERSION_HEX >= 0x030d0000
+#    if PY_VERSION_HEX >= 0x030d0000
     return ts->current_frame;
-#  else
+#    else
     return ts->cframe ? ts->cframe->current_frame : NULL;
-#  endif
+#    endif
 }
 
 /* False for a C stack's entry frame (3.12: skipped explicitly, 3.12.1's
@@ -25,14 +25,14 @@ static inline _PyInterpreterFrame *hm_innermost_frame(PyThreadState *ts)
  * is not a code object. */
 static inline int hm_frame_runs_code(const _PyInterpreterFrame *f)
 {
-#  if PY_VERSION_HEX >= 0x030c0000
+#    if PY_VERSION_HEX >= 0x030c0000
     if (f->owner == FRAME_OWNED_BY_CSTACK)
         return 0;
-#  endif
-#  if PY_VERSION_HEX >= 0x030d0000
+#    endif
+#    if PY_VERSION_HEX >= 0x030d0000
     if (!f->f_executable || !PyCode_Check(f->f_executable))
         return 0;
-#  endif
+#    endif
     return 1;
 }
 #endif

@@ -42,7 +42,10 @@ void hm_buf_putn(hm_buf *b, const char *s, size_t n)
     b->data[b->len] = '\0';
 }
 
-void hm_buf_puts(hm_buf *b, const char *s) { hm_buf_putn(b, s, strlen(s)); }
+void hm_buf_puts(hm_buf *b, const char *s)
+{
+    hm_buf_putn(b, s, strlen(s));
+}
 
 void hm_buf_printf(hm_buf *b, const char *fmt, ...)
 {
@@ -95,7 +98,7 @@ void hm_buf_json(hm_buf *b, const char *s)
         } else if (c < 0x20) {
             hm_buf_printf(b, "\\u%04x", c);
         } else if (c == '<') {
-            hm_buf_puts(b, "\\u003c");   /* safe inside an HTML <script> too */
+            hm_buf_puts(b, "\\u003c"); /* safe inside an HTML <script> too */
         } else {
             hm_buf_putn(b, s, 1);
         }
@@ -105,8 +108,7 @@ void hm_buf_json(hm_buf *b, const char *s)
 
 void hm_buf_base64(hm_buf *b, const char *data, size_t len)
 {
-    static const char digits[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     const unsigned char *s = (const unsigned char *)data;
     char quad[4];
     for (size_t i = 0; i < len; i += 3) {
@@ -150,7 +152,10 @@ void hm_buf_grouped(hm_buf *b, int64_t n)
     }
 }
 
-static bool continuation(char c) { return ((unsigned char)c & 0xC0) == 0x80; }
+static bool continuation(char c)
+{
+    return ((unsigned char)c & 0xC0) == 0x80;
+}
 
 size_t hm_text_width(const char *s)
 {

@@ -13,17 +13,17 @@
 typedef struct {
     char *data;
     size_t len, cap;
-    bool failed;          /* an allocation failed; contents are incomplete */
+    bool failed; /* an allocation failed; contents are incomplete */
 } hm_buf;
 
 void hm_buf_puts(hm_buf *b, const char *s);
 void hm_buf_putn(hm_buf *b, const char *s, size_t n);
 void hm_buf_printf(hm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void hm_buf_xml(hm_buf *b, const char *s);     /* & < > " ' escaped, control chars dropped */
-void hm_buf_json(hm_buf *b, const char *s);    /* a quoted JSON string */
+void hm_buf_xml(hm_buf *b, const char *s);  /* & < > " ' escaped, control chars dropped */
+void hm_buf_json(hm_buf *b, const char *s); /* a quoted JSON string */
 void hm_buf_base64(hm_buf *b, const char *data, size_t len);
-void hm_buf_bytes(hm_buf *b, int64_t n);       /* "1.5 MiB", "812 B" */
-void hm_buf_grouped(hm_buf *b, int64_t n);     /* "12,345,678" */
+void hm_buf_bytes(hm_buf *b, int64_t n);   /* "1.5 MiB", "812 B" */
+void hm_buf_grouped(hm_buf *b, int64_t n); /* "12,345,678" */
 /* Terminal columns of UTF-8 text, one per character. */
 size_t hm_text_width(const char *s);
 /* s in at most width columns: cut at the end ("..."), or with keep_end at

@@ -11,16 +11,15 @@
 #include "common/ownmem.h"
 #include "hotpath/node_values.h"
 
-
 static hm_frame *frames;
 static uint32_t frame_count;
 static size_t frame_cap;
-static hm_map frame_index;        /* (code << 32 | line) -> frame */
+static hm_map frame_index; /* (code << 32 | line) -> frame */
 
 static hm_node *nodes;
 static uint32_t node_count;
 static size_t node_cap;
-static hm_map node_index;         /* (parent << 32 | frame) + 1 -> node */
+static hm_map node_index; /* (parent << 32 | frame) + 1 -> node */
 
 bool hm_tree_init(void)
 {
@@ -56,8 +55,8 @@ uint32_t hm_tree_child(uint32_t parent, uint32_t frame)
     uint32_t id = hm_map_get(&node_index, key);
     if (id != UINT32_MAX)
         return id;
-    if (!hm_own_grow((void **)&nodes, &node_cap, node_count, sizeof *nodes,
-                     (size_t)node_count + 1, 4096) ||
+    if (!hm_own_grow((void **)&nodes, &node_cap, node_count, sizeof *nodes, (size_t)node_count + 1,
+                     4096) ||
         !hm_snap_reserve((uint32_t)node_cap))
         return HM_NONE;
     id = node_count;
@@ -67,7 +66,19 @@ uint32_t hm_tree_child(uint32_t parent, uint32_t frame)
     return id;
 }
 
-uint32_t hm_frame_count(void) { return frame_count; }
-const hm_frame *hm_frame_get(uint32_t id) { return &frames[id]; }
-uint32_t hm_node_count(void) { return node_count; }
-const hm_node *hm_node_get(uint32_t id) { return &nodes[id]; }
+uint32_t hm_frame_count(void)
+{
+    return frame_count;
+}
+const hm_frame *hm_frame_get(uint32_t id)
+{
+    return &frames[id];
+}
+uint32_t hm_node_count(void)
+{
+    return node_count;
+}
+const hm_node *hm_node_get(uint32_t id)
+{
+    return &nodes[id];
+}

@@ -13,7 +13,7 @@
 #include "common/common.h"
 
 typedef struct {
-    uint32_t code;     /* code descriptor id (stack_walk.h) */
+    uint32_t code; /* code descriptor id (stack_walk.h) */
     int32_t line;
 } hm_frame;
 

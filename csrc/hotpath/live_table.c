@@ -21,7 +21,7 @@ uint64_t hm_bloom_word;
 /* A slot: the address, the size (or BIG_SIZE: see big[]), and the node with
  * CODE_FLAG set when a code object lives at the address. */
 typedef struct {
-    uintptr_t ptr;      /* 0 = empty */
+    uintptr_t ptr; /* 0 = empty */
     uint32_t size;
     uint32_t node;
 } slot_t;
@@ -37,13 +37,19 @@ static size_t table_mask, table_count;
 static size_t bloom_lines;
 static bool use_bloom;
 /* Blocks of 4 GiB or more: few by nature, so a short list. */
-static struct { uintptr_t ptr; uint64_t size; } big[MAX_BIG];
+static struct {
+    uintptr_t ptr;
+    uint64_t size;
+} big[MAX_BIG];
 static size_t nbig;
 
 #define MIN_TABLE (1u << 14)
-#define MIN_BLOOM_LINES (1u << 6)    /* 4 KiB: stays in L1 while few blocks are sampled */
+#define MIN_BLOOM_LINES (1u << 6) /* 4 KiB: stays in L1 while few blocks are sampled */
 
-static size_t slot_of(uintptr_t ptr) { return (size_t)hm_hash64(ptr) & table_mask; }
+static size_t slot_of(uintptr_t ptr)
+{
+    return (size_t)hm_hash64(ptr) & table_mask;
+}
 
 static void bloom_change(uint64_t word, uintptr_t ptr, int delta)
 {
@@ -53,7 +59,7 @@ static void bloom_change(uint64_t word, uintptr_t ptr, int delta)
     for (int i = 0; i < 2; i++) {
         uint8_t v = __atomic_load_n(c[i], __ATOMIC_RELAXED);
         if (v == 255)
-            continue;      /* saturated: sticky until the filter is rebuilt */
+            continue; /* saturated: sticky until the filter is rebuilt */
         if (delta > 0 || v > 0)
             __atomic_store_n(c[i], (uint8_t)(v + delta), __ATOMIC_RELAXED);
     }
@@ -181,8 +187,7 @@ int hm_live_mark_code(uintptr_t ptr)
         e->node |= CODE_FLAG;
         return HM_LIVE_MARK_EXISTING;
     }
-    return insert_slot(ptr, 0, encode_node(HM_NONE, true)) ? HM_LIVE_MARK_NEW
-                                                             : HM_LIVE_MARK_FAILED;
+    return insert_slot(ptr, 0, encode_node(HM_NONE, true)) ? HM_LIVE_MARK_NEW : HM_LIVE_MARK_FAILED;
 }
 
 bool hm_live_restore(const hm_live_block *b)
@@ -218,4 +223,7 @@ bool hm_live_take(uintptr_t ptr, hm_live_block *out)
     return true;
 }
 
-size_t hm_live_count(void) { return table_count; }
+size_t hm_live_count(void)
+{
+    return table_count;
+}

@@ -17,9 +17,9 @@
 
 typedef struct {
     uintptr_t ptr;
-    uint64_t size;      /* bytes when recorded */
-    uint32_t node;      /* call-tree node, HM_NONE if the block only marks a code object */
-    bool code;          /* a code object lives here (see stack_walk.c) */
+    uint64_t size; /* bytes when recorded */
+    uint32_t node; /* call-tree node, HM_NONE if the block only marks a code object */
+    bool code;     /* a code object lives here (see stack_walk.c) */
 } hm_live_block;
 
 bool hm_live_init(bool exact);
@@ -41,7 +41,7 @@ size_t hm_live_count(void);
  * 0 in exact mode: every block is recorded, there is nothing to filter. */
 extern uint64_t hm_bloom_word;
 
-#define HM_BLOOM_LINES(word) ((uint8_t (*)[64])((word) & ((1ULL << 56) - 1)))
+#define HM_BLOOM_LINES(word) ((uint8_t(*)[64])((word) & ((1ULL << 56) - 1)))
 #define HM_BLOOM_MASK(word) ((1ULL << ((word) >> 56)) - 1)
 
 static inline HM_FAST_PATH uint64_t hm_bloom_hash(uintptr_t ptr)

@@ -141,8 +141,8 @@ static bool usable_sizes_agree(size_t (*libc_usable)(void *), bool exact)
 bool hm_hooks_check_usable_size(void)
 {
     void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
-    size_t (*libc_usable)(void *) = libc ? (size_t (*)(void *))dlsym(libc, "malloc_usable_size")
-                                         : NULL;
+    size_t (*libc_usable)(void *) =
+        libc ? (size_t(*)(void *))dlsym(libc, "malloc_usable_size") : NULL;
     if (!libc_usable)
         return false;
     if (size_source != SIZES_ASKED && usable_sizes_agree(libc_usable, true)) {
@@ -239,7 +239,7 @@ HM_EXPORT HM_FAST_PATH void *realloc(void *p, size_t size)
      * moment realloc returns.  On failure the old block is put back. */
     size_t old = usable_size(p);
     bool object = holds_py_freeing(t, p, old);
-    void *recorded_as = object ? t->py_freeing : p;   /* see on_free */
+    void *recorded_as = object ? t->py_freeing : p; /* see on_free */
     hm_taken taken;
     bool locked = hm_recording() && hm_live_maybe(recorded_as);
     if (locked)
@@ -438,7 +438,7 @@ static HM_FAST_PATH void *thread_trampoline(void *arg)
 }
 
 HM_EXPORT HM_FAST_PATH int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
-                             void *(*start)(void *), void *arg)
+                                          void *(*start)(void *), void *arg)
 {
     if (!real_pthread_create)
         hm_hooks_resolve();

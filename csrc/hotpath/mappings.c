@@ -16,12 +16,12 @@
 typedef struct {
     uintptr_t start, end;
     uint32_t node;
-    uint32_t origin;      /* index into origins[]: one per mmap call */
+    uint32_t origin; /* index into origins[]: one per mmap call */
 } range_t;
 
 static range_t *ranges;
 static size_t count, cap;
-static uint32_t *origin_pieces;   /* live pieces per mmap call */
+static uint32_t *origin_pieces; /* live pieces per mmap call */
 static uint32_t origin_count;
 static size_t origin_cap;
 
@@ -51,8 +51,8 @@ static bool insert_at(size_t i, range_t r)
 
 bool hm_maps_add(uintptr_t start, size_t len, uint32_t node)
 {
-    if (!hm_own_grow((void **)&origin_pieces, &origin_cap, origin_count,
-                     sizeof *origin_pieces, (size_t)origin_count + 1, 256))
+    if (!hm_own_grow((void **)&origin_pieces, &origin_cap, origin_count, sizeof *origin_pieces,
+                     (size_t)origin_count + 1, 256))
         return false;
     range_t r = {start, start + len, node, origin_count};
     if (!insert_at(lower_bound(start), r))

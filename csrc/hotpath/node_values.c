@@ -9,12 +9,11 @@
 #include "common/ownmem.h"
 #include "hotpath/totals.h"
 
-
 typedef struct {
     hm_amount now;
     hm_amount at_peak;
     hm_amount allocated;
-    uint64_t epoch;           /* peak epoch in which `now` last changed */
+    uint64_t epoch; /* peak epoch in which `now` last changed */
 } hm_node_values;
 
 static hm_node_values *values;

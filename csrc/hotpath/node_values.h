@@ -24,7 +24,7 @@ typedef struct {
     int64_t count;
 } hm_amount;
 
-bool hm_snap_reserve(uint32_t nodes);    /* make room for node ids < nodes */
+bool hm_snap_reserve(uint32_t nodes); /* make room for node ids < nodes */
 void hm_snap_alloc(uint32_t node, int64_t bytes, int64_t count);
 void hm_snap_free(uint32_t node, int64_t bytes, int64_t count);
 

@@ -48,18 +48,18 @@
 #pragma weak PyMem_SetAllocator
 
 #if PY_VERSION_HEX >= 0x030a0000
-#  define POOL_SIZE ((uintptr_t)16384)
-#  define ARENA_SIZE ((size_t)1 << 20)
+#    define POOL_SIZE ((uintptr_t)16384)
+#    define ARENA_SIZE ((size_t)1 << 20)
 #else
-#  define POOL_SIZE ((uintptr_t)4096)
-#  define ARENA_SIZE ((size_t)256 << 10)
+#    define POOL_SIZE ((uintptr_t)4096)
+#    define ARENA_SIZE ((size_t)256 << 10)
 #endif
 
 /* Mirrors the head of CPython's struct pool_header (Objects/obmalloc.c,
  * 3.9-3.11; Include/internal/pycore_obmalloc.h, 3.12+) on x86-64. */
 struct pool_head {
-    uint32_t count;       /* ref.count: pymalloc's allocated blocks */
-    uint32_t recorded;    /* the unused half of ref: heapmark's counters (see above) */
+    uint32_t count;    /* ref.count: pymalloc's allocated blocks */
+    uint32_t recorded; /* the unused half of ref: heapmark's counters (see above) */
     void *freeblock;
     void *nextpool;
     void *prevpool;
@@ -105,7 +105,7 @@ static void count_recorded(const void *p, int delta)
     do {
         uint32_t c = (old >> shift) & 15;
         if (c == 15 || (delta < 0 && c == 0))
-            return;              /* saturated: stays; or nothing to take */
+            return; /* saturated: stays; or nothing to take */
         updated = old + (uint32_t)delta * (1u << shift);
     } while (!__atomic_compare_exchange_n(word, &old, updated, true, __ATOMIC_RELAXED,
                                           __ATOMIC_RELAXED));
@@ -149,7 +149,7 @@ static inline bool pool_may_hold_record(const void *p)
 static uintptr_t *arena_bases;
 static size_t arena_count, arena_cap;
 
-static size_t arena_slot(uintptr_t addr)   /* first base > addr */
+static size_t arena_slot(uintptr_t addr) /* first base > addr */
 {
     size_t lo = 0, hi = arena_count;
     while (lo < hi) {
@@ -294,7 +294,7 @@ static __attribute__((noinline)) size_t release_unusual(hm_tls_t *t, void *p)
     t->py_released = 0;
     if (released == HM_RELEASED_RAW)
         return 0;
-    if (released)       /* its arena went with it */
+    if (released) /* its arena went with it */
         return retire_pooled(p, released, false);
     return retire_pooled(p, block_size(p), true);
 }
@@ -344,7 +344,7 @@ static void *py_realloc(void *ctx, void *p, size_t n)
     size_t q_usable = settle_nested(t, q, &q_raw);
     if (!q) {
         t->py_released = 0;
-        return NULL;    /* p is intact (a malloc'ed p got its record back) */
+        return NULL; /* p is intact (a malloc'ed p got its record back) */
     }
     /* p's block went, or was resized in place, which counts as freed and
      * allocated again, as every realloc does. */
@@ -372,9 +372,8 @@ static void *arena_alloc(void *ctx, size_t size)
     if (size == ARENA_SIZE) {
         arena_note((uintptr_t)p, true);
     } else if (!t->guard) {
-        hm_account_alloc(p, size);   /* other virtual memory, e.g. frame stacks */
-    }
-    else
+        hm_account_alloc(p, size); /* other virtual memory, e.g. frame stacks */
+    } else
         hm_tracked_add((int64_t)size);
     return p;
 }
@@ -390,8 +389,7 @@ static void arena_free(void *ctx, void *p, size_t size)
         arena_note((uintptr_t)p, false);
     } else if (!t->guard) {
         hm_account_free(p, size);
-    }
-    else
+    } else
         hm_tracked_add(-(int64_t)size);
     t->in_arena++;
     orig_arena.free(orig_arena.ctx, p, size);
@@ -422,7 +420,7 @@ bool hm_pyhooks_reinstall_if_replaced(void)
     PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &current);
     if (current.malloc == py_malloc)
         return false;
-    install_domains();     /* the arena allocator is never replaced */
+    install_domains(); /* the arena allocator is never replaced */
     return true;
 }
 
@@ -440,7 +438,7 @@ bool hm_pyhooks_selfcheck(void)
         bool raw = false;
         for (unsigned j = 0; j < t->nested_count; j++)
             raw |= (uintptr_t)p - (uintptr_t)t->nested[j].ptr < t->nested[j].usable;
-        pooled &= p && !raw;      /* a small request served by malloc: no pymalloc */
+        pooled &= p && !raw; /* a small request served by malloc: no pymalloc */
         if (p && !raw) {
             size_t got = block_size(p);
             plain &= got == ((sizes[i] + 15) & ~(size_t)15);

@@ -50,7 +50,7 @@ static int64_t count_locked(hm_counter counter, int64_t bytes)
     if (counter == HM_COUNT_TRACKED)
         return hm_tracked_add_locked(bytes);
     if (bytes >= 0)
-        hm_pylive_grow((size_t)bytes);      /* pymalloc holds the GIL */
+        hm_pylive_grow((size_t)bytes); /* pymalloc holds the GIL */
     else
         hm_pylive_shrink((size_t)-bytes);
     return 0;

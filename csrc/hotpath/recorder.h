@@ -58,8 +58,8 @@ bool hm_record_free(void *ptr, size_t size, hm_counter counter);
  * fails. */
 typedef struct {
     hm_live_block block;
-    bool found;              /* block holds the record taken */
-    int64_t startup_bytes;   /* taken from [before profiling started] instead */
+    bool found;            /* block holds the record taken */
+    int64_t startup_bytes; /* taken from [before profiling started] instead */
     int64_t bytes;
 } hm_taken;
 void hm_record_take(void *ptr, size_t size, hm_taken *taken);

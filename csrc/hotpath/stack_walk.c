@@ -20,10 +20,10 @@
  */
 #include <Python.h>
 #if PY_VERSION_HEX >= 0x030b0000
-#  ifndef Py_BUILD_CORE
-#    define Py_BUILD_CORE 1
-#  endif
-#  include <internal/pycore_frame.h>
+#    ifndef Py_BUILD_CORE
+#        define Py_BUILD_CORE 1
+#    endif
+#    include <internal/pycore_frame.h>
 #endif
 #include <frameobject.h>
 
@@ -45,9 +45,9 @@
 static hm_code *codes;
 static uint32_t code_count;
 static size_t code_cap;
-static hm_map code_index;          /* code object address -> descriptor */
-static hm_map instr_index;         /* (descriptor << 32 | instruction) -> frame */
-static uint64_t code_generation;   /* bumped when a descriptor retires */
+static hm_map code_index;        /* code object address -> descriptor */
+static hm_map instr_index;       /* (descriptor << 32 | instruction) -> frame */
+static uint64_t code_generation; /* bumped when a descriptor retires */
 static uint32_t pseudo_frames[HM_PSEUDO_COUNT];
 static bool stacks_enabled = true;
 
@@ -61,8 +61,8 @@ static const char *const pseudo_names[HM_PSEUDO_COUNT] = {
 
 static uint32_t new_code(void)
 {
-    if (!hm_own_grow((void **)&codes, &code_cap, code_count, sizeof *codes,
-                     (size_t)code_count + 1, 1024))
+    if (!hm_own_grow((void **)&codes, &code_cap, code_count, sizeof *codes, (size_t)code_count + 1,
+                     1024))
         return HM_NONE;
     return code_count++;
 }
@@ -71,7 +71,7 @@ bool hm_pystack_init(void)
 {
     if (code_count)
         return true;
-    if (new_code() != 0)          /* id 0 is never used: keeps map keys non-zero */
+    if (new_code() != 0) /* id 0 is never used: keeps map keys non-zero */
         return false;
     for (int i = 0; i < HM_PSEUDO_COUNT; i++) {
         uint32_t id = new_code();
@@ -85,11 +85,23 @@ bool hm_pystack_init(void)
     return true;
 }
 
-uint32_t hm_pseudo_frame(hm_pseudo which) { return pseudo_frames[which]; }
-uint32_t hm_code_count(void) { return code_count; }
-const hm_code *hm_code_get(uint32_t id) { return &codes[id]; }
+uint32_t hm_pseudo_frame(hm_pseudo which)
+{
+    return pseudo_frames[which];
+}
+uint32_t hm_code_count(void)
+{
+    return code_count;
+}
+const hm_code *hm_code_get(uint32_t id)
+{
+    return &codes[id];
+}
 
-void hm_pystack_stop(void) { stacks_enabled = false; }
+void hm_pystack_stop(void)
+{
+    stacks_enabled = false;
+}
 
 void hm_code_freed(uintptr_t ptr)
 {
@@ -123,7 +135,7 @@ static const char *copy_str(PyObject *s)
             *o++ = (char)(0x80 | (c & 0x3F));
         } else if (c < 0x10000) {
             if (c >= 0xD800 && c <= 0xDFFF)
-                c = 0xFFFD;    /* lone surrogate (surrogateescape'd file name) */
+                c = 0xFFFD; /* lone surrogate (surrogateescape'd file name) */
             *o++ = (char)(0xE0 | (c >> 12));
             *o++ = (char)(0x80 | ((c >> 6) & 0x3F));
             *o++ = (char)(0x80 | (c & 0x3F));
@@ -159,7 +171,7 @@ static uint32_t code_descriptor(PyCodeObject *co)
     id = new_code();
     if (id == HM_NONE)
         return HM_NONE;
-    codes[id] = (hm_code){co, copy_str(name), copy_str(co->co_filename), co->co_firstlineno,
+    codes[id] = (hm_code){co,   copy_str(name), copy_str(co->co_filename), co->co_firstlineno,
                           name, co->co_filename};
     if (!hm_map_put(&code_index, (uint64_t)(uintptr_t)co, id))
         return HM_NONE;
@@ -214,11 +226,11 @@ static uint32_t walk(struct hm_thread *th, PyThreadState *ts, bool *truncated)
             *truncated = true;
             break;
         }
-#  if PY_VERSION_HEX >= 0x030d0000
+#    if PY_VERSION_HEX >= 0x030d0000
         th->walk_code[n] = f->f_executable;
-#  else
+#    else
         th->walk_code[n] = f->f_code;
-#  endif
+#    endif
         th->walk_lasti[n] = _PyInterpreterFrame_LASTI(f);
         n++;
     }
@@ -251,8 +263,8 @@ uint32_t hm_stack_node(void)
             th->base = hm_tree_child(HM_ROOT, pseudo_frames[HM_PSEUDO_NO_PYTHON]);
         return th->base == HM_NONE ? HM_ROOT : th->base;
     }
-    uint32_t root = truncated ? hm_tree_child(HM_ROOT, pseudo_frames[HM_PSEUDO_TRUNCATED])
-                              : HM_ROOT;
+    uint32_t root =
+        truncated ? hm_tree_child(HM_ROOT, pseudo_frames[HM_PSEUDO_TRUNCATED]) : HM_ROOT;
     if (root == HM_NONE)
         return HM_ROOT;
 
@@ -273,7 +285,7 @@ uint32_t hm_stack_node(void)
         uint32_t frame = frame_for(co, instr);
         uint32_t child = frame == HM_NONE ? HM_NONE : hm_tree_child(node, frame);
         if (child == HM_NONE)
-            break;                /* out of memory: attribute to the caller */
+            break; /* out of memory: attribute to the caller */
         node = child;
         th->cache[depth] = (hm_cached_frame){co, instr, node};
     }

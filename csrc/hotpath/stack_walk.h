@@ -14,20 +14,20 @@
 #include "common/common.h"
 
 typedef struct {
-    const void *ptr;        /* the code object while alive; NULL once freed and for pseudo frames */
-    const char *function;   /* qualified name on 3.11+, plain name before */
-    const char *file;       /* "" for pseudo frames */
+    const void *ptr;      /* the code object while alive; NULL once freed and for pseudo frames */
+    const char *function; /* qualified name on 3.11+, plain name before */
+    const char *file;     /* "" for pseudo frames */
     int32_t first_line;
-    const void *name_obj;   /* the code's name and file objects, to tell a code object */
-    const void *file_obj;   /* from one freed unseen at the same address (stack_walk.c) */
+    const void *name_obj; /* the code's name and file objects, to tell a code object */
+    const void *file_obj; /* from one freed unseen at the same address (stack_walk.c) */
 } hm_code;
 
 typedef enum {
-    HM_PSEUDO_PYMALLOC_FREE,   /* arena space not occupied by live objects */
-    HM_PSEUDO_NO_PYTHON,       /* a thread with no Python frame and no creator */
-    HM_PSEUDO_THREAD,          /* below a thread creator's stack */
-    HM_PSEUDO_TRUNCATED,       /* root of a stack deeper than HM_MAX_DEPTH */
-    HM_PSEUDO_STARTUP,         /* allocated before recording started */
+    HM_PSEUDO_PYMALLOC_FREE, /* arena space not occupied by live objects */
+    HM_PSEUDO_NO_PYTHON,     /* a thread with no Python frame and no creator */
+    HM_PSEUDO_THREAD,        /* below a thread creator's stack */
+    HM_PSEUDO_TRUNCATED,     /* root of a stack deeper than HM_MAX_DEPTH */
+    HM_PSEUDO_STARTUP,       /* allocated before recording started */
     HM_PSEUDO_COUNT
 } hm_pseudo;
 
@@ -39,7 +39,7 @@ void hm_pystack_stop(void);
 /* The allocation at ptr, marked by hm_live_mark_code, was freed. */
 void hm_code_freed(uintptr_t ptr);
 
-uint32_t hm_code_count(void);             /* ids are 1 .. count-1 */
+uint32_t hm_code_count(void); /* ids are 1 .. count-1 */
 const hm_code *hm_code_get(uint32_t id);
 
 #endif

@@ -14,8 +14,8 @@
 
 #include "common/common.h"
 
-#define HM_MAX_DEPTH 256          /* Python frames kept per stack (leaf-most) */
-#define HM_MAX_NESTED 3           /* native allocations seen inside one Python allocator call */
+#define HM_MAX_DEPTH 256 /* Python frames kept per stack (leaf-most) */
+#define HM_MAX_NESTED 3  /* native allocations seen inside one Python allocator call */
 #define HM_RELEASED_RAW SIZE_MAX
 
 /* A native allocation made while a Python allocator call was in progress:
@@ -27,14 +27,14 @@ typedef struct {
 } hm_nested_alloc;
 
 typedef struct {
-    int64_t countdown;        /* bytes until the next sample (sampler.h) */
-    uint64_t rng;             /* xorshift state; 0 = not seeded yet */
-    uint32_t guard;           /* >0: heapmark's own code runs here; hooks pass through */
-    uint8_t in_pyalloc;       /* inside a Python allocator call that may reach malloc */
-    uint8_t in_arena;         /* inside pymalloc's arena allocator */
+    int64_t countdown;  /* bytes until the next sample (sampler.h) */
+    uint64_t rng;       /* xorshift state; 0 = not seeded yet */
+    uint32_t guard;     /* >0: heapmark's own code runs here; hooks pass through */
+    uint8_t in_pyalloc; /* inside a Python allocator call that may reach malloc */
+    uint8_t in_arena;   /* inside pymalloc's arena allocator */
     uint8_t nested_count;
-    void *py_freeing;         /* object whose Python free/realloc is in progress */
-    size_t py_released;       /* how it went: 0 = a pymalloc block (size in its pool),
+    void *py_freeing;   /* object whose Python free/realloc is in progress */
+    size_t py_released; /* how it went: 0 = a pymalloc block (size in its pool),
                                * HM_RELEASED_RAW = a malloc block, or the block's size,
                                * read before its arena was unmapped */
     hm_nested_alloc nested[HM_MAX_NESTED];
@@ -50,12 +50,12 @@ typedef struct {
 } hm_cached_frame;
 
 struct hm_thread {
-    uint32_t base;            /* node for this thread when it has no Python frames */
-    uint32_t cache_depth;     /* frames in cache[], root first */
-    uint32_t cache_root;      /* node the cached path hangs from */
-    uint64_t cache_generation;/* code generation the cache was built in */
+    uint32_t base;             /* node for this thread when it has no Python frames */
+    uint32_t cache_depth;      /* frames in cache[], root first */
+    uint32_t cache_root;       /* node the cached path hangs from */
+    uint64_t cache_generation; /* code generation the cache was built in */
     hm_cached_frame cache[HM_MAX_DEPTH];
-    const void *walk_code[HM_MAX_DEPTH];   /* scratch for a walk, leaf first */
+    const void *walk_code[HM_MAX_DEPTH]; /* scratch for a walk, leaf first */
     int32_t walk_lasti[HM_MAX_DEPTH];
     struct hm_thread *next_free;
 };

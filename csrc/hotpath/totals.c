@@ -50,8 +50,8 @@ HM_FAST_PATH void hm_totals_raise_peak(int64_t now)
 {
     int64_t peak = __atomic_load_n(&hm_totals.peak, __ATOMIC_RELAXED);
     while (now > peak) {
-        if (__atomic_compare_exchange_n(&hm_totals.peak, &peak, now, true,
-                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        if (__atomic_compare_exchange_n(&hm_totals.peak, &peak, now, true, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED)) {
             stamp_peak();
             hm_totals.peak_time_ns = coarse_now_ns();
             hm_totals_refresh_attention();

@@ -37,18 +37,18 @@
 
 typedef struct {
     /* Changed by any thread, lock-free. */
-    int64_t tracked;          /* atomic */
-    int64_t peak;             /* atomic, max of tracked */
-    int64_t attention;        /* atomic, min(peak, oom threshold): beyond it, look */
-    int64_t pyarena;          /* bytes in pymalloc arenas (atomic) */
-    int peak_moved;           /* a peak moment happened since the last epoch */
-    int64_t peak_time_ns;     /* CLOCK_MONOTONIC_COARSE at the peak */
-    int64_t peak_pyarena;     /* pyarena and pylive at the peak moment */
+    int64_t tracked;      /* atomic */
+    int64_t peak;         /* atomic, max of tracked */
+    int64_t attention;    /* atomic, min(peak, oom threshold): beyond it, look */
+    int64_t pyarena;      /* bytes in pymalloc arenas (atomic) */
+    int peak_moved;       /* a peak moment happened since the last epoch */
+    int64_t peak_time_ns; /* CLOCK_MONOTONIC_COARSE at the peak */
+    int64_t peak_pyarena; /* pyarena and pylive at the peak moment */
     int64_t peak_pylive;
     /* Changed under the GIL (pymalloc requires it), on a line of its own. */
-    int64_t pylive __attribute__((aligned(64)));   /* bytes of live pymalloc blocks */
+    int64_t pylive __attribute__((aligned(64))); /* bytes of live pymalloc blocks */
     /* Changed under the recorder lock. */
-    uint64_t epoch __attribute__((aligned(64)));   /* peak moments seen by the call tree */
+    uint64_t epoch __attribute__((aligned(64))); /* peak moments seen by the call tree */
 } __attribute__((aligned(64))) hm_totals_t;
 
 extern hm_totals_t hm_totals;
@@ -58,9 +58,9 @@ extern hm_totals_t hm_totals;
  * the hot path only compares against the threshold and, on the rare path,
  * calls through these (NULL: no alarm configured). */
 typedef struct {
-    int64_t threshold;                            /* atomic; INT64_MAX: none */
-    void (*crossed)(int64_t now, int64_t bytes);  /* an allocation went beyond it */
-    void (*failed)(size_t bytes);                 /* an allocation failed */
+    int64_t threshold;                           /* atomic; INT64_MAX: none */
+    void (*crossed)(int64_t now, int64_t bytes); /* an allocation went beyond it */
+    void (*failed)(size_t bytes);                /* an allocation failed */
 } hm_alarm_t;
 
 extern hm_alarm_t hm_alarm;

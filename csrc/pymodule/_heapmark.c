@@ -59,11 +59,8 @@ static PyObject *py_finish(PyObject *self, PyObject *unused)
     (void)unused;
     char err[1024];
     bool ok;
-    Py_BEGIN_ALLOW_THREADS
-    ok = hm_engine_finish("exit", err, sizeof err);
-    Py_END_ALLOW_THREADS
-    if (!ok)
-        PySys_WriteStderr("heapmark: error: %s\n", err);
+    Py_BEGIN_ALLOW_THREADS ok = hm_engine_finish("exit", err, sizeof err);
+    Py_END_ALLOW_THREADS if (!ok) PySys_WriteStderr("heapmark: error: %s\n", err);
     Py_RETURN_NONE;
 }
 
@@ -93,10 +90,10 @@ static PyObject *py_gc_callback(PyObject *self, PyObject *args)
         PyErr_Clear();
         Py_RETURN_NONE;
     }
-    PyObject *generation = PyDict_GetItemString(info, "generation");   /* borrowed */
+    PyObject *generation = PyDict_GetItemString(info, "generation"); /* borrowed */
     long gen = generation && PyLong_Check(generation) ? PyLong_AsLong(generation) : -1;
     if (gen == -1 && PyErr_Occurred())
-        PyErr_Clear();       /* our own overflow error, nothing the collector had */
+        PyErr_Clear(); /* our own overflow error, nothing the collector had */
     hm_timeline_gc(PyUnicode_CompareWithASCIIString(phase, "stop") == 0, (int)gen);
     Py_RETURN_NONE;
 }
@@ -137,8 +134,8 @@ typedef struct {
     hm_profile *parts;
     size_t nparts;
     hm_profile merged;
-    hm_profile *view;       /* parts[0], or &merged */
-    PyObject *paths;        /* bytes objects keeping the paths alive */
+    hm_profile *view; /* parts[0], or &merged */
+    PyObject *paths;  /* bytes objects keeping the paths alive */
 } loaded_profiles;
 
 static void unload(loaded_profiles *l)
@@ -157,7 +154,8 @@ static bool load(PyObject *obj, loaded_profiles *l)
 {
     memset(l, 0, sizeof *l);
     PyObject *items = PyUnicode_Check(obj) || PyBytes_Check(obj) || !PySequence_Check(obj)
-                          ? PyTuple_Pack(1, obj) : PySequence_Tuple(obj);
+                          ? PyTuple_Pack(1, obj)
+                          : PySequence_Tuple(obj);
     if (!items)
         return false;
     Py_ssize_t n = PyTuple_GET_SIZE(items);
@@ -183,13 +181,9 @@ static bool load(PyObject *obj, loaded_profiles *l)
         PyList_Append(l->paths, bytes);
         Py_DECREF(bytes);
         const char *path = PyBytes_AS_STRING(bytes);
-        Py_BEGIN_ALLOW_THREADS
-        ok = hm_profile_load(path, &l->parts[i], err, sizeof err);
-        Py_END_ALLOW_THREADS
-        if (ok)
-            l->nparts++;
-        else
-            raise_profile_error(err);
+        Py_BEGIN_ALLOW_THREADS ok = hm_profile_load(path, &l->parts[i], err, sizeof err);
+        Py_END_ALLOW_THREADS if (ok) l->nparts++;
+        else raise_profile_error(err);
     }
     Py_DECREF(items);
     if (ok && l->nparts > 1) {
@@ -213,8 +207,8 @@ static PyObject *py_write_reports(PyObject *self, PyObject *args)
     Py_ssize_t top = 5, columns = 0;
     long long html_min_bytes = -1;
     double html_min_share = -1;
-    if (!PyArg_ParseTuple(args, "OO|nnLd", &profile_obj, &dir_obj, &top, &columns,
-                          &html_min_bytes, &html_min_share))
+    if (!PyArg_ParseTuple(args, "OO|nnLd", &profile_obj, &dir_obj, &top, &columns, &html_min_bytes,
+                          &html_min_share))
         return NULL;
     /* Either bar given is the user's: it is kept, however large the page. */
     hm_report_options opts = HM_REPORT_DEFAULTS;
@@ -233,14 +227,12 @@ static PyObject *py_write_reports(PyObject *self, PyObject *args)
     bool ok;
     hm_buf summary = {0};
     const char *dir = PyBytes_AS_STRING(dir_bytes);
-    Py_BEGIN_ALLOW_THREADS
-    ok = hm_report_all_with(l.view, dir, &opts, err, sizeof err);
+    Py_BEGIN_ALLOW_THREADS ok = hm_report_all_with(l.view, dir, &opts, err, sizeof err);
     if (ok && columns > 0)
         hm_report_terminal(l.view, top > 0 ? (size_t)top : 0, (size_t)columns, &summary);
     else if (ok)
         hm_report_summary(l.view, top > 0 ? (size_t)top : 0, &summary);
-    Py_END_ALLOW_THREADS
-    Py_DECREF(dir_bytes);
+    Py_END_ALLOW_THREADS Py_DECREF(dir_bytes);
     if (!ok) {
         unload(&l);
         hm_buf_free(&summary);
@@ -249,8 +241,8 @@ static PyObject *py_write_reports(PyObject *self, PyObject *args)
     }
     /* How the first (main) profile ended, for the command line's notes. */
     const char *status = hm_profile_meta(&l.parts[0], "status");
-    PyObject *text = PyUnicode_DecodeUTF8(summary.data ? summary.data : "",
-                                          (Py_ssize_t)summary.len, "replace");
+    PyObject *text =
+        PyUnicode_DecodeUTF8(summary.data ? summary.data : "", (Py_ssize_t)summary.len, "replace");
     PyObject *result = text ? Py_BuildValue("(Nsd)", text, status ? status : "",
                                             hm_profile_meta_real(&l.parts[0], "duration_s"))
                             : NULL;
@@ -266,7 +258,8 @@ static int snapshot_arg(const char *name)
     int snapshot = hm_snapshot_named(name);
     if (!snapshot) {
         char message[160];
-        snprintf(message, sizeof message, "unknown snapshot '%.40s': expected peak, end or allocated", name);
+        snprintf(message, sizeof message,
+                 "unknown snapshot '%.40s': expected peak, end or allocated", name);
         raise_profile_error(message);
     }
     return snapshot;
@@ -299,12 +292,10 @@ static PyObject *py_export(PyObject *self, PyObject *args)
     char err[1024];
     bool ok;
     hm_buf out = {0};
-    Py_BEGIN_ALLOW_THREADS
-    ok = hm_export(l.view, format, snapshot, &out, err, sizeof err);
+    Py_BEGIN_ALLOW_THREADS ok = hm_export(l.view, format, snapshot, &out, err, sizeof err);
     if (ok && path_bytes)
         ok = hm_buf_write_file(&out, PyBytes_AS_STRING(path_bytes), err, sizeof err);
-    Py_END_ALLOW_THREADS
-    unload(&l);
+    Py_END_ALLOW_THREADS unload(&l);
     PyObject *result = NULL;
     if (!ok)
         raise_profile_error(err);
@@ -347,8 +338,7 @@ static PyObject *py_diff(PyObject *self, PyObject *args)
     hm_diff d;
     hm_buf text = {0}, html = {0};
     size_t rows = top > 0 ? (size_t)top : 0;
-    Py_BEGIN_ALLOW_THREADS
-    ok = hm_diff_build(base.view, next.view, snapshot, &d, err, sizeof err);
+    Py_BEGIN_ALLOW_THREADS ok = hm_diff_build(base.view, next.view, snapshot, &d, err, sizeof err);
     if (ok) {
         hm_diff_text(&d, rows, columns > 20 ? (size_t)columns : 20, &text);
         if (html_bytes) {
@@ -357,8 +347,7 @@ static PyObject *py_diff(PyObject *self, PyObject *args)
         }
         hm_diff_free(&d);
     }
-    Py_END_ALLOW_THREADS
-    unload(&base);
+    Py_END_ALLOW_THREADS unload(&base);
     unload(&next);
     Py_XDECREF(html_bytes);
     hm_buf_free(&html);
@@ -442,9 +431,15 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "heapmark._heapmark",
-    "heapmark's C engine: allocation hooks, profile store and reports.", -1, methods,
-    NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT,
+    "heapmark._heapmark",
+    "heapmark's C engine: allocation hooks, profile store and reports.",
+    -1,
+    methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
 /* The engine's renderer (run/engine.h): the run includes no report code. */

@@ -14,21 +14,23 @@
 #include <string.h>
 
 typedef struct {
-    PyObject_HEAD
-    hm_objset *set;
-    uint32_t *kind_of;          /* per object of set, into kinds */
+    PyObject_HEAD hm_objset *set;
+    uint32_t *kind_of; /* per object of set, into kinds */
     hm_kinds *kinds;
     hm_row *rows;
     size_t nrows;
     uint64_t count, size;
-    size_t start;               /* first row shown (.more views) */
-    bool more_view;             /* a .more view prints no label */
+    size_t start;   /* first row shown (.more views) */
+    bool more_view; /* a .more view prints no label */
     uint64_t visited, set_bytes, python_sizeof, beyond_getsizeof;
 } CensusObject;
 
 static PyTypeObject CensusType;
 
-static bool is_census(PyObject *o) { return PyObject_TypeCheck(o, &CensusType); }
+static bool is_census(PyObject *o)
+{
+    return PyObject_TypeCheck(o, &CensusType);
+}
 
 static hm_census_view view_of(const CensusObject *c)
 {
@@ -36,8 +38,7 @@ static hm_census_view view_of(const CensusObject *c)
 }
 
 /* A census of cls owning set (reference taken), kind_of and kinds. */
-static PyObject *census_new(PyTypeObject *cls, hm_objset *set, uint32_t *kind_of,
-                            hm_kinds *kinds)
+static PyObject *census_new(PyTypeObject *cls, hm_objset *set, uint32_t *kind_of, hm_kinds *kinds)
 {
     CensusObject *c = (CensusObject *)cls->tp_alloc(cls, 0);
     if (!c) {
@@ -251,9 +252,9 @@ static PyObject *census_rows(CensusObject *c, PyObject *unused)
     PyObject *list = PyList_New((Py_ssize_t)c->nrows);
     for (size_t i = 0; list && i < c->nrows; i++) {
         const hm_kind *k = &c->kinds->items[c->rows[i].kind];
-        PyObject *t = Py_BuildValue("(KKsss)", (unsigned long long)c->rows[i].count,
-                                    (unsigned long long)c->rows[i].size, k->name, k->type_name,
-                                    k->module);
+        PyObject *t =
+            Py_BuildValue("(KKsss)", (unsigned long long)c->rows[i].count,
+                          (unsigned long long)c->rows[i].size, k->name, k->type_name, k->module);
         if (!t) {
             Py_CLEAR(list);
             break;
@@ -266,9 +267,9 @@ static PyObject *census_rows(CensusObject *c, PyObject *unused)
 static PyObject *census_stats(CensusObject *c, PyObject *unused)
 {
     return Py_BuildValue("{sKsKsKsK}", "visited", (unsigned long long)c->visited,
-                         "visited_set_bytes", (unsigned long long)c->set_bytes,
-                         "python_sizeof", (unsigned long long)c->python_sizeof,
-                         "beyond_getsizeof", (unsigned long long)c->beyond_getsizeof);
+                         "visited_set_bytes", (unsigned long long)c->set_bytes, "python_sizeof",
+                         (unsigned long long)c->python_sizeof, "beyond_getsizeof",
+                         (unsigned long long)c->beyond_getsizeof);
 }
 
 static PyObject *census_get_count(CensusObject *c, void *unused)
@@ -281,7 +282,10 @@ static PyObject *census_get_size(CensusObject *c, void *unused)
     return PyLong_FromUnsignedLongLong(c->size);
 }
 
-static Py_ssize_t census_len(CensusObject *c) { return (Py_ssize_t)c->nrows; }
+static Py_ssize_t census_len(CensusObject *c)
+{
+    return (Py_ssize_t)c->nrows;
+}
 
 static PyMethodDef census_methods[] = {
     {"_bytype", (PyCFunction)census_bytype, METH_NOARGS, NULL},
@@ -308,8 +312,7 @@ static PySequenceMethods census_as_sequence = {
 };
 
 static PyTypeObject CensusType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "heapmark._heapmark.CensusBase",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "heapmark._heapmark.CensusBase",
     .tp_basicsize = sizeof(CensusObject),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "C data of a heap census; see heapmark.census.Census.",

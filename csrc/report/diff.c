@@ -68,10 +68,10 @@ static bool add_run(hm_diff *d, matcher *m, const hm_profile *p, int slot)
         ok = id != UINT32_MAX;
         if (!ok)
             break;
-        uint32_t node = id + 1;    /* 0 is the root */
+        uint32_t node = id + 1; /* 0 is the root */
         if (added) {
-            v->nodes[node] = (hm_pnode){pair[0], pair[1], HM_NONE, HM_NONE,
-                                        v->nodes[pair[0]].depth + 1};
+            v->nodes[node] =
+                (hm_pnode){pair[0], pair[1], HM_NONE, HM_NONE, v->nodes[pair[0]].depth + 1};
             v->nnodes = node + 1;
         }
         node_map[n] = node;
@@ -184,8 +184,9 @@ int64_t hm_diff_total(const hm_diff *d, const hm_profile *run)
 
 const char *hm_diff_snapshot_phrase(int snapshot)
 {
-    return snapshot == HM_SNAP_PEAK ? "at the peak"
-           : snapshot == HM_SNAP_END ? "at the end" : "allocated in total";
+    return snapshot == HM_SNAP_PEAK  ? "at the peak"
+           : snapshot == HM_SNAP_END ? "at the end"
+                                     : "allocated in total";
 }
 
 void hm_diff_change(hm_buf *b, int64_t delta)
@@ -287,8 +288,9 @@ void hm_diff_text(const hm_diff *d, size_t top, size_t columns, hm_buf *out)
                   hm_diff_snapshot_phrase(d->snapshot));
     runs(&text, d);
     hm_diff_estimate_note(&text, d);
-    hm_buf_printf(&text, "\n\nbiggest increases %s, by line (the innermost line of the "
-                         "program's own code is credited):\n",
+    hm_buf_printf(&text,
+                  "\n\nbiggest increases %s, by line (the innermost line of the "
+                  "program's own code is credited):\n",
                   hm_diff_snapshot_phrase(d->snapshot));
     hm_buf_wrap(out, text.data ? text.data : "", columns, "    ");
     hm_buf_free(&text);

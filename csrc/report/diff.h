@@ -15,16 +15,16 @@
 enum { HM_DIFF_NEW = 1, HM_DIFF_BASE = 2 };
 
 typedef struct {
-    uint32_t frame;          /* in the view */
-    int64_t base, next;      /* bytes credited to the line in each run */
+    uint32_t frame;     /* in the view */
+    int64_t base, next; /* bytes credited to the line in each run */
     int64_t base_count, next_count;
 } hm_diff_line;
 
 typedef struct {
-    hm_profile view;         /* frames and nodes of both trees, matched by path */
+    hm_profile view; /* frames and nodes of both trees, matched by path */
     const hm_profile *base, *next;
-    int snapshot;            /* the runs' snapshot compared */
-    hm_diff_line *lines;     /* every line with bytes in either run, largest increase first */
+    int snapshot;        /* the runs' snapshot compared */
+    hm_diff_line *lines; /* every line with bytes in either run, largest increase first */
     size_t nlines;
 } hm_diff;
 

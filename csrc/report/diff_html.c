@@ -19,7 +19,7 @@
 
 typedef struct {
     const hm_diff *d;
-    int64_t scale;          /* the largest change of any frame below the root */
+    int64_t scale; /* the largest change of any frame below the root */
 } colouring;
 
 static int64_t node_change(const hm_profile *v, uint32_t node)
@@ -40,7 +40,7 @@ static void diff_colour(void *ctx, uint32_t node, hm_buf *b)
         hm_buf_puts(b, "rgb(225,225,218)");
         return;
     }
-    int fade = (int)(200.0 * (1.0 - (0.15 + 0.85 * t)));   /* 170 (faint) .. 0 (full) */
+    int fade = (int)(200.0 * (1.0 - (0.15 + 0.85 * t))); /* 170 (faint) .. 0 (full) */
     if (delta > 0)
         hm_buf_printf(b, "rgb(240,%d,%d)", 40 + fade, 40 + fade);
     else
@@ -83,8 +83,9 @@ static void cell_bytes(hm_buf *b, int64_t bytes)
 
 static void lines_table(hm_buf *b, const hm_diff *d, bool increases, size_t top)
 {
-    hm_buf_printf(b, "<table class=\"lines\" id=\"%s\">\n<tr><th>change</th><th>base</th>"
-                     "<th>new</th><th class=\"l\">line</th><th class=\"l\">source</th></tr>\n",
+    hm_buf_printf(b,
+                  "<table class=\"lines\" id=\"%s\">\n<tr><th>change</th><th>base</th>"
+                  "<th>new</th><th class=\"l\">line</th><th class=\"l\">source</th></tr>\n",
                   increases ? "increases" : "decreases");
     hm_buf label = {0};
     const hm_diff_line *l;
@@ -127,12 +128,13 @@ static void flamegraph(hm_buf *b, const hm_diff *d, colouring *c, int snapshot)
                   hm_diff_snapshot_phrase(d->snapshot));
     hm_buf_bytes(&title, hm_diff_total(d, run));
     hm_buf_puts(&subtitle, hm_profile_meta(run, "command"));
-    hm_buf_puts(&subtitle, hm_profile_is_exact(run) ? " \xc2\xb7 exact"
-                                                     : " \xc2\xb7 widths are estimates");
+    hm_buf_puts(&subtitle,
+                hm_profile_is_exact(run) ? " \xc2\xb7 exact" : " \xc2\xb7 widths are estimates");
     hm_buf_puts(&subtitle, " \xc2\xb7 red: grew, blue: shrank");
     hm_svg_style style = {title.data, subtitle.data, diff_colour, diff_tooltip, c};
     int height = hm_svg_render(&d->view, snapshot, &style, &svg);
-    hm_buf_printf(b, "<iframe sandbox=\"allow-scripts\" style=\"height:%dpx\" title=\"", height + 4);
+    hm_buf_printf(b, "<iframe sandbox=\"allow-scripts\" style=\"height:%dpx\" title=\"",
+                  height + 4);
     hm_buf_xml(b, title.data ? title.data : "");
     hm_buf_puts(b, "\" src=\"data:image/svg+xml;base64,");
     hm_buf_base64(b, svg.data ? svg.data : "", svg.len);
@@ -153,9 +155,10 @@ void hm_diff_html(const hm_diff *d, size_t top, hm_buf *out)
         if (size > c.scale)
             c.scale = size;
     }
-    hm_buf_printf(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                       "<title>heapmark diff: memory %s</title>\n<style>%s</style></head>"
-                       "<body>\n<h1>heapmark diff: memory %s</h1>\n<table class=\"runs\">\n",
+    hm_buf_printf(out,
+                  "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                  "<title>heapmark diff: memory %s</title>\n<style>%s</style></head>"
+                  "<body>\n<h1>heapmark diff: memory %s</h1>\n<table class=\"runs\">\n",
                   phrase, style_sheet, phrase);
     const hm_profile *run[2] = {d->base, d->next};
     for (int i = 0; i < 2; i++) {

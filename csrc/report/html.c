@@ -119,7 +119,7 @@ static size_t page_nodes(const hm_profile *p, const int64_t *min, uint8_t *has_o
 
 typedef struct {
     int64_t min[HM_SNAP_COUNT];
-    double share;            /* of each snapshot's total; 0 when given in bytes */
+    double share; /* of each snapshot's total; 0 when given in bytes */
     size_t page_nodes;
 } prune_rule;
 
@@ -252,8 +252,9 @@ static bool put_tree(hm_buf *b, const hm_profile *p, const prune_rule *rule, hm_
     hm_buf_puts(b, "},\"prune\":{\"min_bytes\":[");
     for (int s = 0; s < HM_SNAP_COUNT; s++)
         hm_buf_printf(b, "%s%lld", s ? "," : "", (long long)rule->min[s]);
-    hm_buf_printf(b, "],\"share\":%.9g,\"profile_nodes\":%zu,\"page_nodes\":%zu,"
-                     "\"other_nodes\":%zu,\"folded_children\":%zu}",
+    hm_buf_printf(b,
+                  "],\"share\":%.9g,\"profile_nodes\":%zu,\"page_nodes\":%zu,"
+                  "\"other_nodes\":%zu,\"folded_children\":%zu}",
                   rule->share, p->nnodes, c.n, others, folded);
     bool failed = c.parent.failed || c.frame.failed;
     hm_buf_free(&c.parent);
@@ -273,7 +274,7 @@ static bool put_tree(hm_buf *b, const hm_profile *p, const prune_rule *rule, hm_
  * gives the same page. */
 typedef struct {
     const char *s;
-    size_t first;      /* position of first use; after numbering, the string's id */
+    size_t first; /* position of first use; after numbering, the string's id */
 } text_ref;
 
 static int by_address(const void *a, const void *b)
@@ -364,12 +365,12 @@ static void put_text(hm_buf *b, const char *key, const char *value)
 static void put_meta(hm_buf *b, const hm_profile *p)
 {
     hm_buf_printf(b, "\"meta\":{\"exact\":%s", hm_profile_is_exact(p) ? "true" : "false");
-    static const char *const texts[] = {"command", "python", "mode", "status", "heapmark_version",
-                                        "cwd"};
+    static const char *const texts[] = {"command", "python",           "mode",
+                                        "status",  "heapmark_version", "cwd"};
     for (size_t i = 0; i < HM_ARRAY_LEN(texts); i++)
         put_text(b, texts[i], hm_profile_meta(p, texts[i]));
-    static const char *const ints[] = {"sample_rate", "peak_bytes", "peak_rss_bytes", "end_bytes",
-                                       "pid", "heapmark_overhead_bytes"};
+    static const char *const ints[] = {"sample_rate", "peak_bytes", "peak_rss_bytes",
+                                       "end_bytes",   "pid",        "heapmark_overhead_bytes"};
     for (size_t i = 0; i < HM_ARRAY_LEN(ints); i++)
         hm_buf_printf(b, ",\"%s\":%lld", ints[i], (long long)hm_profile_meta_int(p, ints[i]));
     static const char *const reals[] = {"duration_s", "peak_at_s", "start_unix"};
@@ -385,8 +386,9 @@ static void put_meta(hm_buf *b, const hm_profile *p)
     hm_buf_puts(b, "],\"processes\":[");
     for (size_t i = 0; p->nprocesses > 1 && i < p->nprocesses; i++) {
         const hm_process *proc = &p->processes[i];
-        hm_buf_printf(b, "%s{\"pid\":%d,\"parent_pid\":%d,\"peak_bytes\":%lld,"
-                         "\"peak_rss_bytes\":%lld,\"duration_s\":%.6f",
+        hm_buf_printf(b,
+                      "%s{\"pid\":%d,\"parent_pid\":%d,\"peak_bytes\":%lld,"
+                      "\"peak_rss_bytes\":%lld,\"duration_s\":%.6f",
                       i ? "," : "", proc->pid, proc->parent_pid, (long long)proc->peak_bytes,
                       (long long)proc->peak_rss_bytes, proc->duration_s);
         put_text(b, "status", proc->status);
@@ -467,8 +469,8 @@ static bool put_gc_and_phases(hm_buf *b, const hm_profile *p)
         return false;
     /* Too many GC runs to draw: the ones that freed most. */
     for (size_t i = 0; i < p->ngc_runs; i++)
-        w[i] = (weighted){(double)p->gc_runs[i].tracked_before -
-                              (double)p->gc_runs[i].tracked_after, i};
+        w[i] = (weighted){
+            (double)p->gc_runs[i].tracked_before - (double)p->gc_runs[i].tracked_after, i};
     size_t k = keep_heaviest(w, p->ngc_runs, PAGE_GC_RUNS);
     hm_buf_puts(b, "\"gc\":{\"runs\":[");
     for (size_t i = 0; i < k; i++) {
@@ -495,8 +497,8 @@ static bool put_gc_and_phases(hm_buf *b, const hm_profile *p)
 
 /* ---- the page ------------------------------------------------------------ */
 
-bool hm_report_html(const hm_profile *p, const hm_report_options *opts, const char *path,
-                    char *err, size_t errlen)
+bool hm_report_html(const hm_profile *p, const hm_report_options *opts, const char *path, char *err,
+                    size_t errlen)
 {
     hm_report_options defaults = HM_REPORT_DEFAULTS;
     if (!opts)

@@ -19,8 +19,8 @@ void hm_html_json_text(hm_buf *b, const char *s);
 /* Profile frames as the page numbers them, in order of first use. */
 typedef struct {
     const hm_profile *p;
-    uint32_t *page_id;       /* profile frame -> page frame, HM_NONE if unused */
-    uint32_t *frames;        /* page frame -> profile frame */
+    uint32_t *page_id; /* profile frame -> page frame, HM_NONE if unused */
+    uint32_t *frames;  /* page frame -> profile frame */
     size_t n;
 } hm_html_frames;
 

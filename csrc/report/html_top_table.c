@@ -162,8 +162,7 @@ static void put_table(hm_buf *b, const char *name, const usage *u, size_t n,
             const usage *x = &u[(size_t)i * HM_SNAP_COUNT + s];
             hm_buf_printf(b, "%s[%u,%lld,%lld,%lld,%lld]", first ? "" : ",",
                           hm_html_frame(fr, frame_of ? frame_of[i] : i), (long long)x->self,
-                          (long long)x->total, (long long)x->self_count,
-                          (long long)x->total_count);
+                          (long long)x->total, (long long)x->self_count, (long long)x->total_count);
             first = false;
         }
         hm_buf_puts(b, "]");

@@ -39,8 +39,8 @@ void hm_frame_label(hm_buf *b, const hm_profile *p, uint32_t frame, bool short_p
         hm_buf_puts(b, f->function);
         return;
     }
-    hm_buf_printf(b, "%s (%s:%d)", f->function,
-                  short_path ? hm_short_path(p, f->file) : f->file, f->line);
+    hm_buf_printf(b, "%s (%s:%d)", f->function, short_path ? hm_short_path(p, f->file) : f->file,
+                  f->line);
 }
 
 void hm_frame_label_fit(hm_buf *b, const hm_profile *p, uint32_t frame, size_t width)
@@ -114,25 +114,17 @@ bool hm_export_format_named(const char *name, hm_export_format *format)
     return false;
 }
 
-bool hm_export(const hm_profile *p, hm_export_format format, int snapshot, hm_buf *out,
-               char *err, size_t errlen)
+bool hm_export(const hm_profile *p, hm_export_format format, int snapshot, hm_buf *out, char *err,
+               size_t errlen)
 {
     switch (format) {
-    case HM_EXPORT_PPROF:
-        return hm_render_pprof(p, snapshot, out, err, errlen);
-    case HM_EXPORT_FOLDED:
-        hm_render_folded(p, snapshot, out);
-        break;
-    case HM_EXPORT_SPEEDSCOPE:
-        hm_render_speedscope(p, snapshot, out);
-        break;
-    case HM_EXPORT_JSON:
-        hm_render_tree_json(p, out);
-        break;
+    case HM_EXPORT_PPROF: return hm_render_pprof(p, snapshot, out, err, errlen);
+    case HM_EXPORT_FOLDED: hm_render_folded(p, snapshot, out); break;
+    case HM_EXPORT_SPEEDSCOPE: hm_render_speedscope(p, snapshot, out); break;
+    case HM_EXPORT_JSON: hm_render_tree_json(p, out); break;
     }
     if (out->failed)
-        snprintf(err, errlen, "out of memory while rendering the %s export",
-                 export_names[format]);
+        snprintf(err, errlen, "out of memory while rendering the %s export", export_names[format]);
     return !out->failed;
 }
 

@@ -20,17 +20,35 @@
 
 /* profile.proto field numbers (github.com/google/pprof/proto/profile.proto). */
 enum {
-    PROFILE_SAMPLE_TYPE = 1, PROFILE_SAMPLE = 2, PROFILE_MAPPING = 3, PROFILE_LOCATION = 4,
-    PROFILE_FUNCTION = 5, PROFILE_STRING_TABLE = 6, PROFILE_TIME_NANOS = 9,
-    PROFILE_DURATION_NANOS = 10, PROFILE_PERIOD_TYPE = 11, PROFILE_PERIOD = 12,
-    PROFILE_COMMENT = 13, PROFILE_DEFAULT_SAMPLE_TYPE = 14,
-    VALUE_TYPE_TYPE = 1, VALUE_TYPE_UNIT = 2,
-    SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2,
-    MAPPING_ID = 1, MAPPING_FILENAME = 5, MAPPING_HAS_FUNCTIONS = 7, MAPPING_HAS_FILENAMES = 8,
+    PROFILE_SAMPLE_TYPE = 1,
+    PROFILE_SAMPLE = 2,
+    PROFILE_MAPPING = 3,
+    PROFILE_LOCATION = 4,
+    PROFILE_FUNCTION = 5,
+    PROFILE_STRING_TABLE = 6,
+    PROFILE_TIME_NANOS = 9,
+    PROFILE_DURATION_NANOS = 10,
+    PROFILE_PERIOD_TYPE = 11,
+    PROFILE_PERIOD = 12,
+    PROFILE_COMMENT = 13,
+    PROFILE_DEFAULT_SAMPLE_TYPE = 14,
+    VALUE_TYPE_TYPE = 1,
+    VALUE_TYPE_UNIT = 2,
+    SAMPLE_LOCATION_ID = 1,
+    SAMPLE_VALUE = 2,
+    MAPPING_ID = 1,
+    MAPPING_FILENAME = 5,
+    MAPPING_HAS_FUNCTIONS = 7,
+    MAPPING_HAS_FILENAMES = 8,
     MAPPING_HAS_LINE_NUMBERS = 9,
-    LOCATION_ID = 1, LOCATION_MAPPING_ID = 2, LOCATION_LINE = 4,
-    LINE_FUNCTION_ID = 1, LINE_LINE = 2,
-    FUNCTION_ID = 1, FUNCTION_NAME = 2, FUNCTION_FILENAME = 4,
+    LOCATION_ID = 1,
+    LOCATION_MAPPING_ID = 2,
+    LOCATION_LINE = 4,
+    LINE_FUNCTION_ID = 1,
+    LINE_LINE = 2,
+    FUNCTION_ID = 1,
+    FUNCTION_NAME = 2,
+    FUNCTION_FILENAME = 4,
 };
 enum { WIRE_VARINT = 0, WIRE_LEN = 2 };
 
@@ -84,8 +102,8 @@ static int64_t str(string_table *t, const char *s)
     return id;
 }
 
-static void value_type(hm_buf *b, unsigned field, hm_buf *msg, string_table *t,
-                       const char *type, const char *unit)
+static void value_type(hm_buf *b, unsigned field, hm_buf *msg, string_table *t, const char *type,
+                       const char *unit)
 {
     field_varint(msg, VALUE_TYPE_TYPE, (uint64_t)str(t, type));
     field_varint(msg, VALUE_TYPE_UNIT, (uint64_t)str(t, unit));
@@ -97,8 +115,7 @@ static void comment(hm_buf *b, string_table *t, const char *text)
     field_varint(b, PROFILE_COMMENT, (uint64_t)str(t, text));
 }
 
-static void comments(hm_buf *b, hm_buf *scratch, string_table *t, const hm_profile *p,
-                     int snapshot)
+static void comments(hm_buf *b, hm_buf *scratch, string_table *t, const hm_profile *p, int snapshot)
 {
     scratch->len = 0;
     hm_buf_printf(scratch, "heapmark %s export of %s", HM_VERSION, p->path);
@@ -111,8 +128,8 @@ static void comments(hm_buf *b, hm_buf *scratch, string_table *t, const hm_profi
         hm_buf_printf(scratch, "inuse_space, inuse_objects: memory held at the %s (",
                       hm_snapshot_name(snapshot));
         hm_buf_bytes(scratch, p->snapshot_total[snapshot - 1]);
-        hm_buf_puts(scratch, p->nprocesses > 1 ? " tracked, each process at its own); "
-                                               : " tracked); ");
+        hm_buf_puts(scratch,
+                    p->nprocesses > 1 ? " tracked, each process at its own); " : " tracked); ");
         hm_buf_puts(scratch, "alloc_space, alloc_objects: everything allocated during the run");
         comment(b, t, scratch->data ? scratch->data : "");
     } else {
@@ -137,7 +154,7 @@ static bool encode(const hm_profile *p, int snapshot, hm_buf *b, char *err, size
     hm_intern functions = {0};
     uint32_t *function_of = malloc((p->nframes + 1) * sizeof *function_of);
     bool ok = function_of != NULL;
-    str(&t, "");   /* index 0 is the empty string, as the format requires */
+    str(&t, ""); /* index 0 is the empty string, as the format requires */
 
     bool with_inuse = snapshot != HM_SNAP_ALLOCATED;
     value_type(b, PROFILE_SAMPLE_TYPE, &msg, &t, "alloc_objects", "count");

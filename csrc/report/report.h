@@ -32,13 +32,14 @@ void hm_frame_label_fit(hm_buf *b, const hm_profile *p, uint32_t frame, size_t w
 void hm_frame_table_cell(hm_buf *b, const hm_profile *p, uint32_t frame, size_t indent,
                          size_t width);
 
-bool hm_report_folded(const hm_profile *p, int snapshot, const char *path, char *err, size_t errlen);
+bool hm_report_folded(const hm_profile *p, int snapshot, const char *path, char *err,
+                      size_t errlen);
 bool hm_report_svg(const hm_profile *p, int snapshot, const char *path, char *err, size_t errlen);
 
 /* What a view other than a plain snapshot changes in the flamegraph. */
 typedef struct {
-    const char *title;       /* replaces "heapmark: memory at the peak: ..." */
-    const char *subtitle;    /* replaces the command and the mode */
+    const char *title;    /* replaces "heapmark: memory at the peak: ..." */
+    const char *subtitle; /* replaces the command and the mode */
     /* The fill of node's frame, an SVG colour written into b. */
     void (*colour)(void *ctx, uint32_t node, hm_buf *b);
     /* More tooltip text for node, after its bytes and count. */
@@ -60,12 +61,15 @@ typedef struct {
     double html_min_share;
     size_t html_max_nodes;
 } hm_report_options;
-#define HM_REPORT_DEFAULTS {-1, 0.0001, 30000}
+#define HM_REPORT_DEFAULTS \
+    {                      \
+        -1, 0.0001, 30000  \
+    }
 
 /* report.html: flamegraph, top lines and functions, timeline, run metadata
  * (opts NULL: the defaults). */
-bool hm_report_html(const hm_profile *p, const hm_report_options *opts, const char *path,
-                    char *err, size_t errlen);
+bool hm_report_html(const hm_profile *p, const hm_report_options *opts, const char *path, char *err,
+                    size_t errlen);
 
 /* How the run ended, for people; NULL for a normal end. */
 const char *hm_report_ending(const hm_profile *p, char *buf, size_t size);
@@ -88,13 +92,18 @@ bool hm_report_all_with(const hm_profile *p, const char *dir, const hm_report_op
 
 /* ---- heapmark export: one snapshot (or, for json, all) rendered whole ---- */
 
-typedef enum { HM_EXPORT_FOLDED, HM_EXPORT_PPROF, HM_EXPORT_SPEEDSCOPE, HM_EXPORT_JSON } hm_export_format;
+typedef enum {
+    HM_EXPORT_FOLDED,
+    HM_EXPORT_PPROF,
+    HM_EXPORT_SPEEDSCOPE,
+    HM_EXPORT_JSON
+} hm_export_format;
 
 /* "folded", "pprof", "speedscope", "json"; false for anything else. */
 bool hm_export_format_named(const char *name, hm_export_format *format);
 /* The export in out (gzipped protobuf for pprof, text for the rest). */
-bool hm_export(const hm_profile *p, hm_export_format format, int snapshot, hm_buf *out,
-               char *err, size_t errlen);
+bool hm_export(const hm_profile *p, hm_export_format format, int snapshot, hm_buf *out, char *err,
+               size_t errlen);
 
 void hm_render_folded(const hm_profile *p, int snapshot, hm_buf *out);
 bool hm_render_pprof(const hm_profile *p, int snapshot, hm_buf *out, char *err, size_t errlen);

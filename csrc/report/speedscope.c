@@ -48,8 +48,9 @@ void hm_render_speedscope(const hm_profile *p, int snapshot, hm_buf *out)
     }
     hm_buf_puts(out, "]},\n\"profiles\": [{\"type\": \"sampled\", \"name\": ");
     hm_buf_json(out, name.data ? name.data : "");
-    hm_buf_printf(out, ", \"unit\": \"bytes\", \"startValue\": 0, \"endValue\": %lld,\n"
-                       "\"samples\": [",
+    hm_buf_printf(out,
+                  ", \"unit\": \"bytes\", \"startValue\": 0, \"endValue\": %lld,\n"
+                  "\"samples\": [",
                   (long long)p->total[snapshot - 1][0].bytes);
     size_t nsamples = 0;
     for (size_t n = 1; n < p->nnodes; n++) {

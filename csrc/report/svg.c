@@ -27,7 +27,7 @@
 
 typedef struct {
     uint32_t node;
-    int64_t offset;   /* bytes from the left edge of the root */
+    int64_t offset; /* bytes from the left edge of the root */
 } placed;
 
 static void frame_colour(hm_buf *b, const hm_profile *p, uint32_t frame)
@@ -39,9 +39,9 @@ static void frame_colour(hm_buf *b, const hm_profile *p, uint32_t frame)
         hm_buf_printf(b, "rgb(%d,%d,%d)", 190 + v1 / 4, 190 + v1 / 4, 190 + v1 / 4);
     else if (strstr(f->file, "/site-packages/") || strstr(f->file, "/lib/python3") ||
              f->file[0] == '<')
-        hm_buf_printf(b, "rgb(%d,%d,%d)", 80 + v1, 150 + v2 / 2, 200 + v1 / 2);  /* libraries */
+        hm_buf_printf(b, "rgb(%d,%d,%d)", 80 + v1, 150 + v2 / 2, 200 + v1 / 2); /* libraries */
     else
-        hm_buf_printf(b, "rgb(%d,%d,%d)", 205 + v1, 90 + v2, 40 + v1 / 2);       /* the program */
+        hm_buf_printf(b, "rgb(%d,%d,%d)", 205 + v1, 90 + v2, 40 + v1 / 2); /* the program */
 }
 
 /* Full label: "function (file:line) - source". */
@@ -97,17 +97,22 @@ static int64_t min_drawn_bytes(const hm_profile *p, int snap, int64_t root_total
 
 static const char script[] =
     "<script type=\"text/ecmascript\"><![CDATA[\n"
-    "var W=" "1180" ",PAD=10,CW=7.4,frames=[],status,root;\n"
+    "var W="
+    "1180"
+    ",PAD=10,CW=7.4,frames=[],status,root;\n"
     "function fit(l,w){var n=Math.floor((w-6)/CW);if(n<3)return '';"
     "var c=Array.from(l);return c.length<=n?l:c.slice(0,n-2).join('')+'..';}\n"
     "function init(){status=document.getElementById('status');"
     "var gs=document.querySelectorAll('g.f');for(var i=0;i<gs.length;i++){var g=gs[i];"
-    "var f={g:g,x:+g.getAttribute('data-x'),w:+g.getAttribute('data-w'),d:+g.getAttribute('data-d'),"
+    "var "
+    "f={g:g,x:+g.getAttribute('data-x'),w:+g.getAttribute('data-w'),d:+g.getAttribute('data-d'),"
     "l:g.getAttribute('data-l'),r:g.querySelector('rect'),t:g.querySelector('text')};"
-    "f.fill=f.r.getAttribute('fill');frames.push(f);g.onclick=(function(f){return function(){zoom(f);};})(f);}"
+    "f.fill=f.r.getAttribute('fill');frames.push(f);g.onclick=(function(f){return "
+    "function(){zoom(f);};})(f);}"
     "root=frames[0];document.getElementById('reset').onclick=function(){zoom(root);};"
     "document.getElementById('search').onclick=function(){search();};"
-    "document.addEventListener('keydown',function(e){if((e.ctrlKey||e.metaKey)&&e.key=='f'){e.preventDefault();search();}"
+    "document.addEventListener('keydown',function(e){if((e.ctrlKey||e.metaKey)&&e.key=='f'){e."
+    "preventDefault();search();}"
     "else if(e.key=='Escape'){zoom(root);}});}\n"
     "function zoom(z){var s=W/z.w;for(var i=0;i<frames.length;i++){var f=frames[i];"
     "var inside=f.d>=z.d&&f.x>=z.x-1e-9*z.w&&f.x+f.w<=z.x+z.w*(1+1e-9);"
@@ -116,9 +121,11 @@ static const char script[] =
     "else if(above){place(f,PAD,W,0.55);}else{f.g.style.display='none';}}"
     "document.getElementById('reset').style.opacity=z===root?0.3:1;}\n"
     "function place(f,x,w,o){f.g.style.display='';f.g.style.opacity=o;f.r.setAttribute('x',x);"
-    "f.r.setAttribute('width',Math.max(w-1,0.5));f.t.setAttribute('x',x+3);f.t.textContent=fit(f.l,w);}\n"
+    "f.r.setAttribute('width',Math.max(w-1,0.5));f.t.setAttribute('x',x+3);f.t.textContent=fit(f.l,"
+    "w);}\n"
     "function search(){var term=prompt('Highlight frames matching (regular expression):','');"
-    "if(term===null)return;var re;try{re=new RegExp(term);}catch(e){status.textContent='bad expression';return;}"
+    "if(term===null)return;var re;try{re=new RegExp(term);}catch(e){status.textContent='bad "
+    "expression';return;}"
     "var hits=[];for(var i=0;i<frames.length;i++){var f=frames[i],m=term!==''&&re.test(f.l);"
     "f.r.setAttribute('fill',m?'rgb(230,0,230)':f.fill);if(m)hits.push(f);}"
     "hits.sort(function(a,b){return a.x-b.x||a.d-b.d;});var sum=0,end=-1;"
@@ -156,7 +163,8 @@ int hm_svg_render(const hm_profile *p, int snapshot, const hm_svg_style *style, 
             max_depth = p->nodes[cur.node].depth;
         int64_t x = cur.offset;
         size_t first = top;
-        for (uint32_t c = p->nodes[cur.node].first_child; c != HM_NONE; c = p->nodes[c].next_sibling) {
+        for (uint32_t c = p->nodes[cur.node].first_child; c != HM_NONE;
+             c = p->nodes[c].next_sibling) {
             if (total[c].bytes >= min_bytes && total[c].bytes > 0)
                 stack[top++] = (placed){c, x};
             if (total[c].bytes > 0)
@@ -190,16 +198,20 @@ int hm_svg_render(const hm_profile *p, int snapshot, const hm_svg_style *style, 
         hm_buf_printf(&b, "<text x=\"%d\" y=\"24\" style=\"font-size:17px\">", PAD);
         hm_buf_xml(&b, style->title);
     } else if (p->nprocesses > 1)
-        hm_buf_printf(&b, "<text x=\"%d\" y=\"24\" style=\"font-size:17px\">heapmark: %zu "
-                          "processes, each at its own %s: ", PAD, p->nprocesses,
-                      hm_snapshot_name(snapshot));
+        hm_buf_printf(&b,
+                      "<text x=\"%d\" y=\"24\" style=\"font-size:17px\">heapmark: %zu "
+                      "processes, each at its own %s: ",
+                      PAD, p->nprocesses, hm_snapshot_name(snapshot));
     else
-        hm_buf_printf(&b, "<text x=\"%d\" y=\"24\" style=\"font-size:17px\">heapmark: memory "
-                          "at the %s: ", PAD, hm_snapshot_name(snapshot));
+        hm_buf_printf(&b,
+                      "<text x=\"%d\" y=\"24\" style=\"font-size:17px\">heapmark: memory "
+                      "at the %s: ",
+                      PAD, hm_snapshot_name(snapshot));
     if (!style || !style->title) {
         hm_buf_bytes(&b, snapshot == HM_SNAP_ALLOCATED ? root_total : p->snapshot_total[snap]);
         hm_buf_puts(&b, snapshot == HM_SNAP_ALLOCATED ? " allocated in total"
-                        : p->nprocesses > 1 ? " tracked in all" : " tracked");
+                        : p->nprocesses > 1           ? " tracked in all"
+                                                      : " tracked");
     }
     hm_buf_puts(&b, "</text>\n");
     hm_buf_printf(&b, "<text x=\"%d\" y=\"44\">", PAD);
@@ -213,10 +225,14 @@ int hm_svg_render(const hm_profile *p, int snapshot, const hm_svg_style *style, 
         hm_buf_bytes(&b, hm_profile_meta_int(p, "sample_rate"));
     }
     hm_buf_puts(&b, " \xc2\xb7 click to zoom</text>\n");
-    hm_buf_printf(&b, "<text id=\"search\" class=\"ui\" x=\"%d\" y=\"24\" text-anchor=\"end\">Search</text>\n",
-                  IMAGE_WIDTH - PAD);
-    hm_buf_printf(&b, "<text id=\"reset\" class=\"ui\" x=\"%d\" y=\"24\" text-anchor=\"end\" "
-                      "style=\"opacity:0.3\">Reset zoom</text>\n", IMAGE_WIDTH - PAD - 70);
+    hm_buf_printf(
+        &b,
+        "<text id=\"search\" class=\"ui\" x=\"%d\" y=\"24\" text-anchor=\"end\">Search</text>\n",
+        IMAGE_WIDTH - PAD);
+    hm_buf_printf(&b,
+                  "<text id=\"reset\" class=\"ui\" x=\"%d\" y=\"24\" text-anchor=\"end\" "
+                  "style=\"opacity:0.3\">Reset zoom</text>\n",
+                  IMAGE_WIDTH - PAD - 70);
     hm_buf_printf(&b, "<text id=\"status\" x=\"%d\" y=\"%d\"> </text>\n", PAD, height - 6);
 
     hm_buf label = {0}, tip = {0};
@@ -248,8 +264,9 @@ int hm_svg_render(const hm_profile *p, int snapshot, const hm_svg_style *style, 
         hm_buf_bytes(&tip, v->bytes);
         hm_buf_puts(&tip, " (");
         hm_buf_grouped(&tip, v->bytes);
-        hm_buf_printf(&tip, " bytes), %.2f%% of this graph, %s%lld allocation%s", 100.0 * (double)v->bytes / (double)root_total,
-                      exact ? "" : "\xe2\x89\x88 ", (long long)v->count, v->count == 1 ? "" : "s");
+        hm_buf_printf(&tip, " bytes), %.2f%% of this graph, %s%lld allocation%s",
+                      100.0 * (double)v->bytes / (double)root_total, exact ? "" : "\xe2\x89\x88 ",
+                      (long long)v->count, v->count == 1 ? "" : "s");
         if (style && style->tooltip)
             style->tooltip(style->ctx, n, &tip);
         hm_buf_printf(&b, "<g class=\"f\" data-x=\"%lld\" data-w=\"%lld\" data-d=\"%u\" data-l=\"",
@@ -257,8 +274,9 @@ int hm_svg_render(const hm_profile *p, int snapshot, const hm_svg_style *style, 
         hm_buf_xml(&b, label_text);
         hm_buf_puts(&b, "\"><title>");
         hm_buf_xml(&b, tip.data ? tip.data : "");
-        hm_buf_printf(&b, "</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" rx=\"2\" fill=\"",
-                      x, y, w > 1 ? w - 1 : (w > 0.5 ? w : 0.5), FRAME_HEIGHT - 1);
+        hm_buf_printf(
+            &b, "</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" rx=\"2\" fill=\"",
+            x, y, w > 1 ? w - 1 : (w > 0.5 ? w : 0.5), FRAME_HEIGHT - 1);
         if (style && style->colour)
             style->colour(style->ctx, n, &b);
         else if (n == 0)

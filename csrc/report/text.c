@@ -52,8 +52,9 @@ const char *hm_report_ending(const hm_profile *p, char *buf, size_t size)
     if (!status[0] || strcmp(status, "exit") == 0)
         return NULL;
     if (strcmp(status, "checkpoint") == 0)
-        snprintf(buf, size, "the program ended without a final profile (killed?): these "
-                            "figures are from its last checkpoint, %.1f s into the run",
+        snprintf(buf, size,
+                 "the program ended without a final profile (killed?): these "
+                 "figures are from its last checkpoint, %.1f s into the run",
                  hm_profile_meta_real(p, "duration_s"));
     else if (strcmp(status, "snapshot") == 0)
         snprintf(buf, size, "a snapshot taken %.1f s into the run, while the program went on",
@@ -99,9 +100,11 @@ static void header(hm_buf *b, const hm_profile *p)
     hm_buf_bytes(b, hm_profile_meta_int(p, "heapmark_overhead_bytes"));
     hm_buf_puts(b, " (outside the tracked heap)\n");
     if (p->nprocesses > 1) {
-        hm_buf_printf(b, "\nprocesses:       %zu; the figures above are the main process's, "
-                         "the tables below\n                 add each child at its own "
-                         "peak:\n", p->nprocesses);
+        hm_buf_printf(b,
+                      "\nprocesses:       %zu; the figures above are the main process's, "
+                      "the tables below\n                 add each child at its own "
+                      "peak:\n",
+                      p->nprocesses);
         process_lines(b, p, "                ");
     }
 }
@@ -146,7 +149,8 @@ static void top_lines_table(hm_buf *b, const hm_profile *p, int snapshot, hm_lin
     for (size_t i = 0; i < n; i++) {
         const hm_pframe *f = &p->frames[lines[i].frame];
         size_cell(b, lines[i].bytes, 10);
-        hm_buf_printf(b, " %5.1f%% %10lld  ", pct(lines[i].bytes, total), (long long)lines[i].count);
+        hm_buf_printf(b, " %5.1f%% %10lld  ", pct(lines[i].bytes, total),
+                      (long long)lines[i].count);
         hm_frame_label(b, p, lines[i].frame, true);
         if (f->source[0])
             hm_buf_printf(b, "\n%30s%s", "", f->source);
@@ -277,8 +281,8 @@ void hm_report_terminal(const hm_profile *p, size_t top, size_t columns, hm_buf 
     if (hm_report_ending(p, note, sizeof note))
         hm_buf_printf(&text, "\nnote: %s", note);
     if (p->nprocesses > 1) {
-        hm_buf_printf(&text, "\n%zu child process%s, each at its own peak:\n",
-                      p->nprocesses - 1, p->nprocesses == 2 ? "" : "es");
+        hm_buf_printf(&text, "\n%zu child process%s, each at its own peak:\n", p->nprocesses - 1,
+                      p->nprocesses == 2 ? "" : "es");
         process_lines(&text, p, "");
     }
     hm_line_total *lines = calloc(top ? top : 1, sizeof *lines);
@@ -327,9 +331,10 @@ void hm_json_processes(hm_buf *out, const hm_profile *p)
     hm_buf_puts(out, "[");
     for (size_t i = 0; i < p->nprocesses; i++) {
         const hm_process *proc = &p->processes[i];
-        hm_buf_printf(out, "%s{\"pid\": %d, \"parent_pid\": %d, \"peak_bytes\": %lld, "
-                           "\"peak_rss_bytes\": %lld, \"end_bytes\": %lld, "
-                           "\"duration_s\": %.6f, \"status\": ",
+        hm_buf_printf(out,
+                      "%s{\"pid\": %d, \"parent_pid\": %d, \"peak_bytes\": %lld, "
+                      "\"peak_rss_bytes\": %lld, \"end_bytes\": %lld, "
+                      "\"duration_s\": %.6f, \"status\": ",
                       i ? ", " : "", proc->pid, proc->parent_pid, (long long)proc->peak_bytes,
                       (long long)proc->peak_rss_bytes, (long long)proc->end_bytes,
                       proc->duration_s);
@@ -347,15 +352,21 @@ void hm_report_json(const hm_profile *p, size_t top, hm_buf *out)
 {
     hm_buf_puts(out, "{\"profile\": ");
     hm_buf_json(out, p->path);
-    static const char *const ints[] = {"peak_bytes", "peak_rss_bytes", "end_bytes", "sample_rate",
-                                       "pid", "heapmark_overhead_bytes",
-                                       "peak_pymalloc_free_bytes", "oom_bytes", "oom_line"};
+    static const char *const ints[] = {"peak_bytes",
+                                       "peak_rss_bytes",
+                                       "end_bytes",
+                                       "sample_rate",
+                                       "pid",
+                                       "heapmark_overhead_bytes",
+                                       "peak_pymalloc_free_bytes",
+                                       "oom_bytes",
+                                       "oom_line"};
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
         hm_buf_printf(out, ", \"%s\": %lld", ints[i], (long long)hm_profile_meta_int(p, ints[i]));
     static const char *const reals[] = {"peak_at_s", "duration_s", "start_unix"};
     for (size_t i = 0; i < sizeof reals / sizeof *reals; i++)
         hm_buf_printf(out, ", \"%s\": %.6f", reals[i], hm_profile_meta_real(p, reals[i]));
-    static const char *const texts[] = {"mode", "python", "command", "heapmark_version",
+    static const char *const texts[] = {"mode",   "python",     "command",      "heapmark_version",
                                         "status", "oom_reason", "oom_function", "oom_file"};
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
         hm_buf_printf(out, ", \"%s\": ", texts[i]);
@@ -364,8 +375,10 @@ void hm_report_json(const hm_profile *p, size_t top, hm_buf *out)
     hm_buf_printf(out, ", \"estimated\": %s", hm_profile_is_exact(p) ? "false" : "true");
     hm_buf_puts(out, ", \"processes\": ");
     hm_json_processes(out, p);
-    static const struct { const char *name; hm_line_key key; } tables[] = {
-        {"top", HM_BY_PROGRAM_LINE}, {"top_innermost", HM_BY_INNERMOST}};
+    static const struct {
+        const char *name;
+        hm_line_key key;
+    } tables[] = {{"top", HM_BY_PROGRAM_LINE}, {"top_innermost", HM_BY_INNERMOST}};
     hm_line_total *lines = calloc(top ? top : 1, sizeof *lines);
     for (size_t t = 0; t < 2; t++) {
         hm_buf_printf(out, "%s\"%s\": [", ", ", tables[t].name);
@@ -376,8 +389,9 @@ void hm_report_json(const hm_profile *p, size_t top, hm_buf *out)
             hm_buf_json(out, f->function);
             hm_buf_puts(out, ", \"file\": ");
             hm_buf_json(out, f->file);
-            hm_buf_printf(out, ", \"line\": %d, \"bytes\": %lld, \"count\": %lld, \"source\": ",
-                          f->line, (long long)lines[i].bytes, (long long)lines[i].count);
+            hm_buf_printf(out,
+                          ", \"line\": %d, \"bytes\": %lld, \"count\": %lld, \"source\": ", f->line,
+                          (long long)lines[i].bytes, (long long)lines[i].count);
             hm_buf_json(out, f->source);
             hm_buf_puts(out, "}");
         }

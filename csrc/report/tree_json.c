@@ -61,8 +61,9 @@ void hm_render_tree_json(const hm_profile *p, hm_buf *out)
     hm_json_processes(out, p);
     hm_buf_puts(out, ",\n\"snapshots\": [");
     for (int s = 0; s < HM_SNAP_COUNT; s++)
-        hm_buf_printf(out, "%s{\"id\": %d, \"name\": \"%s\", \"total_bytes\": %lld, "
-                           "\"tree_bytes\": %lld, \"tree_count\": %lld}",
+        hm_buf_printf(out,
+                      "%s{\"id\": %d, \"name\": \"%s\", \"total_bytes\": %lld, "
+                      "\"tree_bytes\": %lld, \"tree_count\": %lld}",
                       s ? ", " : "", s + 1, hm_snapshot_name(s + 1),
                       (long long)p->snapshot_total[s], (long long)p->total[s][0].bytes,
                       (long long)p->total[s][0].count);

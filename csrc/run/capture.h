@@ -19,11 +19,11 @@
 typedef struct hm_capture {
     hm_frame *frames;
     uint32_t nframes;
-    hm_code *codes;            /* names point into ownmem, which is never freed */
+    hm_code *codes; /* names point into ownmem, which is never freed */
     uint32_t ncodes;
     hm_node *nodes;
     uint32_t nnodes;
-    hm_amount (*values)[HM_SNAP_COUNT];   /* [node][peak, now, allocated] */
+    hm_amount (*values)[HM_SNAP_COUNT]; /* [node][peak, now, allocated] */
     uint32_t pymalloc_free_frame;
 } hm_capture;
 

@@ -59,7 +59,7 @@ static bool configured;
 static bool pool_layout_ok = true;
 static bool hooks_reinstalled;
 static int start_pid;
-static bool forked;              /* a followed fork of the process that started */
+static bool forked; /* a followed fork of the process that started */
 static double start_unix;
 static struct timespec start_mono;
 static uint64_t sample_rate, seed;
@@ -97,7 +97,7 @@ static struct {
     int64_t bytes;
     size_t released;
     uint32_t node;
-    bool taken, captured;      /* the copy was taken (and whether it succeeded) */
+    bool taken, captured; /* the copy was taken (and whether it succeeded) */
     taken_run run;
 } oom;
 
@@ -181,7 +181,7 @@ static void child_profile_path(char *path, size_t size, int pid)
 static void at_fork_child(void)
 {
     pthread_mutex_init(&write_mutex, NULL);
-    hm_tls.guard--;           /* raised by lock_writes() in at_fork_prepare */
+    hm_tls.guard--; /* raised by lock_writes() in at_fork_prepare */
     /* The parent's report is the parent's to write: drop the copy. */
     if (__atomic_load_n(&oom.state, __ATOMIC_ACQUIRE) == OOM_NOTED && oom.captured)
         hm_capture_release(&oom.run.cap);
@@ -224,7 +224,7 @@ static void at_libc_exit(void)
 static void forget_environment(void)
 {
     const char *preload = getenv(hm_env_name(HM_ENV_PRELOAD));
-    if (preload)                  /* set, if only to "", as it was */
+    if (preload) /* set, if only to "", as it was */
         setenv("LD_PRELOAD", preload, 1);
     else
         unsetenv("LD_PRELOAD");
@@ -332,16 +332,23 @@ bool hm_engine_render(const char *profile_path, const char *dir, char *err, size
 {
     hm_report_renderer render = __atomic_load_n(&renderer, __ATOMIC_ACQUIRE);
     if (!render) {
-        snprintf(err, errlen, "not rendered (heapmark's module was not loaded yet); "
-                              "heapmark report renders them from the profile");
+        snprintf(err, errlen,
+                 "not rendered (heapmark's module was not loaded yet); "
+                 "heapmark report renders them from the profile");
         return false;
     }
     return render(profile_path, dir, err, errlen);
 }
 
-bool hm_engine_configured(void) { return configured && getpid() == start_pid; }
+bool hm_engine_configured(void)
+{
+    return configured && getpid() == start_pid;
+}
 
-bool hm_engine_profiling(void) { return configured && !finished; }
+bool hm_engine_profiling(void)
+{
+    return configured && !finished;
+}
 
 void hm_engine_after_fork_in_child(void)
 {
@@ -395,7 +402,7 @@ static bool take_run(taken_run *t, bool final, uint32_t *node)
     info->live_records_at_end = hm_live_count();
     hm_unlock();
     if (final)
-        hm_timeline_tick(true);     /* the timeline ends where recording does */
+        hm_timeline_tick(true); /* the timeline ends where recording does */
     clock_gettime(CLOCK_MONOTONIC, &t->at);
     struct timespec peak_ts = {peak_time_ns / 1000000000, peak_time_ns % 1000000000};
     info->peak_at_s = seconds_between(&start_mono, &peak_ts);
@@ -463,7 +470,7 @@ bool hm_engine_finish(const char *reason, char *err, size_t errlen)
     lock_writes();
     bool ok = true;
     if (!finished) {
-        write_out_of_memory_locked();   /* noted, and the monitor has not written it yet */
+        write_out_of_memory_locked(); /* noted, and the monitor has not written it yet */
         finished = true;
         ok = write_profile(profile_path, reason, true, err, errlen);
     }
@@ -564,8 +571,9 @@ void hm_engine_note_out_of_memory(const char *reason, int64_t bytes, size_t rele
  * write_mutex. */
 static void write_out_of_memory_locked(void)
 {
-    for (int waited = 0; __atomic_load_n(&oom.state, __ATOMIC_ACQUIRE) == OOM_NOTING &&
-                         waited < OOM_NOTING_WAIT_MS; waited++) {
+    for (int waited = 0;
+         __atomic_load_n(&oom.state, __ATOMIC_ACQUIRE) == OOM_NOTING && waited < OOM_NOTING_WAIT_MS;
+         waited++) {
         struct timespec ms = {0, 1000000};
         nanosleep(&ms, NULL);
     }
@@ -605,8 +613,8 @@ static void write_out_of_memory_locked(void)
                 gave_back, dir, hm_result_file(HM_RESULT_PEAK_TXT),
                 hm_result_file(HM_RESULT_PEAK_SVG));
     else
-        fprintf(stderr, "heapmark: out of memory (%s): %sprofile in %s/; reports: %s\n",
-                oom.reason, gave_back, dir, err);
+        fprintf(stderr, "heapmark: out of memory (%s): %sprofile in %s/; reports: %s\n", oom.reason,
+                gave_back, dir, err);
     hm_tls.guard--;
 }
 

@@ -14,8 +14,7 @@
 #define HM_ENGINE_H
 
 #include "common/common.h"
-#include "store/schema.h"      /* hm_run_info: what a run tells the profile */
-
+#include "store/schema.h" /* hm_run_info: what a run tells the profile */
 
 /* Renders the reports of the profile at profile_path into dir.  The module
  * (pymodule/_heapmark.c) registers one when it is imported; until then

@@ -23,7 +23,7 @@
 static bool follow_spawn = true, follow_exec;
 static char engine_path[4096];
 static char boot_dir[4096];
-static char fixed[7][4200];     /* PROFILE, RATE, SEED, CHECKPOINT, FOLLOW, BOOT, TIMELINE_MS
+static char fixed[7][4200]; /* PROFILE, RATE, SEED, CHECKPOINT, FOLLOW, BOOT, TIMELINE_MS
                                    (common/contract.h) */
 static int nfixed;
 
@@ -50,7 +50,10 @@ void hm_follow_configure(const char *follow, const char *boot, const char *resul
 #undef FIXED
 }
 
-static bool contains(const char *s, const char *part) { return s && strstr(s, part) != NULL; }
+static bool contains(const char *s, const char *part)
+{
+    return s && strstr(s, part) != NULL;
+}
 
 bool hm_follow_wanted(const char *path, char *const argv[])
 {
@@ -82,8 +85,7 @@ static const char *value_of(char *const envp[], const char *name)
 static bool ours(const char *entry)
 {
     return strncmp(entry, HM_ENV_PREFIX, sizeof HM_ENV_PREFIX - 1) == 0 ||
-           strncmp(entry, "LD_PRELOAD=", 11) == 0 ||
-           strncmp(entry, "PYTHONPATH=", 11) == 0;
+           strncmp(entry, "LD_PRELOAD=", 11) == 0 || strncmp(entry, "PYTHONPATH=", 11) == 0;
 }
 
 size_t hm_follow_space(char *const envp[])
@@ -119,7 +121,7 @@ void hm_follow_env(char *const envp[], char **out, char *space, int pid)
     /* A variable set to "" is passed on as set: the child restores it so. */
     out[n++] = join(&space, "LD_PRELOAD=", engine_path, preload && *preload ? ":" : "");
     if (preload) {
-        space--;                                 /* continue the same string */
+        space--; /* continue the same string */
         join(&space, preload, NULL, NULL);
         out[n++] = join(&space, hm_env_name(HM_ENV_PRELOAD), "=", preload);
     }

@@ -27,10 +27,10 @@
 #include <unistd.h>
 
 #define TERM_WAIT_MS 10000
-#define BUDGET_MS 50             /* how often budgets are re-read (out_of_memory.c) */
+#define BUDGET_MS 50 /* how often budgets are re-read (out_of_memory.c) */
 
-static int wake_pipe[2] = {-1, -1};    /* handlers -> thread: one byte per request */
-static int done_pipe[2] = {-1, -1};    /* thread -> SIGTERM handler: profile written */
+static int wake_pipe[2] = {-1, -1}; /* handlers -> thread: one byte per request */
+static int done_pipe[2] = {-1, -1}; /* thread -> SIGTERM handler: profile written */
 static unsigned interval_s;
 static bool started;
 
@@ -62,7 +62,7 @@ static void snapshot_with_reports(void)
 static void *monitor_main(void *unused)
 {
     (void)unused;
-    hm_tls.guard++;          /* for good: this thread's allocations are heapmark's */
+    hm_tls.guard++; /* for good: this thread's allocations are heapmark's */
     char err[1024];
     struct timespec last_checkpoint;
     clock_gettime(CLOCK_MONOTONIC, &last_checkpoint);
@@ -156,8 +156,7 @@ static void on_sigterm(int sig)
 static void install_if_default(int sig, void (*handler)(int))
 {
     struct sigaction old, sa;
-    if (sigaction(sig, NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
-        (old.sa_flags & SA_SIGINFO))
+    if (sigaction(sig, NULL, &old) != 0 || old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO))
         return;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = handler;
@@ -210,7 +209,7 @@ void hm_monitor_start(unsigned checkpoint_seconds)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    hm_tls.guard++;          /* not the program's thread: no record of it */
+    hm_tls.guard++; /* not the program's thread: no record of it */
     /* Born with every signal blocked: until monitor_main runs, a signal the
      * program sends itself could otherwise land in this thread and not
      * interrupt the program's own (a sleep would not see its SIGINT). */

@@ -41,12 +41,12 @@ static void alarm_failed(size_t bytes);
 
 static int64_t memory_limit;
 static char root_dir[1024];
-static char cgroup_dir[2048];      /* the memory controller's directory, "" if none */
+static char cgroup_dir[2048]; /* the memory controller's directory, "" if none */
 static int cgroup_version;
 static void *reserve;
 static int raised;
 static unsigned report_delay_ms;  /* HEAPMARK_TEST_OOM_REPORT_DELAY_MS: tests only */
-static const char *threshold_why;  /* the budget behind hm_alarm.threshold (a literal) */
+static const char *threshold_why; /* the budget behind hm_alarm.threshold (a literal) */
 
 static bool read_file(const char *path, char *buf, size_t size)
 {
@@ -230,8 +230,9 @@ static void alarm_crossed(int64_t now, int64_t bytes)
 {
     char reason[256];
     if (memory_limit > 0 && now > memory_limit)
-        snprintf(reason, sizeof reason, "tracked memory reached %lld bytes, over --memory-limit %lld",
-                 (long long)now, (long long)memory_limit);
+        snprintf(reason, sizeof reason,
+                 "tracked memory reached %lld bytes, over --memory-limit %lld", (long long)now,
+                 (long long)memory_limit);
     else {
         const char *why = __atomic_load_n(&threshold_why, __ATOMIC_RELAXED);
         snprintf(reason, sizeof reason, "tracked memory reached %lld bytes, close to %s",

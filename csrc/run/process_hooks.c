@@ -90,9 +90,8 @@ HM_EXPORT int execv(const char *path, char *const argv[])
 /* glibc's posix_spawn execs with its internal execve, which no hook sees;
  * subprocess uses it from Python 3.13 on.  This runs in the parent. */
 static int spawn_followed(posix_spawn_fn real, bool file_search, pid_t *pid, const char *path,
-                          const posix_spawn_file_actions_t *actions,
-                          const posix_spawnattr_t *attr, char *const argv[],
-                          char *const envp[])
+                          const posix_spawn_file_actions_t *actions, const posix_spawnattr_t *attr,
+                          char *const argv[], char *const envp[])
 {
     if (!real) {
         /* In the parent (posix_spawn is no vfork child): a process whose

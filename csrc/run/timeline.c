@@ -38,12 +38,12 @@ static hm_tl_gc *gc_runs;
 static hm_tl_phase *phases;
 static size_t npoints, ngc, nphases;
 static double interval_s, next_due;
-static double gc_min_duration;       /* runs no longer than this are not kept */
+static double gc_min_duration; /* runs no longer than this are not kept */
 static int64_t gc_collections, phases_dropped;
 static double gc_seconds;
-static hm_tl_gc gc_current;          /* the collection under way (GIL held) */
-static int with_depth;               /* phases open as context managers */
-static int epoch;                    /* in phase ids: a forked child's old ids are stale */
+static hm_tl_gc gc_current; /* the collection under way (GIL held) */
+static int with_depth;      /* phases open as context managers */
+static int epoch;           /* in phase ids: a forked child's old ids are stale */
 static unsigned first_ms = HM_TIMELINE_DEFAULT_MS;
 static int statm_fd = -1;
 static long page_size;
@@ -55,9 +55,15 @@ static double now_s(void)
     return (double)(ts.tv_sec - start.tv_sec) + (double)(ts.tv_nsec - start.tv_nsec) / 1e9;
 }
 
-void hm_timeline_configure(unsigned interval_ms) { first_ms = interval_ms; }
+void hm_timeline_configure(unsigned interval_ms)
+{
+    first_ms = interval_ms;
+}
 
-unsigned hm_timeline_interval_ms(void) { return first_ms; }
+unsigned hm_timeline_interval_ms(void)
+{
+    return first_ms;
+}
 
 void hm_timeline_disown(void)
 {
@@ -67,12 +73,12 @@ void hm_timeline_disown(void)
     points = NULL;
     gc_runs = NULL;
     phases = NULL;
-    npoints = ngc = nphases = 0;     /* the parent's phase ids find nothing */
+    npoints = ngc = nphases = 0; /* the parent's phase ids find nothing */
 }
 
 void hm_timeline_reset(const struct timespec *at)
 {
-    pthread_mutex_init(&mutex, NULL);    /* a fork may have copied it held */
+    pthread_mutex_init(&mutex, NULL); /* a fork may have copied it held */
     if (!points) {
         points = hm_own_map(HM_TIMELINE_POINTS * sizeof *points);
         gc_runs = hm_own_map(HM_TIMELINE_GC_RUNS * sizeof *gc_runs);
@@ -89,7 +95,7 @@ void hm_timeline_reset(const struct timespec *at)
     with_depth = 0;
     epoch = (epoch + 1) & 0x7fff;
     if (statm_fd >= 0)
-        close(statm_fd);                 /* the parent's: /proc/self was resolved at open */
+        close(statm_fd); /* the parent's: /proc/self was resolved at open */
     statm_fd = -1;
 }
 
@@ -104,7 +110,7 @@ static int64_t read_rss(void)
     if (n <= 0)
         return 0;
     buf[n] = '\0';
-    char *p = strchr(buf, ' ');          /* size, then resident, in pages */
+    char *p = strchr(buf, ' '); /* size, then resident, in pages */
     return p ? strtoll(p + 1, NULL, 10) * page_size : 0;
 }
 
@@ -162,14 +168,14 @@ static void keep_longest_runs(void)
 void hm_timeline_gc(bool stop, int generation)
 {
     if (!points || !first_ms || generation < 0 || generation > 2)
-        return;                          /* the reader accepts generations 0-2 */
+        return; /* the reader accepts generations 0-2 */
     int64_t tracked = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
     double t = now_s();
     if (!stop) {
         gc_current = (hm_tl_gc){t, -1, tracked, 0, generation};
         return;
     }
-    if (gc_current.t_start < 0)          /* began before the callback was installed */
+    if (gc_current.t_start < 0) /* began before the callback was installed */
         return;
     gc_current.t_end = t;
     gc_current.tracked_after = tracked;
@@ -199,7 +205,7 @@ int hm_timeline_phase_begin(const char *name)
     if (!phases)
         return -1;
     pthread_mutex_lock(&mutex);
-    double t = now_s();              /* under the mutex: phases' times stay ordered */
+    double t = now_s(); /* under the mutex: phases' times stay ordered */
     for (size_t i = 0; i < nphases; i++)
         if (phases[i].t_end < 0 && !phases[i].entered && phases[i].depth >= with_depth)
             phases[i].t_end = t;
@@ -212,7 +218,7 @@ int hm_timeline_phase_begin(const char *name)
         if (len >= sizeof p->name) {
             len = sizeof p->name - 1;
             while (len > 0 && ((unsigned char)name[len] & 0xC0) == 0x80)
-                len--;                   /* not inside a UTF-8 sequence */
+                len--; /* not inside a UTF-8 sequence */
         }
         memcpy(p->name, name, len);
         p->name[len] = '\0';

@@ -14,17 +14,17 @@
 
 #include <time.h>
 
-#define HM_TIMELINE_POINTS 4096     /* samples kept; more are thinned (timeline.c) */
-#define HM_TIMELINE_GC_RUNS 2048    /* collections kept; the longest stay */
+#define HM_TIMELINE_POINTS 4096  /* samples kept; more are thinned (timeline.c) */
+#define HM_TIMELINE_GC_RUNS 2048 /* collections kept; the longest stay */
 #define HM_TIMELINE_PHASES 1024
-#define HM_TIMELINE_NAME 120        /* bytes of a phase name kept, UTF-8 */
-#define HM_TIMELINE_MAX_DEPTH 255   /* deeper phases are stored at this depth (the reader's bound) */
-#define HM_TIMELINE_DEFAULT_MS 10   /* the sampling interval until thinning doubles it */
+#define HM_TIMELINE_NAME 120      /* bytes of a phase name kept, UTF-8 */
+#define HM_TIMELINE_MAX_DEPTH 255 /* deeper phases are stored at this depth (the reader's bound) */
+#define HM_TIMELINE_DEFAULT_MS 10 /* the sampling interval until thinning doubles it */
 
 typedef struct {
-    double t;                /* seconds since the run (or forked child) started */
-    int64_t tracked;         /* exact tracked bytes at t */
-    int64_t rss;             /* resident set, bytes */
+    double t;        /* seconds since the run (or forked child) started */
+    int64_t tracked; /* exact tracked bytes at t */
+    int64_t rss;     /* resident set, bytes */
 } hm_tl_point;
 
 typedef struct {
@@ -36,9 +36,9 @@ typedef struct {
 typedef struct {
     char name[HM_TIMELINE_NAME];
     double t_start;
-    double t_end;            /* < 0: still open */
-    int depth;               /* nesting: 0 outermost */
-    bool entered;            /* used as a context manager (ends at its exit) */
+    double t_end; /* < 0: still open */
+    int depth;    /* nesting: 0 outermost */
+    bool entered; /* used as a context manager (ends at its exit) */
 } hm_tl_phase;
 
 /* A consistent copy of the tables, for the store; heap memory (the writer's
@@ -50,10 +50,10 @@ typedef struct hm_timeline_data {
     size_t ngc;
     hm_tl_phase *phases;
     size_t nphases;
-    double interval_s;       /* the sampling interval at the end */
-    int64_t gc_collections;  /* every collection seen, kept in the table or not */
-    double gc_seconds;       /* their total duration */
-    int64_t phases_dropped;  /* phase() calls beyond HM_TIMELINE_PHASES */
+    double interval_s;      /* the sampling interval at the end */
+    int64_t gc_collections; /* every collection seen, kept in the table or not */
+    double gc_seconds;      /* their total duration */
+    int64_t phases_dropped; /* phase() calls beyond HM_TIMELINE_PHASES */
 } hm_timeline_data;
 
 /* The first sampling interval (HEAPMARK_TIMELINE_MS, read at start-up; 0:

@@ -18,7 +18,7 @@
 /* Frames equal in (function, file, line) across parts become one, so that a
  * line is ranked once however many processes ran it. */
 typedef struct {
-    uint32_t *slots;          /* merged frame + 1, 0 = empty */
+    uint32_t *slots; /* merged frame + 1, 0 = empty */
     size_t mask;
 } frame_index;
 
@@ -88,8 +88,10 @@ bool hm_profile_merge(hm_profile *parts, size_t n, hm_profile *out, char *err, s
             if (__builtin_add_overflow(bytes, parts[k].total[s][0].bytes, &bytes) ||
                 __builtin_add_overflow(count, parts[k].total[s][0].count, &count) ||
                 __builtin_add_overflow(total, parts[k].snapshot_total[s], &total)) {
-                snprintf(err, errlen, "'%s' is not a readable heapmark profile: its values are "
-                         "too large to add up with the run's other profiles", parts[k].path);
+                snprintf(err, errlen,
+                         "'%s' is not a readable heapmark profile: its values are "
+                         "too large to add up with the run's other profiles",
+                         parts[k].path);
                 return false;
             }
     }

@@ -102,11 +102,11 @@ static int by_bytes_desc(const void *a, const void *b)
     return x->frame < y->frame ? -1 : (x->frame > y->frame);
 }
 
-size_t hm_profile_top_lines(const hm_profile *p, int snapshot, hm_line_key key,
-                            hm_line_total *out, size_t max)
+size_t hm_profile_top_lines(const hm_profile *p, int snapshot, hm_line_key key, hm_line_total *out,
+                            size_t max)
 {
     hm_line_total *all = calloc(p->nframes + 1, sizeof *all);
-    uint32_t *owner = malloc(p->nnodes * sizeof *owner);   /* frame credited for a node */
+    uint32_t *owner = malloc(p->nnodes * sizeof *owner); /* frame credited for a node */
     if (!all || !owner) {
         free(all);
         free(owner);

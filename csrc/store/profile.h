@@ -16,15 +16,15 @@
 typedef struct {
     const char *function;
     const char *file;
-    const char *source;      /* stripped source line, "" if unknown */
+    const char *source; /* stripped source line, "" if unknown */
     int32_t line;
     bool pseudo;
 } hm_pframe;
 
 typedef struct {
-    uint32_t parent;         /* HM_NONE for the root */
-    uint32_t frame;          /* HM_NONE for the root */
-    uint32_t first_child;    /* HM_NONE if leaf; children by decreasing peak total */
+    uint32_t parent;      /* HM_NONE for the root */
+    uint32_t frame;       /* HM_NONE for the root */
+    uint32_t first_child; /* HM_NONE if leaf; children by decreasing peak total */
     uint32_t next_sibling;
     uint32_t depth;
 } hm_pnode;
@@ -41,9 +41,9 @@ typedef struct {
 
 /* Memory over time (optional tables; a profile without them has none). */
 typedef struct {
-    double t;                /* seconds since the run started, ascending */
-    int64_t tracked;         /* exact tracked bytes */
-    int64_t rss;             /* resident set bytes */
+    double t;        /* seconds since the run started, ascending */
+    int64_t tracked; /* exact tracked bytes */
+    int64_t rss;     /* resident set bytes */
 } hm_tpoint;
 
 typedef struct {
@@ -55,9 +55,9 @@ typedef struct {
 typedef struct {
     char *name;
     double t_start;
-    double t_end;            /* the run's duration for a phase still open at the end */
-    int depth;               /* nesting level, 0 outermost */
-    bool open;               /* t_end was NULL: still open when the profile was written */
+    double t_end; /* the run's duration for a phase still open at the end */
+    int depth;    /* nesting level, 0 outermost */
+    bool open;    /* t_end was NULL: still open when the profile was written */
 } hm_phase;
 
 /* One profiled process (a profile merged from several has one per part). */
@@ -80,20 +80,20 @@ typedef struct {
     size_t nframes;
     hm_pnode *nodes;
     size_t nnodes;
-    hm_value *self[HM_SNAP_COUNT];    /* indexed [snapshot - 1][node] */
+    hm_value *self[HM_SNAP_COUNT]; /* indexed [snapshot - 1][node] */
     hm_value *total[HM_SNAP_COUNT];
-    int64_t snapshot_total[HM_SNAP_COUNT];  /* exact totals from the snapshots table */
-    hm_meta *meta;            /* the (main) process's run metadata */
+    int64_t snapshot_total[HM_SNAP_COUNT]; /* exact totals from the snapshots table */
+    hm_meta *meta;                         /* the (main) process's run metadata */
     size_t nmeta;
     const char *path;
-    hm_process *processes;    /* the main process first */
+    hm_process *processes; /* the main process first */
     size_t nprocesses;
-    bool merged;              /* strings, meta and timeline belong to the merged parts */
-    hm_tpoint *timeline;      /* the (main) process's; empty for profiles without one */
+    bool merged;         /* strings, meta and timeline belong to the merged parts */
+    hm_tpoint *timeline; /* the (main) process's; empty for profiles without one */
     size_t ntimeline;
-    hm_gc_run *gc_runs;       /* by t_start */
+    hm_gc_run *gc_runs; /* by t_start */
     size_t ngc_runs;
-    hm_phase *phases;         /* by t_start, outer before inner */
+    hm_phase *phases; /* by t_start, outer before inner */
     size_t nphases;
 } hm_profile;
 
@@ -109,12 +109,12 @@ bool hm_profile_index(hm_profile *p);
  * peak.  parts must outlive out; free out before them. */
 bool hm_profile_merge(hm_profile *parts, size_t n, hm_profile *out, char *err, size_t errlen);
 
-const char *hm_profile_meta(const hm_profile *p, const char *key);   /* "" if absent */
+const char *hm_profile_meta(const hm_profile *p, const char *key); /* "" if absent */
 int64_t hm_profile_meta_int(const hm_profile *p, const char *key);
 double hm_profile_meta_real(const hm_profile *p, const char *key);
 bool hm_profile_is_exact(const hm_profile *p);
 const char *hm_snapshot_name(int snapshot);
-int hm_snapshot_named(const char *name);     /* 0 if not a snapshot's name */
+int hm_snapshot_named(const char *name); /* 0 if not a snapshot's name */
 
 /* Library code: the standard library, installed packages, frozen modules. */
 bool hm_frame_is_library(const hm_pframe *f);
@@ -126,12 +126,12 @@ typedef struct {
 } hm_line_total;
 
 typedef enum {
-    HM_BY_PROGRAM_LINE,   /* innermost frame in the program's own code (else innermost) */
-    HM_BY_INNERMOST,      /* the frame that allocated, library or not */
+    HM_BY_PROGRAM_LINE, /* innermost frame in the program's own code (else innermost) */
+    HM_BY_INNERMOST,    /* the frame that allocated, library or not */
 } hm_line_key;
 
 /* Lines ranked by bytes, largest first; fills up to max; returns how many. */
-size_t hm_profile_top_lines(const hm_profile *p, int snapshot, hm_line_key key,
-                            hm_line_total *out, size_t max);
+size_t hm_profile_top_lines(const hm_profile *p, int snapshot, hm_line_key key, hm_line_total *out,
+                            size_t max);
 
 #endif

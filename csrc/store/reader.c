@@ -82,8 +82,8 @@ static bool check_header(reader *r)
     int64_t version = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     sqlite3_finalize(st);
     if (version != HM_STORE_FORMAT_VERSION)
-        return corrupt(r, "format version %lld, this heapmark reads version %d",
-                       (long long)version, HM_STORE_FORMAT_VERSION);
+        return corrupt(r, "format version %lld, this heapmark reads version %d", (long long)version,
+                       HM_STORE_FORMAT_VERSION);
     return true;
 }
 
@@ -94,8 +94,11 @@ static size_t utf8_sequence(const unsigned char *s)
 {
     if (s[0] < 0x80)
         return 1;
-    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
-    unsigned char low = 0x80, high = 0xBF;     /* allowed range of the second byte */
+    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4  ? 4
+               : s[0] >= 0xE0                ? 3
+               : s[0] >= 0xC2 && s[0] < 0xE0 ? 2
+                                             : 0;
+    unsigned char low = 0x80, high = 0xBF; /* allowed range of the second byte */
     if (s[0] == 0xE0)
         low = 0xA0;
     else if (s[0] == 0xED)
@@ -110,7 +113,7 @@ static size_t utf8_sequence(const unsigned char *s)
         if ((s[i] & 0xC0) != 0x80)
             return 0;
     if (n == 3 && s[0] == 0xEF && s[1] == 0xBF && s[2] >= 0xBE)
-        return 0;             /* U+FFFE and U+FFFF: valid UTF-8, but not in XML */
+        return 0; /* U+FFFE and U+FFFF: valid UTF-8, but not in XML */
     return n;
 }
 
@@ -128,7 +131,7 @@ static char *dup_text(const unsigned char *s)
     for (size_t i = 0; i < len;) {
         size_t n = utf8_sequence(s + i);
         if (n == 0) {
-            memcpy(out + o, "\xef\xbf\xbd", 3);   /* U+FFFD */
+            memcpy(out + o, "\xef\xbf\xbd", 3); /* U+FFFD */
             o += 3;
             i++;
         } else {
@@ -212,7 +215,8 @@ static bool load_frames(reader *r)
         f->file = string_at(r, sqlite3_column_int64(st, 2), &ok);
         f->line = sqlite3_column_int(st, 3);
         f->source = sqlite3_column_type(st, 4) == SQLITE_NULL
-                        ? "" : string_at(r, sqlite3_column_int64(st, 4), &ok);
+                        ? ""
+                        : string_at(r, sqlite3_column_int64(st, 4), &ok);
         f->pseudo = sqlite3_column_int(st, 5) != 0;
         if (!ok)
             ok = corrupt(r, "frame %lld refers to a missing string", (long long)id);
@@ -530,7 +534,7 @@ static bool load_phases(reader *r)
         if (ph->open)
             ph->t_end = duration > ph->t_start ? duration : ph->t_start;
         ph->depth = (int)depth;
-        p->nphases++;     /* counted before the copy, so that hm_profile_free frees it */
+        p->nphases++; /* counted before the copy, so that hm_profile_free frees it */
         if (!(ph->name = dup_text(sqlite3_column_text(st, 0))))
             bad = "out of memory";
     }

@@ -19,10 +19,10 @@
 #define HM_STORE_APPLICATION_ID 0x484D4B31
 #define HM_STORE_FORMAT_VERSION 1
 
-#define HM_STORE_NUMERIC_META                                                              \
-    "format_version", "pid", "parent_pid", "start_unix", "duration_s", "sample_rate",    \
-        "peak_bytes", "peak_at_s", "peak_rss_bytes", "end_bytes", "peak_pymalloc_free_bytes", \
-        "end_pymalloc_free_bytes", "heapmark_overhead_bytes", "pymalloc_layout_ok",       \
+#define HM_STORE_NUMERIC_META                                                                  \
+    "format_version", "pid", "parent_pid", "start_unix", "duration_s", "sample_rate",          \
+        "peak_bytes", "peak_at_s", "peak_rss_bytes", "end_bytes", "peak_pymalloc_free_bytes",  \
+        "end_pymalloc_free_bytes", "heapmark_overhead_bytes", "pymalloc_layout_ok",            \
         "python_hooks_late", "oom_bytes", "oom_line", "timeline_interval_s", "gc_collections", \
         "gc_seconds", "phases_dropped"
 
@@ -33,19 +33,19 @@
 #define HM_STORE_MAX_PHASES 100000
 #define HM_STORE_MAX_PHASE_DEPTH 255
 #define HM_STORE_MAX_GC_GENERATION 2
-#define HM_STORE_MAX_SECONDS 3.2e9     /* a century */
+#define HM_STORE_MAX_SECONDS 3.2e9 /* a century */
 
 enum { HM_SNAP_PEAK = 1, HM_SNAP_END = 2, HM_SNAP_ALLOCATED = 3, HM_SNAP_COUNT = 3 };
 
 /* The run's figures, as the writer puts them in meta (filled by run/engine.c). */
 typedef struct {
     const char *profile_path;
-    const char *status;            /* how the run ended, or "checkpoint", "snapshot" */
+    const char *status; /* how the run ended, or "checkpoint", "snapshot" */
     const char *command;
     const char *cwd;
     const char *python_version;
     int pid;
-    int parent_pid;                /* 0 for the process heapmark run started */
+    int parent_pid; /* 0 for the process heapmark run started */
     bool exact;
     uint64_t sample_rate;
     uint64_t seed;
@@ -57,14 +57,14 @@ typedef struct {
     int64_t end_bytes;
     int64_t end_pymalloc_free;
     int64_t peak_rss_bytes;
-    uint64_t overhead_bytes;       /* heapmark's own tables at their largest */
+    uint64_t overhead_bytes; /* heapmark's own tables at their largest */
     uint64_t live_records_at_end;
     bool pymalloc_layout_ok;
-    const char *oom_reason;        /* an out-of-memory report: why, or NULL */
-    int64_t oom_bytes;             /* the allocation that crossed the line or failed */
-    uint32_t oom_node;             /* its stack (engine node), HM_NONE if unknown */
-    bool python_hooks_late;         /* PYTHONMALLOC replaced the hooks; put back at start-up */
-    const struct hm_timeline_data *timeline;   /* memory over time, GC runs, phases */
+    const char *oom_reason; /* an out-of-memory report: why, or NULL */
+    int64_t oom_bytes;      /* the allocation that crossed the line or failed */
+    uint32_t oom_node;      /* its stack (engine node), HM_NONE if unknown */
+    bool python_hooks_late; /* PYTHONMALLOC replaced the hooks; put back at start-up */
+    const struct hm_timeline_data *timeline; /* memory over time, GC runs, phases */
 } hm_run_info;
 
 struct hm_capture;

@@ -59,6 +59,7 @@ _CENSUS_NAMES = ("heap", "setref", "sizeof", "Census")
 def __getattr__(name):
     if name in _CENSUS_NAMES:
         from heapmark import census
+
         return getattr(census, name)
     raise AttributeError("module 'heapmark' has no attribute %r" % name)
 

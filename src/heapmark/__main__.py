@@ -1,4 +1,5 @@
 """``python -m heapmark`` is the ``heapmark`` command."""
+
 import sys
 
 from heapmark.cli import main

@@ -4,6 +4,7 @@ The walk, the classification, the sizes and the text all come from the C
 engine (``heapmark._heapmark``, csrc/census/); this module only names
 things.  See docs/census.md for what is counted and how.
 """
+
 from heapmark import _heapmark
 
 __all__ = ["Census", "heap", "setref", "sizeof"]
@@ -92,8 +93,16 @@ DEFAULT_IGNORE = None
 
 def _default_ignore():
     import types
-    return (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
-            types.MethodType, types.CodeType, types.FrameType)
+
+    return (
+        type,
+        types.ModuleType,
+        types.FunctionType,
+        types.BuiltinFunctionType,
+        types.MethodType,
+        types.CodeType,
+        types.FrameType,
+    )
 
 
 def sizeof(obj, deep=True, ignore=DEFAULT_IGNORE, limit=None):

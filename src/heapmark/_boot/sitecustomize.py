@@ -31,6 +31,7 @@ def _heapmark_boot():
     os.register_at_fork(after_in_child=_heapmark._after_fork)
     # The collector's runs, for the timeline.
     import gc
+
     gc.callbacks.append(_heapmark._gc_callback)
 
     # The program's own sitecustomize, if it has one, runs as it would have.

@@ -9,6 +9,7 @@ names of common/contract.h (environment variables, result files).  Only the
 subcommand asked for is imported.  Every message goes to stderr, prefixed
 ``heapmark: ``; bad input ends with one line and exit status 2.
 """
+
 import sys
 
 import heapmark
@@ -27,8 +28,10 @@ def main(argv=None):
             sys.stdout.write("heapmark %s\n" % heapmark.__version__)
             return 0
         if args[0] not in COMMANDS:
-            raise UsageError("unknown command '%s': expected run, report, export, diff or census "
-                             "(see heapmark --help)" % args[0])
+            raise UsageError(
+                "unknown command '%s': expected run, report, export, diff or census "
+                "(see heapmark --help)" % args[0]
+            )
         command = __import__("heapmark.cli." + args[0], fromlist=["main"])
         return command.main(args[1:])
     except UsageError as exc:

@@ -1,5 +1,6 @@
 """``heapmark census``: the program runs in this interpreter, then the census
 of the objects it left alive (Heapy's table) is printed on stdout."""
+
 import os
 import sys
 
@@ -28,6 +29,7 @@ def main(args):
     launcher = sys.modules.get("__main__")
     status = run_in_main(target)
     from heapmark import census
+
     sys.stdout.flush()
     result = census.heap(hide=(launcher,) if launcher is not None else ())
     sys.stdout.write(result.table(opts["top"]) + "\n")
@@ -42,8 +44,10 @@ def run_in_main(target):
     status.  Its own errors print their traceback (without heapmark's
     frames) and give status 1, as with python."""
     import types
+
     if target[0] == "-m":
         import runpy
+
         sys.argv = [target[1]] + target[2:]
         sys.path.insert(0, os.getcwd())
         run = lambda: runpy.run_module(target[1], run_name="__main__", alter_sys=True)
@@ -62,14 +66,16 @@ def run_in_main(target):
             except OSError as exc:
                 raise UsageError("cannot open script '%s': %s" % (filename, exc.strerror)) from None
         main = types.ModuleType("__main__")
-        main.__dict__.update({"__file__": filename, "__builtins__": __builtins__,
-                              "__cached__": None})
+        main.__dict__.update(
+            {"__file__": filename, "__builtins__": __builtins__, "__cached__": None}
+        )
         if target[0] == "-c":
             del main.__file__
         sys.modules["__main__"] = main
 
         def run():
             exec(compile(source, filename, "exec"), main.__dict__)
+
     try:
         run()
     except SystemExit as exc:
@@ -82,6 +88,7 @@ def run_in_main(target):
         return 1
     except BaseException as exc:
         import traceback
+
         tb = exc.__traceback__
         # Leave out run_in_main's own frames: the traceback python would print.
         while tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith("heapmark"):

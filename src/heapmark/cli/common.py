@@ -3,6 +3,7 @@ error, value parsers, the profiles of a run, output to stdout, and the names
 of common/contract.h (environment variables, result files) as the engine
 module exports them.
 """
+
 import os
 import sys
 
@@ -86,8 +87,10 @@ def say(message):
 
 # ---- common/contract.h, through the module (imported when first needed) -------
 
+
 def _contract():
     from heapmark import _heapmark
+
     return _heapmark
 
 
@@ -129,14 +132,15 @@ def parse_size(text, option):
     """'65536', '64K', '64KiB', '1m', '2GB' -> bytes."""
     word = text.strip().lower()
     for unit in ("ib", "b"):
-        if word.endswith(unit) and word[:-len(unit)][-1:] in "kmg":
-            word = word[:-len(unit)]
+        if word.endswith(unit) and word[: -len(unit)][-1:] in "kmg":
+            word = word[: -len(unit)]
             break
     digits = word.rstrip("kmg")
-    suffix = word[len(digits):]
+    suffix = word[len(digits) :]
     if not digits.strip().isdigit() or suffix not in SIZE_SUFFIXES:
-        raise UsageError("%s expects a number of bytes such as 65536 or 64K, not '%s'"
-                         % (option, text))
+        raise UsageError(
+            "%s expects a number of bytes such as 65536 or 64K, not '%s'" % (option, text)
+        )
     value = int(digits) * SIZE_SUFFIXES[suffix]
     if value < 1:
         raise UsageError("%s must be at least 1 byte" % option)
@@ -165,8 +169,7 @@ def parse_html_min(text, option):
         except ValueError:
             percent = -1.0
         if not 0 <= percent <= 100:
-            raise UsageError("%s expects a share between 0%% and 100%%, not '%s'"
-                             % (option, text))
+            raise UsageError("%s expects a share between 0%% and 100%%, not '%s'" % (option, text))
         return (-1, percent / 100)
     if word == "0":
         return (0, -1.0)
@@ -186,13 +189,15 @@ def check_script(target):
         except OSError:
             binary = False
         if binary:
-            raise UsageError("'%s' is a program, not a Python script: heapmark run runs the "
-                             "script itself, under %s (heapmark run script.py)"
-                             % (script, sys.executable))
+            raise UsageError(
+                "'%s' is a program, not a Python script: heapmark run runs the "
+                "script itself, under %s (heapmark run script.py)" % (script, sys.executable)
+            )
     return target
 
 
 # ---- profiles and output ---------------------------------------------------
+
 
 def run_profiles(directory):
     """The profiles a run left in directory: the main process's, then its
@@ -205,7 +210,7 @@ def run_profiles(directory):
     except OSError:
         names = []
     for name in names:
-        pid = name[len(prefix):-len(suffix)]
+        pid = name[len(prefix) : -len(suffix)]
         if name.startswith(prefix) and name.endswith(suffix) and pid.isdigit():
             children.append((int(pid), os.path.join(directory, name)))
     return ([main] if os.path.exists(main) else []) + [path for _, path in sorted(children)]
@@ -221,6 +226,7 @@ def run_of(profile):
 def terminal_columns():
     """Width for tables on stdout: $COLUMNS, else the terminal's, else 80."""
     import shutil
+
     return max(shutil.get_terminal_size().columns, 20)
 
 

@@ -14,6 +14,7 @@ line (``heapmark: error: unknown option ...``) and exit status 2.  A
 program's command line (``heapmark run``, ``heapmark census``) ends the
 options at the script, ``-m module``, ``-c code`` or ``--``.
 """
+
 import sys
 
 from heapmark.cli.common import USAGE, UsageError, check_script
@@ -36,8 +37,7 @@ def take_value(args, i, option):
     return args[i + 1]
 
 
-def parse(args, command, table, defaults=(), program=False, max_positional=None,
-          too_many=None):
+def parse(args, command, table, defaults=(), program=False, max_positional=None, too_many=None):
     """-> (opts, rest): rest is the program's command line (program=True,
     ['-m', module, ...], ['-c', code, ...] or [script, ...]) or the
     positional arguments.  Beyond max_positional, too_many % argument is the
@@ -63,14 +63,15 @@ def parse(args, command, table, defaults=(), program=False, max_positional=None,
                     i += 1
                 opts[key] = argument(inline, name) if argument else inline
         elif program and name in ("-m", "-c"):
-            return opts, [name, take_value(args, i, name)] + args[i + 2:]
+            return opts, [name, take_value(args, i, name)] + args[i + 2 :]
         elif program and name == "--":
             if i + 1 >= len(args):
                 raise UsageError("nothing to run after '--'")
-            return opts, check_script(args[i + 1:])
+            return opts, check_script(args[i + 1 :])
         elif arg.startswith("-") and arg != "-":
-            raise UsageError("unknown option '%s' for heapmark %s (see heapmark --help)"
-                             % (arg, command))
+            raise UsageError(
+                "unknown option '%s' for heapmark %s (see heapmark --help)" % (arg, command)
+            )
         elif program:
             return opts, check_script(args[i:])
         elif max_positional is not None and len(positional) == max_positional:
@@ -79,6 +80,7 @@ def parse(args, command, table, defaults=(), program=False, max_positional=None,
             positional.append(arg)
         i += 1
     if program:
-        raise UsageError("nothing to run: give a script, -m module or -c code "
-                         "(see heapmark --help)")
+        raise UsageError(
+            "nothing to run: give a script, -m module or -c code (see heapmark --help)"
+        )
     return opts, positional

@@ -6,22 +6,34 @@ common/contract.h's HM_ENVIRONMENT, waits for the program, and asks the
 engine to render the reports.  Every millisecond of start-up is paid by
 every profiled run: nothing here imports argparse, re, json or subprocess.
 """
+
 import os
 import sys
 import time
 
 try:
-    import _signal as signal     # what `signal` wraps, without its 3 ms of enum set-up
-except ImportError:              # pragma: no cover - other implementations
+    import _signal as signal  # what `signal` wraps, without its 3 ms of enum set-up
+except ImportError:  # pragma: no cover - other implementations
     import signal
 
 import heapmark
-from heapmark.cli.common import (UsageError, env_name, env_names, parse_html_min, parse_int,
-                                 parse_size, result_file, result_files, result_list,
-                                 result_series, run_profiles, say)
+from heapmark.cli.common import (
+    UsageError,
+    env_name,
+    env_names,
+    parse_html_min,
+    parse_int,
+    parse_size,
+    result_file,
+    result_files,
+    result_list,
+    result_series,
+    run_profiles,
+    say,
+)
 from heapmark.cli.options import FLAG, VALUE, parse
 
-DEFAULT_SAMPLE_RATE = 64 * 1024   # bytes; chosen by bench/ (docs/performance.md)
+DEFAULT_SAMPLE_RATE = 64 * 1024  # bytes; chosen by bench/ (docs/performance.md)
 
 
 def parse_timeline(text, option):
@@ -46,9 +58,19 @@ OPTIONS = (
     (("-q", "--quiet"), "quiet", FLAG, True),
 )
 
-DEFAULTS = {"output": None, "exact": False, "rate": DEFAULT_SAMPLE_RATE, "seed": 0,
-            "top": 5, "quiet": False, "checkpoint": 5, "follow": "fork,spawn",
-            "memory_limit": 0, "timeline": 10, "html_min": (-1, -1.0)}
+DEFAULTS = {
+    "output": None,
+    "exact": False,
+    "rate": DEFAULT_SAMPLE_RATE,
+    "seed": 0,
+    "top": 5,
+    "quiet": False,
+    "checkpoint": 5,
+    "follow": "fork,spawn",
+    "memory_limit": 0,
+    "timeline": 10,
+    "html_min": (-1, -1.0),
+}
 
 
 def parse_run(args):
@@ -58,6 +80,7 @@ def parse_run(args):
 def remove_results(directory):
     """Results of an earlier run in directory, so that none is taken for this one's."""
     import shutil
+
     earlier = result_files("PROFILE", "REPORT")
     prefix, suffix = result_series("CHILD_PROFILE")
     directories = (result_series("SNAPSHOT")[0], result_series("OUT_OF_MEMORY")[0])
@@ -88,16 +111,19 @@ def prepare_output(requested):
         if requested is not None:
             remove_results(requested)
     except FileExistsError:
-        raise UsageError("cannot use '%s' as the output directory: it is a file"
-                         % (requested or default)) from None
+        raise UsageError(
+            "cannot use '%s' as the output directory: it is a file" % (requested or default)
+        ) from None
     except OSError as exc:
-        raise UsageError("cannot write to output directory '%s': %s"
-                         % (requested or default, exc.strerror)) from None
+        raise UsageError(
+            "cannot write to output directory '%s': %s" % (requested or default, exc.strerror)
+        ) from None
     return directory
 
 
 def engine_path():
     from heapmark import _heapmark
+
     return _heapmark.__file__
 
 
@@ -138,8 +164,9 @@ SAFE_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234
 def display_command(target):
     """The command as a shell would need it typed."""
     words = ["python"] + target
-    return " ".join(w if w and set(w) <= SAFE_WORD else "'%s'" % w.replace("'", "'\\''")
-                    for w in words)
+    return " ".join(
+        w if w and set(w) <= SAFE_WORD else "'%s'" % w.replace("'", "'\\''") for w in words
+    )
 
 
 def wait_forwarding_signals(pid):
@@ -170,16 +197,21 @@ def main(args):
     opts, target = parse_run(args)
     allocator = os.environ.get("PYTHONMALLOC", "")
     if allocator and allocator not in ("malloc", "malloc_debug"):
-        say("note: PYTHONMALLOC=%s replaces heapmark's Python allocator hooks while the "
+        say(
+            "note: PYTHONMALLOC=%s replaces heapmark's Python allocator hooks while the "
             "interpreter starts; objects allocated before the program starts are counted "
-            "per arena" % allocator)
+            "per arena" % allocator
+        )
     directory = prepare_output(opts["output"])
     if opts["output"] is None:
         template = directory + "-%p"
     else:
         template = directory
-    env = child_environment(opts, os.path.abspath(os.path.join(template, result_file("PROFILE"))),
-                            display_command(target))
+    env = child_environment(
+        opts,
+        os.path.abspath(os.path.join(template, result_file("PROFILE"))),
+        display_command(target),
+    )
     sys.stdout.flush()
     sys.stderr.flush()
     try:
@@ -192,7 +224,7 @@ def main(args):
     returncode = wait_forwarding_signals(pid)
     complete = finish_run(directory, opts, returncode)
     if returncode == 0 and not complete:
-        return 2        # the program succeeded; heapmark did not (said why)
+        return 2  # the program succeeded; heapmark did not (said why)
     if returncode < 0:
         # Die of the same signal, so that callers see what the program did.
         sys.stderr.flush()
@@ -206,6 +238,7 @@ def main(args):
 def finish_run(directory, opts, returncode):
     """Writes the reports; False if the run's final profile is missing."""
     from heapmark import _heapmark
+
     profiles = run_profiles(directory)
     if not profiles or not profiles[0].endswith(os.sep + result_file("PROFILE")):
         if returncode < 0:
@@ -215,8 +248,9 @@ def finish_run(directory, opts, returncode):
             say("error: no profile was written to %s/" % directory)
         return False
     try:
-        summary, status, duration = _heapmark.write_reports(profiles, directory, opts["top"],
-                                                            0, *opts["html_min"])
+        summary, status, duration = _heapmark.write_reports(
+            profiles, directory, opts["top"], 0, *opts["html_min"]
+        )
         if not opts["quiet"]:
             sys.stderr.write(summary)
     except _heapmark.ProfileError as exc:
@@ -224,16 +258,22 @@ def finish_run(directory, opts, returncode):
         return False
     complete = status != "checkpoint"
     if not complete and returncode >= 0:
-        say("error: the final profile could not be written: the reports show the last "
-            "checkpoint, %.1f s into the run" % duration)
+        say(
+            "error: the final profile could not be written: the reports show the last "
+            "checkpoint, %.1f s into the run" % duration
+        )
     if returncode == -signal.SIGKILL:
         # Said even with -q: the reports are not of the program's last moment.
-        say("the program was killed by SIGKILL (kill -9, or the kernel's out-of-memory "
+        say(
+            "the program was killed by SIGKILL (kill -9, or the kernel's out-of-memory "
             "killer): the reports show %s, %.1f s into the run"
-            % ("its last checkpoint" if status == "checkpoint" else "its profile", duration))
+            % ("its last checkpoint" if status == "checkpoint" else "its profile", duration)
+        )
     if not opts["quiet"]:
-        say("results in %s/ (%s)"
-            % (directory, result_list("REPORT_HTML", "PEAK_SVG", "PEAK_TXT", "PROFILE")))
+        say(
+            "results in %s/ (%s)"
+            % (directory, result_list("REPORT_HTML", "PEAK_SVG", "PEAK_TXT", "PROFILE"))
+        )
         for name in sorted(os.listdir(directory)):
             if name.startswith(result_series("OUT_OF_MEMORY")[0]):
                 say("out-of-memory report in %s/" % os.path.join(directory, name))
