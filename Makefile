@@ -22,8 +22,13 @@ $(LINT_VENV)/bin/ruff:
 	$(LINT_VENV)/bin/python -m pip install -q --disable-pip-version-check ruff==$(RUFF_VERSION)
 
 lint: $(LINT_VENV)/bin/ruff  ## C and Python style: clang-format and ruff (lint and format), checked
-	@command -v clang-format >/dev/null || { echo "heapmark lint: clang-format is not installed (apt-get install clang-format)" >&2; exit 2; }
-	clang-format --dry-run --Werror $(C_SOURCES)
+	@if command -v clang-format >/dev/null; then \
+	    echo "clang-format --dry-run --Werror csrc/ tests/c/"; clang-format --dry-run --Werror $(C_SOURCES); \
+	elif [ -n "$$CI" ]; then \
+	    echo "heapmark lint: clang-format is not installed (apt-get install clang-format)" >&2; exit 2; \
+	else \
+	    echo "heapmark lint: C style not checked: clang-format is not installed (apt-get install clang-format; CI checks it)" >&2; \
+	fi
 	$(LINT_VENV)/bin/ruff check .
 	$(LINT_VENV)/bin/ruff format --check .
 
