@@ -6,9 +6,9 @@ under `heapmark run`, for one or more builds (each installed in its own venv).
 
 Prints a markdown table: instructions of the plain interpreter, of the
 profiled process under `heapmark run` (each run), and their ratio (mean of the
-runs).  The seed fixes the sampler's countdown, not the addresses the hash
-maps see, so two runs of one build differ by a few hundredths of a percent;
-a change smaller than that spread is no change.
+runs).  PYTHONHASHSEED=0 and the sampler's seed fix what can be fixed, not
+the addresses heapmark's hash maps see, so two runs of one build still differ
+a little; a change smaller than that spread is no change.
 """
 
 import argparse
@@ -64,6 +64,7 @@ def callgrind(command, workdir, script):
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONHASHSEED="0"),
     )
     counts = []
     for out in glob.glob(os.path.join(workdir, "callgrind.out.*")):
