@@ -1,14 +1,34 @@
 # Developer tasks.  The README's test command is `make test`.
 PYTHON ?= python3
+# For the C unit tests: each test's sources are named by a variable of its own.
+.SECONDEXPANSION:
 
-.PHONY: build test test-all test-one test-asan lint format bench bench-census bench-reports asan clean
+.PHONY: build test test-c test-all test-one test-asan lint format bench bench-census bench-reports asan clean
 
 build:            ## compile the engine in place (src/heapmark/_heapmark*.so)
 	$(PYTHON) setup.py -q build_ext --inplace
 
-test: lint        ## everything CI runs: lint, the suite on CPython 3.9-3.13, then under the sanitizers
+test: lint test-c ## everything CI runs: lint, C unit tests, the suite on CPython 3.9-3.13, then under the sanitizers
 	tests/run-all
 	tests/run-asan
+
+# The C unit tests (tests/c/): one program per data structure, linked with
+# the sources it tests (and what they need), under ASan and UBSan.
+C_TEST_FLAGS = -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -D_GNU_SOURCE -Icsrc -Wall -Wextra -Wno-unused-parameter
+C_TESTS = node_values live_table sampler intern strbuf
+C_TEST_SOURCES_node_values = csrc/hotpath/node_values.c csrc/common/ownmem.c
+C_TEST_SOURCES_live_table = csrc/hotpath/live_table.c csrc/common/hashmap.c csrc/common/ownmem.c
+C_TEST_SOURCES_sampler = csrc/hotpath/sampler.c
+C_TEST_SOURCES_intern = csrc/common/intern.c csrc/common/hashmap.c csrc/common/ownmem.c
+C_TEST_SOURCES_strbuf = csrc/common/strbuf.c
+
+build/c-tests/test_%: tests/c/test_%.c tests/c/check.h $$(C_TEST_SOURCES_$$*) $$(wildcard csrc/*/*.h)
+	@mkdir -p build/c-tests
+	$(CC) $(C_TEST_FLAGS) -o $@ $< $(C_TEST_SOURCES_$*) -lm
+
+test-c: $(C_TESTS:%=build/c-tests/test_%)  ## the C unit tests of the data structures (tests/c/)
+	@status=0; for t in $^; do ASAN_OPTIONS=detect_leaks=1 $$t || status=1; done; exit $$status
 
 # The style is checked, never applied, by `make lint`; `make format` applies it.
 # clang-format is Debian's (14 on bookworm: versions format differently);

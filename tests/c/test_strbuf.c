@@ -1,0 +1,121 @@
+/*
+ * test_strbuf.c - the string buffer of the reports (common/strbuf.c): growth,
+ * the escapes (XML, JSON, base64), the number formats, and writing a file
+ * through a temporary name.
+ */
+#include "check.h"
+#include "common/strbuf.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EQ_TEXT(buf, text)                                                            \
+    do {                                                                              \
+        CHECK((buf).len == strlen(text) && memcmp((buf).data, text, (buf).len) == 0); \
+        if ((buf).len != strlen(text) || memcmp((buf).data, text, (buf).len) != 0)    \
+            fprintf(stderr, "  got \"%.*s\", wanted \"%s\"\n", (int)(buf).len,        \
+                    (buf).data ? (buf).data : "", text);                              \
+    } while (0)
+
+static void growth(void)
+{
+    hm_buf b = {0};
+    for (int i = 0; i < 100000; i++)
+        hm_buf_printf(&b, "%d,", i % 10);
+    CHECK(!b.failed);
+    CHECK_EQ_I64(b.len, 200000);
+    int bad = 0;
+    for (int i = 0; i < 100000; i++)
+        bad += b.data[2 * i] != '0' + i % 10 || b.data[2 * i + 1] != ',';
+    CHECK_EQ_I64(bad, 0);
+    hm_buf_free(&b);
+}
+
+static void escapes(void)
+{
+    hm_buf b = {0};
+    hm_buf_xml(&b, "a<b>&\"c'\x01");
+    EQ_TEXT(b, "a&lt;b&gt;&amp;&quot;c&#39;");
+    b.len = 0;
+    hm_buf_json(&b, "q\"\\\n<\x01\xc3\xa9");
+    /* Control characters as \u escapes, '<' too (safe inside <script>). */
+    EQ_TEXT(b, "\"q\\\"\\\\\\u000a\\u003c\\u0001\xc3\xa9\"");
+    b.len = 0;
+    hm_buf_base64(&b, "Man", 3);
+    EQ_TEXT(b, "TWFu");
+    b.len = 0;
+    hm_buf_base64(&b, "Ma", 2);
+    EQ_TEXT(b, "TWE=");
+    b.len = 0;
+    hm_buf_base64(&b, "M", 1);
+    EQ_TEXT(b, "TQ==");
+    hm_buf_free(&b);
+}
+
+static void numbers(void)
+{
+    hm_buf b = {0};
+    hm_buf_grouped(&b, 12345678);
+    EQ_TEXT(b, "12,345,678");
+    b.len = 0;
+    hm_buf_grouped(&b, 999);
+    EQ_TEXT(b, "999");
+    b.len = 0;
+    hm_buf_grouped(&b, -1234);
+    EQ_TEXT(b, "-1,234");
+    b.len = 0;
+    hm_buf_bytes(&b, 812);
+    EQ_TEXT(b, "812 B");
+    b.len = 0;
+    hm_buf_bytes(&b, 3 << 19);
+    EQ_TEXT(b, "1.5 MiB");
+    hm_buf_free(&b);
+    CHECK_EQ_I64(hm_text_width("h\xc3\xa9llo"), 5);
+}
+
+static int files_in(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void write_file(void)
+{
+    char dir[] = "/tmp/hm-strbuf-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[256], err[512];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    hm_buf b = {0};
+    for (int i = 0; i < 50000; i++)
+        hm_buf_puts(&b, "line\n");
+    CHECK(hm_buf_write_file(&b, path, err, sizeof err));
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && st.st_size == 250000);
+    CHECK_EQ_I64(files_in(dir), 1); /* no temporary file left */
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/no/such/dir/out.txt", dir);
+    err[0] = '\0';
+    CHECK(!hm_buf_write_file(&b, missing, err, sizeof err));
+    CHECK(err[0] != '\0' && strstr(err, "no/such/dir") != NULL);
+    hm_buf_free(&b);
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    growth();
+    escapes();
+    numbers();
+    write_file();
+    return check_summary(argv[0]);
+}
