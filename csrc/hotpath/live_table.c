@@ -112,6 +112,17 @@ bool hm_live_init(bool exact)
     return !use_bloom || hm_bloom_word || bloom_rebuild(MIN_BLOOM_LINES);
 }
 
+void hm_live_clear(bool exact)
+{
+    if (table)
+        memset(table, 0, (table_mask + 1) * sizeof *table);
+    table_count = nbig = 0;
+    use_bloom = !exact;
+    /* A new filter: the one in use stays mapped (see live_table.h). */
+    if (!use_bloom || !bloom_rebuild(MIN_BLOOM_LINES))
+        __atomic_store_n(&hm_bloom_word, 0, __ATOMIC_RELEASE); /* no filter: lookups */
+}
+
 static slot_t *find(uintptr_t ptr)
 {
     size_t i = slot_of(ptr);

@@ -29,6 +29,8 @@ enum { HM_LIVE_MARK_FAILED, HM_LIVE_MARK_EXISTING, HM_LIVE_MARK_NEW };
 int hm_live_mark_code(uintptr_t ptr);
 /* Removes the record of ptr into *out; false if ptr is not recorded. */
 bool hm_live_take(uintptr_t ptr, hm_live_block *out);
+/* Under the lock: forgets every record, for another start in the process. */
+void hm_live_clear(bool exact);
 /* Puts back a record taken by hm_live_take (a realloc that failed). */
 bool hm_live_restore(const hm_live_block *b);
 size_t hm_live_count(void);

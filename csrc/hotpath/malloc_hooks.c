@@ -19,6 +19,7 @@
  */
 #include "hotpath/malloc_hooks.h"
 #include "hotpath/call_tree.h"
+#include "hotpath/known_blocks.h"
 #include "hotpath/recorder.h"
 #include "hotpath/threads.h"
 
@@ -60,6 +61,21 @@ static mmap_fn real_mmap;
 static munmap_fn real_munmap;
 static mremap_fn real_mremap;
 static pthread_create_fn real_pthread_create;
+
+void hm_hooks_resolve_from_libc(void)
+{
+    void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
+    if (!libc)
+        return;
+    real_mmap = (mmap_fn)dlsym(libc, "mmap");
+    real_munmap = (munmap_fn)dlsym(libc, "munmap");
+    real_mremap = (mremap_fn)dlsym(libc, "mremap");
+    libc_memalign = (void *(*)(size_t, size_t))dlsym(libc, "__libc_memalign");
+    /* glibc before 2.34 keeps it in libpthread: the global definition. */
+    real_pthread_create = (pthread_create_fn)dlsym(libc, "pthread_create");
+    if (!real_pthread_create)
+        real_pthread_create = (pthread_create_fn)dlsym(RTLD_DEFAULT, "pthread_create");
+}
 
 void hm_hooks_resolve(void)
 {
@@ -168,6 +184,7 @@ static inline HM_FAST_PATH void on_alloc(void *p)
     hm_tls_t *t = &hm_tls;
     if (HM_UNLIKELY(t->guard | t->in_arena) || !p)
         return;
+    hm_known_add(p);
     size_t usable = usable_size(p);
     if (t->in_pyalloc && t->nested_count < HM_MAX_NESTED) {
         t->nested[t->nested_count++] = (hm_nested_alloc){p, usable};
@@ -183,21 +200,23 @@ static inline HM_FAST_PATH bool holds_py_freeing(const hm_tls_t *t, const void *
     return t->py_freeing && (uintptr_t)t->py_freeing - (uintptr_t)p < usable;
 }
 
-/* Returns the usable size released, for realloc. */
-static inline HM_FAST_PATH size_t on_free(void *p)
+/* A block allocated before an in-process start (known_blocks.h) is released
+ * with no bytes counted; its record, if it has one (a code object's
+ * marker), still goes. */
+static inline HM_FAST_PATH void on_free(void *p)
 {
     hm_tls_t *t = &hm_tls;
     size_t usable = usable_size(p);
+    size_t counted = HM_LIKELY(hm_known_take(p)) ? usable : 0;
     if (holds_py_freeing(t, p, usable)) {
         /* The block of a Python object being freed: its record, if any, is
          * under the object's address (inside the block, under a debug
          * wrapper). */
         t->py_released = HM_RELEASED_RAW;
-        hm_account_free(t->py_freeing, usable);
+        hm_account_free(t->py_freeing, counted);
     } else {
-        hm_account_free(p, usable);
+        hm_account_free(p, counted);
     }
-    return usable;
 }
 
 HM_EXPORT HM_FAST_PATH void *malloc(size_t size)
@@ -237,8 +256,10 @@ HM_EXPORT HM_FAST_PATH void *realloc(void *p, size_t size)
         return __libc_realloc(p, size);
     /* Bookkeeping first: a moved block's old address is free for others the
      * moment realloc returns.  On failure the old block is put back. */
-    size_t old = usable_size(p);
-    bool object = holds_py_freeing(t, p, old);
+    size_t usable = usable_size(p);
+    bool object = holds_py_freeing(t, p, usable);
+    bool known = hm_known_take(p);
+    size_t old = known ? usable : 0;
     void *recorded_as = object ? t->py_freeing : p; /* see on_free */
     hm_taken taken;
     bool locked = hm_recording() && hm_live_maybe(recorded_as);
@@ -248,6 +269,8 @@ HM_EXPORT HM_FAST_PATH void *realloc(void *p, size_t size)
     if (!q && size != 0) {
         if (locked)
             hm_record_restore(&taken);
+        if (known)
+            hm_known_add(p);
         on_failure(size);
         return NULL;
     }
@@ -455,3 +478,37 @@ HM_EXPORT HM_FAST_PATH int pthread_create(pthread_t *thread, const pthread_attr_
         __libc_free(s);
     return rc;
 }
+
+/* ---- the hooks by name ------------------------------------------------- */
+
+#define HIDDEN_ALIAS(name) \
+    extern __typeof__(name) hm_hook_##name __attribute__((alias(#name), visibility("hidden")));
+HIDDEN_ALIAS(malloc)
+HIDDEN_ALIAS(calloc)
+HIDDEN_ALIAS(realloc)
+HIDDEN_ALIAS(reallocarray)
+HIDDEN_ALIAS(free)
+HIDDEN_ALIAS(memalign)
+HIDDEN_ALIAS(aligned_alloc)
+HIDDEN_ALIAS(posix_memalign)
+HIDDEN_ALIAS(valloc)
+HIDDEN_ALIAS(pvalloc)
+HIDDEN_ALIAS(mmap)
+HIDDEN_ALIAS(mmap64)
+HIDDEN_ALIAS(munmap)
+HIDDEN_ALIAS(mremap)
+HIDDEN_ALIAS(pthread_create)
+#undef HIDDEN_ALIAS
+
+#define ENTRY(name)                   \
+    {                                 \
+#        name, (void *)hm_hook_##name \
+    }
+const hm_hook_entry hm_native_hooks[] = {
+    ENTRY(malloc), ENTRY(calloc),   ENTRY(realloc),        ENTRY(reallocarray),
+    ENTRY(free),   ENTRY(memalign), ENTRY(aligned_alloc),  ENTRY(posix_memalign),
+    ENTRY(valloc), ENTRY(pvalloc),  ENTRY(mmap),           ENTRY(mmap64),
+    ENTRY(munmap), ENTRY(mremap),   ENTRY(pthread_create),
+};
+#undef ENTRY
+const size_t hm_native_hook_count = HM_ARRAY_LEN(hm_native_hooks);

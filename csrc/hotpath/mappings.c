@@ -103,6 +103,12 @@ int64_t hm_maps_remove(uintptr_t start, size_t len, hm_maps_removed_fn removed)
     return total;
 }
 
+void hm_maps_clear(void)
+{
+    count = 0;
+    origin_count = 0;
+}
+
 void hm_maps_adopt(uint32_t node)
 {
     for (size_t i = 0; i < count; i++)

@@ -23,5 +23,7 @@ int64_t hm_maps_remove(uintptr_t start, size_t len, hm_maps_removed_fn removed);
 
 /* Gives every mapping that has no node (made before recording) to node. */
 void hm_maps_adopt(uint32_t node);
+/* Under the lock: forgets every range, for another start in the process. */
+void hm_maps_clear(void);
 
 #endif

@@ -51,6 +51,12 @@ void hm_snap_free(uint32_t node, int64_t bytes, int64_t count)
     v->now.count -= count;
 }
 
+void hm_snap_clear(void)
+{
+    for (size_t i = 0; i < capacity; i++)
+        values[i] = (hm_node_values){{0, 0}, {0, 0}, {0, 0}, 0};
+}
+
 void hm_snap_forget_allocated(void)
 {
     for (size_t i = 0; i < capacity; i++)

@@ -30,6 +30,8 @@ void hm_snap_free(uint32_t node, int64_t bytes, int64_t count);
 
 /* A forked child starts its own history: nothing allocated yet. */
 void hm_snap_forget_allocated(void);
+/* Every node back to zero, for another start in the process. */
+void hm_snap_clear(void);
 
 hm_amount hm_snap_now(uint32_t node);
 hm_amount hm_snap_at_peak(uint32_t node);

@@ -23,6 +23,12 @@
  * first (hm_tls.py_freeing).  These calls hold the GIL, which serialises
  * every change of `pylive`.
  *
+ * Started inside a running interpreter (run/in_process.c), the arenas that
+ * exist already were never counted, so none is: each small object counts in
+ * `tracked` at its block size when it is allocated during tracking
+ * (objects_counted_alone), and a free counts only a block the hooks counted
+ * (known_blocks.h).  There is then no [pymalloc free space].
+ *
  * Which freed blocks were recorded: the pool header starts with
  * `union { block *_padding; uint count; } ref`, of which pymalloc uses only
  * the 32-bit count.  heapmark keeps eight 4-bit counters in the other half
@@ -38,6 +44,7 @@
 #include <Python.h>
 
 #include "hotpath/python_hooks.h"
+#include "hotpath/known_blocks.h"
 #include "hotpath/recorder.h"
 #include "common/ownmem.h"
 #include "hotpath/threads.h"
@@ -78,6 +85,19 @@ static bool pool_layout_ok = true;
  * rounded up to 16, no header read needed.  False under debug wrappers,
  * which add their own bytes to each request. */
 static bool class_from_request = true;
+/* In-process: small objects count in `tracked`, arenas not at all. */
+static bool objects_counted_alone;
+static hm_counter pooled_counter = HM_COUNT_PYLIVE;
+
+static inline void count_pooled(int64_t bytes)
+{
+    if (HM_UNLIKELY(objects_counted_alone))
+        hm_tracked_add(bytes);
+    else if (bytes >= 0)
+        hm_pylive_grow((size_t)bytes);
+    else
+        hm_pylive_shrink((size_t)-bytes);
+}
 
 static inline struct pool_head *pool_of(const void *p)
 {
@@ -115,7 +135,7 @@ static void count_recorded(const void *p, int delta)
  * True if recorded, and then its bytes are counted too. */
 static __attribute__((noinline)) bool record_object(void *p, size_t size, bool raw)
 {
-    if (!hm_record_alloc(p, size, raw ? HM_COUNT_TRACKED : HM_COUNT_PYLIVE))
+    if (!hm_record_alloc(p, size, raw ? HM_COUNT_TRACKED : pooled_counter))
         return false;
     if (!raw && pool_layout_ok)
         count_recorded(p, +1);
@@ -130,7 +150,7 @@ static __attribute__((noinline)) size_t retire_pooled(void *p, size_t size, bool
 {
     if (!(hm_live_maybe(p) && hm_recording()))
         return size;
-    if (hm_record_free(p, size, HM_COUNT_PYLIVE) && pool_mapped && pool_layout_ok)
+    if (hm_record_free(p, size, pooled_counter) && pool_mapped && pool_layout_ok)
         count_recorded(p, -1);
     return 0;
 }
@@ -167,6 +187,8 @@ static size_t arena_slot(uintptr_t addr) /* first base > addr */
 static void arena_note(uintptr_t base, bool mapped)
 {
     int64_t delta = mapped ? (int64_t)ARENA_SIZE : -(int64_t)ARENA_SIZE;
+    if (objects_counted_alone)
+        delta = 0;
     hm_lock();
     __atomic_add_fetch(&hm_totals.pyarena, delta, __ATOMIC_RELAXED);
     int64_t now = hm_tracked_add_locked(delta);
@@ -221,12 +243,14 @@ static size_t settle_nested(hm_tls_t *t, const void *object, bool *raw)
  * raw) now exists: sample it and count it. */
 static inline void account_object(void *p, size_t size, bool raw)
 {
+    if (!raw)
+        hm_known_add(p); /* a raw object's malloc block was marked by its hook */
     if (HM_UNLIKELY(hm_sample_hit(size)) && record_object(p, size, raw))
         return;
     if (raw)
         hm_tracked_add((int64_t)size);
     else
-        hm_pylive_grow(size);
+        count_pooled((int64_t)size);
 }
 
 /* A request pymalloc serves from its pools (1 to 512 bytes) needs no watch
@@ -294,9 +318,10 @@ static __attribute__((noinline)) size_t release_unusual(hm_tls_t *t, void *p)
     t->py_released = 0;
     if (released == HM_RELEASED_RAW)
         return 0;
-    if (released) /* its arena went with it */
-        return retire_pooled(p, released, false);
-    return retire_pooled(p, block_size(p), true);
+    size_t size = released ? released : block_size(p); /* released: its arena went with it */
+    if (!hm_known_take(p))
+        size = 0; /* allocated before an in-process start: never counted */
+    return retire_pooled(p, size, released == 0);
 }
 
 /* After pymalloc released p's block: retires its record if it may have one.
@@ -304,7 +329,7 @@ static __attribute__((noinline)) size_t release_unusual(hm_tls_t *t, void *p)
  * `pylive` (0 for a malloc block, or when they went with the record). */
 static inline size_t release_pooled(hm_tls_t *t, void *p)
 {
-    if (HM_UNLIKELY(t->py_released != 0 || !pool_layout_ok))
+    if (HM_UNLIKELY(t->py_released != 0 || !pool_layout_ok || objects_counted_alone))
         return release_unusual(t, p);
     size_t size = ((size_t)pool_of(p)->szidx + 1) << 4;
     if (HM_UNLIKELY(pool_may_hold_record(p)))
@@ -325,7 +350,7 @@ static void py_free(void *ctx, void *p)
     t->py_freeing = p;
     d->orig.free(d->orig.ctx, p);
     t->py_freeing = NULL;
-    hm_pylive_shrink(release_pooled(t, p));
+    count_pooled(-(int64_t)release_pooled(t, p));
 }
 
 static void *py_realloc(void *ctx, void *p, size_t n)
@@ -348,7 +373,7 @@ static void *py_realloc(void *ctx, void *p, size_t n)
     }
     /* p's block went, or was resized in place, which counts as freed and
      * allocated again, as every realloc does. */
-    hm_pylive_shrink(release_pooled(t, p));
+    count_pooled(-(int64_t)release_pooled(t, p));
     account_object(q, q_raw ? q_usable : block_size(q), q_raw);
     return q;
 }
@@ -372,6 +397,7 @@ static void *arena_alloc(void *ctx, size_t size)
     if (size == ARENA_SIZE) {
         arena_note((uintptr_t)p, true);
     } else if (!t->guard) {
+        hm_known_add(p);
         hm_account_alloc(p, size); /* other virtual memory, e.g. frame stacks */
     } else
         hm_tracked_add((int64_t)size);
@@ -388,7 +414,7 @@ static void arena_free(void *ctx, void *p, size_t size)
     if (size == ARENA_SIZE) {
         arena_note((uintptr_t)p, false);
     } else if (!t->guard) {
-        hm_account_free(p, size);
+        hm_account_free(p, hm_known_take(p) ? size : 0);
     } else
         hm_tracked_add(-(int64_t)size);
     t->in_arena++;
@@ -412,6 +438,31 @@ void hm_pyhooks_install(void)
     PyObject_GetArenaAllocator(&orig_arena);
     PyObjectArenaAllocator arena = {NULL, arena_alloc, arena_free};
     PyObject_SetArenaAllocator(&arena);
+}
+
+bool hm_pyhooks_install_in_process(void)
+{
+    PyMemAllocatorEx current;
+    PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &current);
+    if (current.malloc == py_malloc)
+        return false; /* still installed: a stop never happened */
+    objects_counted_alone = true;
+    pooled_counter = HM_COUNT_TRACKED;
+    hm_pyhooks_install();
+    return true;
+}
+
+void hm_pyhooks_uninstall(void)
+{
+    PyMemAllocatorEx current;
+    PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &current);
+    if (current.malloc != py_malloc)
+        return;
+    /* Blocks allocated meanwhile go back to the allocators that made them:
+     * the hooks only watched. */
+    PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &mem_domain.orig);
+    PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &obj_domain.orig);
+    PyObject_SetArenaAllocator(&orig_arena);
 }
 
 bool hm_pyhooks_reinstall_if_replaced(void)

@@ -14,6 +14,12 @@
 
 /* Safe before Py_Initialize (the allocator tables are static data). */
 void hm_pyhooks_install(void);
+/* In a running interpreter (with the GIL): installs the hooks counting small
+ * objects alone (python_hooks.c); false if they are installed already. */
+bool hm_pyhooks_install_in_process(void);
+/* Puts the allocators found at installation back, if ours are still the
+ * current ones (with the GIL). */
+void hm_pyhooks_uninstall(void);
 /* Under the GIL once the interpreter runs.  PYTHONMALLOC makes CPython's
  * pre-initialisation replace the hooks installed before it; they are put back
  * on top of what it installed (objects allocated in between, a few MB of

@@ -13,11 +13,19 @@ uint64_t hm_sample_rate = 1;
 uint64_t hm_sample_limit = UINT64_MAX;
 static uint64_t run_seed;
 static uint64_t thread_counter;
+/* Bumped by each configuration: a thread whose countdown was drawn for an
+ * earlier one (an earlier in-process start, maybe at another rate) draws
+ * afresh at its next hit. */
+static uint32_t sampler_epoch;
+static bool may_restart;
 
-void hm_sampler_configure(uint64_t rate, uint64_t seed)
+void hm_sampler_configure(uint64_t rate, uint64_t seed, bool restartable)
 {
+    may_restart |= restartable;
     hm_sample_rate = rate ? rate : 1;
     run_seed = seed;
+    thread_counter = 0;
+    __atomic_add_fetch(&sampler_epoch, 1, __ATOMIC_RELAXED);
 }
 
 void hm_sampler_enable(bool on)
@@ -34,6 +42,15 @@ void hm_sampler_enable(bool on)
 
 void hm_sampler_idle(void)
 {
+    /* Tracking in-process, a thread reaches a hook while not recording only
+     * (or before a start) through a hook's address kept after a stop: rare,
+     * so it may take this
+     * path at every call, and it must start afresh at the next start. */
+    if (may_restart) {
+        hm_tls.countdown = 0;
+        hm_tls.rng = 0;
+        return;
+    }
     hm_tls.countdown = INT64_MAX;
 }
 
@@ -53,6 +70,7 @@ static void seed_thread(hm_tls_t *t)
      * seed (HEAPMARK_SEED, used by the tests) gives a repeatable sequence for
      * a single-threaded program. */
     uint64_t n = __atomic_add_fetch(&thread_counter, 1, __ATOMIC_RELAXED);
+    t->sampler_epoch = __atomic_load_n(&sampler_epoch, __ATOMIC_RELAXED);
     uint64_t s = run_seed ^ (n * 0x9E3779B97F4A7C15ULL);
     if (run_seed == 0)
         s ^= (uint64_t)(uintptr_t)t ^ ((uint64_t)(uintptr_t)&s << 17);
@@ -72,7 +90,8 @@ bool hm_sampler_settle(size_t size)
     hm_tls_t *t = &hm_tls;
     if (size >= hm_sample_rate)
         return true;
-    if (HM_UNLIKELY(t->rng == 0)) {
+    if (HM_UNLIKELY(t->rng == 0 ||
+                    t->sampler_epoch != __atomic_load_n(&sampler_epoch, __ATOMIC_RELAXED))) {
         /* First allocation of this thread: start a real countdown. */
         seed_thread(t);
         t->countdown = draw_countdown(t) - (int64_t)size;

@@ -28,7 +28,9 @@ extern uint64_t hm_sample_rate;
  * see hm_sampler_idle). */
 extern uint64_t hm_sample_limit;
 
-void hm_sampler_configure(uint64_t rate, uint64_t seed);
+/* restartable: an in-process start, after which idle threads must wake at
+ * the next start (sampler.c). */
+void hm_sampler_configure(uint64_t rate, uint64_t seed, bool restartable);
 /* Recording starts or stops (recorder lock held). */
 void hm_sampler_enable(bool on);
 /* This thread hit the sampler while not recording: no more hits. */

@@ -103,6 +103,17 @@ void hm_pystack_stop(void)
     stacks_enabled = false;
 }
 
+void hm_pystack_restart(void)
+{
+    /* The live table that marked code objects was cleared: forget which
+     * descriptor stands for which address (new ones are made on demand), so
+     * that a code object freed unseen cannot lend its name to another. */
+    hm_map_free(&code_index);
+    hm_map_free(&instr_index);
+    code_generation++;
+    stacks_enabled = true;
+}
+
 void hm_code_freed(uintptr_t ptr)
 {
     uint32_t id = hm_map_get(&code_index, (uint64_t)ptr);

@@ -36,6 +36,9 @@ bool hm_pystack_init(void);
 uint32_t hm_pseudo_frame(hm_pseudo which);
 uint32_t hm_stack_node(void);
 void hm_pystack_stop(void);
+/* Under the lock, for another start in the same process: walks again, and
+ * code descriptors are made afresh. */
+void hm_pystack_restart(void);
 /* The allocation at ptr, marked by hm_live_mark_code, was freed. */
 void hm_code_freed(uintptr_t ptr);
 

@@ -33,8 +33,9 @@ typedef struct {
     uint8_t in_pyalloc; /* inside a Python allocator call that may reach malloc */
     uint8_t in_arena;   /* inside pymalloc's arena allocator */
     uint8_t nested_count;
-    void *py_freeing;   /* object whose Python free/realloc is in progress */
-    size_t py_released; /* how it went: 0 = a pymalloc block (size in its pool),
+    uint32_t sampler_epoch; /* the sampler configuration rng was seeded in */
+    void *py_freeing;       /* object whose Python free/realloc is in progress */
+    size_t py_released;     /* how it went: 0 = a pymalloc block (size in its pool),
                                * HM_RELEASED_RAW = a malloc block, or the block's size,
                                * read before its arena was unmapped */
     hm_nested_alloc nested[HM_MAX_NESTED];

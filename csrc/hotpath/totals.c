@@ -83,6 +83,15 @@ HM_FAST_PATH void hm_totals_restart_peak(void)
     hm_totals_refresh_attention();
 }
 
+void hm_totals_clear(void)
+{
+    __atomic_store_n(&hm_totals.tracked, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&hm_totals.pyarena, 0, __ATOMIC_RELAXED);
+    hm_totals.pylive = 0;
+    hm_totals.epoch = 0;
+    hm_totals_restart_peak();
+}
+
 void hm_totals_new_pylive_peak(void)
 {
     stamp_peak();

@@ -83,6 +83,8 @@ void hm_totals_check_budget(int64_t now, int64_t delta);
 void hm_totals_refresh_attention(void);
 /* A forked child: its peak starts from what it holds now. */
 void hm_totals_restart_peak(void);
+/* Under the lock, for another start in the process: every count from zero. */
+void hm_totals_clear(void);
 void hm_totals_new_pylive_peak(void);
 
 /* `attention` is never above the peak (it is a min with a peak value once

@@ -503,7 +503,7 @@ PyMODINIT_FUNC PyInit__heapmark(void)
         return NULL;
     }
     Py_INCREF(ProfileError);
-    if (hm_census_add_to_module(m) < 0) {
+    if (hm_census_add_to_module(m) < 0 || hm_tracking_add_to_module(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -27,5 +27,8 @@
 /* Adds CensusBase, _heap, _setref and _sizeof to the engine's module
  * (census_api.c). */
 int hm_census_add_to_module(PyObject *m);
+/* Adds TrackingError and _track_start, _track_stop, _track_state
+ * (tracking_api.c). */
+int hm_tracking_add_to_module(PyObject *m);
 
 #endif

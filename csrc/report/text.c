@@ -51,7 +51,11 @@ const char *hm_report_ending(const hm_profile *p, char *buf, size_t size)
     const char *status = hm_profile_meta(p, "status");
     if (!status[0] || strcmp(status, "exit") == 0)
         return NULL;
-    if (strcmp(status, "checkpoint") == 0)
+    if (strcmp(status, "tracked") == 0)
+        snprintf(buf, size,
+                 "tracked in-process, from heapmark.start() or track() to the stop: "
+                 "memory allocated before the start is not counted");
+    else if (strcmp(status, "checkpoint") == 0)
         snprintf(buf, size,
                  "the program ended without a final profile (killed?): these "
                  "figures are from its last checkpoint, %.1f s into the run",
@@ -95,7 +99,9 @@ static void header(hm_buf *b, const hm_profile *p)
     hm_buf_bytes(b, hm_profile_meta_int(p, "peak_rss_bytes"));
     hm_buf_puts(b, "\nstill allocated: ");
     hm_buf_bytes(b, hm_profile_meta_int(p, "end_bytes"));
-    hm_buf_printf(b, " at exit\nrun time:        %.2f s\n", hm_profile_meta_real(p, "duration_s"));
+    hm_buf_printf(b, " at %s\nrun time:        %.2f s\n",
+                  strcmp(hm_profile_meta(p, "status"), "tracked") == 0 ? "the stop" : "exit",
+                  hm_profile_meta_real(p, "duration_s"));
     hm_buf_puts(b, "heapmark tables: ");
     hm_buf_bytes(b, hm_profile_meta_int(p, "heapmark_overhead_bytes"));
     hm_buf_puts(b, " (outside the tracked heap)\n");

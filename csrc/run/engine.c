@@ -1,7 +1,9 @@
 /*
  * engine.c - start and end of a run inside the profiled process.
  *
- * Owns: reading HEAPMARK_* from the environment in the preload constructor
+ * Owns: reading HEAPMARK_* from the environment in the preload constructor,
+ * or starting and ending a run inside a running interpreter (in_process.c
+ * installs the hooks; every table starts from zero at each start)
  * (and removing them, and restoring LD_PRELOAD, so that nothing leaks into
  * processes the program starts), installing the Python allocator hooks before
  * the interpreter initialises, fork handling, and every writing of the
@@ -32,6 +34,8 @@
 #include "hotpath/stack_walk.h"
 #include "hotpath/recorder.h"
 #include "hotpath/node_values.h"
+#include "hotpath/known_blocks.h"
+#include "hotpath/mappings.h"
 #include "store/schema.h"
 #include "hotpath/threads.h"
 #include "run/timeline.h"
@@ -56,6 +60,7 @@ static char start_cwd[4096];
 static char orig_pythonpath[8192];
 static bool have_orig_pythonpath;
 static bool configured;
+static bool in_process; /* started by hm_engine_begin_in_process */
 static bool pool_layout_ok = true;
 static bool hooks_reinstalled;
 static int start_pid;
@@ -294,7 +299,7 @@ __attribute__((constructor(101))) static void engine_start(void)
                         "heapmark reads (glibc on x86-64); not profiling\n");
         return;
     }
-    hm_sampler_configure(sample_rate, seed);
+    hm_sampler_configure(sample_rate, seed, false);
     hm_oom_configure(memory_limit, test_root, report_delay_ms);
     hm_lock();
     bool ok = hm_tree_init() && hm_pystack_init() && hm_live_init(sample_rate <= 1);
@@ -353,7 +358,7 @@ bool hm_engine_profiling(void)
 void hm_engine_after_fork_in_child(void)
 {
     if (hm_engine_configured())
-        hm_monitor_start(checkpoint_seconds);
+        hm_monitor_start(checkpoint_seconds, !in_process);
 }
 
 const char *hm_engine_python_ready(bool *layout_ok)
@@ -361,7 +366,7 @@ const char *hm_engine_python_ready(bool *layout_ok)
     hooks_reinstalled = hm_pyhooks_reinstall_if_replaced();
     pool_layout_ok = hm_pyhooks_selfcheck();
     *layout_ok = pool_layout_ok;
-    hm_monitor_start(checkpoint_seconds);
+    hm_monitor_start(checkpoint_seconds, true);
     return have_orig_pythonpath ? orig_pythonpath : NULL;
 }
 
@@ -450,16 +455,25 @@ static bool write_taken(taken_run *t, bool captured, const char *path, const cha
     return ok;
 }
 
-/* Takes a copy and writes it to path.  Caller holds write_mutex. */
-static bool write_profile(const char *path, const char *status, bool final, char *err,
-                          size_t errlen)
+/* Takes a copy and writes it to path; the run's figures into *figures if
+ * not NULL.  Caller holds write_mutex. */
+static bool write_profile_with(const char *path, const char *status, bool final,
+                               hm_run_info *figures, char *err, size_t errlen)
 {
     taken_run t;
     hm_tls.guard++;
     bool captured = take_run(&t, final, NULL);
+    if (figures)
+        *figures = t.info;
     bool ok = write_taken(&t, captured, path, status, final, err, errlen);
     hm_tls.guard--;
     return ok;
+}
+
+static bool write_profile(const char *path, const char *status, bool final, char *err,
+                          size_t errlen)
+{
+    return write_profile_with(path, status, final, NULL, err, errlen);
 }
 
 bool hm_engine_finish(const char *reason, char *err, size_t errlen)
@@ -625,5 +639,136 @@ void hm_engine_write_out_of_memory(void)
     lock_writes();
     if (!finished)
         write_out_of_memory_locked();
+    unlock_writes();
+}
+
+/* ---- a run started inside a running interpreter ------------------------ */
+
+bool hm_engine_preloaded(void)
+{
+    return configured && !in_process;
+}
+
+void hm_engine_note_pool_layout(bool ok)
+{
+    pool_layout_ok = ok;
+}
+
+/* Once per process: what the preload constructor does before recording. */
+static bool prepare_in_process(char *err, size_t errlen)
+{
+    static bool prepared;
+    if (prepared)
+        return true;
+    hm_hooks_read_environment();
+    hm_hooks_resolve_from_libc();
+    hm_totals_start_clock();
+    if (!hm_hooks_check_usable_size()) {
+        snprintf(err, errlen,
+                 "this C library's malloc does not have the chunk layout "
+                 "heapmark reads (glibc on x86-64)");
+        return false;
+    }
+    hm_lock();
+    bool ok = hm_tree_init() && hm_pystack_init() && hm_live_init(false);
+    hm_unlock();
+    if (!ok) {
+        snprintf(err, errlen, "cannot map memory for the profiler's tables");
+        return false;
+    }
+    pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
+    atexit(at_libc_exit);
+    prepared = true;
+    return true;
+}
+
+bool hm_engine_begin_in_process(const char *path, uint64_t rate, uint64_t run_seed,
+                                unsigned checkpoint_s, char *err, size_t errlen)
+{
+    if (hm_engine_preloaded()) {
+        snprintf(err, errlen, "heapmark run is profiling this process already");
+        return false;
+    }
+    lock_writes();
+    bool ok = false;
+    if (configured && !finished && getpid() == start_pid)
+        snprintf(err, errlen, "heapmark is tracking this process already");
+    else if (!prepare_in_process(err, errlen))
+        ;
+    else if (!hm_known_start())
+        snprintf(err, errlen, "cannot map memory for the profiler's tables");
+    else
+        ok = true;
+    if (!ok) {
+        unlock_writes();
+        return false;
+    }
+    snprintf(profile_path, sizeof profile_path, "%s", path);
+    read_command_line(command, sizeof command);
+    if (!getcwd(start_cwd, sizeof start_cwd))
+        start_cwd[0] = '\0';
+    sample_rate = rate ? rate : 1;
+    seed = run_seed;
+    checkpoint_seconds = checkpoint_s;
+    follow_fork = false;
+    forked = false;
+    parent_pid = 0;
+    snapshots_written = 0;
+    hooks_reinstalled = false;
+    pool_layout_ok = true;
+    __atomic_store_n(&oom.state, OOM_NONE, __ATOMIC_RELEASE);
+    oom.taken = oom.captured = false;
+    hm_sampler_configure(sample_rate, seed, true);
+    start_pid = getpid();
+    struct timespec rt;
+    start_unix = clock_gettime(CLOCK_REALTIME, &rt) == 0
+                     ? (double)rt.tv_sec + (double)rt.tv_nsec / 1e9
+                     : (double)time(NULL);
+    clock_gettime(CLOCK_MONOTONIC, &start_mono);
+    hm_timeline_reset(&start_mono);
+    hm_lock();
+    hm_live_clear(sample_rate <= 1);
+    hm_snap_clear();
+    hm_maps_clear();
+    hm_totals_clear();
+    hm_pystack_restart();
+    in_process = true;
+    configured = true;
+    finished = false;
+    __atomic_store_n(&hm_state, HM_RECORDING, __ATOMIC_RELEASE);
+    hm_sampler_enable(true);
+    hm_unlock();
+    unlock_writes();
+    return true;
+}
+
+int hm_engine_end_in_process(hm_run_info *info, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    memset(info, 0, sizeof *info);
+    lock_writes();
+    int result = HM_END_NOT_OURS;
+    if (in_process && configured && !finished && getpid() == start_pid) {
+        finished = true;
+        result = write_profile_with(profile_path, "tracked", true, info, err, errlen)
+                     ? HM_END_WRITTEN
+                     : HM_END_FAILED;
+    }
+    configured = false;
+    hm_known_stop();
+    unlock_writes();
+    return result;
+}
+
+void hm_engine_abandon_in_process(void)
+{
+    lock_writes();
+    hm_lock();
+    __atomic_store_n(&hm_state, HM_STOPPED, __ATOMIC_RELEASE);
+    hm_sampler_enable(false);
+    hm_unlock();
+    finished = true;
+    configured = false;
+    hm_known_stop();
     unlock_writes();
 }

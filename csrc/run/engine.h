@@ -61,4 +61,22 @@ bool hm_engine_snapshot(char *path, size_t size, char *err, size_t errlen);
 void hm_engine_note_out_of_memory(const char *reason, int64_t bytes, size_t released);
 void hm_engine_write_out_of_memory(void);
 
+/* ---- a run started inside a running interpreter (run/in_process.c) ----
+ * True where heapmark run's preload started the engine. */
+bool hm_engine_preloaded(void);
+/* Starts a run that writes profile_path: every table and total from zero,
+ * recording on.  The hooks are the caller's to install.  False with err
+ * filled if the engine cannot run here. */
+bool hm_engine_begin_in_process(const char *profile_path, uint64_t sample_rate, uint64_t seed,
+                                unsigned checkpoint_seconds, char *err, size_t errlen);
+void hm_engine_note_pool_layout(bool ok);
+/* The end of an in-process run: stops recording and writes the profile.
+ * HM_END_WRITTEN (figures in *info: totals, duration), HM_END_NOT_OURS (a
+ * forked child of the process that started: nothing written) or
+ * HM_END_FAILED (err filled). */
+enum { HM_END_WRITTEN, HM_END_NOT_OURS, HM_END_FAILED };
+int hm_engine_end_in_process(hm_run_info *info, char *err, size_t errlen);
+/* Ends an in-process run that could not start: nothing written. */
+void hm_engine_abandon_in_process(void);
+
 #endif

@@ -194,11 +194,11 @@ void hm_monitor_disown(void)
     hm_monitor_forget();
 }
 
-void hm_monitor_start(unsigned checkpoint_seconds)
+void hm_monitor_start(unsigned checkpoint_seconds, bool handle_signals)
 {
+    interval_s = checkpoint_seconds;
     if (started)
         return;
-    interval_s = checkpoint_seconds;
     if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0 || pipe2(done_pipe, O_CLOEXEC) != 0) {
         fprintf(stderr, "heapmark: cannot start the monitor thread: %s\n", strerror(errno));
         return;
@@ -225,6 +225,8 @@ void hm_monitor_start(unsigned checkpoint_seconds)
         return;
     }
     started = true;
+    if (!handle_signals)
+        return;
     install_if_default(SIGTERM, on_sigterm);
     install_if_default(SIGUSR2, on_sigusr2);
 }

@@ -16,7 +16,10 @@
 #include "common/common.h"
 
 /* Starts the thread once (later calls do nothing); 0 s: no checkpoints. */
-void hm_monitor_start(unsigned checkpoint_seconds);
+/* handle_signals: SIGTERM and SIGUSR2 are served (heapmark run); not in a
+ * process heapmark did not start, whose signals are its own.  A second call
+ * only sets the checkpoint interval. */
+void hm_monitor_start(unsigned checkpoint_seconds, bool handle_signals);
 /* In a forked child the thread is gone: forget it, so that hm_monitor_start
  * starts a new one (called by the engine's fork handler). */
 void hm_monitor_forget(void);

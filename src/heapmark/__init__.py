@@ -2,6 +2,9 @@
 
 Run a program under it with ``heapmark run script.py`` (or ``python -m
 heapmark run ...``); read a stored profile with ``heapmark report``.
+Inside a running interpreter, ``with heapmark.track(dir) as t:`` (or
+``heapmark.start()`` / ``heapmark.stop()``) profiles a span of the program;
+in Jupyter, ``%load_ext heapmark`` then ``%%heapmark`` on a cell.
 ``heapmark.heap()`` takes a census of the live objects (Heapy's table),
 ``heapmark.sizeof(obj)`` measures what an object holds; ``heapmark census``
 prints the census of what a program leaves alive; ``heapmark.phase(name)``
@@ -12,7 +15,18 @@ thin Python skin around it.
 
 __version__ = "0.1.0"
 
-__all__ = ["phase", "heap", "setref", "sizeof", "Census"]
+__all__ = [
+    "phase",
+    "track",
+    "start",
+    "stop",
+    "Tracker",
+    "TrackingError",
+    "heap",
+    "setref",
+    "sizeof",
+    "Census",
+]
 
 
 class phase:
@@ -51,9 +65,11 @@ class phase:
         return False
 
 
-# heap(), setref(), sizeof() and Census load the engine on first use, so that
-# the command line's start-up does not pay for them.
+# heap(), setref(), sizeof(), Census and the tracking functions load the
+# engine on first use, so that the command line's start-up does not pay for
+# them.
 _CENSUS_NAMES = ("heap", "setref", "sizeof", "Census")
+_TRACKING_NAMES = ("track", "start", "stop", "Tracker")
 
 
 def __getattr__(name):
@@ -61,8 +77,23 @@ def __getattr__(name):
         from heapmark import census
 
         return getattr(census, name)
+    if name in _TRACKING_NAMES:
+        from heapmark import tracking
+
+        return getattr(tracking, name)
+    if name == "TrackingError":
+        from heapmark import _heapmark
+
+        return _heapmark.TrackingError
     raise AttributeError("module 'heapmark' has no attribute %r" % name)
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_CENSUS_NAMES))
+    return sorted(list(globals()) + list(_CENSUS_NAMES + _TRACKING_NAMES) + ["TrackingError"])
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext heapmark``: the %%heapmark cell magic (heapmark.jupyter)."""
+    from heapmark import jupyter
+
+    jupyter.load_ipython_extension(ipython)

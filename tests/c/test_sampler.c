@@ -71,7 +71,7 @@ static void unbiased(uint64_t size, long n)
 int main(int argc, char **argv)
 {
     (void)argc;
-    hm_sampler_configure(RATE, 7);
+    hm_sampler_configure(RATE, 7, false);
     hm_sampler_enable(true);
     weights();
     unbiased(16, 20000000);
