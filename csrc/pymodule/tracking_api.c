@@ -12,6 +12,10 @@
 #include "run/in_process.h"
 #include "run/relocations.h"
 
+/* Weak: the library must also load where Python is absent (see _heapmark.c). */
+#pragma weak PyExc_RuntimeError
+#pragma weak _Py_NoneStruct
+
 static PyObject *TrackingError;
 
 static PyObject *py_track_start(PyObject *self, PyObject *args)
@@ -58,9 +62,11 @@ static PyObject *py_track_state(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    return Py_BuildValue("{s:O,s:O,s:n,s:n}", "preloaded",
-                         hm_engine_preloaded() ? Py_True : Py_False, "tracking",
-                         hm_engine_profiling() && !hm_engine_preloaded() ? Py_True : Py_False,
+    /* PyBool_FromLong, not Py_True: the preloaded library must load where
+     * Python's data symbols are absent (see _heapmark.c). */
+    return Py_BuildValue("{s:N,s:N,s:n,s:n}", "preloaded", PyBool_FromLong(hm_engine_preloaded()),
+                         "tracking",
+                         PyBool_FromLong(hm_engine_profiling() && !hm_engine_preloaded()),
                          "redirected_slots", (Py_ssize_t)hm_relocations_redirected(),
                          "foreign_objects", (Py_ssize_t)hm_relocations_foreign());
 }

@@ -17,7 +17,6 @@ import os
 import sys
 import threading
 
-DEFAULT_DIRECTORY = "heapmark-results"
 DEFAULT_SAMPLE_RATE = 65536
 CHECKPOINT_SECONDS = 5
 
@@ -56,6 +55,10 @@ def _parse_rate(sample_rate, exact):
 def _prepare_directory(directory):
     """The directory, made if needed and checked writable: a profile that
     cannot be written must fail now, not at the stop."""
+    from heapmark.cli.common import result_file, result_series
+
+    if directory is None:
+        directory = result_file("DEFAULT_DIR")
     directory = os.path.abspath(os.fspath(directory))
     try:
         os.makedirs(directory, exist_ok=True)
@@ -63,7 +66,7 @@ def _prepare_directory(directory):
         raise _error("cannot create %s: %s" % (directory, e.strerror or e)) from None
     if not os.path.isdir(directory):
         raise _error("%s is not a directory" % directory)
-    probe = os.path.join(directory, ".heapmark-write-test-%d" % os.getpid())
+    probe = os.path.join(directory, "%s%d" % (result_series("WRITE_TEST")[0], os.getpid()))
     try:
         with open(probe, "w"):
             pass
@@ -145,7 +148,9 @@ class Tracker:
                     "or use one track() at a time" % _active.started_at
                 )
             directory = _prepare_directory(self.directory)
-            profile = os.path.join(directory, "profile.db")
+            from heapmark.cli.common import result_file
+
+            profile = os.path.join(directory, result_file("PROFILE"))
             engine._track_start(profile, rate, int(self._seed or 0), CHECKPOINT_SECONDS)
             self.directory = directory
             self.running = True
@@ -226,9 +231,10 @@ class Tracker:
 
 
 def track(
-    directory=DEFAULT_DIRECTORY, exact=False, sample_rate=DEFAULT_SAMPLE_RATE, seed=0, reports=True
+    directory=None, exact=False, sample_rate=DEFAULT_SAMPLE_RATE, seed=0, reports=True
 ):
-    """Tracks the memory allocated inside a ``with`` block::
+    """Tracks the memory allocated inside a ``with`` block (results in
+    ``directory``, by default heapmark-results/ in the current directory)::
 
         with heapmark.track("results") as t:
             work()
@@ -244,7 +250,7 @@ def track(
 
 
 def start(
-    directory=DEFAULT_DIRECTORY, exact=False, sample_rate=DEFAULT_SAMPLE_RATE, seed=0, reports=True
+    directory=None, exact=False, sample_rate=DEFAULT_SAMPLE_RATE, seed=0, reports=True
 ):
     """Starts tracking, for code that cannot use ``with``; returns the
     Tracker that heapmark.stop() stops."""
