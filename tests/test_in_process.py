@@ -40,7 +40,9 @@ def python(code_or_args, cwd, native_ext=None, check=True, timeout=300):
     )
     out, err = proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
     if check and proc.returncode != 0:
-        raise AssertionError("python exited %d\nstdout:\n%s\nstderr:\n%s" % (proc.returncode, out, err))
+        raise AssertionError(
+            "python exited %d\nstdout:\n%s\nstderr:\n%s" % (proc.returncode, out, err)
+        )
     return proc.returncode, out, err
 
 
@@ -75,7 +77,8 @@ def test_in_process_matches_ground_truth(workdir, native_ext, exact):
     assert report["peak_bytes"] == figures["peak_bytes"]
     # The Tracker's top lines are the report's.
     assert figures["top"][0]["line"] == truth["lines"]["native"]
-    assert figures["top"][0]["bytes"] == line_bytes(report, "in_process.py", truth["lines"]["native"])
+    native_line = truth["lines"]["native"]
+    assert figures["top"][0]["bytes"] == line_bytes(report, "in_process.py", native_line)
     names = set(os.listdir(results))
     assert {"profile.db", "report.html", "peak.svg", "peak.txt", "peak.folded"} <= names
 
@@ -84,7 +87,8 @@ def test_in_process_matches_heapmark_run(workdir, native_ext):
     truth, tracked, _ = tracked_program(workdir, native_ext, "exact")
     run_out = workdir / "run-results"
     run_heapmark(
-        ["run", "-q", "--exact", "-o", str(run_out), "in_process.py", str(workdir / "t.json"), "run", "-"],
+        ["run", "-q", "--exact", "-o", str(run_out), "in_process.py"]
+        + [str(workdir / "t.json"), "run", "-"],
         cwd=workdir,
         env=program_env(native_ext),
     )
@@ -127,7 +131,7 @@ def test_spans_restart_from_zero_and_stop_puts_everything_back(tmp_path):
     assert 50 * MB <= out["one"][0] <= 51 * MB and 50 * MB <= out["one"][1] <= 51 * MB
     # The second span: its own 10 MiB, nothing of the first span's 50.
     assert 10 * MB <= out["two"][0] <= 11 * MB and 10 * MB <= out["two"][1] <= 11 * MB
-    assert out["profiles"] == [str(tmp_path / "one" / "profile.db"), str(tmp_path / "two" / "profile.db")]
+    assert out["profiles"] == [str(tmp_path / name / "profile.db") for name in ("one", "two")]
     assert err == ""
 
 
@@ -179,7 +183,7 @@ def test_fork_while_tracking_leaves_the_parents_profile_alone(tmp_path):
             print("child", t.profile)
             os._exit(0 if t.profile is None else 3)
         _, status = os.waitpid(pid, 0)
-        print("parent", os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else status >> 8, t.peak_bytes)
+        print("parent", status >> 8, t.peak_bytes)
         """
     )
     _, stdout, err = python(code, tmp_path)

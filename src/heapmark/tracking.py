@@ -230,9 +230,7 @@ class Tracker:
         )
 
 
-def track(
-    directory=None, exact=False, sample_rate=DEFAULT_SAMPLE_RATE, seed=0, reports=True
-):
+def track(directory=None, exact=False, sample_rate=DEFAULT_SAMPLE_RATE, seed=0, reports=True):
     """Tracks the memory allocated inside a ``with`` block (results in
     ``directory``, by default heapmark-results/ in the current directory)::
 
@@ -249,9 +247,7 @@ def track(
     return Tracker(directory, exact, sample_rate, seed, reports)._start()
 
 
-def start(
-    directory=None, exact=False, sample_rate=DEFAULT_SAMPLE_RATE, seed=0, reports=True
-):
+def start(directory=None, exact=False, sample_rate=DEFAULT_SAMPLE_RATE, seed=0, reports=True):
     """Starts tracking, for code that cannot use ``with``; returns the
     Tracker that heapmark.stop() stops."""
     return track(directory, exact, sample_rate, seed, reports)
