@@ -1,0 +1,260 @@
+"""In-process tracking against heapmark run, on the same workloads in the same run.
+
+    python3 bench/in_process.py --python VENV_PYTHON [--reps 5] [--scale 0.5] [--write-docs]
+
+Configurations, run in alternation (plain, run, in-process, after stop,
+plain, ...) so that a change of machine load hits them all alike:
+
+  plain        the workload alone;
+  heapmark run ``heapmark run -q --seed 7 -o OUT workload.py`` (default sampling,
+               reports written at exit);
+  in-process   a runner that calls ``heapmark.track(OUT, seed=7)`` (default
+               sampling, reports written at the stop), runs the workload with
+               runpy, and stops;
+  after stop   a runner that tracks an empty span (start, stop), then runs the
+               workload: the cost that remains once tracking is switched off,
+               which must be none.
+
+Wall time is measured around the whole process, interpreter start-up
+included.  Each ratio is paired: one configuration's time over the plain time
+of the same round, then the median over rounds.  Instruction counts
+(valgrind --tool=callgrind, which machine load does not distort) are taken
+for plain, in-process and after stop on a small-object churn loop.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WORKLOADS = ["alloc_heavy", "object_parsing", "numpy_pipeline", "threaded_alloc", "pyperf_suite"]
+DOC = os.path.join(ROOT, "docs", "performance.md")
+SECTION = "## In-process tracking (issue 11)"
+
+RUNNER = """\
+import os, runpy, sys
+mode, out, script = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.argv = [script] + sys.argv[4:]
+sys.path[0] = os.path.dirname(script)  # as `python script` has it
+import heapmark
+if mode == "after-stop":
+    heapmark.track(out, seed=7, reports=False)._stop()
+    runpy.run_path(script, run_name="__main__")
+else:
+    with heapmark.track(out, seed=7):
+        runpy.run_path(script, run_name="__main__")
+"""
+
+CHURN = """\
+class Item:
+    def __init__(self, i):
+        self.pair = (i, i + 1)
+        self.name = "item-%d" % i
+
+kept = []
+for i in range(100000):
+    item = Item(i)
+    if i % 50 == 0:
+        kept.append(item)
+"""
+
+CHURN_RUNNER = """\
+import sys
+mode, out = sys.argv[1], sys.argv[2]
+code = compile(open(sys.argv[3]).read(), sys.argv[3], "exec")
+if mode == "plain":
+    exec(code, {"__name__": "__main__"})
+else:
+    import heapmark
+    if mode == "after-stop":
+        heapmark.track(out, seed=7, reports=False)._stop()
+        exec(code, {"__name__": "__main__"})
+    else:
+        with heapmark.track(out, seed=7, reports=False):
+            exec(code, {"__name__": "__main__"})
+"""
+
+
+def say(message):
+    sys.stderr.write("bench in-process: %s\n" % message)
+
+
+def commands(python, heapmark, runner, script, out, scale):
+    args = ["--scale", str(scale)]
+    return {
+        "plain": [python, script] + args,
+        "heapmark run": [heapmark, "run", "-q", "--seed", "7", "-o", out + "-run", script] + args,
+        "in-process": [python, runner, "track", out + "-track", script] + args,
+        "after stop": [python, runner, "after-stop", out + "-after", script] + args,
+    }
+
+
+def timed(cmd, cwd):
+    started = time.perf_counter()
+    subprocess.run(
+        cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return time.perf_counter() - started
+
+
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def wall_clock(args, scratch):
+    runner = os.path.join(scratch, "runner.py")
+    with open(runner, "w") as f:
+        f.write(RUNNER)
+    heapmark = os.path.join(os.path.dirname(args.python), "heapmark")
+    rows = []
+    for name in args.workloads:
+        script = os.path.join(HERE, "workloads", name + ".py")
+        times = {}
+        for rep in range(args.reps):
+            out = os.path.join(scratch, "%s-%d" % (name, rep))
+            for config, cmd in commands(
+                args.python, heapmark, runner, script, out, args.scale
+            ).items():
+                times.setdefault(config, []).append(timed(cmd, HERE))
+            for path in os.listdir(scratch):
+                if path.startswith("%s-%d" % (name, rep)):
+                    shutil.rmtree(os.path.join(scratch, path), ignore_errors=True)
+        plain = times["plain"]
+        ratios = {
+            c: median([t / p for t, p in zip(ts, plain)]) for c, ts in times.items() if c != "plain"
+        }
+        rows.append((name, median(plain), {c: median(ts) for c, ts in times.items()}, ratios))
+        say(
+            "%s: plain %.2f s; %s"
+            % (name, median(plain), ", ".join("%s x%.3f" % kv for kv in ratios.items()))
+        )
+    return rows
+
+
+def instructions(out_file):
+    with open(out_file) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise SystemExit("bench in-process: no summary in %s" % out_file)
+
+
+def callgrind(args, scratch):
+    if not shutil.which("valgrind"):
+        say("valgrind is not installed: no instruction counts")
+        return None
+    script = os.path.join(scratch, "churn.py")
+    runner = os.path.join(scratch, "churn_runner.py")
+    with open(script, "w") as f:
+        f.write(CHURN)
+    with open(runner, "w") as f:
+        f.write(CHURN_RUNNER)
+    counts = {}
+    for config in ("plain", "track", "after-stop"):
+        out = os.path.join(scratch, "callgrind.%s" % config)
+        subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--callgrind-out-file=" + out,
+                args.python,
+                runner,
+                config,
+                os.path.join(scratch, "cg-" + config),
+                script,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=dict(os.environ, PYTHONHASHSEED="0"),
+        )
+        counts[config] = instructions(out)
+        say("callgrind %s: %d" % (config, counts[config]))
+    return counts
+
+
+def render(rows, counts, args):
+    lines = [
+        SECTION,
+        "",
+        "`make bench-in-process` (bench/in_process.py) runs each workload plain, under",
+        "`heapmark run`, under `heapmark.track()` in the same interpreter, and after a",
+        "`track()` already stopped, in alternation, %d rounds, `--scale %s`. The" % (args.reps, args.scale),
+        "ratios are paired: each round's time over the same round's plain time, then",
+        "the median. Times include interpreter start-up, and for both heapmark",
+        "configurations the reports written at the end.",
+        "",
+        "| workload | plain (s) | heapmark run | in-process | after stop |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, plain, _, ratios in rows:
+        lines.append(
+            "| %s | %.2f | x%.3f | x%.3f | x%.3f |"
+            % (name, plain, ratios["heapmark run"], ratios["in-process"], ratios["after stop"])
+        )
+    if counts:
+        p = counts["plain"]
+        lines += [
+            "",
+            "Instructions (callgrind) of the small-object churn loop in",
+            "bench/in_process.py. The \"after stop\" row tracks an empty span first, then",
+            "runs the loop, so it is the cost left once tracking is switched off:",
+            "",
+            "| configuration | instructions | ratio to plain |",
+            "|---|---:|---:|",
+            "| plain | {:,} | 1.0000 |".format(p),
+            "| in-process (`track()` around the loop) | {:,} | {:.4f} |".format(
+                counts["track"], counts["track"] / p
+            ),
+            "| after stop (`track()` stopped, then the loop) | {:,} | {:.4f} |".format(
+                counts["after-stop"], counts["after-stop"] / p
+            ),
+        ]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_docs(text):
+    with open(DOC, encoding="utf-8") as f:
+        doc = f.read()
+    pattern = re.compile(re.escape(SECTION) + r".*?(?=\n## |\Z)", re.S)
+    if pattern.search(doc):
+        doc = pattern.sub(lambda m: text.rstrip("\n") + "\n", doc)
+    else:
+        anchor = "\n## Results\n"
+        doc = doc.replace(anchor, "\n" + text + anchor, 1) if anchor in doc else doc + "\n" + text
+    with open(DOC, "w", encoding="utf-8") as f:
+        f.write(doc)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--python", required=True, help="python of a venv with heapmark and numpy")
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--scale", type=float, default=0.5)
+    parser.add_argument("--workloads", nargs="+", default=WORKLOADS)
+    parser.add_argument("--no-callgrind", action="store_true")
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args(argv)
+    args.python = os.path.abspath(args.python)
+    with tempfile.TemporaryDirectory() as scratch:
+        rows = wall_clock(args, scratch)
+        counts = None if args.no_callgrind else callgrind(args, scratch)
+    text = render(rows, counts, args)
+    print(text)
+    if args.write_docs:
+        write_docs(text)
+        say("written to %s" % os.path.relpath(DOC, ROOT))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
