@@ -57,12 +57,15 @@ class Item:
         self.pair = (i, i + 1)
         self.name = "item-%d" % i
 
+import sys
 kept = []
-for i in range(100000):
+for i in range(int(sys.argv[-1])):
     item = Item(i)
     if i % 50 == 0:
         kept.append(item)
 """
+
+CHURN_N = 100_000
 
 CHURN_RUNNER = """\
 import sys
@@ -97,9 +100,7 @@ def commands(python, heapmark, runner, script, out, scale):
 
 def timed(cmd, cwd):
     started = time.perf_counter()
-    subprocess.run(
-        cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
@@ -147,6 +148,21 @@ def instructions(out_file):
     raise SystemExit("bench in-process: no summary in %s" % out_file)
 
 
+def workload_counts(scratch, runner):
+    """Instructions of each process that ran the runner."""
+    counts = []
+    for name in os.listdir(scratch):
+        if name.startswith("callgrind.out."):
+            path = os.path.join(scratch, name)
+            with open(path) as f:
+                head = f.read(4096)
+            if runner in head and "heapmark run" not in head:
+                counts.append(instructions(path))
+    if not counts:
+        raise SystemExit("bench in-process: no callgrind output names %s" % runner)
+    return counts
+
+
 def callgrind(args, scratch):
     if not shutil.which("valgrind"):
         say("valgrind is not installed: no instruction counts")
@@ -158,26 +174,34 @@ def callgrind(args, scratch):
     with open(runner, "w") as f:
         f.write(CHURN_RUNNER)
     counts = {}
-    for config in ("plain", "track", "after-stop"):
-        out = os.path.join(scratch, "callgrind.%s" % config)
-        subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                "--callgrind-out-file=" + out,
-                args.python,
-                runner,
-                config,
-                os.path.join(scratch, "cg-" + config),
-                script,
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=dict(os.environ, PYTHONHASHSEED="0"),
-        )
-        counts[config] = instructions(out)
-        say("callgrind %s: %d" % (config, counts[config]))
+    heapmark = os.path.join(os.path.dirname(args.python), "heapmark")
+    for config in ("plain", "run", "track", "after-stop"):
+        # Twice, with N and 2N iterations: the difference is the loop's own
+        # cost, without the start-up, the import of heapmark and the writing
+        # of the profile, which are the same in both.
+        total = []
+        for n in (CHURN_N, 2 * CHURN_N):
+            results = os.path.join(scratch, "cg-%s-%d" % (config, n))
+            if config == "run":  # the profiled process only, not the command line's
+                command = [heapmark, "run", "-q", "--seed", "7", "-o", results, runner, "plain"]
+            else:
+                command = [args.python, runner, config]
+            for old in os.listdir(scratch):
+                if old.startswith("callgrind.out."):
+                    os.remove(os.path.join(scratch, old))
+            subprocess.run(
+                ["valgrind", "--tool=callgrind", "--trace-children=yes"]
+                + ["--callgrind-out-file=" + os.path.join(scratch, "callgrind.out.%p")]
+                + command
+                + [results, script, str(n)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=dict(os.environ, PYTHONHASHSEED="0"),
+            )
+            total.append(max(workload_counts(scratch, runner)))
+        counts[config] = total[1] - total[0]
+        say("callgrind %s: %d per %d iterations" % (config, counts[config], CHURN_N))
     return counts
 
 
@@ -187,7 +211,8 @@ def render(rows, counts, args):
         "",
         "`make bench-in-process` (bench/in_process.py) runs each workload plain, under",
         "`heapmark run`, under `heapmark.track()` in the same interpreter, and after a",
-        "`track()` already stopped, in alternation, %d rounds, `--scale %s`. The" % (args.reps, args.scale),
+        "`track()` already stopped, in alternation, %d rounds, `--scale %s`. The"
+        % (args.reps, args.scale),
         "ratios are paired: each round's time over the same round's plain time, then",
         "the median. Times include interpreter start-up, and for both heapmark",
         "configurations the reports written at the end.",
@@ -204,13 +229,18 @@ def render(rows, counts, args):
         p = counts["plain"]
         lines += [
             "",
-            "Instructions (callgrind) of the small-object churn loop in",
-            "bench/in_process.py. The \"after stop\" row tracks an empty span first, then",
-            "runs the loop, so it is the cost left once tracking is switched off:",
+            "Instructions (callgrind) of %d iterations of the small-object churn" % CHURN_N,
+            "loop in bench/in_process.py, as the difference between runs of 2N and N",
+            "iterations, so start-up, importing heapmark and writing the profile cancel",
+            "out. The \"after stop\" row tracks an empty span first, then runs the loop:",
+            "it is the cost left once tracking is switched off.",
             "",
             "| configuration | instructions | ratio to plain |",
             "|---|---:|---:|",
             "| plain | {:,} | 1.0000 |".format(p),
+            "| `heapmark run` (default sampling) | {:,} | {:.4f} |".format(
+                counts["run"], counts["run"] / p
+            ),
             "| in-process (`track()` around the loop) | {:,} | {:.4f} |".format(
                 counts["track"], counts["track"] / p
             ),

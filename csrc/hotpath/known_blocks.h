@@ -72,4 +72,28 @@ static inline HM_FAST_PATH bool hm_known_take(const void *p)
     return (__atomic_fetch_and(word, ~bit, __ATOMIC_RELAXED) & bit) != 0;
 }
 
+/* The same for a pymalloc block, allocated and freed only with the GIL
+ * held: no atomic read-modify-write needed, since a bitmap word covers
+ * 1 KiB, inside one page, and a page belongs either to a pymalloc arena
+ * (mapped on its own) or to glibc's heap, never to both. */
+static inline HM_FAST_PATH void hm_known_add_pooled(const void *p)
+{
+    uint64_t *word, bit;
+    if (HM_UNLIKELY(__atomic_load_n(&hm_known_on, __ATOMIC_RELAXED)) &&
+        hm_known_locate(p, &word, &bit, true))
+        *word |= bit;
+}
+
+static inline HM_FAST_PATH bool hm_known_take_pooled(const void *p)
+{
+    uint64_t *word, bit;
+    if (HM_LIKELY(!__atomic_load_n(&hm_known_on, __ATOMIC_RELAXED)))
+        return true;
+    if (!hm_known_locate(p, &word, &bit, false))
+        return false;
+    uint64_t old = *word;
+    *word = old & ~bit;
+    return (old & bit) != 0;
+}
+
 #endif

@@ -244,7 +244,7 @@ static size_t settle_nested(hm_tls_t *t, const void *object, bool *raw)
 static inline void account_object(void *p, size_t size, bool raw)
 {
     if (!raw)
-        hm_known_add(p); /* a raw object's malloc block was marked by its hook */
+        hm_known_add_pooled(p); /* a raw object's malloc block was marked by its hook */
     if (HM_UNLIKELY(hm_sample_hit(size)) && record_object(p, size, raw))
         return;
     if (raw)
@@ -319,7 +319,7 @@ static __attribute__((noinline)) size_t release_unusual(hm_tls_t *t, void *p)
     if (released == HM_RELEASED_RAW)
         return 0;
     size_t size = released ? released : block_size(p); /* released: its arena went with it */
-    if (!hm_known_take(p))
+    if (!hm_known_take_pooled(p))
         size = 0; /* allocated before an in-process start: never counted */
     return retire_pooled(p, size, released == 0);
 }
@@ -329,9 +329,16 @@ static __attribute__((noinline)) size_t release_unusual(hm_tls_t *t, void *p)
  * `pylive` (0 for a malloc block, or when they went with the record). */
 static inline size_t release_pooled(hm_tls_t *t, void *p)
 {
-    if (HM_UNLIKELY(t->py_released != 0 || !pool_layout_ok || objects_counted_alone))
+    if (HM_UNLIKELY(t->py_released != 0 || !pool_layout_ok))
         return release_unusual(t, p);
     size_t size = ((size_t)pool_of(p)->szidx + 1) << 4;
+    if (HM_UNLIKELY(objects_counted_alone)) {
+        /* In-process: the pool counters miss code objects in arenas older
+         * than the start, so the filter decides; an older block counts 0. */
+        if (!hm_known_take_pooled(p))
+            size = 0;
+        return HM_UNLIKELY(hm_live_maybe(p)) ? retire_pooled(p, size, true) : size;
+    }
     if (HM_UNLIKELY(pool_may_hold_record(p)))
         return retire_pooled(p, size, true);
     return size;

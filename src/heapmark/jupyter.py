@@ -177,8 +177,7 @@ class CellResult:
         if self.census_text:
             parts.append(
                 "<p>objects the cell created and left alive:</p>"
-                "<pre style='font-family:monospace'>%s</pre>"
-                % e(self.census_text)
+                "<pre style='font-family:monospace'>%s</pre>" % e(self.census_text)
             )
         if self.flamegraph:
             # report.html whole, as the frame's document: its own script and
@@ -249,9 +248,7 @@ def run_cell(shell, line, cell):
 
     options = parse_cell_options(line)
     number = cell_number(shell)
-    directory = options["directory"] or os.path.join(
-        result_file("DEFAULT_DIR"), "cell-%d" % number
-    )
+    directory = options["directory"] or os.path.join(result_file("DEFAULT_DIR"), "cell-%d" % number)
     directory = os.path.abspath(directory)
     try:
         os.makedirs(directory, exist_ok=True)
