@@ -3,7 +3,7 @@ PYTHON ?= python3
 # For the C unit tests: each test's sources are named by a variable of its own.
 .SECONDEXPANSION:
 
-.PHONY: build test test-c test-all test-one test-asan lint format bench bench-census bench-reports asan clean
+.PHONY: build test test-c test-all test-one test-asan lint format bench bench-census bench-reports bench-in-process asan clean
 
 build:            ## compile the engine in place (src/heapmark/_heapmark*.so)
 	$(PYTHON) setup.py -q build_ext --inplace
@@ -85,6 +85,12 @@ bench-reports:    ## heapmark report's time and report.html's size on a 100,000+
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
 	$(BENCH_VENV)/bin/python bench/reports.py --python $(BENCH_VENV)/bin/python \
 	    $(if $(wildcard /usr/bin/chromedriver),--browser,)
+
+bench-in-process: ## heapmark.track() beside heapmark run, and after a stop; writes docs/performance.md
+	[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check numpy
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
+	$(PYTHON) bench/in_process.py --write-docs --python $(BENCH_VENV)/bin/python
 
 test-asan:        ## the suite under UBSan (engine) and ASan (reader, reports, CLI); PY=3.11 by default
 	tests/run-asan
