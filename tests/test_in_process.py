@@ -224,3 +224,44 @@ def test_start_without_stop_writes_at_exit(tmp_path):
     report = report_json(tmp_path / "results" / "profile.db", tmp_path)
     assert 8 * MB <= report["peak_bytes"] <= 9 * MB
     assert os.path.exists(tmp_path / "results" / "report.html")
+
+
+def test_a_stopped_tracker_leaves_nothing_ticking(tmp_path):
+    """After stop() the monitor thread is parked on its pipe: no timeline
+    sample, budget read or checkpoint, so it is not woken in half a second
+    (while tracking it wakes every 10 ms).  A new start wakes it again."""
+    code = textwrap.dedent(
+        """
+        import os, time, heapmark
+        def wakeups():
+            counts = {}
+            for tid in os.listdir("/proc/self/task"):
+                if int(tid) == os.getpid():
+                    continue
+                with open("/proc/self/task/%s/status" % tid) as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            counts[tid] = int(line.split()[1])
+            return counts
+        def over_half_a_second():
+            before = wakeups()
+            time.sleep(0.5)
+            after = wakeups()
+            return [after[t] - before[t] for t in before]
+        with heapmark.track("one", reports=False):
+            tracking = over_half_a_second()
+        stopped = over_half_a_second()
+        with heapmark.track("two", reports=False) as t:
+            again = over_half_a_second()
+            data = bytearray(3 << 20)
+        print(tracking, stopped, again, t.peak_bytes >= 3 << 20)
+        """
+    )
+    _, stdout, err = python(code, tmp_path)
+    tracking, stopped, again, peak_ok = stdout.split("] ")
+    tracking, stopped, again = (json.loads(x + "]") for x in (tracking, stopped, again))
+    assert len(tracking) == len(stopped) == len(again) == 1, stdout
+    assert tracking[0] >= 10 and again[0] >= 10, stdout
+    # At most the one poll already waiting when stop() parked the thread.
+    assert stopped[0] <= 1, stdout
+    assert peak_ok.strip() == "True" and err == ""

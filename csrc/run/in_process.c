@@ -5,9 +5,10 @@
  *   start: the engine first (tables cleared, recording on, known_blocks
  *   marking), then the hooks - so that no hooked call happens while not
  *   recording, which would leave its thread's sampler idle;
- *   stop: the final profile first, with the hooks still in place (the
- *   span ends at the call), then the relocations and the Python allocators
- *   are put back.
+ *   stop: the monitor thread parked (no tick, no checkpoint racing the
+ *   last write, nothing left running after the stop), the final profile,
+ *   with the hooks still in place (the span ends at the call), then the
+ *   relocations and the Python allocators are put back.
  * Must never: run Python code, or stay half-started: a start that fails
  * after the engine began ends it without writing.
  */
@@ -38,6 +39,7 @@ bool hm_track_start(const hm_track_config *c, char *err, size_t errlen)
 
 int hm_track_stop(hm_run_info *info, char *err, size_t errlen)
 {
+    hm_monitor_pause();
     int result = hm_engine_end_in_process(info, err, errlen);
     hm_relocations_restore();
     hm_pyhooks_uninstall();

@@ -33,8 +33,12 @@ static int wake_pipe[2] = {-1, -1}; /* handlers -> thread: one byte per request 
 static int done_pipe[2] = {-1, -1}; /* thread -> SIGTERM handler: profile written */
 static unsigned interval_s;
 static bool started;
+/* Atomic.  0 between an in-process stop and the next start: the thread
+ * sleeps on its pipe with no tick at all, so a stopped tracker costs the
+ * process nothing but one parked thread. */
+static int active;
 
-enum { WAKE_SNAPSHOT = 'U', WAKE_TERMINATE = 'T', WAKE_OUT_OF_MEMORY = 'O' };
+enum { WAKE_SNAPSHOT = 'U', WAKE_TERMINATE = 'T', WAKE_OUT_OF_MEMORY = 'O', WAKE_RESUME = 'R' };
 
 static void snapshot_with_reports(void)
 {
@@ -74,7 +78,7 @@ static void *monitor_main(void *unused)
     unsigned ticks = 0, budget_ticks = BUDGET_MS / (unsigned)tick_ms;
     for (;;) {
         struct pollfd pfd = {wake_pipe[0], POLLIN, 0};
-        int n = poll(&pfd, 1, tick_ms);
+        int n = poll(&pfd, 1, __atomic_load_n(&active, __ATOMIC_ACQUIRE) ? tick_ms : -1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n == 0) {
@@ -97,7 +101,11 @@ static void *monitor_main(void *unused)
         char request;
         if (read(wake_pipe[0], &request, 1) != 1)
             continue;
-        if (request == WAKE_SNAPSHOT) {
+        if (request == WAKE_RESUME) {
+            /* A new in-process start: its checkpoints count from now. */
+            clock_gettime(CLOCK_MONOTONIC, &last_checkpoint);
+            ticks = 0;
+        } else if (request == WAKE_SNAPSHOT) {
             snapshot_with_reports();
         } else if (request == WAKE_OUT_OF_MEMORY) {
             hm_oom_write_report();
@@ -194,11 +202,21 @@ void hm_monitor_disown(void)
     hm_monitor_forget();
 }
 
+void hm_monitor_pause(void)
+{
+    __atomic_store_n(&active, 0, __ATOMIC_RELEASE);
+}
+
 void hm_monitor_start(unsigned checkpoint_seconds, bool handle_signals)
 {
     interval_s = checkpoint_seconds;
-    if (started)
+    __atomic_store_n(&active, 1, __ATOMIC_RELEASE);
+    if (started) {
+        /* Parked by hm_monitor_pause, perhaps in a poll with no timeout. */
+        char request = WAKE_RESUME;
+        (void)!write(wake_pipe[1], &request, 1);
         return;
+    }
     if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0 || pipe2(done_pipe, O_CLOEXEC) != 0) {
         fprintf(stderr, "heapmark: cannot start the monitor thread: %s\n", strerror(errno));
         return;

@@ -15,11 +15,16 @@
 
 #include "common/common.h"
 
-/* Starts the thread once (later calls do nothing); 0 s: no checkpoints. */
+/* Starts the thread once (later calls wake it from a pause); 0 s: no
+ * checkpoints. */
 /* handle_signals: SIGTERM and SIGUSR2 are served (heapmark run); not in a
  * process heapmark did not start, whose signals are its own.  A second call
  * only sets the checkpoint interval. */
 void hm_monitor_start(unsigned checkpoint_seconds, bool handle_signals);
+/* After an in-process stop: the thread stops ticking (no timeline sample,
+ * no budget read, no checkpoint) and sleeps until the next
+ * hm_monitor_start or a request from a signal handler. */
+void hm_monitor_pause(void);
 /* In a forked child the thread is gone: forget it, so that hm_monitor_start
  * starts a new one (called by the engine's fork handler). */
 void hm_monitor_forget(void);
