@@ -38,9 +38,12 @@ def jupyter_python():
         subprocess.check_call([sys.executable, "-m", "venv", VENV])
     probe = subprocess.run([python, "-c", "import ipykernel, nbclient, nbconvert"])
     if probe.returncode != 0:
-        subprocess.check_call(
-            [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"] + JUPYTER
-        )
+        pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        # The venv's own pip can be old (23.0 with CPython 3.9): its resolver
+        # backtracks for many minutes over Jupyter's dependencies on 3.9,
+        # where a current pip resolves them in seconds.
+        subprocess.check_call(pip + ["--upgrade", "pip"])
+        subprocess.check_call(pip + JUPYTER)
     site = subprocess.check_output(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
     ).strip()
