@@ -395,6 +395,37 @@ static PyObject *py_summary_json(PyObject *self, PyObject *args)
     return render_text(args, hm_report_json);
 }
 
+static PyObject *py_source_lines(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *profile_obj, *file_obj, *file_bytes = NULL;
+    int json = 0;
+    if (!PyArg_ParseTuple(args, "OO|p", &profile_obj, &file_obj, &json) ||
+        !PyUnicode_FSConverter(file_obj, &file_bytes))
+        return NULL;
+    loaded_profiles l;
+    if (!load(profile_obj, &l)) {
+        Py_DECREF(file_bytes);
+        return NULL;
+    }
+    char err[1024];
+    hm_buf out = {0};
+    bool ok;
+    Py_BEGIN_ALLOW_THREADS ok =
+        hm_report_source_lines(l.view, PyBytes_AS_STRING(file_bytes), json, &out, err, sizeof err);
+    Py_END_ALLOW_THREADS unload(&l);
+    Py_DECREF(file_bytes);
+    PyObject *text = NULL;
+    if (!ok)
+        raise_profile_error(err);
+    else if (out.failed)
+        PyErr_NoMemory();
+    else
+        text = PyUnicode_DecodeUTF8(out.data ? out.data : "", (Py_ssize_t)out.len, "replace");
+    hm_buf_free(&out);
+    return text;
+}
+
 static PyMethodDef methods[] = {
     {"_boot", py_boot, METH_NOARGS,
      "Called once in the profiled process when the interpreter runs; returns the "
@@ -427,6 +458,9 @@ static PyMethodDef methods[] = {
      "format is folded, pprof, speedscope or json; snapshot peak, end or allocated."},
     {"summary", py_summary, METH_VARARGS, "summary(profile, top=5) -> text for stderr."},
     {"summary_json", py_summary_json, METH_VARARGS, "summary_json(profile, top=10) -> JSON text."},
+    {"source_lines", py_source_lines, METH_VARARGS,
+     "source_lines(profile, file, json=False) -> text: the file line by line with what each "
+     "line held at the peak, allocated and how often (heapmark report --lines)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -5,7 +5,8 @@
  * own thread, never on a profiled program's allocation path: each renders
  * a profile loaded by the store (store/profile.h) - text.c, svg.c,
  * folded.c, pprof.c, speedscope.c, tree_json.c, html.c with its table
- * (html_top_table.c) and its page (html/), diff.c and diff_html.c - and
+ * (html_top_table.c) and its page (html/), diff.c and diff_html.c,
+ * source_lines.c (one source file line by line) - and
  * labels.c holds what they share.  They include only the store's read side,
  * each other and common/.
  *
@@ -79,6 +80,11 @@ void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out);
 /* What `heapmark report` prints: the run in a few lines and the top lines at
  * the peak, fitted to a terminal of the given width. */
 void hm_report_terminal(const hm_profile *p, size_t top, size_t columns, hm_buf *out);
+/* heapmark report --lines: the source file the profile calls wanted (or
+ * whose path ends so), line by line with each line's inclusive figures at
+ * the peak and in all, then its functions; text, or JSON. */
+bool hm_report_source_lines(const hm_profile *p, const char *wanted, bool json, hm_buf *out,
+                            char *err, size_t errlen);
 /* Machine-readable summary (see docs/profile-format.md). */
 void hm_report_json(const hm_profile *p, size_t top, hm_buf *out);
 

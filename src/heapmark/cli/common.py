@@ -13,6 +13,7 @@ usage: heapmark run [options] script.py [args...]
        heapmark run [options] -m module [args...]
        heapmark run [options] -c code [args...]
        heapmark report PROFILE.db [-o DIR] [--json] [--top N]
+       heapmark report PROFILE.db --lines FILE.py [--json]
        heapmark census [--top N] [--json FILE] script.py | -m module | -c code [args...]
        heapmark export PROFILE.db --format FORMAT [--snapshot SNAPSHOT] [-o FILE]
        heapmark diff BASE.db NEW.db [-o DIR] [--top N] [--snapshot SNAPSHOT]
@@ -48,6 +49,10 @@ heapmark report options:
   --json                print a machine-readable summary on stdout instead
   --top N               lines in the table printed on stdout (default 10)
   --html-min-bytes SIZE as for heapmark run
+  --lines FILE.py       print FILE.py line by line with what each line held at
+                        the peak, allocated in all, and how many allocations
+                        it made (what it called included), then its functions;
+                        with --json, as JSON
 
 heapmark export options:
   --format FORMAT       folded, pprof (gzipped profile.proto for go tool pprof),

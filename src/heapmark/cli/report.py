@@ -20,9 +20,10 @@ OPTIONS = (
     (("--json",), "json", FLAG, True),
     (("--top",), "top", VALUE, parse_int),
     (("--html-min-bytes",), "html_min", VALUE, parse_html_min),
+    (("--lines",), "lines", VALUE, None),
 )
 
-DEFAULTS = {"output": None, "json": False, "top": 10, "html_min": (-1, -1.0)}
+DEFAULTS = {"output": None, "json": False, "top": 10, "html_min": (-1, -1.0), "lines": None}
 
 
 def main(args):
@@ -40,6 +41,15 @@ def main(args):
         raise UsageError("heapmark report needs a profile: heapmark report PROFILE.db")
     profile, output, top = positional[0], opts["output"], opts["top"]
     profiles = run_of(profile)
+    if opts["lines"] is not None:
+        if output is not None:
+            raise UsageError("--lines prints to stdout: it takes no -o")
+        try:
+            text = _heapmark.source_lines(profiles, opts["lines"], opts["json"])
+        except _heapmark.ProfileError as exc:
+            raise UsageError(str(exc)) from None
+        write_stdout(text.encode())
+        return 0
     if opts["json"]:
         import json
 
