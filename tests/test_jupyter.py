@@ -79,7 +79,8 @@ CELLS = [
         """
     ),
     "print(json.dumps({'arr': arr.nbytes,"
-    " 'values': ((sys.getsizeof(1.0) + 15) & ~15) * N + sys.getsizeof(values)}))",
+    " 'values': ((sys.getsizeof(1.0) + 15) & ~15) * N + sys.getsizeof(values),"
+    " 'items': sys.getsizeof(values) - sys.getsizeof([])}))",
     "%%heapmark --bogus\nx = 1",
 ]
 
@@ -122,7 +123,15 @@ def test_notebook_cell_shows_the_truth(notebook):
     values_row = rows["cell [%d] line 2" % number]
     assert arr_row["source"].strip() == "arr = np.ones(30 * 2**20 // 8)"
     assert_close(arr_row["bytes"], truth["arr"], EXACT_TOLERANCE, "the array at cell line 1")
-    assert_close(values_row["bytes"], truth["values"], EXACT_TOLERANCE, "floats at cell line 2")
+    # The peak can fall inside the list's last growth, where realloc has
+    # copied its item array and the old one is not yet freed: line 2 then
+    # holds up to one item array more than at the end (which heap layout,
+    # and so the kernel's other threads, decide).
+    assert (
+        truth["values"] * (1 - EXACT_TOLERANCE)
+        <= values_row["bytes"]
+        <= truth["values"] + truth["items"]
+    ), (values_row, truth)
     held = truth["arr"] + truth["values"]
     assert held <= figures["peak_bytes"] <= held + (2 << 20)
     assert held <= figures["end_bytes"] <= held + (2 << 20)
@@ -131,10 +140,11 @@ def test_notebook_cell_shows_the_truth(notebook):
     assert "ipython-input" not in text and "ipykernel_" not in text
     assert "cell [%d] line 2" % number in html
     assert "<iframe class='heapmark-report' srcdoc=" in html
-    # The census of what the cell created: the floats, 100000 of them.
+    # The census of what the cell created: the floats, 100000 of them, and
+    # perhaps a few the kernel's own threads made meanwhile (timestamps).
     census = figures["census"]
     float_rows = [r for r in census.splitlines() if r.rstrip().endswith(" float")]
-    assert float_rows and int(float_rows[0].split()[1]) == 100_000, census
+    assert float_rows and 100_000 <= int(float_rows[0].split()[1]) <= 100_020, census
     assert os.path.exists(figures["profile"])
     screenshot(html_path)
 
