@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 GENERATED = os.path.join(HERE, "build", "generated")
 HTML_DIR = os.path.join(HERE, "csrc", "report", "html")
 # The page's script, in parts joined in this order (each names its part).
-HTML_SCRIPTS = ("common.js", "flame.js", "table.js", "timeline.js", "main.js")
+HTML_SCRIPTS = ("common.js", "flame.js", "table.js", "sources.js", "timeline.js", "main.js")
 HTML_ASSETS = [
     os.path.join(HTML_DIR, name) for name in ("report.html", "report.css") + HTML_SCRIPTS
 ]

@@ -56,6 +56,7 @@ kept = main()
 '''
 BLOB_LINE = PROGRAM.splitlines().index("    blob = bytearray(50_000_000)") + 1
 KEEP_LINE = 2
+CHURN_LINE = PROGRAM.splitlines().index("        piece = bytearray(1_000_000)") + 1
 
 
 def size_text(n):
@@ -391,6 +392,53 @@ def timeline_profile(peak_run, tmp_path):
     add_timeline(profile, points, gc_runs, phases)
     run_heapmark(["report", str(profile), "-o", str(tmp_path / "r")], tmp_path)
     return tmp_path / "r" / "report.html", points, gc_runs, phases
+
+
+def test_source_files_view(peak_run, browser):
+    """The page's "Source files": app.py line by line, the same figures as
+    heapmark report --lines (both summed by source_lines.c)."""
+    data = page_data(peak_run / "report.html")
+    (app,) = [f for f in data["sources"] if f["file"] == "app.py"]
+    assert data["sources_omitted"] == 0
+    rows = {row[0]: row for row in app["lines"]}
+    # The text the profile recorded at the run (stripped), not today's file.
+    assert rows[BLOB_LINE][4] == "blob = bytearray(50_000_000)"
+    _, out, _ = run_heapmark(
+        ["report", str(peak_run / "profile.db"), "--lines", "app.py", "--json"],
+        peak_run.parent,
+    )
+    lines = {row["line"]: row for row in json.loads(out)["lines"]}
+    assert sorted(lines) == sorted(rows)
+    for number, row in rows.items():
+        expected = lines[number]
+        assert row[1:4] == [
+            expected["peak_bytes"],
+            expected["allocated_bytes"],
+            expected["allocations"],
+        ], number
+    # A 50 MB block is always sampled exactly (blocks of 64 KiB and more are).
+    assert 50_000_000 <= rows[BLOB_LINE][1] <= 50_000_000 + 4096
+    # The churn loop's 30 blocks of 1 MB, all freed before the peak.
+    assert rows[CHURN_LINE][1] == 0 and 30_000_000 <= rows[CHURN_LINE][2] <= 30_000_000 + 30 * 4096
+
+    page = Page(browser, peak_run / "report.html")
+    assert page.errors() == []
+    options = [o.text for o in page.d.find_elements("css selector", "#source-file option")]
+    assert options[0].startswith("app.py — ")
+    shown = {}
+    for tr in page.d.find_elements("css selector", "#source tbody tr"):
+        cells = [td.text for td in tr.find_elements("css selector", "td")]
+        shown[int(cells[0])] = cells
+    # Sampled: every per-line figure is marked as an estimate.
+    assert shown[BLOB_LINE][1] == "\u2248 " + size_text(rows[BLOB_LINE][1])
+    assert shown[BLOB_LINE][4].strip() == "blob = bytearray(50_000_000)"
+    assert shown[CHURN_LINE][1] == "" and shown[CHURN_LINE][2].endswith(
+        size_text(rows[CHURN_LINE][2])
+    )
+    caption = page.by_id("source-caption").text
+    assert caption.startswith("app.py: ") and "estimates from samples" in caption
+    page.js("arguments[0].scrollIntoView()", page.by_id("sources-section"))
+    page.screenshot("report-html-sources")
 
 
 def test_timeline_tables_reach_the_page(timeline_profile):

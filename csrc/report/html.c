@@ -26,6 +26,8 @@
 #define PAGE_TIMELINE_POINTS 4000
 #define PAGE_GC_RUNS 5000
 #define PAGE_PHASES 5000
+/* The "Source files" view: the program's files holding the most. */
+#define PAGE_SOURCE_FILES 30
 
 void hm_html_json_text(hm_buf *b, const char *s)
 {
@@ -519,6 +521,8 @@ bool hm_report_html(const hm_profile *p, const hm_report_options *opts, const ch
         ok = put_tree(&data, p, &rule, &fr);
         hm_buf_puts(&data, ",");
         ok = ok && hm_html_top_tables(&data, p, &fr);
+        hm_buf_puts(&data, ",");
+        ok = ok && hm_html_sources(&data, p, PAGE_SOURCE_FILES);
         hm_buf_puts(&data, ",");
         put_timeline(&data, p);
         hm_buf_puts(&data, ",");

@@ -4,8 +4,8 @@
  * frame table (profile frames are renumbered to the few the page uses).
  *
  * Owns: nothing but these declarations.
- * Must never: be included outside report_html*.c (the rest of the program
- * sees report.h).
+ * Must never: be included outside html*.c and source_lines.c (the rest of
+ * the program sees report.h).
  */
 #ifndef HM_REPORT_HTML_H
 #define HM_REPORT_HTML_H
@@ -30,5 +30,12 @@ uint32_t hm_html_frame(hm_html_frames *fr, uint32_t f);
 /* "lines" and "functions": the top of each snapshot by self and by total
  * bytes (a frame counted once per stack however deep its recursion). */
 bool hm_html_top_tables(hm_buf *b, const hm_profile *p, hm_html_frames *fr);
+
+/* "sources": the program's own files (not the standard library or installed
+ * packages), most held at the peak first, at most max_files, each with its
+ * lines' figures as `heapmark report --lines` sums them: [[line, peak bytes,
+ * allocated bytes, allocations, text], ...] (source_lines.c); then
+ * "sources_omitted", the number of files left out. */
+bool hm_html_sources(hm_buf *b, const hm_profile *p, size_t max_files);
 
 #endif

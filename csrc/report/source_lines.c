@@ -1,23 +1,23 @@
 /*
- * source_lines.c - `heapmark report PROFILE --lines FILE.py`: one source
- * file, line by line, with what each line holds at the peak, what it
- * allocated in all and how many allocations it made (memory_profiler's
- * layout, from the profile instead of RSS), then the file's functions.
+ * source_lines.c - source files line by line: `heapmark report PROFILE
+ * --lines FILE.py` (one file, memory_profiler's layout, from the profile
+ * instead of RSS) and report.html's "Source files" view (the program's own
+ * files, as JSON).
  *
  * A line's figures are inclusive: the allocations made at that line or in
  * anything it called (as memory_profiler's increments are), each counted
  * once even where the line is on the stack more than once (recursion).
- * A function's figures are the same over all its lines.
+ * A function's and a file's figures are the same over all their lines.
  *
- * Owns: finding which of the profile's file names is FILE (same file on
- * disk, else the same path, else one unique path ending), the per-line and
- * per-function sums, and the text and JSON layouts.
- * Must never: present an estimate as exact (the header says which mode the
+ * Owns: finding which of the profile's file names is FILE (the same file on
+ * disk, else the same path, else one unique path ending), the per-line,
+ * per-function and per-file sums (one walk of the tree for every file
+ * asked for), and the text and JSON layouts.
+ * Must never: present an estimate as exact (both layouts say which mode the
  * figures come from), or guess between two files that both match.
  */
-#include "report/report.h"
+#include "report/html.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,29 +25,61 @@
 
 typedef struct {
     hm_value peak, allocated; /* inclusive, each allocation once */
-    int on_path;              /* frames of this line on the walk's path */
-} line_sums;
+    int on_path;              /* frames here on the walk's path */
+} sums;
 
 typedef struct {
     const char *name;
+    int32_t file; /* index in files */
     int32_t first_line, last_line;
-    hm_value peak, allocated;
-    int on_path;
+    sums s;
 } function_sums;
 
 typedef struct {
-    const char *file;           /* the profile's name for it */
-    int32_t *function_of_frame; /* [frame]: index in functions, -1 if not in the file */
-    int32_t nlines;             /* the highest line with a frame, or of the source */
-    line_sums *lines;           /* [0 .. nlines] */
+    const char *name;      /* the profile's name for it */
+    int32_t nlines;        /* the highest line with a frame, or of the source */
+    sums *lines;           /* [0 .. nlines] */
+    const char **recorded; /* [0 .. nlines]: the text the profile recorded, or NULL */
+    sums s;
+    const char **source_lines; /* [1 .. nsource_lines], from the file; may be NULL */
+    int32_t nsource_lines;
+    char *source;
+} file_sums;
+
+typedef struct {
+    file_sums *files;
+    size_t nfiles;
     function_sums *functions;
     size_t nfunctions;
-    char *source; /* the file's text, NUL-separated lines; NULL if unreadable */
-    const char **source_lines;
-    int32_t nsource_lines;
-} file_view;
+    int32_t *file_of_frame;     /* [frame]: index in files, -1 if none */
+    int32_t *function_of_frame; /* [frame]: index in functions */
+} source_set;
 
-/* ---- which of the profile's files is the one asked for ---- */
+/* ---- which files ---- */
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The distinct file names of the profile's code frames, sorted; *n set. */
+static const char **distinct_files(const hm_profile *p, size_t *n)
+{
+    const char **names = malloc((p->nframes + 1) * sizeof *names);
+    size_t k = 0;
+    if (!names)
+        return NULL;
+    for (size_t i = 0; i < p->nframes; i++)
+        if (!p->frames[i].pseudo && p->frames[i].file[0])
+            names[k++] = p->frames[i].file;
+    qsort(names, k, sizeof *names, by_text);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || strcmp(names[u - 1], names[i]) != 0)
+            names[u++] = names[i];
+    *n = u;
+    return names;
+}
 
 static bool same_file_on_disk(const hm_profile *p, const char *recorded, const char *wanted_real)
 {
@@ -70,6 +102,12 @@ static bool ends_with_path(const char *path, const char *end)
 
 static const char *find_file(const hm_profile *p, const char *wanted, char *err, size_t errlen)
 {
+    size_t nnames;
+    const char **names = distinct_files(p, &nnames);
+    if (!names) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     char real_buf[PATH_MAX];
     const char *wanted_real = realpath(wanted, real_buf);
     const char *wanted_tail = wanted;
@@ -79,26 +117,17 @@ static const char *find_file(const hm_profile *p, const char *wanted, char *err,
     size_t ntail = 0;
     hm_buf known = {0};
     size_t nknown = 0;
-    for (size_t i = 0; i < p->nframes; i++) {
-        const hm_pframe *f = &p->frames[i];
-        if (f->pseudo || !f->file[0])
-            continue;
-        bool seen = false; /* file names are few: a linear check is enough */
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = !p->frames[j].pseudo && strcmp(p->frames[j].file, f->file) == 0;
-        if (seen)
-            continue;
-        if (!hm_frame_is_library(f) && nknown < 8)
-            hm_buf_printf(&known, "%s%s", nknown++ ? ", " : "", hm_short_path(p, f->file));
-        if (!exact && (strcmp(f->file, wanted) == 0 || same_file_on_disk(p, f->file, wanted_real)))
-            exact = f->file;
-        else if (ends_with_path(f->file, wanted_tail) || ends_with_path(wanted_tail, f->file)) {
-            if (tail && strcmp(tail, f->file) != 0)
-                ntail++;
-            else if (!tail)
-                tail = f->file, ntail = 1;
-        }
+    for (size_t i = 0; i < nnames && !exact; i++) {
+        const char *name = names[i];
+        hm_pframe probe = {.file = name};
+        if (!hm_frame_is_library(&probe) && nknown < 8)
+            hm_buf_printf(&known, "%s%s", nknown++ ? ", " : "", hm_short_path(p, name));
+        if (strcmp(name, wanted) == 0 || same_file_on_disk(p, name, wanted_real))
+            exact = name;
+        else if (ends_with_path(name, wanted_tail) || ends_with_path(wanted_tail, name))
+            tail = ntail++ ? tail : name;
     }
+    free(names);
     if (exact || ntail == 1) {
         hm_buf_free(&known);
         return exact ? exact : tail;
@@ -115,101 +144,171 @@ static const char *find_file(const hm_profile *p, const char *wanted, char *err,
 
 /* ---- the sums ---- */
 
-static function_sums *function_of(file_view *v, const char *name)
+static void add(sums *to, const hm_profile *p, uint32_t node)
 {
-    for (size_t i = 0; i < v->nfunctions; i++)
-        if (strcmp(v->functions[i].name, name) == 0)
-            return &v->functions[i];
-    return NULL;
+    to->peak.bytes += p->total[HM_SNAP_PEAK - 1][node].bytes;
+    to->peak.count += p->total[HM_SNAP_PEAK - 1][node].count;
+    to->allocated.bytes += p->total[HM_SNAP_ALLOCATED - 1][node].bytes;
+    to->allocated.count += p->total[HM_SNAP_ALLOCATED - 1][node].count;
 }
 
-static void add(hm_value *to, const hm_value *v)
-{
-    to->bytes += v->bytes;
-    to->count += v->count;
-}
-
-/* enter = +1 when the walk reaches node, -1 when it leaves it. */
-static void visit(file_view *v, const hm_profile *p, uint32_t node, int enter)
+/* The walk reaches (delta +1) or leaves (-1) node: the first frame of a
+ * line, function or file on the path counts the node's subtree. */
+static void visit(source_set *set, const hm_profile *p, uint32_t node, int delta)
 {
     uint32_t frame = p->nodes[node].frame;
-    if (v->function_of_frame[frame] < 0)
+    int32_t file = set->file_of_frame[frame];
+    if (file < 0)
         return;
-    line_sums *l = &v->lines[p->frames[frame].line];
-    function_sums *fn = &v->functions[v->function_of_frame[frame]];
-    if (enter > 0 && l->on_path++ == 0) {
-        add(&l->peak, &p->total[HM_SNAP_PEAK - 1][node]);
-        add(&l->allocated, &p->total[HM_SNAP_ALLOCATED - 1][node]);
-    } else if (enter < 0)
-        l->on_path--;
-    if (enter > 0 && fn->on_path++ == 0) {
-        add(&fn->peak, &p->total[HM_SNAP_PEAK - 1][node]);
-        add(&fn->allocated, &p->total[HM_SNAP_ALLOCATED - 1][node]);
-    } else if (enter < 0)
-        fn->on_path--;
-}
-
-static int by_first_line(const void *a, const void *b)
-{
-    const function_sums *x = a, *y = b;
-    return x->first_line != y->first_line ? (x->first_line < y->first_line ? -1 : 1)
-                                          : strcmp(x->name, y->name);
-}
-
-static bool sum_file(file_view *v, const hm_profile *p)
-{
-    /* Frames of the file: the line range and the functions. */
-    for (size_t i = 0; i < p->nframes; i++) {
-        const hm_pframe *f = &p->frames[i];
-        if (f->pseudo || strcmp(f->file, v->file) != 0)
-            continue;
-        if (f->line > v->nlines)
-            v->nlines = f->line;
+    sums *counted[3] = {&set->files[file].lines[p->frames[frame].line], &set->files[file].s,
+                        &set->functions[set->function_of_frame[frame]].s};
+    for (int i = 0; i < 3; i++) {
+        if (delta > 0 && counted[i]->on_path++ == 0)
+            add(counted[i], p, node);
+        else if (delta < 0)
+            counted[i]->on_path--;
     }
-    if (v->nsource_lines > v->nlines)
-        v->nlines = v->nsource_lines;
-    v->lines = calloc((size_t)v->nlines + 1, sizeof *v->lines);
-    v->functions = calloc(p->nframes, sizeof *v->functions);
-    v->function_of_frame = malloc(p->nframes * sizeof *v->function_of_frame);
-    if (!v->lines || !v->functions || !v->function_of_frame)
+}
+
+static const source_set *sort_set;
+static const hm_profile *sort_profile;
+
+/* Frames by file, then function name. */
+static int by_file_and_function(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    int32_t fx = sort_set->file_of_frame[x], fy = sort_set->file_of_frame[y];
+    if (fx != fy)
+        return fx < fy ? -1 : 1;
+    return strcmp(sort_profile->frames[x].function, sort_profile->frames[y].function);
+}
+
+/* Functions by file, then first line. */
+static int by_file_then_line(const void *a, const void *b)
+{
+    const function_sums *x = &sort_set->functions[*(const uint32_t *)a];
+    const function_sums *y = &sort_set->functions[*(const uint32_t *)b];
+    if (x->file != y->file)
+        return x->file < y->file ? -1 : 1;
+    if (x->first_line != y->first_line)
+        return x->first_line < y->first_line ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+static int32_t file_index(const source_set *set, const char *name)
+{
+    size_t lo = 0, hi = set->nfiles; /* files are sorted by name */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(set->files[mid].name, name);
+        if (c == 0)
+            return (int32_t)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+/* set->functions: one per (file, function name), in each file's order of
+ * first line; set->function_of_frame filled.  O(frames log frames). */
+static bool find_functions(source_set *set, const hm_profile *p)
+{
+    uint32_t *frames = malloc((p->nframes + 1) * sizeof *frames);
+    uint32_t *order = malloc((p->nframes + 1) * sizeof *order);
+    int32_t *renamed = malloc((p->nframes + 1) * sizeof *renamed);
+    function_sums *sorted = calloc(p->nframes + 1, sizeof *sorted);
+    bool ok = frames && order && renamed && sorted;
+    size_t n = 0;
+    for (size_t i = 0; ok && i < p->nframes; i++)
+        if (set->file_of_frame[i] >= 0)
+            frames[n++] = (uint32_t)i;
+    sort_set = set;
+    sort_profile = p;
+    if (ok)
+        qsort(frames, n, sizeof *frames, by_file_and_function);
+    for (size_t k = 0; ok && k < n; k++) {
+        const hm_pframe *f = &p->frames[frames[k]];
+        int32_t file = set->file_of_frame[frames[k]];
+        function_sums *last = set->nfunctions ? &set->functions[set->nfunctions - 1] : NULL;
+        if (!last || last->file != file || strcmp(last->name, f->function) != 0) {
+            last = &set->functions[set->nfunctions++];
+            *last = (function_sums){f->function, file, f->line, f->line, {{0, 0}, {0, 0}, 0}};
+        }
+        last->first_line = f->line < last->first_line ? f->line : last->first_line;
+        last->last_line = f->line > last->last_line ? f->line : last->last_line;
+        set->function_of_frame[frames[k]] = (int32_t)(set->nfunctions - 1);
+    }
+    for (size_t k = 0; ok && k < set->nfunctions; k++)
+        order[k] = (uint32_t)k;
+    if (ok)
+        qsort(order, set->nfunctions, sizeof *order, by_file_then_line);
+    for (size_t k = 0; ok && k < set->nfunctions; k++) {
+        sorted[k] = set->functions[order[k]];
+        renamed[order[k]] = (int32_t)k;
+    }
+    for (size_t k = 0; ok && k < n; k++)
+        set->function_of_frame[frames[k]] = renamed[set->function_of_frame[frames[k]]];
+    if (ok) {
+        free(set->functions);
+        set->functions = sorted;
+        sorted = NULL;
+    }
+    free(frames);
+    free(order);
+    free(renamed);
+    free(sorted);
+    return ok;
+}
+
+/* set->files (sorted by name, source lines read or not) must be filled. */
+static bool sum_files(source_set *set, const hm_profile *p)
+{
+    set->file_of_frame = malloc((p->nframes + 1) * sizeof *set->file_of_frame);
+    set->function_of_frame = malloc((p->nframes + 1) * sizeof *set->function_of_frame);
+    set->functions = calloc(p->nframes + 1, sizeof *set->functions);
+    if (!set->file_of_frame || !set->function_of_frame || !set->functions)
         return false;
     for (size_t i = 0; i < p->nframes; i++) {
         const hm_pframe *f = &p->frames[i];
-        v->function_of_frame[i] = -1;
-        if (f->pseudo || strcmp(f->file, v->file) != 0 || f->line <= 0)
-            continue;
-        function_sums *fn = function_of(v, f->function);
-        if (!fn) {
-            fn = &v->functions[v->nfunctions++];
-            fn->name = f->function;
-            fn->first_line = fn->last_line = f->line;
-        }
-        if (f->line < fn->first_line)
-            fn->first_line = f->line;
-        if (f->line > fn->last_line)
-            fn->last_line = f->line;
-        v->function_of_frame[i] = (int32_t)(fn - v->functions);
+        int32_t file = f->pseudo || f->line <= 0 ? -1 : file_index(set, f->file);
+        set->file_of_frame[i] = file;
+        if (file >= 0 && f->line > set->files[file].nlines)
+            set->files[file].nlines = f->line;
     }
-    /* In the file's order, then every frame pointed at its function again. */
-    qsort(v->functions, v->nfunctions, sizeof *v->functions, by_first_line);
-    for (size_t i = 0; i < p->nframes; i++)
-        if (v->function_of_frame[i] >= 0)
-            v->function_of_frame[i] =
-                (int32_t)(function_of(v, p->frames[i].function) - v->functions);
-    /* Depth first over the tree, without a stack: parents and siblings are
+    for (size_t k = 0; k < set->nfiles; k++) {
+        file_sums *fs = &set->files[k];
+        if (fs->nsource_lines > fs->nlines)
+            fs->nlines = fs->nsource_lines;
+        fs->lines = calloc((size_t)fs->nlines + 1, sizeof *fs->lines);
+        fs->recorded = calloc((size_t)fs->nlines + 1, sizeof *fs->recorded);
+        if (!fs->lines || !fs->recorded)
+            return false;
+    }
+    if (!find_functions(set, p))
+        return false;
+    /* The recorded text of each line, where the file could not be read. */
+    for (size_t i = 0; i < p->nframes; i++) {
+        int32_t file = set->file_of_frame[i];
+        const hm_pframe *f = &p->frames[i];
+        if (file >= 0 && f->source[0] && !set->files[file].recorded[f->line])
+            set->files[file].recorded[f->line] = f->source;
+    }
+    /* Depth first over the tree without a stack: parents and siblings are
      * links.  The root has no frame. */
     uint32_t n = 0;
     for (;;) {
         if (n != 0)
-            visit(v, p, n, +1);
+            visit(set, p, n, +1);
         if (p->nodes[n].first_child != HM_NONE) {
             n = p->nodes[n].first_child;
             continue;
         }
         for (;;) {
             if (n == 0)
-                goto walked;
-            visit(v, p, n, -1);
+                return true;
+            visit(set, p, n, -1);
             if (p->nodes[n].next_sibling != HM_NONE) {
                 n = p->nodes[n].next_sibling;
                 break;
@@ -217,17 +316,31 @@ static bool sum_file(file_view *v, const hm_profile *p)
             n = p->nodes[n].parent;
         }
     }
-walked:
-    return true;
 }
 
-static void read_source(file_view *v, const hm_profile *p, const char *wanted)
+static void free_set(source_set *set)
+{
+    for (size_t k = 0; k < set->nfiles; k++) {
+        free(set->files[k].lines);
+        free(set->files[k].recorded);
+        free(set->files[k].source);
+        free(set->files[k].source_lines);
+    }
+    free(set->files);
+    free(set->functions);
+    free(set->file_of_frame);
+    free(set->function_of_frame);
+}
+
+static void read_source(file_sums *fs, const hm_profile *p, const char *wanted)
 {
     FILE *f = fopen(wanted, "rb");
-    if (!f) {
+    if (!f && fs->name[0] != '/') {
         char joined[PATH_MAX * 2];
-        snprintf(joined, sizeof joined, "%s/%s", hm_profile_meta(p, "cwd"), v->file);
-        f = fopen(v->file[0] == '/' ? v->file : joined, "rb");
+        snprintf(joined, sizeof joined, "%s/%s", hm_profile_meta(p, "cwd"), fs->name);
+        f = fopen(joined, "rb");
+    } else if (!f) {
+        f = fopen(fs->name, "rb");
     }
     if (!f)
         return;
@@ -237,69 +350,61 @@ static void read_source(file_view *v, const hm_profile *p, const char *wanted)
     while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
         hm_buf_putn(&text, chunk, got);
     fclose(f);
-    if (text.failed || !text.data) {
-        hm_buf_free(&text);
-        return;
-    }
     int32_t n = 1;
     for (size_t i = 0; i < text.len; i++)
         n += text.data[i] == '\n';
-    v->source_lines = calloc((size_t)n + 2, sizeof *v->source_lines);
-    if (!v->source_lines) {
+    fs->source_lines = text.failed || !text.data ? NULL : calloc((size_t)n + 2, sizeof(char *));
+    if (!fs->source_lines) {
         hm_buf_free(&text);
         return;
     }
-    v->source = text.data;
+    fs->source = text.data;
     int32_t line = 1;
-    v->source_lines[line] = text.data;
+    fs->source_lines[line] = text.data;
     for (size_t i = 0; i < text.len; i++) {
         if (text.data[i] == '\r' && i + 1 < text.len && text.data[i + 1] == '\n')
             text.data[i] = '\0';
         if (text.data[i] == '\n') {
             text.data[i] = '\0';
             if (i + 1 < text.len)
-                v->source_lines[++line] = text.data + i + 1;
+                fs->source_lines[++line] = text.data + i + 1;
         }
     }
-    v->nsource_lines = line;
+    fs->nsource_lines = line;
 }
 
 /* The line's text: from the file, else as the profile recorded it. */
-static const char *line_text(const file_view *v, const hm_profile *p, int32_t line)
+static const char *line_text(const file_sums *fs, int32_t line)
 {
-    if (line <= v->nsource_lines && v->source_lines[line])
-        return v->source_lines[line];
-    for (size_t i = 0; i < p->nframes; i++) {
-        const hm_pframe *f = &p->frames[i];
-        if (!f->pseudo && f->line == line && f->source[0] && strcmp(f->file, v->file) == 0)
-            return f->source;
-    }
-    return NULL;
+    if (line <= fs->nsource_lines && fs->source_lines[line])
+        return fs->source_lines[line];
+    return line <= fs->nlines ? fs->recorded[line] : NULL;
 }
 
-/* ---- layouts ---- */
+/* ---- heapmark report --lines ---- */
 
-static void cell(hm_buf *out, int64_t bytes, int width)
+static void cell(hm_buf *out, int64_t n, bool as_bytes, int width)
 {
     hm_buf c = {0};
-    if (bytes)
-        hm_buf_bytes(&c, bytes);
-    hm_buf_printf(out, "%*s", width, c.data ? c.data : "");
+    if (n && as_bytes)
+        hm_buf_bytes(&c, n);
+    else if (n)
+        hm_buf_grouped(&c, n);
+    hm_buf_printf(out, " %*s", width, c.data ? c.data : "");
     hm_buf_free(&c);
 }
 
-static void count_cell(hm_buf *out, int64_t count, int width)
+static void figures(hm_buf *out, const sums *s)
 {
-    hm_buf c = {0};
-    if (count)
-        hm_buf_grouped(&c, count);
-    hm_buf_printf(out, "%*s", width, c.data ? c.data : "");
-    hm_buf_free(&c);
+    cell(out, s->peak.bytes, true, 11);
+    cell(out, s->allocated.bytes, true, 11);
+    cell(out, s->allocated.count, false, 12);
 }
 
-static void render_text(const file_view *v, const hm_profile *p, hm_buf *out)
+static void render_text(const source_set *set, const hm_profile *p, hm_buf *out)
 {
-    hm_buf_printf(out, "File: %s\n", hm_short_path(p, v->file));
+    const file_sums *fs = &set->files[0];
+    hm_buf_printf(out, "File: %s\n", hm_short_path(p, fs->name));
     hm_buf_puts(out, "Peak tracked memory ");
     hm_buf_bytes(out, p->snapshot_total[HM_SNAP_PEAK - 1]);
     hm_buf_printf(out, " at %.2f s. ", hm_profile_meta_real(p, "peak_at_s"));
@@ -314,70 +419,70 @@ static void render_text(const file_view *v, const hm_profile *p, hm_buf *out)
     hm_buf_printf(out, "%6s %11s %11s %12s  %s\n", "Line #", "At peak", "Allocated", "Allocations",
                   "Line Contents");
     hm_buf_puts(out, "===================================================================\n");
-    for (int32_t line = 1; line <= v->nlines; line++) {
-        const line_sums *l = &v->lines[line];
-        const char *text = line_text(v, p, line);
+    for (int32_t line = 1; line <= fs->nlines; line++) {
+        const sums *l = &fs->lines[line];
+        const char *text = line_text(fs, line);
         if (!text && !l->allocated.count && !l->peak.bytes)
-            continue; /* beyond the file, or unknown and empty */
-        hm_buf_printf(out, "%6d ", line);
-        cell(out, l->peak.bytes, 11);
-        hm_buf_puts(out, " ");
-        cell(out, l->allocated.bytes, 11);
-        hm_buf_puts(out, " ");
-        count_cell(out, l->allocated.count, 12);
+            continue; /* unknown and empty */
+        hm_buf_printf(out, "%6d", line);
+        figures(out, l);
         hm_buf_printf(out, "  %s\n", text ? text : "");
     }
     hm_buf_printf(out, "\n%-40s %11s %11s %12s\n", "Function (lines)", "At peak", "Allocated",
                   "Allocations");
-    for (size_t i = 0; i < v->nfunctions; i++) {
-        const function_sums *fn = &v->functions[i];
+    for (size_t i = 0; i < set->nfunctions; i++) {
+        const function_sums *fn = &set->functions[i];
         hm_buf label = {0};
         hm_buf_printf(&label, "%s (%d-%d)", fn->name, fn->first_line, fn->last_line);
-        hm_buf_fit(out, label.data ? label.data : "", 40, false);
-        size_t shown = hm_text_width(label.data ? label.data : "");
-        hm_buf_printf(out, "%*s ", shown < 40 ? (int)(40 - shown) : 0, "");
+        const char *text = label.data ? label.data : "";
+        hm_buf_fit(out, text, 40, false);
+        size_t shown = hm_text_width(text) < 40 ? hm_text_width(text) : 40;
+        hm_buf_printf(out, "%*s", (int)(40 - shown), "");
         hm_buf_free(&label);
-        cell(out, fn->peak.bytes, 11);
-        hm_buf_puts(out, " ");
-        cell(out, fn->allocated.bytes, 11);
-        hm_buf_puts(out, " ");
-        count_cell(out, fn->allocated.count, 12);
+        figures(out, &fn->s);
         hm_buf_puts(out, "\n");
     }
 }
 
-static void render_json(const file_view *v, const hm_profile *p, hm_buf *out)
+static void json_sums(hm_buf *out, const sums *s)
 {
+    hm_buf_printf(out,
+                  "\"peak_bytes\": %lld, \"peak_count\": %lld, \"allocated_bytes\": %lld, "
+                  "\"allocations\": %lld",
+                  (long long)s->peak.bytes, (long long)s->peak.count, (long long)s->allocated.bytes,
+                  (long long)s->allocated.count);
+}
+
+static void render_json(const source_set *set, const hm_profile *p, hm_buf *out)
+{
+    const file_sums *fs = &set->files[0];
     hm_buf_puts(out, "{\"file\": ");
-    hm_buf_json(out, v->file);
+    hm_buf_json(out, fs->name);
     hm_buf_printf(out, ", \"exact\": %s, \"peak_bytes\": %lld, \"lines\": [",
                   hm_profile_is_exact(p) ? "true" : "false",
                   (long long)p->snapshot_total[HM_SNAP_PEAK - 1]);
     bool first = true;
-    for (int32_t line = 1; line <= v->nlines; line++) {
-        const line_sums *l = &v->lines[line];
+    for (int32_t line = 1; line <= fs->nlines; line++) {
+        const sums *l = &fs->lines[line];
         if (!l->allocated.count && !l->peak.bytes)
             continue;
-        const char *text = line_text(v, p, line);
-        hm_buf_printf(out,
-                      "%s\n  {\"line\": %d, \"peak_bytes\": %lld, \"peak_count\": %lld, "
-                      "\"allocated_bytes\": %lld, \"allocations\": %lld, \"source\": ",
-                      first ? "" : ",", line, (long long)l->peak.bytes, (long long)l->peak.count,
-                      (long long)l->allocated.bytes, (long long)l->allocated.count);
+        const char *text = line_text(fs, line);
+        hm_buf_printf(out, "%s\n  {\"line\": %d, ", first ? "" : ",", line);
+        json_sums(out, l);
+        hm_buf_puts(out, ", \"source\": ");
         hm_buf_json(out, text ? text : "");
         hm_buf_puts(out, "}");
         first = false;
     }
     hm_buf_puts(out, "],\n \"functions\": [");
-    for (size_t i = 0; i < v->nfunctions; i++) {
-        const function_sums *fn = &v->functions[i];
+    for (size_t i = 0; i < set->nfunctions; i++) {
+        const function_sums *fn = &set->functions[i];
         hm_buf_printf(out, "%s\n  {\"function\": ", i ? "," : "");
         hm_buf_json(out, fn->name);
-        hm_buf_printf(out,
-                      ", \"first_line\": %d, \"last_line\": %d, \"peak_bytes\": %lld, "
-                      "\"allocated_bytes\": %lld, \"allocations\": %lld}",
-                      fn->first_line, fn->last_line, (long long)fn->peak.bytes,
-                      (long long)fn->allocated.bytes, (long long)fn->allocated.count);
+        hm_buf_printf(out, ", \"first_line\": %d, \"last_line\": %d, ", fn->first_line,
+                      fn->last_line);
+        json_sums(out, &fn->s);
+        hm_buf_puts(out, "}");
     }
     hm_buf_puts(out, "]}\n");
 }
@@ -385,22 +490,89 @@ static void render_json(const file_view *v, const hm_profile *p, hm_buf *out)
 bool hm_report_source_lines(const hm_profile *p, const char *wanted, bool json, hm_buf *out,
                             char *err, size_t errlen)
 {
-    file_view v = {0};
-    v.file = find_file(p, wanted, err, errlen);
-    if (!v.file)
+    source_set set = {calloc(1, sizeof(file_sums)), 1, NULL, 0, NULL, NULL};
+    if (!set.files) {
+        snprintf(err, errlen, "out of memory");
         return false;
-    read_source(&v, p, wanted);
-    bool ok = sum_file(&v, p);
+    }
+    set.files[0].name = find_file(p, wanted, err, errlen);
+    if (!set.files[0].name) {
+        free_set(&set);
+        return false;
+    }
+    read_source(&set.files[0], p, wanted);
+    bool ok = sum_files(&set, p);
     if (!ok)
         snprintf(err, errlen, "out of memory summing the lines of %s", wanted);
     else if (json)
-        render_json(&v, p, out);
+        render_json(&set, p, out);
     else
-        render_text(&v, p, out);
-    free(v.lines);
-    free(v.functions);
-    free(v.function_of_frame);
-    free(v.source);
-    free(v.source_lines);
+        render_text(&set, p, out);
+    free_set(&set);
     return ok;
+}
+
+/* ---- report.html's "Source files" ---- */
+
+static const source_set *ranking_set;
+static int by_file_peak_desc(const void *a, const void *b)
+{
+    const file_sums *x = &ranking_set->files[*(const size_t *)a];
+    const file_sums *y = &ranking_set->files[*(const size_t *)b];
+    if (x->s.peak.bytes != y->s.peak.bytes)
+        return x->s.peak.bytes > y->s.peak.bytes ? -1 : 1;
+    if (x->s.allocated.bytes != y->s.allocated.bytes)
+        return x->s.allocated.bytes > y->s.allocated.bytes ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+bool hm_html_sources(hm_buf *out, const hm_profile *p, size_t max_files)
+{
+    size_t nnames;
+    const char **names = distinct_files(p, &nnames);
+    source_set set = {0};
+    set.files = names ? calloc(nnames + 1, sizeof *set.files) : NULL;
+    size_t *order = names ? malloc((nnames + 1) * sizeof *order) : NULL;
+    bool ok = names && set.files && order;
+    for (size_t i = 0; ok && i < nnames; i++) {
+        hm_pframe probe = {.file = names[i]};
+        if (!hm_frame_is_library(&probe)) /* the program's own files, in name order */
+            set.files[set.nfiles++].name = names[i];
+    }
+    ok = ok && sum_files(&set, p);
+    hm_buf_puts(out, "\"sources\":[");
+    if (ok) {
+        for (size_t k = 0; k < set.nfiles; k++)
+            order[k] = k;
+        ranking_set = &set;
+        qsort(order, set.nfiles, sizeof *order, by_file_peak_desc);
+        size_t shown = set.nfiles < max_files ? set.nfiles : max_files;
+        for (size_t r = 0; r < shown; r++) {
+            const file_sums *fs = &set.files[order[r]];
+            hm_buf_puts(out, r ? ",{\"file\":" : "{\"file\":");
+            hm_html_json_text(out, hm_short_path(p, fs->name));
+            hm_buf_printf(out, ",\"peak\":%lld,\"allocated\":%lld,\"lines\":[",
+                          (long long)fs->s.peak.bytes, (long long)fs->s.allocated.bytes);
+            bool first = true;
+            for (int32_t line = 1; line <= fs->nlines; line++) {
+                const sums *l = &fs->lines[line];
+                if (!l->allocated.count && !l->peak.bytes)
+                    continue;
+                const char *text = line_text(fs, line);
+                hm_buf_printf(out, "%s[%d,%lld,%lld,%lld,", first ? "" : ",", line,
+                              (long long)l->peak.bytes, (long long)l->allocated.bytes,
+                              (long long)l->allocated.count);
+                hm_html_json_text(out, text ? text : "");
+                hm_buf_puts(out, "]");
+                first = false;
+            }
+            hm_buf_puts(out, "]}");
+        }
+    }
+    hm_buf_printf(out, "],\"sources_omitted\":%zu",
+                  ok && set.nfiles > max_files ? set.nfiles - max_files : 0);
+    free(order);
+    free(names);
+    free_set(&set);
+    return ok && !out->failed;
 }

@@ -1,7 +1,7 @@
 /*
- * heapmark report.html, part 1 of 5 (setup.py joins common.js, flame.js,
- * table.js, timeline.js and main.js, in that order, into the page's one
- * script): the data csrc/report/html.c embeds in the script element
+ * heapmark report.html, part 1 of 6 (setup.py joins common.js, flame.js,
+ * table.js, sources.js, timeline.js and main.js, in that order, into the
+ * page's one script): the data csrc/report/html.c embeds in the script element
  * "heapmark-data", decoded once, and what every part shares.
  *
  * Owns: number and time formatting (as the C reports print them), the DOM

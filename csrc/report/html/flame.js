@@ -1,5 +1,5 @@
 /*
- * heapmark report.html, part 2 of 5: the flamegraph.
+ * heapmark report.html, part 2 of 6: the flamegraph.
  *
  * Owns: drawing the call tree on a canvas (flame: root at the bottom, or
  * icicle), its tooltips, zoom and breadcrumb, the snapshot buttons and their

@@ -1,5 +1,5 @@
 /*
- * heapmark report.html, part 5 of 5: the run's metadata and the start.
+ * heapmark report.html, part 6 of 6: the run's metadata and the start.
  *
  * Owns: the header (command, Python, mode and sample rate, run time, peak
  * tracked and RSS, what remained, the processes, and which numbers are
@@ -79,6 +79,7 @@
   hm.flame.renderBreadcrumb();
   hm.flame.render();
   hm.table.render();
+  hm.sources.fill();
 
   /* For tests and the curious: what the flamegraph drew last, in canvas
    * pixels, with each frame's label and bytes. */

@@ -1,5 +1,5 @@
 /*
- * heapmark report.html, part 3 of 5: the table of top lines and functions.
+ * heapmark report.html, part 3 of 6: the table of top lines and functions.
  *
  * Owns: the rows csrc/report/html_top_table.c chose for each snapshot, their
  * sorting by any column, and the rows shown (the first few, or all).

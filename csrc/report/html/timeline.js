@@ -1,5 +1,5 @@
 /*
- * heapmark report.html, part 4 of 5: memory over time.
+ * heapmark report.html, part 5 of 6: memory over time.
  *
  * Owns: the chart of tracked memory and RSS with the phases (named bands,
  * one lane per nesting level), the GC runs and the peak; its hover values;
