@@ -381,6 +381,15 @@ static const char *line_text(const file_sums *fs, int32_t line)
     return line <= fs->nlines ? fs->recorded[line] : NULL;
 }
 
+/* The first line after `line` that allocated or held anything; 0 if none. */
+static int32_t next_line(const file_sums *fs, int32_t line)
+{
+    while (++line <= fs->nlines)
+        if (fs->lines[line].allocated.count || fs->lines[line].peak.bytes)
+            return line;
+    return 0;
+}
+
 /* ---- heapmark report --lines ---- */
 
 static void cell(hm_buf *out, int64_t n, bool as_bytes, int width)
@@ -461,18 +470,15 @@ static void render_json(const source_set *set, const hm_profile *p, hm_buf *out)
     hm_buf_printf(out, ", \"exact\": %s, \"peak_bytes\": %lld, \"lines\": [",
                   hm_profile_is_exact(p) ? "true" : "false",
                   (long long)p->snapshot_total[HM_SNAP_PEAK - 1]);
-    bool first = true;
-    for (int32_t line = 1; line <= fs->nlines; line++) {
+    int32_t first = next_line(fs, 0);
+    for (int32_t line = first; line; line = next_line(fs, line)) {
         const sums *l = &fs->lines[line];
-        if (!l->allocated.count && !l->peak.bytes)
-            continue;
         const char *text = line_text(fs, line);
-        hm_buf_printf(out, "%s\n  {\"line\": %d, ", first ? "" : ",", line);
+        hm_buf_printf(out, "%s\n  {\"line\": %d, ", line == first ? "" : ",", line);
         json_sums(out, l);
         hm_buf_puts(out, ", \"source\": ");
         hm_buf_json(out, text ? text : "");
         hm_buf_puts(out, "}");
-        first = false;
     }
     hm_buf_puts(out, "],\n \"functions\": [");
     for (size_t i = 0; i < set->nfunctions; i++) {
@@ -553,18 +559,15 @@ bool hm_html_sources(hm_buf *out, const hm_profile *p, size_t max_files)
             hm_html_json_text(out, hm_short_path(p, fs->name));
             hm_buf_printf(out, ",\"peak\":%lld,\"allocated\":%lld,\"lines\":[",
                           (long long)fs->s.peak.bytes, (long long)fs->s.allocated.bytes);
-            bool first = true;
-            for (int32_t line = 1; line <= fs->nlines; line++) {
+            int32_t first = next_line(fs, 0);
+            for (int32_t line = first; line; line = next_line(fs, line)) {
                 const sums *l = &fs->lines[line];
-                if (!l->allocated.count && !l->peak.bytes)
-                    continue;
                 const char *text = line_text(fs, line);
-                hm_buf_printf(out, "%s[%d,%lld,%lld,%lld,", first ? "" : ",", line,
+                hm_buf_printf(out, "%s[%d,%lld,%lld,%lld,", line == first ? "" : ",", line,
                               (long long)l->peak.bytes, (long long)l->allocated.bytes,
                               (long long)l->allocated.count);
                 hm_html_json_text(out, text ? text : "");
                 hm_buf_puts(out, "]");
-                first = false;
             }
             hm_buf_puts(out, "]}");
         }
