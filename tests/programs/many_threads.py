@@ -58,7 +58,13 @@ def main(out, daemons):
     # The churn line also made the int each churn() returned (kept in `kept`).
     churn_line = sum(kept) + sum(block(sys.getsizeof(k)) for k in kept)
     end = {CHURN_LINE: churn_line, tls_line: n.tls_kept_bytes()}
-    write(out, end=end, unseen=n.usable(unseen), lines={"churn": CHURN_LINE, "tls": tls_line})
+    # churn()'s argument tuple: one per call, freed into CPython's tuple
+    # free list, which keeps the block allocated.  A call that found the free
+    # list empty allocated a new one at the churn line: how many did depends
+    # on how many of the 16 calls overlapped, which the scheduler decides.
+    args_tuple = block(sys.getsizeof((1, 2, 3)))
+    write(out, end=end, unseen=n.usable(unseen), args_tuple=args_tuple,
+          lines={"churn": CHURN_LINE, "tls": tls_line})
 
 
 main(sys.argv[1], "--daemons" in sys.argv)
