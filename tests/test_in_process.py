@@ -155,6 +155,7 @@ def test_bad_use_raises_heapmarks_own_error(tmp_path):
         print(message(lambda: heapmark.track("a-file/inside")))
         print(message(lambda: heapmark.track("x", sample_rate="lots")))
         print(message(t.top) if False else "still usable: %d" % (t.peak_bytes >= 0))
+        print(message(lambda: t.lines("nope.py")))
         """
     )
     _, stdout, err = python(code, tmp_path)
@@ -165,6 +166,7 @@ def test_bad_use_raises_heapmarks_own_error(tmp_path):
     assert lines[3].startswith("cannot create ") and "a-file/inside" in lines[3]
     assert "sample_rate expects a number of bytes" in lines[4]
     assert lines[5] == "still usable: 1"
+    assert lines[6].startswith("no allocation in this profile was made in 'nope.py'")
     assert err == ""
     assert not (tmp_path / "other").exists()
 

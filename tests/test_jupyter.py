@@ -73,7 +73,7 @@ CELLS = [
     "import json, sys\nimport numpy as np\nN = 100_000",
     textwrap.dedent(
         """\
-        %%heapmark --exact -o results --census --top 5
+        %%heapmark --exact -o results --census --top 5 --lines
         arr = np.ones(30 * 2**20 // 8)
         values = [float(i) for i in range(N)]
         """
@@ -135,6 +135,30 @@ def test_notebook_cell_shows_the_truth(notebook):
     held = truth["arr"] + truth["values"]
     assert held <= figures["peak_bytes"] <= held + (2 << 20)
     assert held <= figures["end_bytes"] <= held + (2 << 20)
+    # --lines: every line of the cell, with the figures heapmark report
+    # --lines gives; the top lines' bytes are the same numbers.
+    by_line = {row["line"]: row for row in figures["lines"]}
+    assert sorted(by_line) == [1, 2]
+    assert by_line[1]["peak_bytes"] == arr_row["bytes"]
+    assert by_line[2]["peak_bytes"] == values_row["bytes"]
+    # Line 1: the array's data and header, and a few small objects of np.ones.
+    assert 2 <= by_line[1]["allocations"] <= 10
+    assert by_line[2]["allocations"] > 100_000  # the floats, range()'s ints, the list
+    listing = text[text.index("the cell line by line") :].splitlines()
+    assert listing[1].split() == [
+        "Line",
+        "#",
+        "At",
+        "peak",
+        "Allocated",
+        "Allocations",
+        "Line",
+        "Contents",
+    ]
+    assert listing[2].startswith("     1 ") and listing[2].endswith(
+        "arr = np.ones(30 * 2**20 // 8)"
+    )
+    assert "<table class='heapmark-lines'>" in html
     # The same figures in the text and the HTML the notebook shows.
     assert "cell [%d] line 1" % number in text and "(%d bytes)" % figures["peak_bytes"] in text
     assert "ipython-input" not in text and "ipykernel_" not in text

@@ -1,12 +1,14 @@
 """The Jupyter magics: ``%load_ext heapmark``, then ``%%heapmark`` on a cell.
 
     %%heapmark [--exact] [--sample-rate 64K] [--seed N] [-o DIR] [--top N]
-               [--census] [--no-flamegraph]
+               [--lines] [--census] [--no-flamegraph]
 
 runs the cell under in-process tracking (heapmark.track) in the ordinary
 kernel and shows, inline: the peak and end totals, the cell's top lines at
 the peak (as ``cell [N] line L`` with their source text), and report.html's
-flamegraph and table, embedded and still self-contained.  ``--census`` adds
+flamegraph and table, embedded and still self-contained.  ``--lines`` adds
+every line of the cell with what it held at the peak, allocated in all and
+how many allocations it made (``heapmark report --lines``).  ``--census`` adds
 the census of the objects the cell created and left alive;
 ``%heapmark_census [--top N]`` prints the census of the whole heap.
 
@@ -21,7 +23,7 @@ import shlex
 
 OPTIONS_HELP = (
     "%%heapmark [--exact] [--sample-rate BYTES] [--seed N] [-o DIR] [--top N] "
-    "[--census] [--no-flamegraph]"
+    "[--lines] [--census] [--no-flamegraph]"
 )
 
 
@@ -40,6 +42,7 @@ def parse_cell_options(line):
         "directory": None,
         "top": 10,
         "census": False,
+        "lines": False,
         "flamegraph": True,
     }
     try:
@@ -51,8 +54,14 @@ def parse_cell_options(line):
         word, value = words[i], None
         if word.startswith("--") and "=" in word:
             word, value = word.split("=", 1)
-        if word in ("--exact", "--census", "--no-flamegraph") and value is None:
-            key = {"--exact": "exact", "--census": "census", "--no-flamegraph": "flamegraph"}[word]
+        flags = {
+            "--exact": "exact",
+            "--census": "census",
+            "--lines": "lines",
+            "--no-flamegraph": "flamegraph",
+        }
+        if word in flags and value is None:
+            key = flags[word]
             options[key] = word != "--no-flamegraph"
             i += 1
             continue
@@ -91,13 +100,16 @@ class CellResult:
     """What a %%heapmark cell shows: text for terminals and tests, HTML for
     the notebook (the same figures in both)."""
 
-    def __init__(self, cell_number, source_path, tracker, top, census_text, flamegraph):
+    def __init__(
+        self, cell_number, source_path, tracker, top, census_text, flamegraph, listing=None
+    ):
         self.cell_number = cell_number
         self.source_path = source_path
         self.tracker = tracker
         self.top = top
         self.census_text = census_text
         self.flamegraph = flamegraph
+        self.listing = listing  # [(line, figures or None, text)] with --lines
 
     def place(self, row):
         if os.path.abspath(row["file"]) == self.source_path:
@@ -136,6 +148,15 @@ class CellResult:
                 "  %10s  %5.1f%%  %s  %s"
                 % (_size(row["bytes"]), share, self.place(row), row.get("source", "").strip())
             )
+        if self.listing:
+            lines.append("the cell line by line (what each line's callees allocated included):")
+            lines.append(
+                "%6s %11s %11s %12s  %s"
+                % ("Line #", "At peak", "Allocated", "Allocations", "Line Contents")
+            )
+            for number, row, text in self.listing:
+                peak, allocated, count = _listing_cells(row)
+                lines.append("%6d %11s %11s %12s  %s" % (number, peak, allocated, count, text))
         lines.append("profile: %s" % t.profile)
         if self.census_text:
             lines.append("objects the cell created and left alive:")
@@ -174,6 +195,20 @@ class CellResult:
                 "<table><thead><tr><th>held at the peak</th><th>share</th><th>line</th>"
                 "<th>source</th></tr></thead><tbody>%s</tbody></table>" % rows
             )
+        if self.listing:
+            body = "".join(
+                "<tr><td style='text-align:right'>%d</td><td style='text-align:right'>%s</td>"
+                "<td style='text-align:right'>%s</td><td style='text-align:right'>%s</td>"
+                "<td style='text-align:left'><pre style='margin:0'>%s</pre></td></tr>"
+                % ((number,) + tuple(e(c) for c in _listing_cells(row)) + (e(text),))
+                for number, row, text in self.listing
+            )
+            parts.append(
+                "<p>the cell line by line (what each line's callees allocated included):</p>"
+                "<table class='heapmark-lines'><thead><tr><th>line</th><th>at peak</th>"
+                "<th>allocated</th><th>allocations</th><th>source</th></tr></thead>"
+                "<tbody>%s</tbody></table>" % body
+            )
         if self.census_text:
             parts.append(
                 "<p>objects the cell created and left alive:</p>"
@@ -207,6 +242,9 @@ class CellResult:
                 for row in self.top
             ],
             "census": self.census_text,
+            "lines": [
+                dict(row, line=number) for number, row, _ in self.listing or () if row is not None
+            ],
         }
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -215,6 +253,32 @@ class CellResult:
             "text/html": self.html(),
             self.MIME_TYPE: self.figures(),
         }
+
+
+def _listing_cells(row):
+    """At peak, allocated, allocations of a listed line, as shown ("" for 0)."""
+    if row is None:
+        return "", "", ""
+    return (
+        _size(row["peak_bytes"]) if row["peak_bytes"] else "",
+        _size(row["allocated_bytes"]) if row["allocated_bytes"] else "",
+        "{:,}".format(row["allocations"]) if row["allocations"] else "",
+    )
+
+
+def listing_of(tracker, source_path, cell):
+    """Every line of the cell with its figures (None where it allocated
+    nothing): [(line, {peak_bytes, allocated_bytes, allocations}, text)]."""
+    import heapmark
+
+    try:
+        found = tracker.lines(source_path)["lines"]
+    except heapmark.TrackingError:
+        found = []  # no line of the cell allocated anything
+    rows = {}
+    for row in found:
+        rows[row["line"]] = {k: row[k] for k in ("peak_bytes", "allocated_bytes", "allocations")}
+    return [(i, rows.get(i), text) for i, text in enumerate(cell.splitlines(), start=1)]
 
 
 def lines_of(rows, n, source_path):
@@ -286,7 +350,8 @@ def run_cell(shell, line, cell):
     if options["flamegraph"]:
         with open(os.path.join(directory, result_file("REPORT_HTML")), encoding="utf-8") as f:
             flamegraph = f.read()
-    result = CellResult(number, source_path, tracker, top, census_text, flamegraph)
+    listing = listing_of(tracker, source_path, cell) if options["lines"] else None
+    result = CellResult(number, source_path, tracker, top, census_text, flamegraph, listing)
     from IPython.display import display
 
     display(result)
@@ -316,8 +381,8 @@ def load_ipython_extension(ipython):
         @cell_magic("heapmark")
         def heapmark_cell(self, line, cell):
             """Runs the cell under heapmark's in-process tracking; options:
-            --exact, --sample-rate BYTES, --seed N, -o DIR, --top N, --census,
-            --no-flamegraph (see heapmark.jupyter)."""
+            --exact, --sample-rate BYTES, --seed N, -o DIR, --top N, --lines,
+            --census, --no-flamegraph (see heapmark.jupyter)."""
             run_cell(self.shell, line, cell)
 
         @line_magic("heapmark_census")

@@ -214,6 +214,17 @@ class Tracker:
         report = json.loads(_engine().summary_json(self._profile_or_raise(), int(n)))
         return report["top"][: int(n)]
 
+    def lines(self, file):
+        """One source file line by line, as ``heapmark report --lines``
+        computes it: a dict with "lines" (line, peak_bytes, allocated_bytes,
+        allocations, source; only lines that allocated or held memory, their
+        callees included) and "functions"."""
+        engine = _engine()
+        try:
+            return json.loads(engine.source_lines(self._profile_or_raise(), file, True))
+        except engine.ProfileError as e:
+            raise _error(str(e)) from None
+
     def summary(self, n=5):
         """The text summary ``heapmark report`` prints."""
         return _engine().summary(self._profile_or_raise(), int(n))
