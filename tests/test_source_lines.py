@@ -143,3 +143,18 @@ def test_bad_lines_requests_are_one_line_errors(profiled):
     assert_one_line_error(rc, err, "--lines prints to stdout")
     rc, _, err = run_heapmark(["report", "out/profile.db", "--lines"], cwd=work, check_rc=None)
     assert_one_line_error(rc, err, "--lines")
+
+
+def test_source_is_the_profiled_file_not_another_of_the_same_name(profiled):
+    """From a folder with another prog.py, --lines prog.py matches the
+    profiled prog.py by its name, and shows that file's text."""
+    work, _, _, _ = profiled
+    other = work / "other"
+    other.mkdir(exist_ok=True)
+    (other / "prog.py").write_text("# not the program\n" * 30)
+    _, out, _ = run_heapmark(
+        ["report", str(work / "out" / "profile.db"), "--lines", "prog.py"], cwd=other
+    )
+    row = next(line for line in out.splitlines() if line.startswith("%6d " % BLOB))
+    assert row.endswith("    blob = bytearray(24 << 20)"), row
+    assert "not the program" not in out

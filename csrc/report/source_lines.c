@@ -332,16 +332,19 @@ static void free_set(source_set *set)
     free(set->function_of_frame);
 }
 
+/* The file the profile names first (wanted may be another file that only
+ * ends the same way), else wanted: the profiled file moved since the run. */
 static void read_source(file_sums *fs, const hm_profile *p, const char *wanted)
 {
-    FILE *f = fopen(wanted, "rb");
-    if (!f && fs->name[0] != '/') {
-        char joined[PATH_MAX * 2];
-        snprintf(joined, sizeof joined, "%s/%s", hm_profile_meta(p, "cwd"), fs->name);
-        f = fopen(joined, "rb");
-    } else if (!f) {
-        f = fopen(fs->name, "rb");
-    }
+    char joined[PATH_MAX * 2];
+    const char *cwd = hm_profile_meta(p, "cwd");
+    if (fs->name[0] == '/' || !cwd[0])
+        snprintf(joined, sizeof joined, "%s", fs->name);
+    else
+        snprintf(joined, sizeof joined, "%s/%s", cwd, fs->name);
+    FILE *f = fopen(joined, "rb");
+    if (!f)
+        f = fopen(wanted, "rb");
     if (!f)
         return;
     hm_buf text = {0};
