@@ -527,6 +527,32 @@ def test_phases_marked_by_the_program(tmp_path, browser):
     assert names == ["load", "parse", "report"]
 
 
+def test_a_peak_between_timeline_samples_is_drawn(tmp_path, browser):
+    """A 50 MB spike far shorter than the 200 ms timeline interval: no sample
+    sees it, but the chart's tracked line passes through the peak (its bytes
+    are exact; its time comes from the coarse clock the hooks read)."""
+    (tmp_path / "spike.py").write_text(
+        "import time\ntime.sleep(0.25)\nb = bytearray(50_000_000)\ndel b\ntime.sleep(0.25)\n"
+    )
+    run_heapmark(
+        ["run", "-q", "--timeline-interval", "200", "-o", str(tmp_path / "out"), "spike.py"],
+        tmp_path,
+    )
+    data = page_data(tmp_path / "out" / "report.html")
+    peak, at = data["meta"]["peak_bytes"], data["meta"]["peak_at_s"]
+    assert peak >= 50_000_000
+    # The samples missed it: every sampled value is well below the peak.
+    samples = data["timeline"]
+    assert max(samples["tracked"]) < peak - 40_000_000, samples
+    page = Page(browser, tmp_path / "out" / "report.html")
+    assert page.errors() == []
+    line = page.js("return window.heapmarkReport.trackedLine()")
+    assert len(line["t"]) == len(samples["t"]) + 1
+    k = line["v"].index(peak)
+    assert line["t"][k] == at and line["t"] == sorted(line["t"])
+    assert line["v"][:k] + line["v"][k + 1 :] == samples["tracked"]
+
+
 # ---- program text is text ---------------------------------------------------------------
 
 HOSTILE_NAME = 'we<ird>&"q\'<script>alert(1)<!--.py'

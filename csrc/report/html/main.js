@@ -93,6 +93,10 @@
         };
       });
     },
+    /* The tracked-memory line of the chart: its times and bytes. */
+    trackedLine: function () {
+      return { t: hm.timeline.tracked.t.slice(), v: hm.timeline.tracked.v.slice() };
+    },
     state: function () {
       return { snapshot: state.snap, zoom: nodeLabel(state.zoom), icicle: state.icicle };
     },

@@ -21,6 +21,22 @@
   const gcs = data.gc.runs.map(function (g) {
     return { t0: g[0], t1: g[1], gen: g[2], before: g[3], after: g[4] };
   });
+  /* Tracked memory as drawn: the samples, with the peak itself put in where
+   * it fell between two of them.  Its bytes and time are exact, and a spike
+   * shorter than the interval would otherwise not show on the line (nor in
+   * a phase's highest figure) while the peak marker stands above it. */
+  const tracked = (function () {
+    const t = Array.from(TL.t);
+    const v = Array.from(TL.tracked);
+    if (!t.length || meta.peak_bytes <= 0) return { t: t, v: v };
+    let k = 0;
+    while (k < t.length && t[k] < meta.peak_at_s) k++;
+    if (!(k < t.length && t[k] === meta.peak_at_s && v[k] >= meta.peak_bytes)) {
+      t.splice(k, 0, meta.peak_at_s);
+      v.splice(k, 0, meta.peak_bytes);
+    }
+    return { t: t, v: v };
+  }());
   const chart = $('timeline');
   const chartBox = $('timeline-box');
   const chartTip = $('timeline-tip');
@@ -135,14 +151,15 @@
     c.strokeRect(MARGIN.left + 0.5, top + 0.5, plotWidth - 1, PLOT_HEIGHT - 1);
 
     // RSS, then tracked memory on top.
-    [['rss', '#2f6db5'], ['tracked', '#b44b12']].forEach(function (s) {
-      const values = TL[s[0]];
+    [[TL.t, TL.rss, '#2f6db5'], [tracked.t, tracked.v, '#b44b12']].forEach(function (s) {
+      const times = s[0];
+      const values = s[1];
       if (!values.length) return;
-      c.strokeStyle = s[1];
+      c.strokeStyle = s[2];
       c.lineWidth = 1.6;
       c.beginPath();
       for (let i = 0; i < values.length; i++) {
-        const x = X(TL.t[i]);
+        const x = X(times[i]);
         const y = Y(values[i]);
         if (i) c.lineTo(x, y);
         else c.moveTo(x, y);
@@ -267,8 +284,9 @@
       phases.slice().sort(function (a, b) { return a.t0 - b.t0 || a.depth - b.depth; })
         .forEach(function (p) {
           let high = -1;
-          for (let i = 0; i < TL.t.length; i++) {
-            if (TL.t[i] >= p.t0 && TL.t[i] <= p.t1) high = Math.max(high, TL.tracked[i]);
+          for (let i = 0; i < tracked.t.length; i++) {
+            const t = tracked.t[i];
+            if (t >= p.t0 && t <= p.t1) high = Math.max(high, tracked.v[i]);
           }
           const tr = document.createElement('tr');
           const name = el('td', 'name', p.name);
@@ -290,5 +308,5 @@
     $('timeline-counts').textContent = parts.join(', ') + '.';
   }
 
-  hm.timeline = { fill: fillTimelineText, render: renderTimeline };
+  hm.timeline = { fill: fillTimelineText, render: renderTimeline, tracked: tracked };
 }(heapmarkPage));
