@@ -107,7 +107,7 @@ def test_text_layout_names_the_mode_and_every_source_line(profiled):
     assert err == ""
     lines = out.splitlines()
     assert lines[0] == "File: prog.py"
-    assert ("Exact: every allocation recorded." in lines[1]) == (mode == "exact")
+    assert ("exact (every allocation recorded)" in lines[1]) == (mode == "exact")
     assert ("unbiased estimates" in lines[1]) == (mode == "sampled")
     header = next(i for i, line in enumerate(lines) if line.startswith("Line #"))
     assert " ".join(lines[header].split()) == "Line # At peak Allocated Allocations Line Contents"

@@ -132,3 +132,15 @@ bool hm_report_all(const hm_profile *p, const char *dir, char *err, size_t errle
 {
     return hm_report_all_with(p, dir, NULL, err, errlen);
 }
+
+void hm_report_mode(hm_buf *b, const hm_profile *p)
+{
+    if (hm_profile_is_exact(p)) {
+        hm_buf_puts(b, "exact (every allocation recorded)");
+    } else {
+        hm_buf_puts(b, "sampled, one sample per ");
+        hm_buf_bytes(b, hm_profile_meta_int(p, "sample_rate"));
+        hm_buf_puts(b, " allocated on average (per-line figures are unbiased estimates; "
+                       "totals are exact)");
+    }
+}

@@ -26,6 +26,9 @@
  * root for site-packages and the standard library.  Points into file. */
 const char *hm_short_path(const hm_profile *p, const char *file);
 void hm_frame_label(hm_buf *b, const hm_profile *p, uint32_t frame, bool short_path);
+/* "exact (every allocation recorded)", or the sample rate and which
+ * figures are estimates: how every text report names the mode. */
+void hm_report_mode(hm_buf *b, const hm_profile *p);
 /* The short label in at most width columns, the path shortened first. */
 void hm_frame_label_fit(hm_buf *b, const hm_profile *p, uint32_t frame, size_t width);
 /* The last cell of a terminal table row: the fitted label, then the line's

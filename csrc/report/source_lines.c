@@ -81,17 +81,23 @@ static const char **distinct_files(const hm_profile *p, size_t *n)
     return names;
 }
 
-static bool same_file_on_disk(const hm_profile *p, const char *recorded, const char *wanted_real)
+/* Where the profiled program found recorded: relative to its directory. */
+static void run_path(const hm_profile *p, const char *recorded, char *out, size_t size)
 {
-    if (!wanted_real)
-        return false;
-    char joined[PATH_MAX * 2], real[PATH_MAX];
     const char *cwd = hm_profile_meta(p, "cwd");
     if (recorded[0] == '/' || !cwd[0])
-        snprintf(joined, sizeof joined, "%s", recorded);
+        snprintf(out, size, "%s", recorded);
     else
-        snprintf(joined, sizeof joined, "%s/%s", cwd, recorded);
-    return realpath(joined, real) && strcmp(real, wanted_real) == 0;
+        snprintf(out, size, "%s/%s", cwd, recorded);
+}
+
+static bool same_file_on_disk(const hm_profile *p, const char *recorded, const char *wanted_real)
+{
+    char path[PATH_MAX * 2], real[PATH_MAX];
+    if (!wanted_real)
+        return false;
+    run_path(p, recorded, path, sizeof path);
+    return realpath(path, real) && strcmp(real, wanted_real) == 0;
 }
 
 static bool ends_with_path(const char *path, const char *end)
@@ -119,8 +125,7 @@ static const char *find_file(const hm_profile *p, const char *wanted, char *err,
     size_t nknown = 0;
     for (size_t i = 0; i < nnames && !exact; i++) {
         const char *name = names[i];
-        hm_pframe probe = {.file = name};
-        if (!hm_frame_is_library(&probe) && nknown < 8)
+        if (!hm_file_is_library(name) && nknown < 8)
             hm_buf_printf(&known, "%s%s", nknown++ ? ", " : "", hm_short_path(p, name));
         if (strcmp(name, wanted) == 0 || same_file_on_disk(p, name, wanted_real))
             exact = name;
@@ -170,6 +175,7 @@ static void visit(source_set *set, const hm_profile *p, uint32_t node, int delta
     }
 }
 
+/* What qsort's comparisons read (reports run one at a time). */
 static const source_set *sort_set;
 static const hm_profile *sort_profile;
 
@@ -336,13 +342,9 @@ static void free_set(source_set *set)
  * ends the same way), else wanted: the profiled file moved since the run. */
 static void read_source(file_sums *fs, const hm_profile *p, const char *wanted)
 {
-    char joined[PATH_MAX * 2];
-    const char *cwd = hm_profile_meta(p, "cwd");
-    if (fs->name[0] == '/' || !cwd[0])
-        snprintf(joined, sizeof joined, "%s", fs->name);
-    else
-        snprintf(joined, sizeof joined, "%s/%s", cwd, fs->name);
-    FILE *f = fopen(joined, "rb");
+    char path[PATH_MAX * 2];
+    run_path(p, fs->name, path, sizeof path);
+    FILE *f = fopen(path, "rb");
     if (!f)
         f = fopen(wanted, "rb");
     if (!f)
@@ -419,14 +421,9 @@ static void render_text(const source_set *set, const hm_profile *p, hm_buf *out)
     hm_buf_printf(out, "File: %s\n", hm_short_path(p, fs->name));
     hm_buf_puts(out, "Peak tracked memory ");
     hm_buf_bytes(out, p->snapshot_total[HM_SNAP_PEAK - 1]);
-    hm_buf_printf(out, " at %.2f s. ", hm_profile_meta_real(p, "peak_at_s"));
-    if (hm_profile_is_exact(p)) {
-        hm_buf_puts(out, "Exact: every allocation recorded.\n");
-    } else {
-        hm_buf_puts(out, "Sampled, one sample per ");
-        hm_buf_bytes(out, hm_profile_meta_int(p, "sample_rate"));
-        hm_buf_puts(out, " on average: the figures are unbiased estimates.\n");
-    }
+    hm_buf_printf(out, " at %.2f s; ", hm_profile_meta_real(p, "peak_at_s"));
+    hm_report_mode(out, p);
+    hm_buf_puts(out, ".\n");
     hm_buf_puts(out, "A line's figures include what the functions it called allocated.\n\n");
     hm_buf_printf(out, "%6s %11s %11s %12s  %s\n", "Line #", "At peak", "Allocated", "Allocations",
                   "Line Contents");
@@ -523,11 +520,10 @@ bool hm_report_source_lines(const hm_profile *p, const char *wanted, bool json, 
 
 /* ---- report.html's "Source files" ---- */
 
-static const source_set *ranking_set;
 static int by_file_peak_desc(const void *a, const void *b)
 {
-    const file_sums *x = &ranking_set->files[*(const size_t *)a];
-    const file_sums *y = &ranking_set->files[*(const size_t *)b];
+    const file_sums *x = &sort_set->files[*(const size_t *)a];
+    const file_sums *y = &sort_set->files[*(const size_t *)b];
     if (x->s.peak.bytes != y->s.peak.bytes)
         return x->s.peak.bytes > y->s.peak.bytes ? -1 : 1;
     if (x->s.allocated.bytes != y->s.allocated.bytes)
@@ -544,8 +540,7 @@ bool hm_html_sources(hm_buf *out, const hm_profile *p, size_t max_files)
     size_t *order = names ? malloc((nnames + 1) * sizeof *order) : NULL;
     bool ok = names && set.files && order;
     for (size_t i = 0; ok && i < nnames; i++) {
-        hm_pframe probe = {.file = names[i]};
-        if (!hm_frame_is_library(&probe)) /* the program's own files, in name order */
+        if (!hm_file_is_library(names[i])) /* the program's own files, in name order */
             set.files[set.nfiles++].name = names[i];
     }
     ok = ok && sum_files(&set, p);
@@ -553,7 +548,7 @@ bool hm_html_sources(hm_buf *out, const hm_profile *p, size_t max_files)
     if (ok) {
         for (size_t k = 0; k < set.nfiles; k++)
             order[k] = k;
-        ranking_set = &set;
+        sort_set = &set;
         qsort(order, set.nfiles, sizeof *order, by_file_peak_desc);
         size_t shown = set.nfiles < max_files ? set.nfiles : max_files;
         for (size_t r = 0; r < shown; r++) {

@@ -34,18 +34,6 @@ static double pct(int64_t part, int64_t whole)
     return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
-static void mode_sentence(hm_buf *b, const hm_profile *p)
-{
-    if (hm_profile_is_exact(p)) {
-        hm_buf_puts(b, "exact (every allocation recorded)");
-    } else {
-        hm_buf_puts(b, "sampled, one sample per ");
-        hm_buf_bytes(b, hm_profile_meta_int(p, "sample_rate"));
-        hm_buf_puts(b, " allocated on average (per-line figures are unbiased estimates; "
-                       "totals are exact)");
-    }
-}
-
 const char *hm_report_ending(const hm_profile *p, char *buf, size_t size)
 {
     const char *status = hm_profile_meta(p, "status");
@@ -90,7 +78,7 @@ static void header(hm_buf *b, const hm_profile *p)
     const char *py = hm_profile_meta(p, "python");
     hm_buf_putn(b, py, strcspn(py, "\n"));
     hm_buf_puts(b, "\nmode:            ");
-    mode_sentence(b, p);
+    hm_report_mode(b, p);
     hm_buf_puts(b, "\npeak tracked:    ");
     hm_buf_bytes(b, hm_profile_meta_int(p, "peak_bytes"));
     hm_buf_printf(b, " (%lld bytes) at %.2f s\n", (long long)hm_profile_meta_int(p, "peak_bytes"),

@@ -15,11 +15,10 @@
 
 #include "common/common.h"
 
-/* Starts the thread once (later calls wake it from a pause); 0 s: no
- * checkpoints. */
-/* handle_signals: SIGTERM and SIGUSR2 are served (heapmark run); not in a
- * process heapmark did not start, whose signals are its own.  A second call
- * only sets the checkpoint interval. */
+/* Starts the thread once; 0 s: no checkpoints.  handle_signals: SIGTERM
+ * and SIGUSR2 are served (heapmark run); not in a process heapmark did not
+ * start, whose signals are its own.  A later call sets the checkpoint
+ * interval and wakes the thread from hm_monitor_pause. */
 void hm_monitor_start(unsigned checkpoint_seconds, bool handle_signals);
 /* After an in-process stop: the thread stops ticking (no timeline sample,
  * no budget read, no checkpoint) and sleeps until the next

@@ -47,10 +47,15 @@ bool hm_profile_is_exact(const hm_profile *p)
     return strcmp(hm_profile_meta(p, "mode"), "exact") == 0;
 }
 
+bool hm_file_is_library(const char *file)
+{
+    return file[0] == '<' || strstr(file, "/site-packages/") || strstr(file, "/dist-packages/") ||
+           strstr(file, "/lib/python3");
+}
+
 bool hm_frame_is_library(const hm_pframe *f)
 {
-    return f->file[0] == '<' || strstr(f->file, "/site-packages/") ||
-           strstr(f->file, "/dist-packages/") || strstr(f->file, "/lib/python3");
+    return hm_file_is_library(f->file);
 }
 
 /* Children sorted by decreasing peak total, so reports draw big first. */

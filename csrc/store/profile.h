@@ -117,6 +117,7 @@ const char *hm_snapshot_name(int snapshot);
 int hm_snapshot_named(const char *name); /* 0 if not a snapshot's name */
 
 /* Library code: the standard library, installed packages, frozen modules. */
+bool hm_file_is_library(const char *file);
 bool hm_frame_is_library(const hm_pframe *f);
 
 typedef struct {

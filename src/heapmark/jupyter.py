@@ -109,7 +109,9 @@ class CellResult:
         self.top = top
         self.census_text = census_text
         self.flamegraph = flamegraph
-        self.listing = listing  # [(line, figures or None, text)] with --lines
+        # With --lines: [(line, figures or None, text)], and the text of
+        # heapmark report --lines for the cell.
+        self.listing, self.listing_text = listing or (None, None)
 
     def place(self, row):
         if os.path.abspath(row["file"]) == self.source_path:
@@ -148,15 +150,9 @@ class CellResult:
                 "  %10s  %5.1f%%  %s  %s"
                 % (_size(row["bytes"]), share, self.place(row), row.get("source", "").strip())
             )
-        if self.listing:
-            lines.append("the cell line by line (what each line's callees allocated included):")
-            lines.append(
-                "%6s %11s %11s %12s  %s"
-                % ("Line #", "At peak", "Allocated", "Allocations", "Line Contents")
-            )
-            for number, row, text in self.listing:
-                peak, allocated, count = _listing_cells(row)
-                lines.append("%6d %11s %11s %12s  %s" % (number, peak, allocated, count, text))
+        if self.listing is not None:
+            lines.append("the cell line by line:")
+            lines.append((self.listing_text or "no line of the cell allocated memory").rstrip())
         lines.append("profile: %s" % t.profile)
         if self.census_text:
             lines.append("objects the cell created and left alive:")
@@ -268,17 +264,20 @@ def _listing_cells(row):
 
 def listing_of(tracker, source_path, cell):
     """Every line of the cell with its figures (None where it allocated
-    nothing): [(line, {peak_bytes, allocated_bytes, allocations}, text)]."""
+    nothing): [(line, {peak_bytes, allocated_bytes, allocations}, text)],
+    and the text heapmark report --lines prints for the cell's file (None
+    when no line of the cell allocated anything)."""
     import heapmark
 
     try:
-        found = tracker.lines(source_path)["lines"]
+        found, text = tracker.lines(source_path)["lines"], tracker.lines(source_path, text=True)
     except heapmark.TrackingError:
-        found = []  # no line of the cell allocated anything
+        found, text = [], None
     rows = {}
     for row in found:
         rows[row["line"]] = {k: row[k] for k in ("peak_bytes", "allocated_bytes", "allocations")}
-    return [(i, rows.get(i), text) for i, text in enumerate(cell.splitlines(), start=1)]
+    listing = [(i, rows.get(i), line) for i, line in enumerate(cell.splitlines(), start=1)]
+    return listing, text
 
 
 def lines_of(rows, n, source_path):

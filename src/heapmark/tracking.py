@@ -214,16 +214,18 @@ class Tracker:
         report = json.loads(_engine().summary_json(self._profile_or_raise(), int(n)))
         return report["top"][: int(n)]
 
-    def lines(self, file):
+    def lines(self, file, text=False):
         """One source file line by line, as ``heapmark report --lines``
         computes it: a dict with "lines" (line, peak_bytes, allocated_bytes,
         allocations, source; only lines that allocated or held memory, their
-        callees included) and "functions"."""
+        callees included) and "functions"; with text=True, the text that
+        ``heapmark report --lines`` prints."""
         engine = _engine()
         try:
-            return json.loads(engine.source_lines(self._profile_or_raise(), file, True))
+            out = engine.source_lines(self._profile_or_raise(), file, not text)
         except engine.ProfileError as e:
             raise _error(str(e)) from None
+        return out if text else json.loads(out)
 
     def summary(self, n=5):
         """The text summary ``heapmark report`` prints."""
