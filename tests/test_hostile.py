@@ -87,6 +87,19 @@ def test_fuzzed_profiles_are_refused_or_reported(tmp_path, small_profile):
     assert summary["outcomes"]["ok"] > FUZZ_CASES // 10, summary
 
 
+def test_a_control_byte_in_a_damaged_schema_stays_out_of_the_error(tmp_path, small_profile):
+    """SQLite's message quotes names read from the file (here an index name
+    whose 's' became a newline): the error is still one line."""
+    data = small_profile.read_bytes()
+    name = b"sqlite_autoindex_snapshots_1"
+    assert name in data
+    bad = tmp_path / "damaged.db"
+    bad.write_bytes(data.replace(name, name.replace(b"shots", b"\nhots")))
+    rc, stdout, err = run_heapmark(["report", str(bad)], tmp_path, check_rc=None)
+    assert_one_line_error(rc, err, "damaged.db")
+    assert "autoindex_snap?hots" in err, err
+
+
 @pytest.mark.parametrize("case", range(12))
 def test_command_line_on_damaged_profiles(tmp_path, small_profile, case):
     """The same damage through `heapmark report`: exit 0 with every report,

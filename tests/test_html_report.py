@@ -530,9 +530,13 @@ def test_phases_marked_by_the_program(tmp_path, browser):
 def test_a_peak_between_timeline_samples_is_drawn(tmp_path, browser):
     """A 50 MB spike far shorter than the 200 ms timeline interval: no sample
     sees it, but the chart's tracked line passes through the peak (its bytes
-    are exact; its time comes from the coarse clock the hooks read)."""
+    are exact; its time comes from the coarse clock the hooks read).  The
+    spike is an untouched anonymous mapping, held for microseconds: a
+    bytearray's memset could last long enough on a loaded machine for a
+    sample to catch it."""
     (tmp_path / "spike.py").write_text(
-        "import time\ntime.sleep(0.25)\nb = bytearray(50_000_000)\ndel b\ntime.sleep(0.25)\n"
+        "import mmap, time\ntime.sleep(0.25)\nm = mmap.mmap(-1, 50_000_000)\nm.close()\n"
+        "time.sleep(0.25)\n"
     )
     run_heapmark(
         ["run", "-q", "--timeline-interval", "200", "-o", str(tmp_path / "out"), "spike.py"],

@@ -34,6 +34,12 @@ static bool corrupt(reader *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
+    /* SQLite's messages quote names read from the file itself (a corrupt
+     * schema's index name): a control byte there must not break the
+     * one-line error. */
+    for (char *c = what; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     snprintf(r->err, r->errlen, "'%s' is not a readable heapmark profile: %s", r->p->path, what);
     return false;
 }
