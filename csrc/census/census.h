@@ -9,6 +9,7 @@
  *   walk.c           the iterative closure, exclusions, setref's reference
  *   kinds.c          kinds ("dict of X"), their names, rows and views
  *   tables.c         Heapy's table, the difference table, JSON
+ *   join.c           kinds for the blocks a profile recorded (kinds at the peak)
  * The Python objects (Census base type, heap(), setref(), sizeof()) are in
  * pymodule/census_api.c, which calls into these files and never the other
  * way: each call below takes what it needs as parameters.
@@ -30,6 +31,7 @@
 /* The engine is also preloaded into processes without a Python runtime,
  * where a data symbol must not need resolving at load time (pymodule/_heapmark.c). */
 #pragma weak PyBaseObject_Type
+#pragma weak PyByteArray_Type
 #pragma weak PyCode_Type
 #pragma weak PyDict_Type
 #pragma weak PyExc_IndexError
@@ -101,11 +103,20 @@ int64_t hm_layout_inline_bytes(PyObject *o);
 /* The __dict__ an object has now, without creating one; NULL if none. */
 PyObject *hm_layout_dict_of(PyObject *o);
 void hm_sizecache_free(hm_sizecache *c);
+/* The separately allocated memory o owns (a list's items, a dict's keys or
+ * values, a set's table, a bytearray's bytes, a numpy array's own data, an
+ * instance's values array on 3.11/3.12): addresses inside those blocks,
+ * into out; returns how many. */
+#define HM_LAYOUT_MAX_BUFFERS 3
+int hm_layout_buffers(PyObject *o, const void *out[HM_LAYOUT_MAX_BUFFERS]);
 
 /* ---- roots and traversal (roots.c) ------------------------------ */
 
 typedef int (*hm_visit_fn)(PyObject *o, void *arg);
 
+/* True while the collector runs (its lists are then not plain lists: a
+ * finalizer's pending call must not walk them). */
+bool hm_roots_gc_collecting(void);
 /* Calls fn for every object in the collector's generations. */
 int hm_roots_gc_objects(hm_visit_fn fn, void *arg);
 /* Calls frame_fn once for every Python frame of every thread (innermost
@@ -173,6 +184,10 @@ typedef struct {
 bool hm_kinds_prepare_names(void);
 /* Kinds of the objects a walk found; kind_of[i] for set->objs[i]. */
 hm_kinds *hm_kinds_classify(const hm_objset *set, const hm_owners *ow, uint32_t **kind_of);
+/* An empty table by kind, and the id of an object's kind in it (added if
+ * new; UINT32_MAX when out of memory): dict_owner for a dict, or NULL. */
+hm_kinds *hm_kinds_new(void);
+uint32_t hm_kind_of_type(hm_kinds *k, PyTypeObject *t, PyTypeObject *dict_owner);
 /* Reclassifies by type or module: new table and kind_of. */
 hm_kinds *hm_kinds_regroup(const hm_kinds *k, const uint32_t *kind_of, size_t n, hm_classifier by,
                            uint32_t **new_kind_of);
@@ -183,6 +198,27 @@ void hm_kind_array_free(uint32_t *a, size_t n);
 hm_row *hm_rows_make(const hm_kinds *k, const uint32_t *kind_of, const uint64_t *sizes, size_t n,
                      size_t *nrows, uint64_t *count, uint64_t *size);
 const char *hm_kinds_header(hm_classifier by);
+
+/* ---- the census join (join.c) ---------------------------------- */
+
+/* Blocks a profile recorded, sorted by start; kind and object are filled. */
+#define HM_JOIN_UNOWNED UINT32_MAX
+typedef struct {
+    const uintptr_t *start;
+    const uint64_t *size;
+    size_t n;
+    uint32_t *kind;  /* out: id in the returned kinds, or HM_JOIN_UNOWNED */
+    uint8_t *object; /* out: 1 where the block holds the object itself */
+} hm_join_blocks;
+
+/* What may create objects (names, layout), done before the caller stops
+ * its allocations from being tracked: a Python allocation made while the
+ * hooks pass native calls through would confuse the allocator hooks. */
+bool hm_census_join_prepare(void);
+/* Gives each block the kind of the object that lives in it or owns it.
+ * Returns the kinds (NULL on failure, or while the collector runs);
+ * *objects: how many blocks hold an object. */
+hm_kinds *hm_census_join(hm_join_blocks *b, hm_is_census_result is_result, uint64_t *objects);
 
 /* ---- tables (tables.c) ----------------------------------------- */
 

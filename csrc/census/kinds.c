@@ -243,15 +243,22 @@ void hm_kind_array_free(uint32_t *a, size_t n)
     hm_own_unmap(a, (n ? n : 1) * sizeof(uint32_t));
 }
 
+hm_kinds *hm_kinds_new(void)
+{
+    return kinds_new(HM_BY_KIND);
+}
+
 static uint32_t kind_for(hm_kinds *k, PyObject *o, const hm_owners *ow)
 {
     PyTypeObject *t = Py_TYPE(o);
-    PyTypeObject *owner = NULL;
+    return hm_kind_of_type(k, t, t == &PyDict_Type ? hm_owners_get(ow, o) : NULL);
+}
+
+uint32_t hm_kind_of_type(hm_kinds *k, PyTypeObject *t, PyTypeObject *owner)
+{
     uint64_t key = (uint64_t)(uintptr_t)t;
-    if (t == &PyDict_Type) {
-        owner = hm_owners_get(ow, o);
+    if (t == &PyDict_Type)
         key = owner ? ((uint64_t)(uintptr_t)owner | 1) : NO_OWNER_KEY;
-    }
     uint32_t id = hm_map_get(&k->index, key);
     if (id != UINT32_MAX)
         return id;

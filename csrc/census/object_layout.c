@@ -260,6 +260,107 @@ PyObject *hm_layout_dict_of(PyObject *o)
     return *(PyObject **)((char *)o + offset);
 }
 
+/* numpy's PyArrayObject_fields, as far as the fields read here (stable
+ * since numpy 1.7): the data pointer, the shape (and strides) array, the
+ * base, and the flags, of which OWNDATA says the data is the array's own. */
+typedef struct {
+    PyObject_HEAD char *data;
+    int nd;
+    Py_ssize_t *dimensions;
+    Py_ssize_t *strides;
+    PyObject *base;
+    PyObject *descr;
+    int flags;
+} numpy_array_head;
+#define NUMPY_OWNDATA 0x0004
+
+/* array.array's arrayobject, as far as its item pointer. */
+typedef struct {
+    PyObject_VAR_HEAD char *ob_item;
+} array_head;
+
+static bool type_is_named(PyTypeObject *tp, const char *name)
+{
+    for (; tp; tp = tp->tp_base)
+        if (strcmp(tp->tp_name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Which foreign layout a type has, cached by type address (direct-mapped:
+ * a miss only costs the name comparison again). */
+enum { FOREIGN_NONE, FOREIGN_NUMPY, FOREIGN_ARRAY };
+static struct {
+    PyTypeObject *type;
+    int layout;
+} foreign_cache[256];
+
+static int foreign_layout(PyTypeObject *tp)
+{
+    if ((size_t)tp->tp_basicsize < sizeof(array_head))
+        return FOREIGN_NONE;
+    size_t slot = ((uintptr_t)tp >> 4) & 255;
+    if (foreign_cache[slot].type == tp)
+        return foreign_cache[slot].layout;
+    int layout = FOREIGN_NONE;
+    if ((size_t)tp->tp_basicsize >= sizeof(numpy_array_head) && type_is_named(tp, "numpy.ndarray"))
+        layout = FOREIGN_NUMPY;
+    else if (type_is_named(tp, "array.array"))
+        layout = FOREIGN_ARRAY;
+    foreign_cache[slot].type = tp;
+    foreign_cache[slot].layout = layout;
+    return layout;
+}
+
+int hm_layout_buffers(PyObject *o, const void *out[HM_LAYOUT_MAX_BUFFERS])
+{
+    PyTypeObject *tp = Py_TYPE(o);
+    int n = 0;
+    /* Flag tests first: they cost nothing, and most objects are none of
+     * these.  Sets and bytearrays are looked at by exact type (a subclass
+     * test walks the MRO). */
+    if (PyList_Check(o)) {
+        out[n++] = ((PyListObject *)o)->ob_item;
+    } else if (PyDict_Check(o)) {
+        PyDictObject *mp = (PyDictObject *)o;
+        if (!mp->ma_values)
+            out[n++] = mp->ma_keys; /* a split dict's keys are its class's */
+        else
+            out[n++] = mp->ma_values;
+    } else if (PyLong_Check(o) || PyUnicode_Check(o) || PyTuple_Check(o) || PyBytes_Check(o) ||
+               PyType_Check(o)) {
+        /* no separate buffer */
+    } else if (tp == &PySet_Type || tp == &PyFrozenSet_Type) {
+        PySetObject *so = (PySetObject *)o;
+        if (so->table != so->smalltable)
+            out[n++] = so->table;
+    } else if (tp == &PyByteArray_Type) {
+        out[n++] = ((PyByteArrayObject *)o)->ob_bytes;
+    } else {
+        switch (foreign_layout(tp)) {
+        case FOREIGN_NUMPY: {
+            const numpy_array_head *a = (const numpy_array_head *)o;
+            if (a->flags & NUMPY_OWNDATA)
+                out[n++] = a->data;
+            out[n++] = a->dimensions;
+            break;
+        }
+        case FOREIGN_ARRAY: out[n++] = ((const array_head *)o)->ob_item; break;
+        }
+    }
+#if PY_VERSION_HEX >= 0x030c0000 && PY_VERSION_HEX < 0x030d0000
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+        uintptr_t dorv = ((uintptr_t *)o)[-3];
+        if (dorv & 1)
+            out[n++] = (const void *)(dorv + 1);
+    }
+#elif PY_VERSION_HEX >= 0x030b0000 && PY_VERSION_HEX < 0x030c0000
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+        out[n++] = ((PyDictValues **)o)[-4];
+#endif
+    return n;
+}
+
 void hm_sizecache_free(hm_sizecache *c)
 {
     hm_map_free(&c->strategy);

@@ -24,6 +24,11 @@
 
 #include "common/pyframes.h"
 
+bool hm_roots_gc_collecting(void)
+{
+    return PyInterpreterState_Get()->gc.collecting != 0;
+}
+
 int hm_roots_gc_objects(hm_visit_fn fn, void *arg)
 {
     PyInterpreterState *interp = PyInterpreterState_Get();

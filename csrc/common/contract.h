@@ -45,6 +45,8 @@
       "tracked bytes beyond which to write an out-of-memory report (--memory-limit)")           \
     X(TIMELINE_MS, "HEAPMARK_TIMELINE_MS", RUN,                                                 \
       "first interval of the timeline's samples, in ms (0: no timeline)")                       \
+    X(KINDS, "HEAPMARK_KINDS", RUN,                                                             \
+      "percent of the run's time walks of the heap for kinds may take (--kinds-time; 0: none)") \
     X(PARENT, "HEAPMARK_PARENT", CHILD, "pid of the process that started this one")             \
     X(ROOT, "HEAPMARK_ROOT", CALLER,                                                            \
       "(tests) a directory standing for / when reading /proc and /sys/fs/cgroup")               \

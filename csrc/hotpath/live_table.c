@@ -238,3 +238,20 @@ size_t hm_live_count(void)
 {
     return table_count;
 }
+
+size_t hm_live_copy(hm_live_block *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; table && i <= table_mask && n < cap; i++) {
+        uint32_t node = table[i].node & NODE_MASK;
+        if (!table[i].ptr || node == NO_NODE)
+            continue;
+        uint64_t size = table[i].size;
+        if (size == BIG_SIZE)
+            for (size_t b = 0; b < nbig; b++)
+                if (big[b].ptr == table[i].ptr)
+                    size = big[b].size;
+        out[n++] = (hm_live_block){table[i].ptr, size, node, (table[i].node & CODE_FLAG) != 0};
+    }
+    return n;
+}

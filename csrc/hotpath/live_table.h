@@ -34,6 +34,9 @@ void hm_live_clear(bool exact);
 /* Puts back a record taken by hm_live_take (a realloc that failed). */
 bool hm_live_restore(const hm_live_block *b);
 size_t hm_live_count(void);
+/* Under the lock: copies up to cap records of blocks attributed to a node
+ * (code marks left out), in table order; returns how many were copied. */
+size_t hm_live_copy(hm_live_block *out, size_t cap);
 
 /* The filter: two 8-bit counters per key, both in one 64-byte line (a
  * "blocked" counting Bloom filter).  Its address and size travel together in

@@ -115,3 +115,21 @@ void hm_maps_adopt(uint32_t node)
         if (ranges[i].node == HM_NONE)
             ranges[i].node = node;
 }
+
+size_t hm_maps_count(void)
+{
+    return count;
+}
+
+size_t hm_maps_copy(uintptr_t *start, uint64_t *bytes, uint32_t *node, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < count && n < cap; i++) {
+        if (ranges[i].node == HM_NONE)
+            continue;
+        start[n] = ranges[i].start;
+        bytes[n] = ranges[i].end - ranges[i].start;
+        node[n++] = ranges[i].node;
+    }
+    return n;
+}

@@ -25,5 +25,9 @@ int64_t hm_maps_remove(uintptr_t start, size_t len, hm_maps_removed_fn removed);
 void hm_maps_adopt(uint32_t node);
 /* Under the lock: forgets every range, for another start in the process. */
 void hm_maps_clear(void);
+/* Under the lock: the number of tracked ranges, and a copy of up to cap of
+ * them (start, bytes, node), in address order. */
+size_t hm_maps_count(void);
+size_t hm_maps_copy(uintptr_t *start, uint64_t *bytes, uint32_t *node, size_t cap);
 
 #endif

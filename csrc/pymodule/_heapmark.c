@@ -59,6 +59,7 @@ static PyObject *py_finish(PyObject *self, PyObject *unused)
     (void)unused;
     char err[1024];
     bool ok;
+    hm_kind_walk_at_end();
     Py_BEGIN_ALLOW_THREADS ok = hm_engine_finish("exit", err, sizeof err);
     Py_END_ALLOW_THREADS if (!ok) PySys_WriteStderr("heapmark: error: %s\n", err);
     Py_RETURN_NONE;
@@ -526,6 +527,7 @@ static int add_contract(PyObject *m)
 PyMODINIT_FUNC PyInit__heapmark(void)
 {
     hm_engine_set_renderer(render_reports);
+    hm_kind_walk_install();
     PyObject *m = PyModule_Create(&module);
     if (!m)
         return NULL;

@@ -32,6 +32,11 @@ static bool is_census(PyObject *o)
     return PyObject_TypeCheck(o, &CensusType);
 }
 
+bool hm_census_is_result(PyObject *o)
+{
+    return is_census(o);
+}
+
 static hm_census_view view_of(const CensusObject *c)
 {
     return (hm_census_view){c->kinds, c->rows, c->nrows, c->count, c->size};

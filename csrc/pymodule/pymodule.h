@@ -23,6 +23,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdbool.h>
 
 /* Adds CensusBase, _heap, _setref and _sizeof to the engine's module
  * (census_api.c). */
@@ -30,5 +31,11 @@ int hm_census_add_to_module(PyObject *m);
 /* Adds TrackingError and _track_start, _track_stop, _track_state
  * (tracking_api.c). */
 int hm_tracking_add_to_module(PyObject *m);
+/* True for a census result (census_api.c): walks leave them out. */
+bool hm_census_is_result(PyObject *o);
+/* Kinds at the peak (kind_walk_api.c): installs the scheduler the monitor
+ * thread calls; and the walk at the end of a run (GIL held). */
+void hm_kind_walk_install(void);
+void hm_kind_walk_at_end(void);
 
 #endif

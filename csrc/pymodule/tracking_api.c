@@ -46,6 +46,7 @@ static PyObject *py_track_stop(PyObject *self, PyObject *unused)
     (void)unused;
     hm_run_info info;
     char err[1024];
+    hm_kind_walk_at_end();
     int result = hm_track_stop(&info, err, sizeof err);
     if (result == HM_END_FAILED) {
         PyErr_SetString(TrackingError, err);

@@ -6,6 +6,7 @@
  * Must never: hold pointers into tables that can be remapped when they grow.
  */
 #include "run/capture.h"
+#include "run/kind_walks.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ bool hm_capture_take(hm_capture *c)
         c->values[i][HM_SNAP_ALLOCATED - 1] = hm_snap_allocated(i);
     }
     c->pymalloc_free_frame = hm_pseudo_frame(HM_PSEUDO_PYMALLOC_FREE);
+    hm_kind_walks_get(&c->kind_walks[0], &c->kind_walks[1]);
     return true;
 }
 
@@ -44,5 +46,7 @@ void hm_capture_release(hm_capture *c)
     free(c->codes);
     free(c->nodes);
     free(c->values);
+    hm_kind_walk_release(c->kind_walks[0]);
+    hm_kind_walk_release(c->kind_walks[1]);
     memset(c, 0, sizeof *c);
 }

@@ -25,6 +25,7 @@ typedef struct hm_capture {
     uint32_t nnodes;
     hm_amount (*values)[HM_SNAP_COUNT]; /* [node][peak, now, allocated] */
     uint32_t pymalloc_free_frame;
+    struct hm_kind_walk *kind_walks[2]; /* at the peak, at the end (kind_walks.h); may be NULL */
 } hm_capture;
 
 bool hm_capture_take(hm_capture *c);

@@ -22,6 +22,7 @@
 #include "run/engine.h"
 #include "common/contract.h"
 #include "run/follow.h"
+#include "run/kind_walks.h"
 #include "hotpath/call_tree.h"
 #include "run/capture.h"
 #include "hotpath/malloc_hooks.h"
@@ -215,6 +216,7 @@ static void at_fork_child(void)
     hm_totals_restart_peak();
     hm_snap_forget_allocated();
     hm_timeline_reset(&start_mono);
+    hm_kind_walks_reset(true);
     hm_monitor_forget();
     hm_unlock();
 }
@@ -267,6 +269,9 @@ __attribute__((constructor(101))) static void engine_start(void)
     const char *timeline_ms = getenv(hm_env_name(HM_ENV_TIMELINE_MS));
     hm_timeline_configure(timeline_ms ? (unsigned)strtoul(timeline_ms, NULL, 10)
                                       : HM_TIMELINE_DEFAULT_MS);
+    const char *kinds = getenv(hm_env_name(HM_ENV_KINDS));
+    if (kinds)
+        hm_kind_walks_configure(strtod(kinds, NULL) / 100);
     const char *follow = getenv(hm_env_name(HM_ENV_FOLLOW));
     follow_fork = !follow || strstr(follow, "fork") != NULL;
     const char *parent = getenv(hm_env_name(HM_ENV_PARENT));
@@ -726,6 +731,7 @@ bool hm_engine_begin_in_process(const char *path, uint64_t rate, uint64_t run_se
                      : (double)time(NULL);
     clock_gettime(CLOCK_MONOTONIC, &start_mono);
     hm_timeline_reset(&start_mono);
+    hm_kind_walks_reset(false);
     hm_lock();
     hm_live_clear(sample_rate <= 1);
     hm_snap_clear();

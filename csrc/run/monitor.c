@@ -12,6 +12,7 @@
 #include "run/monitor.h"
 #include "common/contract.h"
 #include "run/engine.h"
+#include "run/kind_walks.h"
 #include "run/out_of_memory.h"
 #include "hotpath/threads.h"
 #include "run/timeline.h"
@@ -86,6 +87,7 @@ static void *monitor_main(void *unused)
             if (++ticks % budget_ticks != 0)
                 continue;
             hm_oom_poll();
+            hm_kind_walks_poll();
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
             if (interval_s && now.tv_sec - last_checkpoint.tv_sec >= (time_t)interval_s) {

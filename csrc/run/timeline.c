@@ -311,3 +311,8 @@ void hm_timeline_data_free(hm_timeline_data *d)
     free(d->phases);
     memset(d, 0, sizeof *d);
 }
+
+double hm_timeline_now(void)
+{
+    return now_s();
+}

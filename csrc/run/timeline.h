@@ -69,6 +69,8 @@ void hm_timeline_disown(void);
 /* The monitor thread, at every tick: takes a sample when one is due (or
  * now, when forced: the last one, as recording stops). */
 void hm_timeline_tick(bool force);
+/* Seconds since the start given to hm_timeline_reset. */
+double hm_timeline_now(void);
 /* A collection starts (stop = false) or ends; GIL held. */
 void hm_timeline_gc(bool stop, int generation);
 /* Phases (GIL held): begin returns an id (-1 if none was recorded); a

@@ -10,7 +10,8 @@
 -- two differ, and likewise for the application id).
 --
 -- The tables written before the timeline existed are the first six; a
--- reader accepts a profile without timeline, gc_runs and phases.
+-- reader accepts a profile without timeline, gc_runs, phases, kind_walks
+-- and node_kinds.
 
 PRAGMA application_id = 1213025073;   -- 0x484D4B31, "HMK1": a heapmark profile
 PRAGMA user_version = 1;              -- the format version
@@ -86,6 +87,30 @@ CREATE TABLE phases(
     t_end REAL,                       -- NULL: still open when recording ended
     depth INTEGER NOT NULL            -- 0: outermost
 );
+
+-- Kinds: what the recorded blocks were, from walks of the heap (the census
+-- join, run/kind_walks.h).  A walk runs when the tracked total passes 1.25
+-- times the largest walked so far, and at the end; the one at the highest
+-- total stands for the peak.  Absent in profiles written before kinds and
+-- where walks were off (--no-kinds) or none ran.
+CREATE TABLE kind_walks(
+    snapshot INTEGER PRIMARY KEY,     -- snapshots.id the walk stands for: 1 peak, 2 end
+    at_s REAL NOT NULL,               -- when the walk ran, seconds from the start
+    seconds REAL NOT NULL,            -- how long it took
+    tracked_bytes INTEGER NOT NULL,   -- exact tracked bytes when it ran
+    objects INTEGER NOT NULL          -- Python objects the walk found
+);
+
+-- A node's bytes by kind at a walk ("self", like node_values): estimates in
+-- sampled mode, exact in exact mode.
+CREATE TABLE node_kinds(
+    snapshot INTEGER NOT NULL,        -- kind_walks.snapshot
+    node INTEGER NOT NULL,            -- nodes.id
+    kind INTEGER NOT NULL,            -- strings.id: "dict of __main__.Line", "float", "native"
+    bytes INTEGER NOT NULL,
+    count INTEGER NOT NULL,           -- objects of the kind (0 for buffers and native memory)
+    PRIMARY KEY(snapshot, node, kind)
+) WITHOUT ROWID;
 
 -- frames with their strings resolved, for queries by hand.
 CREATE VIEW frame_text AS

@@ -37,6 +37,10 @@ heapmark run options:
                         children (multiprocessing)
   --follow-exec         also profile every program it starts with exec
                         (subprocess), not only multiprocessing's children
+  --kinds-time PCT      share of the run's time heapmark may spend walking the
+                        heap to tell the peak's bytes by kind of object
+                        (default 10; more puts the walk kept nearer the peak)
+  --no-kinds            no walks, no kinds (--kinds-time 0)
   --top N               lines in the summary printed at exit (default 5)
   --html-min-bytes SIZE report.html folds call-tree nodes smaller than SIZE
                         (bytes, 64K, or a share of each snapshot such as 0.1%)

@@ -43,6 +43,16 @@ def parse_timeline(text, option):
     return value
 
 
+def parse_kinds_time(text, option):
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100:
+        raise UsageError("%s: a percentage from 0 to 100, not '%s'" % (option, text))
+    return value
+
+
 OPTIONS = (
     (("-o", "--output"), "output", VALUE, None),
     (("--exact",), "exact", FLAG, True),
@@ -55,6 +65,8 @@ OPTIONS = (
     (("--follow-exec",), "follow", FLAG, "fork,spawn,exec"),
     (("--top",), "top", VALUE, parse_int),
     (("--html-min-bytes",), "html_min", VALUE, parse_html_min),
+    (("--no-kinds",), "kinds", FLAG, 0.0),
+    (("--kinds-time",), "kinds", VALUE, parse_kinds_time),
     (("-q", "--quiet"), "quiet", FLAG, True),
 )
 
@@ -70,6 +82,7 @@ DEFAULTS = {
     "memory_limit": 0,
     "timeline": 10,
     "html_min": (-1, -1.0),
+    "kinds": 10.0,
 }
 
 
@@ -154,6 +167,7 @@ def child_environment(opts, profile_template, command):
     if opts["memory_limit"]:
         env[env_name("MEMORY_LIMIT")] = str(opts["memory_limit"])
     env[env_name("TIMELINE_MS")] = str(opts["timeline"])
+    env[env_name("KINDS")] = repr(opts["kinds"])
     env[env_name("COMMAND")] = command
     return env
 

@@ -1,0 +1,194 @@
+/*
+ * join.c - the census join: which kind of object each recorded block is.
+ *
+ * Owns: matching live objects to the blocks a profile recorded (a sorted
+ * array of address ranges), so that a call site's bytes can be told by
+ * kind: the block an object lives in takes the object's kind ("dict of
+ * __main__.Line", "float"), and so do the separate buffers it owns (a
+ * list's item array, a dict's keys or values, a set's table, a bytearray's
+ * bytes, a numpy array's data, an instance's values on 3.11/3.12).  A block
+ * nothing claims stays unowned (the caller calls it "native").
+ * Must never: run Python code or create Python objects (it runs between two
+ * bytecodes of the profiled program, in a pending call, with the program's
+ * native allocations passed through untracked), walk the collector's lists
+ * while it collects, or read memory that is not a live object's.
+ *
+ * Why not the census's closure: a walk near every new high of a growing
+ * program must cost little.  The join looks at each object the collector
+ * tracks, at what each refers to directly, and at the frames' locals, and
+ * goes deeper only through objects the collector does not track (an
+ * untracked tuple's floats, a numpy view's base): every object that can
+ * hold another is tracked unless it only holds untracked ones, so this
+ * reaches what the closure reaches, without a visited set, sizes or
+ * references.  An object reached twice is claimed once: the first claim of
+ * a block wins.
+ *
+ * Why ranges: an object starts after its GC header and, on 3.11+, its
+ * managed-dict pre-header, and a values array after its prefix, so the
+ * address an object or buffer pointer gives lies inside its recorded block,
+ * at a per-version offset.  An address outside every block (an object made
+ * before recording, or a block not sampled) claims nothing.
+ */
+#include "census/census.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define UNTRACKED_DEPTH 8 /* nesting of untracked objects followed */
+/* An object lies at most a GC header and a pre-header into its block, a
+ * buffer pointer at most a values prefix: looked-up addresses fall within
+ * the first NEAR_START bytes of a block, so only the pages those cover go
+ * into the filter (a 1 GB array adds one page, not 262,144). */
+#define NEAR_START 512
+#define PAGE_SHIFT 12
+#define PAGE_BITS 20 /* 2^20 bits, 128 KiB: few false positives below 50,000 pages */
+
+static inline uint64_t page_bit(uintptr_t page)
+{
+    return (page * 0x9E3779B97F4A7C15ULL) >> (64 - PAGE_BITS);
+}
+
+typedef struct {
+    hm_join_blocks *b;
+    hm_kinds *kinds;
+    hm_owners owners;
+    uint64_t *pages; /* a bit per hashed page where a block starts (see NEAR_START) */
+    uint64_t objects;
+    int depth;
+    bool failed;
+} joiner;
+
+/* The index of the block containing addr, or SIZE_MAX. */
+static size_t block_containing(const joiner *j, uintptr_t addr)
+{
+    const hm_join_blocks *b = j->b;
+    uint64_t bit = page_bit(addr >> PAGE_SHIFT);
+    if (!(j->pages[bit >> 6] & (1ULL << (bit & 63))))
+        return SIZE_MAX; /* most objects: no recorded block starts near them */
+    size_t lo = 0, hi = b->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->start[mid] <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return SIZE_MAX;
+    size_t i = lo - 1;
+    return addr - b->start[i] < b->size[i] && addr - b->start[i] < NEAR_START ? i : SIZE_MAX;
+}
+
+static size_t unowned_block(const joiner *j, const void *addr)
+{
+    size_t i = addr ? block_containing(j, (uintptr_t)addr) : SIZE_MAX;
+    return i != SIZE_MAX && j->b->kind[i] == HM_JOIN_UNOWNED ? i : SIZE_MAX;
+}
+
+/* Pass 1: the owner of every dict that lies in a recorded block. */
+static int note_owner(PyObject *o, void *arg)
+{
+    joiner *j = arg;
+    PyObject *dict = hm_layout_dict_of(o);
+    if (dict && block_containing(j, (uintptr_t)dict) != SIZE_MAX &&
+        !hm_owners_note(&j->owners, dict, Py_TYPE(o)))
+        j->failed = true;
+    return 0;
+}
+
+/* Pass 2: claims o's block and its buffers; follows an untracked object's
+ * references. */
+static int claim_object(PyObject *o, void *arg)
+{
+    joiner *j = arg;
+    const void *buffers[HM_LAYOUT_MAX_BUFFERS];
+    int nbuffers = hm_layout_buffers(o, buffers);
+    size_t own = unowned_block(j, o), buffer_block[HM_LAYOUT_MAX_BUFFERS];
+    bool any = own != SIZE_MAX;
+    for (int k = 0; k < nbuffers; k++)
+        any |= (buffer_block[k] = unowned_block(j, buffers[k])) != SIZE_MAX;
+    if (any) {
+        PyTypeObject *t = Py_TYPE(o);
+        uint32_t kind =
+            hm_kind_of_type(j->kinds, t, t == &PyDict_Type ? hm_owners_get(&j->owners, o) : NULL);
+        if (kind == UINT32_MAX) {
+            j->failed = true;
+            return -1;
+        }
+        if (own != SIZE_MAX) {
+            j->b->kind[own] = kind;
+            j->b->object[own] = 1;
+            j->objects++;
+        }
+        for (int k = 0; k < nbuffers; k++)
+            if (buffer_block[k] != SIZE_MAX && j->b->kind[buffer_block[k]] == HM_JOIN_UNOWNED)
+                j->b->kind[buffer_block[k]] = kind;
+    }
+    if (j->depth < UNTRACKED_DEPTH && !(PyObject_IS_GC(o) && PyObject_GC_IsTracked(o))) {
+        j->depth++;
+        int r = hm_roots_traverse(o, claim_object, j);
+        j->depth--;
+        return r;
+    }
+    return 0;
+}
+
+/* A tracked object: itself, then what it refers to. */
+static int claim_tracked(PyObject *o, void *arg)
+{
+    joiner *j = arg;
+    j->depth = UNTRACKED_DEPTH; /* o is followed here, not in claim_object */
+    claim_object(o, j);
+    j->depth = 0;
+    return hm_roots_traverse(o, claim_object, j);
+}
+
+static int claim_frame(void *frame, PyObject *globals, PyObject *frame_obj, void *arg)
+{
+    (void)globals;
+    (void)frame_obj;
+    return hm_roots_frame_refs(frame, claim_object, arg);
+}
+
+bool hm_census_join_prepare(void)
+{
+    return hm_kinds_prepare_names() && hm_layout_init();
+}
+
+hm_kinds *hm_census_join(hm_join_blocks *b, hm_is_census_result is_result, uint64_t *objects)
+{
+    (void)is_result; /* a census result's objects are the program's too */
+    *objects = 0;
+    for (size_t i = 0; i < b->n; i++)
+        b->kind[i] = HM_JOIN_UNOWNED;
+    if (hm_roots_gc_collecting())
+        return NULL;
+    joiner j = {.b = b, .kinds = hm_kinds_new()};
+    if (!j.kinds)
+        return NULL;
+    j.pages = calloc((1u << PAGE_BITS) / 64, sizeof *j.pages);
+    if (!j.pages) {
+        hm_kinds_decref(j.kinds);
+        return NULL;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        uintptr_t near = b->start[i] + (b->size[i] < NEAR_START ? b->size[i] : NEAR_START) - 1;
+        for (uintptr_t page = b->start[i] >> PAGE_SHIFT; page <= near >> PAGE_SHIFT; page++) {
+            uint64_t bit = page_bit(page);
+            j.pages[bit >> 6] |= 1ULL << (bit & 63);
+        }
+    }
+    hm_roots_gc_objects(note_owner, &j);
+    if (!j.failed)
+        hm_roots_threads(claim_frame, claim_object, &j);
+    if (!j.failed)
+        hm_roots_gc_objects(claim_tracked, &j);
+    hm_owners_free(&j.owners);
+    free(j.pages);
+    if (j.failed) {
+        hm_kinds_decref(j.kinds);
+        return NULL;
+    }
+    *objects = j.objects;
+    return j.kinds;
+}

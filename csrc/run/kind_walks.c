@@ -1,0 +1,324 @@
+/*
+ * kind_walks.c - when the heap is walked for kinds, and the walks kept (see
+ * kind_walks.h).
+ *
+ * Owns: the walk threshold, the pending flag, the two kept walks and their
+ * mutex (never the recorder lock: walks are published from the
+ * interpreter's thread while the monitor thread may be writing a profile).
+ * Must never: allocate while holding the recorder lock (the block arrays
+ * are sized first, and a table that grew meanwhile is copied in part: the
+ * blocks left out are the newest, and the rows say only what was joined).
+ */
+#include "run/kind_walks.h"
+#include "hotpath/live_table.h"
+#include "hotpath/mappings.h"
+#include "hotpath/recorder.h"
+#include "hotpath/sampler.h"
+#include "hotpath/threads.h"
+#include "hotpath/totals.h"
+#include "common/hashmap.h"
+#include "run/timeline.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A walk is asked for when the tracked total reaches this many times the
+ * largest one walked, and not below KIND_WALK_FIRST: the walks' total cost
+ * stays under 1 / (1 - 1 / growth) = 5 times the largest walk's, and the
+ * walk kept for the peak saw at least 80% of the bytes of any peak that
+ * lasted until the next tick. */
+#define KIND_WALK_GROWTH_NUM 5
+#define KIND_WALK_GROWTH_DEN 4
+#define KIND_WALK_FIRST (4 << 20)
+/* By default the walks may take this share of the run's time: a walk that
+ * would go beyond it waits (memory may have grown further by then), so that
+ * kinds never make a run more than about this much slower. */
+#define KIND_WALK_BUDGET 0.10
+#define NATIVE_KIND "native"
+
+static pthread_mutex_t walks_mutex = PTHREAD_MUTEX_INITIALIZER;
+static hm_kind_walk *peak_walk, *end_walk;
+static int64_t next_threshold = KIND_WALK_FIRST; /* atomic */
+static int pending;                              /* atomic */
+static volatile double budget = KIND_WALK_BUDGET; /* 0: no walks */
+static bool (*scheduler)(void);
+/* Written by the thread that walks, read by the monitor: doubles as bit
+ * patterns would need atomics; a stale value only shifts one decision. */
+static volatile double walks_seconds, seconds_per_byte;
+
+/* Whether a walk now keeps the walks within their budget. */
+static bool within_budget(int64_t tracked)
+{
+    double estimate = seconds_per_byte * (double)tracked;
+    return walks_seconds + estimate <= budget * hm_timeline_now();
+}
+
+bool hm_kind_walks_end_due(void)
+{
+    return hm_kind_walks_enabled() && hm_recording() &&
+           (walks_seconds == 0 ||
+            within_budget(__atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED)));
+}
+
+void hm_kind_walks_set_scheduler(bool (*schedule)(void))
+{
+    __atomic_store_n(&scheduler, schedule, __ATOMIC_RELEASE);
+}
+
+void hm_kind_walks_configure(double share)
+{
+    budget = share > 0 ? share : 0;
+}
+
+bool hm_kind_walks_enabled(void)
+{
+    return budget > 0;
+}
+
+void hm_kind_walks_poll(void)
+{
+    bool (*schedule)(void) = __atomic_load_n(&scheduler, __ATOMIC_ACQUIRE);
+    if (!schedule || !hm_kind_walks_enabled() || !hm_recording())
+        return;
+    int64_t tracked = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
+    if (tracked < __atomic_load_n(&next_threshold, __ATOMIC_RELAXED) || !within_budget(tracked))
+        return;
+    if (__atomic_exchange_n(&pending, 1, __ATOMIC_ACQ_REL))
+        return;
+    if (!schedule())
+        __atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
+}
+
+static void blocks_free(hm_kind_blocks *b)
+{
+    free(b->start);
+    free(b->size);
+    free(b->node);
+    free(b->mapping);
+    free(b->kind);
+    free(b->object);
+    memset(b, 0, sizeof *b);
+}
+
+static bool blocks_alloc(hm_kind_blocks *b, size_t cap)
+{
+    cap = cap ? cap : 1;
+    b->start = malloc(cap * sizeof *b->start);
+    b->size = malloc(cap * sizeof *b->size);
+    b->node = malloc(cap * sizeof *b->node);
+    b->mapping = calloc(cap, sizeof *b->mapping);
+    b->kind = malloc(cap * sizeof *b->kind);
+    b->object = calloc(cap, sizeof *b->object);
+    return b->start && b->size && b->node && b->mapping && b->kind && b->object;
+}
+
+/* Sorts the parallel arrays by start (a permutation sorted once). */
+static const uintptr_t *sort_starts;
+static int by_start(const void *a, const void *b)
+{
+    uintptr_t x = sort_starts[*(const size_t *)a], y = sort_starts[*(const size_t *)b];
+    return x < y ? -1 : x > y;
+}
+
+static bool blocks_sort(hm_kind_blocks *b)
+{
+    size_t n = b->n;
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    hm_kind_blocks s = {0};
+    if (!order || !blocks_alloc(&s, n)) {
+        free(order);
+        blocks_free(&s);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    sort_starts = b->start;
+    qsort(order, n, sizeof *order, by_start);
+    for (size_t i = 0; i < n; i++) {
+        s.start[i] = b->start[order[i]];
+        s.size[i] = b->size[order[i]];
+        s.node[i] = b->node[order[i]];
+        s.mapping[i] = b->mapping[order[i]];
+    }
+    free(order);
+    s.n = n;
+    s.tracked = b->tracked;
+    s.at_s = b->at_s;
+    blocks_free(b);
+    *b = s;
+    return true;
+}
+
+bool hm_kind_walks_take_blocks(hm_kind_blocks *b)
+{
+    memset(b, 0, sizeof *b);
+    hm_tls.guard++;
+    hm_lock();
+    size_t want = hm_live_count() + hm_maps_count();
+    hm_unlock();
+    want += want / 8 + 256; /* what may be recorded before the copy */
+    hm_live_block *live = malloc(want * sizeof *live);
+    if (!live || !blocks_alloc(b, want)) {
+        free(live);
+        hm_kind_walks_end(b);
+        return false;
+    }
+    hm_lock();
+    size_t n = hm_live_copy(live, want);
+    size_t m = hm_maps_copy(b->start + n, b->size + n, b->node + n, want - n);
+    b->tracked = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
+    hm_unlock();
+    for (size_t i = 0; i < n; i++) {
+        b->start[i] = live[i].ptr;
+        b->size[i] = live[i].size;
+        b->node[i] = live[i].node;
+    }
+    for (size_t i = n; i < n + m; i++)
+        b->mapping[i] = 1;
+    free(live);
+    b->n = n + m;
+    b->at_s = hm_timeline_now();
+    if (!blocks_sort(b)) {
+        hm_kind_walks_end(b);
+        return false;
+    }
+    return true;
+}
+
+void hm_kind_walks_end(hm_kind_blocks *b)
+{
+    blocks_free(b);
+    hm_tls.guard--;
+    __atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
+}
+
+/* Walks are heapmark's memory, whichever thread lets go of them last. */
+static void walk_free(hm_kind_walk *w)
+{
+    hm_tls.guard++;
+    for (uint32_t i = 0; i < w->nnames; i++)
+        free(w->names[i]);
+    free(w->names);
+    free(w->rows);
+    free(w);
+    hm_tls.guard--;
+}
+
+void hm_kind_walk_release(hm_kind_walk *w)
+{
+    if (w && __atomic_sub_fetch(&w->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        walk_free(w);
+}
+
+/* Rows by (node, kind) from the joined blocks; the last name is native. */
+static hm_kind_walk *walk_build(const hm_kind_blocks *b, const char *const *names,
+                                uint32_t nnames, uint64_t objects)
+{
+    hm_kind_walk *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->refs = 1;
+    w->tracked = b->tracked;
+    w->at_s = b->at_s;
+    w->seconds = hm_timeline_now() - b->at_s;
+    w->objects = objects;
+    w->names = calloc((size_t)nnames + 1, sizeof *w->names);
+    w->rows = malloc((b->n ? b->n : 1) * sizeof *w->rows);
+    if (!w->names || !w->rows)
+        goto fail;
+    for (uint32_t i = 0; i < nnames; i++)
+        if (!(w->names[w->nnames++] = strdup(names[i])))
+            goto fail;
+    if (!(w->names[w->nnames++] = strdup(NATIVE_KIND)))
+        goto fail;
+    hm_map index = {0};
+    for (size_t i = 0; i < b->n; i++) {
+        uint32_t kind = b->kind[i] < nnames ? b->kind[i] : nnames;
+        int64_t bytes = (int64_t)b->size[i], count = 1;
+        if (!b->mapping[i])
+            hm_sampler_weight(b->size[i], &bytes, &count);
+        uint64_t key = ((uint64_t)b->node[i] << 32 | kind) + 1;
+        uint32_t row = hm_map_get(&index, key);
+        if (row == UINT32_MAX) {
+            row = (uint32_t)w->nrows;
+            if (!hm_map_put(&index, key, row)) {
+                hm_map_free(&index);
+                goto fail;
+            }
+            w->rows[w->nrows++] = (hm_kind_row){b->node[i], kind, 0, 0};
+        }
+        w->rows[row].bytes += bytes;
+        if (b->object[i])
+            w->rows[row].count += count;
+    }
+    hm_map_free(&index);
+    return w;
+fail:
+    walk_free(w);
+    return NULL;
+}
+
+void hm_kind_walks_publish(const hm_kind_blocks *b, const char *const *names, uint32_t nnames,
+                           uint64_t objects, bool final)
+{
+    hm_kind_walk *w = walk_build(b, names, nnames, objects);
+    if (w) {
+        walks_seconds += w->seconds;
+        if (w->tracked > 0)
+            seconds_per_byte = w->seconds / (double)w->tracked;
+        pthread_mutex_lock(&walks_mutex);
+        hm_kind_walk *old_peak = NULL, *old_end = NULL;
+        if (!peak_walk || w->tracked >= peak_walk->tracked) {
+            old_peak = peak_walk;
+            peak_walk = w;
+            __atomic_add_fetch(&w->refs, 1, __ATOMIC_RELAXED);
+        }
+        if (final) {
+            old_end = end_walk;
+            end_walk = w;
+            __atomic_add_fetch(&w->refs, 1, __ATOMIC_RELAXED);
+        }
+        int64_t best = peak_walk->tracked;
+        pthread_mutex_unlock(&walks_mutex);
+        __atomic_store_n(&next_threshold, best / KIND_WALK_GROWTH_DEN * KIND_WALK_GROWTH_NUM,
+                         __ATOMIC_RELAXED);
+        hm_kind_walk_release(old_peak);
+        hm_kind_walk_release(old_end);
+        hm_kind_walk_release(w);
+    }
+}
+
+void hm_kind_walks_get(hm_kind_walk **peak, hm_kind_walk **end)
+{
+    pthread_mutex_lock(&walks_mutex);
+    *peak = peak_walk;
+    *end = end_walk;
+    if (peak_walk)
+        __atomic_add_fetch(&peak_walk->refs, 1, __ATOMIC_RELAXED);
+    if (end_walk)
+        __atomic_add_fetch(&end_walk->refs, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&walks_mutex);
+}
+
+void hm_kind_walks_reset(bool forked)
+{
+    if (forked) {
+        /* The mutex may have been copied held; the parent's walks stay
+         * unreferenced in the child's copy of its memory. */
+        pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+        walks_mutex = fresh;
+        peak_walk = end_walk = NULL;
+    } else {
+        pthread_mutex_lock(&walks_mutex);
+        hm_kind_walk *p = peak_walk, *e = end_walk;
+        peak_walk = end_walk = NULL;
+        pthread_mutex_unlock(&walks_mutex);
+        hm_kind_walk_release(p);
+        hm_kind_walk_release(e);
+    }
+    __atomic_store_n(&next_threshold, KIND_WALK_FIRST, __ATOMIC_RELAXED);
+    __atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
+    walks_seconds = seconds_per_byte = 0;
+}
