@@ -56,6 +56,20 @@ typedef struct {
 int hm_svg_render(const hm_profile *p, int snapshot, const hm_svg_style *style, hm_buf *out);
 bool hm_report_text(const hm_profile *p, const char *path, char *err, size_t errlen);
 
+/* Kinds at the peak (kinds.c).  The walk standing for a snapshot (0 peak,
+ * 1 end), or -1 if the profile has none; where it comes from, in words;
+ * the table of kinds; a line's kinds ("57% dict of __main__.Line, 20%
+ * str"), false if it has none; and JSON (credited: hm_profile_credited_frames,
+ * NULL with frame HM_NONE for every node). */
+int hm_kinds_walk_for(const hm_profile *p, int snapshot);
+void hm_kinds_walk_note(hm_buf *b, const hm_profile *p, int walk);
+void hm_kinds_table(hm_buf *b, const hm_profile *p, int walk, size_t max);
+bool hm_kinds_inline(hm_buf *b, const hm_profile *p, int walk, const uint32_t *credited,
+                     uint32_t frame, size_t max);
+void hm_kinds_json(hm_buf *b, const hm_profile *p, const uint32_t *credited, uint32_t frame,
+                   int walk);
+void hm_kinds_walks_json(hm_buf *b, const hm_profile *p);
+
 /* How much of the call tree report.html keeps: nodes whose total reaches
  * html_min_bytes in some snapshot, or (html_min_bytes < 0) html_min_share of
  * that snapshot's total, raised until at most html_max_nodes remain (0: no

@@ -139,6 +139,8 @@ static void top_lines_table(hm_buf *b, const hm_profile *p, int snapshot, hm_lin
         return;
     size_t n = hm_profile_top_lines(p, snapshot, key, lines, max);
     int64_t total = p->total[snapshot - 1][0].bytes;
+    int walk = hm_kinds_walk_for(p, snapshot);
+    uint32_t *credited = walk >= 0 ? hm_profile_credited_frames(p, key) : NULL;
     hm_buf_printf(b, "%10s %6s %10s  %s\n", "bytes", "%", "count", "line");
     for (size_t i = 0; i < n; i++) {
         const hm_pframe *f = &p->frames[lines[i].frame];
@@ -148,10 +150,19 @@ static void top_lines_table(hm_buf *b, const hm_profile *p, int snapshot, hm_lin
         hm_frame_label(b, p, lines[i].frame, true);
         if (f->source[0])
             hm_buf_printf(b, "\n%30s%s", "", f->source);
+        if (credited) {
+            hm_buf kinds = {0};
+            if (hm_kinds_inline(&kinds, p, walk, credited, lines[i].frame, 4))
+                hm_buf_printf(b, "\n%30skinds: %s", "", kinds.data);
+            else if (!f->pseudo)
+                hm_buf_printf(b, "\n%30skinds: none of its blocks was live at the walk", "");
+            hm_buf_free(&kinds);
+        }
         hm_buf_puts(b, "\n");
     }
     if (n == 0)
         hm_buf_puts(b, "  (nothing recorded)\n");
+    free(credited);
     free(lines);
 }
 
@@ -214,6 +225,13 @@ bool hm_report_text(const hm_profile *p, const char *path, char *err, size_t err
                     "and everything it called\nin libraries and C code (the innermost line "
                     "of the program's own code is credited)\n\n");
     top_lines_table(&b, p, HM_SNAP_PEAK, HM_BY_PROGRAM_LINE, TOP_LINES);
+    int walk = hm_kinds_walk_for(p, HM_SNAP_PEAK);
+    if (walk >= 0) {
+        hm_buf_puts(&b, "\nKinds at the peak: what the recorded blocks were, ");
+        hm_kinds_walk_note(&b, p, walk);
+        hm_buf_puts(&b, " (a line's kinds above are shares of its bytes at that walk)\n\n");
+        hm_kinds_table(&b, p, walk, TOP_LINES);
+    }
     hm_buf_puts(&b, "\nTop allocation sites at the peak: the innermost Python frame, "
                     "library code included\n\n");
     top_lines_table(&b, p, HM_SNAP_PEAK, HM_BY_INNERMOST, TOP_LINES);
@@ -258,6 +276,12 @@ void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out)
         hm_buf_puts(out, "\n");
     }
     free(lines);
+    int walk = hm_kinds_walk_for(p, HM_SNAP_PEAK);
+    hm_buf kinds = {0};
+    if (walk >= 0 && hm_kinds_inline(&kinds, p, walk, NULL, HM_NONE, 4))
+        hm_buf_printf(out, "heapmark: kinds near the peak (heap walk at %.2f s): %s\n",
+                      p->kinds[walk].at_s, kinds.data);
+    hm_buf_free(&kinds);
 }
 
 /* [{"pid": ..., ...}, ...]: the processes a (merged) profile holds. */
@@ -318,6 +342,16 @@ void hm_report_terminal(const hm_profile *p, size_t top, size_t columns, hm_buf 
         hm_buf_puts(out, "  (nothing recorded)\n");
     hm_buf_free(&cell);
     free(lines);
+    int walk = hm_kinds_walk_for(p, HM_SNAP_PEAK);
+    if (walk >= 0) {
+        hm_buf note = {0};
+        hm_buf_puts(&note, "\nkinds at the peak, ");
+        hm_kinds_walk_note(&note, p, walk);
+        hm_buf_puts(&note, ":");
+        hm_buf_wrap(out, note.data, columns, "    ");
+        hm_buf_free(&note);
+        hm_kinds_table(out, p, walk, 8);
+    }
 }
 
 void hm_json_processes(hm_buf *out, const hm_profile *p)
@@ -373,10 +407,14 @@ void hm_report_json(const hm_profile *p, size_t top, hm_buf *out)
         const char *name;
         hm_line_key key;
     } tables[] = {{"top", HM_BY_PROGRAM_LINE}, {"top_innermost", HM_BY_INNERMOST}};
+    hm_buf_puts(out, ", \"kinds\": ");
+    hm_kinds_walks_json(out, p);
+    int walk = hm_kinds_walk_for(p, HM_SNAP_PEAK);
     hm_line_total *lines = calloc(top ? top : 1, sizeof *lines);
     for (size_t t = 0; t < 2; t++) {
         hm_buf_printf(out, "%s\"%s\": [", ", ", tables[t].name);
         size_t n = lines ? hm_profile_top_lines(p, HM_SNAP_PEAK, tables[t].key, lines, top) : 0;
+        uint32_t *credited = walk >= 0 ? hm_profile_credited_frames(p, tables[t].key) : NULL;
         for (size_t i = 0; i < n; i++) {
             const hm_pframe *f = &p->frames[lines[i].frame];
             hm_buf_puts(out, i ? ", {\"function\": " : "{\"function\": ");
@@ -387,9 +425,14 @@ void hm_report_json(const hm_profile *p, size_t top, hm_buf *out)
                           ", \"line\": %d, \"bytes\": %lld, \"count\": %lld, \"source\": ", f->line,
                           (long long)lines[i].bytes, (long long)lines[i].count);
             hm_buf_json(out, f->source);
+            if (credited) {
+                hm_buf_puts(out, ", \"kinds\": ");
+                hm_kinds_json(out, p, credited, lines[i].frame, walk);
+            }
             hm_buf_puts(out, "}");
         }
         hm_buf_puts(out, "]");
+        free(credited);
     }
     free(lines);
     hm_buf_puts(out, "}");

@@ -47,6 +47,37 @@ static uint32_t merged_frame(frame_index *ix, hm_profile *out, const hm_pframe *
     return ix->slots[i] - 1;
 }
 
+/* Each process's kinds, on its nodes in the merged tree (parts follow
+ * each other after the root, as above); the walk times are the main
+ * process's. */
+static bool merge_kinds(const hm_profile *parts, size_t n, hm_profile *out)
+{
+    for (int s = 0; s < 2; s++) {
+        size_t rows = 0;
+        for (size_t k = 0; k < n; k++)
+            rows += parts[k].kinds[s].nrows;
+        out->kinds[s] = parts[0].kinds[s];
+        out->kinds[s].rows = NULL;
+        out->kinds[s].nrows = 0;
+        for (size_t k = 1; k < n; k++)
+            out->kinds[s].present |= parts[k].kinds[s].present;
+        if (!rows)
+            continue;
+        if (!(out->kinds[s].rows = malloc(rows * sizeof *out->kinds[s].rows)))
+            return false;
+        size_t node_base = 1;
+        for (size_t k = 0; k < n; k++) {
+            for (size_t i = 0; i < parts[k].kinds[s].nrows; i++) {
+                hm_node_kind row = parts[k].kinds[s].rows[i];
+                row.node += (uint32_t)node_base;
+                out->kinds[s].rows[out->kinds[s].nrows++] = row;
+            }
+            node_base += parts[k].nnodes;
+        }
+    }
+    return true;
+}
+
 /* The command of the run's process pid, or NULL if it is not in the run. */
 static const char *command_of(const hm_profile *parts, size_t n, int pid)
 {
@@ -181,6 +212,11 @@ bool hm_profile_merge(hm_profile *parts, size_t n, hm_profile *out, char *err, s
     out->phases = parts[0].phases;
     out->nphases = parts[0].nphases;
     out->path = parts[0].path;
+    if (!merge_kinds(parts, n, out)) {
+        snprintf(err, errlen, "out of memory merging %zu profiles", n);
+        hm_profile_free(out);
+        return false;
+    }
     if (!hm_profile_index(out)) {
         snprintf(err, errlen, "out of memory merging %zu profiles", n);
         hm_profile_free(out);

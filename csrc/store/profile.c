@@ -107,19 +107,11 @@ static int by_bytes_desc(const void *a, const void *b)
     return x->frame < y->frame ? -1 : (x->frame > y->frame);
 }
 
-size_t hm_profile_top_lines(const hm_profile *p, int snapshot, hm_line_key key, hm_line_total *out,
-                            size_t max)
+uint32_t *hm_profile_credited_frames(const hm_profile *p, hm_line_key key)
 {
-    hm_line_total *all = calloc(p->nframes + 1, sizeof *all);
-    uint32_t *owner = malloc(p->nnodes * sizeof *owner); /* frame credited for a node */
-    if (!all || !owner) {
-        free(all);
-        free(owner);
-        return 0;
-    }
-    const hm_value *self = p->self[snapshot - 1];
-    for (size_t i = 0; i < p->nframes; i++)
-        all[i].frame = (uint32_t)i;
+    uint32_t *owner = malloc(p->nnodes * sizeof *owner);
+    if (!owner)
+        return NULL;
     /* Parents precede children, so a node inherits its parent's program frame. */
     owner[0] = HM_NONE;
     for (size_t n = 1; n < p->nnodes; n++) {
@@ -129,9 +121,30 @@ size_t hm_profile_top_lines(const hm_profile *p, int snapshot, hm_line_key key, 
             owner[n] = frame;
         else
             owner[n] = owner[p->nodes[n].parent];
-        uint32_t credited = owner[n] != HM_NONE ? owner[n] : frame;
-        all[credited].bytes += self[n].bytes;
-        all[credited].count += self[n].count;
+    }
+    /* A node with no program frame above it is credited to its own. */
+    for (size_t n = 1; n < p->nnodes; n++)
+        if (owner[n] == HM_NONE)
+            owner[n] = p->nodes[n].frame;
+    return owner;
+}
+
+size_t hm_profile_top_lines(const hm_profile *p, int snapshot, hm_line_key key, hm_line_total *out,
+                            size_t max)
+{
+    hm_line_total *all = calloc(p->nframes + 1, sizeof *all);
+    uint32_t *owner = hm_profile_credited_frames(p, key);
+    if (!all || !owner) {
+        free(all);
+        free(owner);
+        return 0;
+    }
+    const hm_value *self = p->self[snapshot - 1];
+    for (size_t i = 0; i < p->nframes; i++)
+        all[i].frame = (uint32_t)i;
+    for (size_t n = 1; n < p->nnodes; n++) {
+        all[owner[n]].bytes += self[n].bytes;
+        all[owner[n]].count += self[n].count;
     }
     free(owner);
     qsort(all, p->nframes, sizeof *all, by_bytes_desc);
@@ -140,6 +153,58 @@ size_t hm_profile_top_lines(const hm_profile *p, int snapshot, hm_line_key key, 
         out[k] = all[k];
         k++;
     }
+    free(all);
+    return k;
+}
+
+static int kind_by_bytes_desc(const void *a, const void *b)
+{
+    const hm_kind_total *x = a, *y = b;
+    if (x->bytes != y->bytes)
+        return x->bytes < y->bytes ? 1 : -1;
+    return strcmp(x->kind, y->kind);
+}
+
+size_t hm_profile_kinds(const hm_profile *p, int walk, const uint32_t *credited, uint32_t frame,
+                        hm_kind_total *out, size_t max, int64_t *total)
+{
+    const hm_kind_walk_data *w = &p->kinds[walk];
+    *total = 0;
+    hm_kind_total *all = NULL;
+    size_t n = 0, cap = 0, last = 0;
+    for (size_t i = 0; i < w->nrows; i++) {
+        const hm_node_kind *r = &w->rows[i];
+        if (frame != HM_NONE && credited[r->node] != frame)
+            continue;
+        /* Few kinds, and rows of one kind in runs: a linear search from
+         * the last match (names are shared within a profile, compared by
+         * text across a merged profile's parts). */
+        size_t pos = n;
+        if (n && (all[last].kind == r->kind || strcmp(all[last].kind, r->kind) == 0))
+            pos = last;
+        for (size_t k = 0; pos == n && k < n; k++)
+            if (all[k].kind == r->kind || strcmp(all[k].kind, r->kind) == 0)
+                pos = k;
+        if (pos == n) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 16;
+                hm_kind_total *grown = realloc(all, cap * sizeof *all);
+                if (!grown)
+                    break;
+                all = grown;
+            }
+            all[n++] = (hm_kind_total){r->kind, 0, 0};
+        }
+        last = pos;
+        all[pos].bytes += r->bytes;
+        all[pos].count += r->count;
+        *total += r->bytes;
+    }
+    if (n)
+        qsort(all, n, sizeof *all, kind_by_bytes_desc);
+    size_t k = n < max ? n : max;
+    if (k)
+        memcpy(out, all, k * sizeof *out);
     free(all);
     return k;
 }

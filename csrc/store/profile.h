@@ -61,6 +61,21 @@ typedef struct {
 } hm_phase;
 
 /* One profiled process (a profile merged from several has one per part). */
+/* A node's bytes of one kind at a walk (kind_walks, node_kinds). */
+typedef struct {
+    uint32_t node;
+    const char *kind; /* one of the profile's strings */
+    int64_t bytes, count;
+} hm_node_kind;
+
+typedef struct {
+    bool present;
+    double at_s, seconds;
+    int64_t tracked_bytes, objects;
+    hm_node_kind *rows; /* by node */
+    size_t nrows;
+} hm_kind_walk_data;
+
 typedef struct {
     const char *path;
     const char *command;
@@ -95,6 +110,9 @@ typedef struct {
     size_t ngc_runs;
     hm_phase *phases; /* by t_start, outer before inner */
     size_t nphases;
+    /* Kinds at the walks standing for the peak [0] and the end [1]; merged:
+     * each process's rows (its own walk), the main process's walk times. */
+    hm_kind_walk_data kinds[2];
 } hm_profile;
 
 /* Returns false with a one-line reason in err (no trailing newline). */
@@ -134,5 +152,18 @@ typedef enum {
 /* Lines ranked by bytes, largest first; fills up to max; returns how many. */
 size_t hm_profile_top_lines(const hm_profile *p, int snapshot, hm_line_key key, hm_line_total *out,
                             size_t max);
+/* The frame each node's self bytes are credited to as a line (malloc'd,
+ * indexed by node; [0] is HM_NONE). */
+uint32_t *hm_profile_credited_frames(const hm_profile *p, hm_line_key key);
+
+/* Kinds summed over the rows of walk (0: the peak's, 1: the end's) whose
+ * node is credited to frame (HM_NONE: every node), largest first: up to max
+ * into out, their number returned; *total: the bytes of all of them. */
+typedef struct {
+    const char *kind;
+    int64_t bytes, count;
+} hm_kind_total;
+size_t hm_profile_kinds(const hm_profile *p, int walk, const uint32_t *credited, uint32_t frame,
+                        hm_kind_total *out, size_t max, int64_t *total);
 
 #endif

@@ -547,6 +547,69 @@ static bool load_phases(reader *r)
     return close_optional(r, st, rc, bad);
 }
 
+static int by_node(const void *a, const void *b)
+{
+    uint32_t x = ((const hm_node_kind *)a)->node, y = ((const hm_node_kind *)b)->node;
+    return x < y ? -1 : x > y;
+}
+
+/* Kinds at the peak and end walks; absent tables are no kinds. */
+static bool load_kinds(reader *r)
+{
+    hm_profile *p = r->p;
+    sqlite3_stmt *st;
+    void *rows = NULL;
+    size_t n;
+    if (!open_optional(r, "kind_walks", 2,
+                       "SELECT snapshot, at_s, seconds, tracked_bytes, objects FROM kind_walks",
+                       1, &rows, &n, &st))
+        return false;
+    free(rows);
+    int rc = SQLITE_DONE;
+    const char *bad = NULL;
+    while (st && !bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t snap = sqlite3_column_int64(st, 0);
+        hm_kind_walk_data *w = snap == 1 || snap == 2 ? &p->kinds[snap - 1] : NULL;
+        if (!w || w->present || !seconds_at(st, 1, &w->at_s) || !seconds_at(st, 2, &w->seconds) ||
+            (w->tracked_bytes = sqlite3_column_int64(st, 3)) < 0 ||
+            (w->objects = sqlite3_column_int64(st, 4)) < 0)
+            bad = "a kind walk's values are out of range";
+        else
+            w->present = true;
+    }
+    if (!close_optional(r, st, rc, bad))
+        return false;
+    size_t counts[2] = {0, 0};
+    if (!open_optional(r, "node_kinds", HM_STORE_MAX_NODE_KINDS,
+                       "SELECT snapshot, node, kind, bytes, count FROM node_kinds", 1, &rows, &n,
+                       &st))
+        return false;
+    free(rows);
+    for (int s = 0; s < 2 && n; s++)
+        if (!(p->kinds[s].rows = calloc(n, sizeof *p->kinds[s].rows)))
+            return close_optional(r, st, SQLITE_DONE, "out of memory");
+    while (st && !bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t snap = sqlite3_column_int64(st, 0), node = sqlite3_column_int64(st, 1),
+                kind = sqlite3_column_int64(st, 2);
+        hm_node_kind row = {(uint32_t)node, NULL, sqlite3_column_int64(st, 3),
+                            sqlite3_column_int64(st, 4)};
+        if (snap < 1 || snap > 2 || !p->kinds[snap - 1].present || node < 0 ||
+            (uint64_t)node >= p->nnodes || kind < 0 || (uint64_t)kind >= p->nstrings ||
+            row.bytes < 0 || row.count < 0) {
+            bad = "a node's kinds are out of range";
+            break;
+        }
+        row.kind = p->strings[kind];
+        p->kinds[snap - 1].rows[counts[snap - 1]++] = row;
+    }
+    for (int s = 0; s < 2; s++) {
+        p->kinds[s].nrows = counts[s];
+        if (p->kinds[s].rows)
+            qsort(p->kinds[s].rows, counts[s], sizeof *p->kinds[s].rows, by_node);
+    }
+    return close_optional(r, st, rc, bad);
+}
+
 bool hm_profile_load(const char *path, hm_profile *p, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
@@ -571,7 +634,7 @@ bool hm_profile_load(const char *path, hm_profile *p, char *err, size_t errlen)
     }
     bool ok = check_header(&r) && load_strings(&r) && load_frames(&r) && load_nodes(&r) &&
               load_values(&r) && load_meta(&r) && load_timeline(&r) && load_gc_runs(&r) &&
-              load_phases(&r);
+              load_phases(&r) && load_kinds(&r);
     if (ok && !hm_profile_index(p))
         ok = corrupt(&r, "out of memory");
     if (ok && !(p->processes = calloc(1, sizeof *p->processes)))
@@ -615,6 +678,8 @@ void hm_profile_free(hm_profile *p)
         }
         free(p->meta);
     }
+    for (int s = 0; s < 2; s++)
+        free(p->kinds[s].rows);
     if (!p->merged) {
         free(p->timeline);
         free(p->gc_runs);
