@@ -85,13 +85,20 @@ static size_t unowned_block(const joiner *j, const void *addr)
     return i != SIZE_MAX && j->b->kind[i] == HM_JOIN_UNOWNED ? i : SIZE_MAX;
 }
 
-/* Pass 1: the owner of every dict that lies in a recorded block. */
+/* Pass 1: the owner of every dict that lies in a recorded block or owns
+ * one (an instance dict's keys may be sampled when the dict is not). */
 static int note_owner(PyObject *o, void *arg)
 {
     joiner *j = arg;
     PyObject *dict = hm_layout_dict_of(o);
-    if (dict && block_containing(j, (uintptr_t)dict) != SIZE_MAX &&
-        !hm_owners_note(&j->owners, dict, Py_TYPE(o)))
+    if (!dict)
+        return 0;
+    const void *buffers[HM_LAYOUT_MAX_BUFFERS];
+    int nbuffers = hm_layout_buffers(dict, buffers);
+    bool recorded = block_containing(j, (uintptr_t)dict) != SIZE_MAX;
+    for (int k = 0; k < nbuffers && !recorded; k++)
+        recorded = buffers[k] && block_containing(j, (uintptr_t)buffers[k]) != SIZE_MAX;
+    if (recorded && !hm_owners_note(&j->owners, dict, Py_TYPE(o)))
         j->failed = true;
     return 0;
 }
@@ -124,7 +131,10 @@ static int claim_object(PyObject *o, void *arg)
             if (buffer_block[k] != SIZE_MAX && j->b->kind[buffer_block[k]] == HM_JOIN_UNOWNED)
                 j->b->kind[buffer_block[k]] = kind;
     }
-    if (j->depth < UNTRACKED_DEPTH && !(PyObject_IS_GC(o) && PyObject_GC_IsTracked(o))) {
+    /* Types are left out: a heap type is tracked, a static one lives in
+     * static storage, and its MRO of static types fans out (3.13). */
+    if (j->depth < UNTRACKED_DEPTH && Py_TYPE(o)->tp_traverse && !PyType_Check(o) &&
+        !(PyObject_IS_GC(o) && PyObject_GC_IsTracked(o))) {
         j->depth++;
         int r = hm_roots_traverse(o, claim_object, j);
         j->depth--;

@@ -40,8 +40,8 @@
 
 static pthread_mutex_t walks_mutex = PTHREAD_MUTEX_INITIALIZER;
 static hm_kind_walk *peak_walk, *end_walk;
-static int64_t next_threshold = KIND_WALK_FIRST; /* atomic */
-static int pending;                              /* atomic */
+static int64_t next_threshold = KIND_WALK_FIRST;  /* atomic */
+static int pending;                               /* atomic */
 static volatile double budget = KIND_WALK_BUDGET; /* 0: no walks */
 static bool (*scheduler)(void);
 /* Written by the thread that walks, read by the monitor: doubles as bit
@@ -213,8 +213,8 @@ void hm_kind_walk_release(hm_kind_walk *w)
 }
 
 /* Rows by (node, kind) from the joined blocks; the last name is native. */
-static hm_kind_walk *walk_build(const hm_kind_blocks *b, const char *const *names,
-                                uint32_t nnames, uint64_t objects)
+static hm_kind_walk *walk_build(const hm_kind_blocks *b, const char *const *names, uint32_t nnames,
+                                uint64_t objects)
 {
     hm_kind_walk *w = calloc(1, sizeof *w);
     if (!w)

@@ -37,12 +37,12 @@ typedef struct {
 } hm_kind_row;
 
 typedef struct hm_kind_walk {
-    int refs; /* atomic: the walks table's and each capture's */
-    double at_s;     /* when the walk ran, seconds since the start */
-    double seconds;  /* how long it took */
-    int64_t tracked; /* exact tracked bytes when the blocks were copied */
+    int refs;         /* atomic: the walks table's and each capture's */
+    double at_s;      /* when the walk ran, seconds since the start */
+    double seconds;   /* how long it took */
+    int64_t tracked;  /* exact tracked bytes when the blocks were copied */
     uint64_t objects; /* objects the walk found */
-    char **names;    /* kind names; "native" for blocks no object owns */
+    char **names;     /* kind names; "native" for blocks no object owns */
     uint32_t nnames;
     hm_kind_row *rows;
     size_t nrows;

@@ -561,8 +561,8 @@ static bool load_kinds(reader *r)
     void *rows = NULL;
     size_t n;
     if (!open_optional(r, "kind_walks", 2,
-                       "SELECT snapshot, at_s, seconds, tracked_bytes, objects FROM kind_walks",
-                       1, &rows, &n, &st))
+                       "SELECT snapshot, at_s, seconds, tracked_bytes, objects FROM kind_walks", 1,
+                       &rows, &n, &st))
         return false;
     free(rows);
     int rc = SQLITE_DONE;

@@ -204,7 +204,7 @@ typedef struct {
     uint32_t *node_parent, *node_frame;
     uint32_t nnodes;
     hm_amount (*values)[HM_SNAP_COUNT];
-    uint32_t *node_map; /* engine node -> canonical node */
+    uint32_t *node_map;    /* engine node -> canonical node */
     hm_kind_row *kinds[2]; /* per kept walk: canonical node, kind's string id */
     size_t nkinds[2];
     char *err;
@@ -667,8 +667,8 @@ bool hm_store_write(const struct hm_capture *cap, const hm_run_info *info, char 
     }
     ok = exec_sql(&w, write_settings) && exec_sql(&w, hm_store_schema_sql) &&
          exec_sql(&w, "BEGIN") && canonical_frames(&w) && canonical_nodes(&w, info) &&
-         canonical_kinds(&w) && insert_rows(&w) && insert_kinds(&w) && insert_meta(&w, info) && insert_timeline(&w, info->timeline) &&
-         exec_sql(&w, "COMMIT");
+         canonical_kinds(&w) && insert_rows(&w) && insert_kinds(&w) && insert_meta(&w, info) &&
+         insert_timeline(&w, info->timeline) && exec_sql(&w, "COMMIT");
 done:
     if (w.db && sqlite3_close(w.db) != SQLITE_OK && ok)
         ok = fail(&w, "close");
