@@ -88,6 +88,8 @@ def test_the_doc_describes_every_column_of_schema_sql():
         "timeline",
         "gc_runs",
         "phases",
+        "kind_walks",
+        "node_kinds",
         "frame_text",
     } == set(tables)
     assert ("bytes", "INTEGER NOT NULL") in tables["node_values"]

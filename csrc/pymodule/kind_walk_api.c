@@ -50,12 +50,15 @@ static int pending_walk(void *unused)
 
 static bool schedule(void)
 {
-    return Py_AddPendingCall(pending_walk, NULL) == 0;
+    if (Py_AddPendingCall(pending_walk, NULL) != 0)
+        return false;
+    hm_wake_main_thread();
+    return true;
 }
 
 void hm_kind_walk_install(void)
 {
-    hm_kind_walks_set_scheduler(schedule);
+    hm_kind_walks_set_scheduler(schedule, hm_wake_main_thread);
 }
 
 void hm_kind_walk_at_end(void)

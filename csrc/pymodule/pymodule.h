@@ -37,5 +37,9 @@ bool hm_census_is_result(PyObject *o);
  * thread calls; and the walk at the end of a run (GIL held). */
 void hm_kind_walk_install(void);
 void hm_kind_walk_at_end(void);
+/* Makes the main thread run its pending calls at its next check
+ * (wake_main.c): Py_AddPendingCall alone does not, from another thread,
+ * on 3.9-3.12. */
+void hm_wake_main_thread(void);
 
 #endif

@@ -40,10 +40,21 @@
 
 static pthread_mutex_t walks_mutex = PTHREAD_MUTEX_INITIALIZER;
 static hm_kind_walk *peak_walk, *end_walk;
-static int64_t next_threshold = KIND_WALK_FIRST;  /* atomic */
+static int64_t next_threshold = KIND_WALK_FIRST; /* atomic */
+static int64_t best_tracked;                     /* atomic: the kept peak walk's */
+/* A plateau: memory that grew less than the growth asks, but stayed 5%
+ * above the peak walk for PLATEAU_S, gets a walk too: a program that builds
+ * its data and then works on it peaks there. */
+#define PLATEAU_NUM 21
+#define PLATEAU_DEN 20
+#define PLATEAU_S 0.2
+static double plateau_since = -1;                 /* monitor thread only */
 static int pending;                               /* atomic */
 static volatile double budget = KIND_WALK_BUDGET; /* 0: no walks */
 static bool (*scheduler)(void);
+static void (*poker)(void);
+static double pending_since; /* monitor thread only */
+#define POKE_AFTER_S 0.1
 /* Written by the thread that walks, read by the monitor: doubles as bit
  * patterns would need atomics; a stale value only shifts one decision. */
 static volatile double walks_seconds, seconds_per_byte;
@@ -62,8 +73,9 @@ bool hm_kind_walks_end_due(void)
             within_budget(__atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED)));
 }
 
-void hm_kind_walks_set_scheduler(bool (*schedule)(void))
+void hm_kind_walks_set_scheduler(bool (*schedule)(void), void (*poke)(void))
 {
+    __atomic_store_n(&poker, poke, __ATOMIC_RELEASE);
     __atomic_store_n(&scheduler, schedule, __ATOMIC_RELEASE);
 }
 
@@ -83,10 +95,27 @@ void hm_kind_walks_poll(void)
     if (!schedule || !hm_kind_walks_enabled() || !hm_recording())
         return;
     int64_t tracked = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
-    if (tracked < __atomic_load_n(&next_threshold, __ATOMIC_RELAXED) || !within_budget(tracked))
+    int64_t best = __atomic_load_n(&best_tracked, __ATOMIC_RELAXED);
+    double now = hm_timeline_now();
+    bool due = tracked >= __atomic_load_n(&next_threshold, __ATOMIC_RELAXED);
+    if (best > 0 && tracked >= best / PLATEAU_DEN * PLATEAU_NUM) {
+        if (plateau_since < 0)
+            plateau_since = now;
+        due |= now - plateau_since >= PLATEAU_S;
+    } else {
+        plateau_since = -1;
+    }
+    if (!due || !within_budget(tracked))
         return;
-    if (__atomic_exchange_n(&pending, 1, __ATOMIC_ACQ_REL))
+    if (__atomic_exchange_n(&pending, 1, __ATOMIC_ACQ_REL)) {
+        if (now - pending_since > POKE_AFTER_S) {
+            __atomic_load_n(&poker, __ATOMIC_ACQUIRE)();
+            pending_since = now;
+        }
         return;
+    }
+    plateau_since = -1;
+    pending_since = now;
     if (!schedule())
         __atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
 }
@@ -282,6 +311,7 @@ void hm_kind_walks_publish(const hm_kind_blocks *b, const char *const *names, ui
         }
         int64_t best = peak_walk->tracked;
         pthread_mutex_unlock(&walks_mutex);
+        __atomic_store_n(&best_tracked, best, __ATOMIC_RELAXED);
         __atomic_store_n(&next_threshold, best / KIND_WALK_GROWTH_DEN * KIND_WALK_GROWTH_NUM,
                          __ATOMIC_RELAXED);
         hm_kind_walk_release(old_peak);
@@ -319,6 +349,7 @@ void hm_kind_walks_reset(bool forked)
         hm_kind_walk_release(e);
     }
     __atomic_store_n(&next_threshold, KIND_WALK_FIRST, __ATOMIC_RELAXED);
+    __atomic_store_n(&best_tracked, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
     walks_seconds = seconds_per_byte = 0;
 }

@@ -4,8 +4,8 @@
  *
  * Owns: the decision to walk the heap (the monitor thread asks for a walk
  * when the exact tracked total passes 1.25 times the largest total walked
- * so far, while the walks have taken less than their share of the run's
- * time, 10% by default), the copy of the recorded blocks a walk is joined
+ * so far, or stays 5% above it for 0.2 s, while the walks have taken less
+ * than their share of the run's time, 10% by default), the copy of the recorded blocks a walk is joined
  * with, the weighting of each block (what it stands for, as the call tree
  * counts it), and the two walks a profile keeps: the one taken at the
  * highest tracked total, which stands for the peak, and the run's last,
@@ -63,8 +63,10 @@ typedef struct {
 } hm_kind_blocks;
 
 /* The module's scheduler: asks the interpreter's main thread to walk soon
- * (Py_AddPendingCall); false if it could not. */
-void hm_kind_walks_set_scheduler(bool (*schedule)(void));
+ * (Py_AddPendingCall); false if it could not.  poke: reminds the main
+ * thread of a walk scheduled a while ago that has not run (another thread
+ * may have cleared the flag that makes it look). */
+void hm_kind_walks_set_scheduler(bool (*schedule)(void), void (*poke)(void));
 /* The share of the run's time walks may take (HEAPMARK_KINDS, a percentage
  * read by the engine at start-up; 0: no walks). */
 void hm_kind_walks_configure(double share);

@@ -1,0 +1,154 @@
+"""Kinds at the peak: what the bytes each line holds are, from a walk of the
+heap joined with the recorded blocks.  Ground truth from tests/programs/kinds.py:
+objects of known kinds, counts and sizes (sys.getsizeof, pymalloc's 16-byte
+classes, malloc_usable_size), through the real command line.  Exact mode
+must match within 3% (counts exactly); sampled mode (one sample per 4 KiB, so
+that each population has hundreds of samples) within 15%."""
+
+import json
+import os
+import re
+import sqlite3
+import sys
+
+import pytest
+
+from conftest import (
+    EXACT_TOLERANCE,
+    SAMPLED_TOLERANCE,
+    assert_close,
+    profile_program,
+    run_heapmark,
+)
+
+MODES = [pytest.param(True, id="exact"), pytest.param(False, id="sampled")]
+RATE = ["--sample-rate", "4K", "--kinds-time", "100"]
+FREE_LISTS = 100
+
+
+def line_kinds(report, line):
+    """{kind: (count, bytes)} heapmark gives kinds.py's line at the peak walk."""
+    for entry in report["top"]:
+        if os.path.basename(entry["file"]) == "kinds.py" and entry["line"] == line:
+            return {k["kind"]: (k["count"], k["bytes"]) for k in entry.get("kinds", [])}
+    return {}
+
+
+def all_kinds(report, walk="peak"):
+    return {k["kind"]: (k["count"], k["bytes"]) for k in report["kinds"][walk]["kinds"]}
+
+
+@pytest.mark.parametrize("exact", MODES)
+def test_kinds_at_known_lines(workdir, native_ext, exact):
+    truth, report, out = profile_program(workdir, native_ext, "kinds", exact, RATE)
+    tol = EXACT_TOLERANCE if exact else SAMPLED_TOLERANCE
+    walk = report["kinds"]["peak"]
+    assert walk is not None
+    # Everything is kept to the end: the walk kept for the peak saw it all.
+    assert walk["tracked_bytes"] >= 0.95 * report["peak_bytes"], walk
+    checked = 0
+    for name, case in truth.items():
+        if name == "lines":
+            continue
+        kinds = line_kinds(report, case["line"])
+        for kind, expected in case.items():
+            if kind == "line":
+                continue
+            count, nbytes = expected
+            assert kind in kinds, "%s: line %d has kinds %s" % (name, case["line"], kinds)
+            got_count, got_bytes = kinds[kind]
+            assert_close(got_bytes, nbytes, tol, "%s: %s bytes" % (name, kind))
+            if count and exact:
+                # Exact, less what CPython's free lists (at most 100 floats,
+                # 2,000 small tuples) hand out from blocks recorded elsewhere.
+                assert count - FREE_LISTS <= got_count <= count, (name, kind, kinds[kind])
+            elif count > 100:
+                assert_close(got_count, count, tol, "%s: %s objects" % (name, kind))
+            checked += 1
+        # What the line holds is almost all of the kinds named (the rest:
+        # a few objects made on the way).
+        named = sum(kinds[k][1] for k in case if k in kinds and k != "line")
+        assert named >= 0.97 * sum(v[1] for v in kinds.values()), (name, kinds)
+    assert checked >= 5
+
+
+@pytest.mark.parametrize("exact", MODES)
+def test_instances_and_their_dicts_by_version(workdir, native_ext, exact):
+    """3.9/3.10 keep attributes in a dict per instance ("dict of Line");
+    3.11+ keep them with the instance."""
+    truth, report, _ = profile_program(workdir, native_ext, "kinds", exact, RATE)
+    kinds = all_kinds(report)
+    n = truth["lines"]["count"]
+    tol = EXACT_TOLERANCE if exact else SAMPLED_TOLERANCE
+    assert "__main__.Line" in kinds, kinds
+    if exact:
+        assert n - FREE_LISTS <= kinds["__main__.Line"][0] <= n + FREE_LISTS
+    else:
+        assert_close(kinds["__main__.Line"][0], n, tol, "Line objects")
+    if sys.version_info < (3, 11):
+        assert "dict of __main__.Line" in kinds, kinds
+        dicts = kinds["dict of __main__.Line"][0]
+        assert abs(dicts - n) <= (FREE_LISTS if exact else tol * n), kinds
+    else:
+        assert kinds.get("dict of __main__.Line", (0, 0))[0] == 0, kinds
+
+
+def test_the_peak_walk_is_the_one_that_saw_the_peak(workdir, native_ext):
+    """A million floats held for a second, then freed: the walk kept for the
+    peak is the one that saw them (a walk on the plateau), not the end's."""
+    truth_file = workdir / "spike.json"
+    run_heapmark(
+        ["run", "-q", "-o", "out", "--seed", "3"] + RATE + ["kinds.py", str(truth_file), "spike"],
+        workdir,
+        env={"PYTHONPATH": native_ext},
+    )
+    truth = json.loads(truth_file.read_text())["spike"]
+    _, out, _ = run_heapmark(["report", "out/profile.db", "--json"], workdir)
+    report = json.loads(out)
+    peak, end = report["kinds"]["peak"], report["kinds"]["end"]
+    assert peak["tracked_bytes"] >= 0.95 * report["peak_bytes"]
+    assert peak["at_s"] < end["at_s"]
+    # At the end the floats are gone (pymalloc may keep their arenas).
+    end_floats = {k["kind"]: k["count"] for k in end["kinds"]}.get("float", 0)
+    assert end_floats < 0.1 * truth["float"][0], end["kinds"]
+    count, nbytes = line_kinds(report, truth["line"])["float"]
+    assert_close(count, truth["float"][0], SAMPLED_TOLERANCE, "floats at the peak walk")
+    assert_close(nbytes, truth["float"][1], SAMPLED_TOLERANCE, "their bytes")
+    # The text reports say where the kinds come from.
+    text = (workdir / "out" / "peak.txt").read_text()
+    assert "Kinds at the peak: what the recorded blocks were, from a walk of the heap at" in text
+    # 32-byte floats and the list's 8-byte slots: 80% and 20%.
+    assert re.search(r"big = .*\n +kinds: (7[5-9]|8[0-5])% float, (1[5-9]|2[0-5])% list\n", text), (
+        text
+    )
+
+
+def test_no_kinds(workdir, native_ext):
+    run_heapmark(
+        ["run", "-q", "-o", "out", "--no-kinds", "kinds.py", str(workdir / "t.json")],
+        workdir,
+        env={"PYTHONPATH": native_ext},
+    )
+    db = sqlite3.connect(str(workdir / "out" / "profile.db"))
+    assert db.execute("select count(*) from kind_walks").fetchone()[0] == 0
+    assert db.execute("select count(*) from node_kinds").fetchone()[0] == 0
+    text = (workdir / "out" / "peak.txt").read_text()
+    assert "Kinds at the peak" not in text and "kinds: " not in text
+    rc, _, err = run_heapmark(["run", "--kinds-time", "200", "kinds.py"], workdir, check_rc=None)
+    assert rc == 2 and "--kinds-time: a percentage from 0 to 100, not '200'" in err
+
+
+def test_profiles_without_kind_tables_still_read(workdir, native_ext):
+    """A profile from before kinds (no kind tables) is read and reported."""
+    run_heapmark(
+        ["run", "-q", "-o", "out", "kinds.py", str(workdir / "t.json")],
+        workdir,
+        env={"PYTHONPATH": native_ext},
+    )
+    db = sqlite3.connect(str(workdir / "out" / "profile.db"))
+    db.execute("drop table node_kinds")
+    db.execute("drop table kind_walks")
+    db.commit()
+    db.close()
+    _, out, _ = run_heapmark(["report", "out/profile.db"], workdir)
+    assert "peak tracked memory" in out and "kinds at the peak" not in out
