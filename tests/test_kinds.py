@@ -152,3 +152,22 @@ def test_profiles_without_kind_tables_still_read(workdir, native_ext):
     db.close()
     _, out, _ = run_heapmark(["report", "out/profile.db"], workdir)
     assert "peak tracked memory" in out and "kinds at the peak" not in out
+
+
+def test_kinds_line_by_line(workdir, native_ext):
+    """heapmark report --lines: each line's kinds, inclusive of what it called."""
+    truth, _, out = profile_program(workdir, native_ext, "kinds", True, RATE)
+    _, text, _ = run_heapmark(["report", str(out / "profile.db"), "--lines", "kinds.py"], workdir)
+    assert "Kinds: what those bytes were, from a walk of the heap at" in text
+    floats_line = truth["floats"]["line"]
+    row = [r for r in text.splitlines() if r.startswith("%6d " % floats_line)]
+    assert row and "% float, " in row[0] and "% list" in row[0], row
+    _, raw, _ = run_heapmark(
+        ["report", str(out / "profile.db"), "--lines", "kinds.py", "--json"], workdir
+    )
+    lines = {entry["line"]: entry for entry in json.loads(raw)["lines"]}
+    kinds = lines[floats_line]["kinds"]
+    assert_close(kinds["float"], truth["floats"]["float"][1], EXACT_TOLERANCE, "floats")
+    # Inclusive: Line.__init__'s attributes are the line that makes the objects'.
+    make_lines = lines[truth["lines"]["line"]]["kinds"]
+    assert make_lines.get("__main__.Line", 0) > 0, make_lines

@@ -110,7 +110,10 @@ def test_text_layout_names_the_mode_and_every_source_line(profiled):
     assert ("exact (every allocation recorded)" in lines[1]) == (mode == "exact")
     assert ("unbiased estimates" in lines[1]) == (mode == "sampled")
     header = next(i for i, line in enumerate(lines) if line.startswith("Line #"))
-    assert " ".join(lines[header].split()) == "Line # At peak Allocated Allocations Line Contents"
+    assert " ".join(lines[header].split()) == (
+        "Line # At peak Allocated Allocations Kinds Line Contents"
+    )
+    assert lines[header - 2].startswith("Kinds: what those bytes were, from a walk of the heap")
     source = PROGRAM.splitlines()
     listing = lines[header + 2 : header + 2 + len(source)]
     # Every line of the file, in order, its text after the figures.

@@ -44,6 +44,7 @@ static PyObject *py_boot(PyObject *self, PyObject *unused)
     if (!hm_engine_configured())
         Py_RETURN_NONE;
     bool layout_ok = true;
+    hm_kind_walk_prepare();
     const char *pythonpath = hm_engine_python_ready(&layout_ok);
     if (!layout_ok)
         PySys_WriteStderr("heapmark: this Python's small-object allocator has an unexpected "

@@ -16,14 +16,24 @@
 
 #include <stdlib.h>
 
+static bool prepared;
+
+void hm_kind_walk_prepare(void)
+{
+    prepared = hm_census_join_prepare();
+    PyErr_Clear();
+}
+
 static void walk(bool final)
 {
-    if (!hm_recording() || !hm_kind_walks_enabled())
+    /* Not prepared (the types module failed to import): no kinds, rather
+     * than objects made on the program's line. */
+    if (!prepared || !hm_recording() || !hm_kind_walks_enabled())
         return;
     PyObject *type, *value, *traceback;
     PyErr_Fetch(&type, &value, &traceback);
     hm_kind_blocks b;
-    if (hm_census_join_prepare() && hm_kind_walks_take_blocks(&b)) {
+    if (hm_kind_walks_take_blocks(&b)) {
         hm_join_blocks join = {b.start, b.size, b.n, b.kind, b.object};
         uint64_t objects;
         hm_kinds *kinds = hm_census_join(&join, hm_census_is_result, &objects);

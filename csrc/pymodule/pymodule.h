@@ -36,6 +36,10 @@ bool hm_census_is_result(PyObject *o);
 /* Kinds at the peak (kind_walk_api.c): installs the scheduler the monitor
  * thread calls; and the walk at the end of a run (GIL held). */
 void hm_kind_walk_install(void);
+/* Creates what walks need before recording starts (type names from the
+ * types module): a walk itself creates no Python object, so that it never
+ * adds allocations to the line it interrupts. */
+void hm_kind_walk_prepare(void);
 void hm_kind_walk_at_end(void);
 /* Makes the main thread run its pending calls at its next check
  * (wake_main.c): Py_AddPendingCall alone does not, from another thread,

@@ -27,6 +27,7 @@ static PyObject *py_track_start(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OKKI", &path_obj, &rate, &seed, &checkpoint_seconds) ||
         !PyUnicode_FSConverter(path_obj, &path_bytes))
         return NULL;
+    hm_kind_walk_prepare();
     hm_track_config config = {PyBytes_AS_STRING(path_bytes), rate, seed, checkpoint_seconds};
     char err[1024];
     bool ok = hm_track_start(&config, err, sizeof err);

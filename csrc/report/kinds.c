@@ -11,6 +11,7 @@
 #include "report/report.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define MAX_KINDS 4096
 
@@ -109,4 +110,89 @@ void hm_kinds_walks_json(hm_buf *b, const hm_profile *p)
         hm_buf_puts(b, "}");
     }
     hm_buf_puts(b, "}");
+}
+
+/* ---- by line of one file (heapmark report --lines) ---- */
+
+static void tally(hm_line_kinds *lk, const char *kind, int64_t bytes)
+{
+    for (size_t i = 0; i < lk->n; i++) {
+        if (lk->kinds[i].kind == kind || strcmp(lk->kinds[i].kind, kind) == 0) {
+            lk->kinds[i].bytes += bytes;
+            lk->total += bytes;
+            return;
+        }
+    }
+    if (lk->n == lk->cap) {
+        size_t cap = lk->cap ? lk->cap * 2 : 4;
+        hm_kind_total *grown = realloc(lk->kinds, cap * sizeof *grown);
+        if (!grown)
+            return;
+        lk->kinds = grown;
+        lk->cap = cap;
+    }
+    lk->kinds[lk->n++] = (hm_kind_total){kind, bytes, 0};
+    lk->total += bytes;
+}
+
+static int kind_total_desc(const void *a, const void *b)
+{
+    const hm_kind_total *x = a, *y = b;
+    return x->bytes != y->bytes ? (x->bytes < y->bytes ? 1 : -1) : strcmp(x->kind, y->kind);
+}
+
+hm_line_kinds *hm_kinds_by_line(const hm_profile *p, int walk, const char *file, int32_t nlines)
+{
+    hm_line_kinds *lines = calloc((size_t)nlines + 1, sizeof *lines);
+    uint8_t *in_file = calloc(p->nframes + 1, 1);
+    if (!lines || !in_file) {
+        free(lines);
+        free(in_file);
+        return NULL;
+    }
+    for (size_t f = 0; f < p->nframes; f++)
+        in_file[f] = !p->frames[f].pseudo && p->frames[f].line > 0 && p->frames[f].line <= nlines &&
+                     strcmp(p->frames[f].file, file) == 0;
+    const hm_kind_walk_data *w = &p->kinds[walk];
+    int32_t seen[256];
+    for (size_t r = 0; r < w->nrows; r++) {
+        /* Up the stack: each line of the file once, however often it recurs. */
+        size_t nseen = 0;
+        for (uint32_t n = w->rows[r].node; n != 0 && n != HM_NONE; n = p->nodes[n].parent) {
+            uint32_t f = p->nodes[n].frame;
+            if (!in_file[f])
+                continue;
+            int32_t line = p->frames[f].line;
+            bool again = false;
+            for (size_t k = 0; k < nseen && !again; k++)
+                again = seen[k] == line;
+            if (again)
+                continue;
+            if (nseen < sizeof seen / sizeof *seen)
+                seen[nseen++] = line;
+            tally(&lines[line], w->rows[r].kind, w->rows[r].bytes);
+        }
+    }
+    for (int32_t line = 0; line <= nlines; line++)
+        if (lines[line].n > 1)
+            qsort(lines[line].kinds, lines[line].n, sizeof *lines[line].kinds, kind_total_desc);
+    free(in_file);
+    return lines;
+}
+
+void hm_line_kinds_free(hm_line_kinds *lines, int32_t nlines)
+{
+    for (int32_t line = 0; lines && line <= nlines; line++)
+        free(lines[line].kinds);
+    free(lines);
+}
+
+void hm_line_kinds_text(hm_buf *b, const hm_line_kinds *lk, size_t max)
+{
+    for (size_t i = 0; i < lk->n && i < max; i++) {
+        double pct = share(lk->kinds[i].bytes, lk->total);
+        if (i > 0 && pct < 1.0)
+            break;
+        hm_buf_printf(b, "%s%.0f%% %s", i ? ", " : "", pct, lk->kinds[i].kind);
+    }
 }

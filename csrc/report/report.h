@@ -69,6 +69,17 @@ bool hm_kinds_inline(hm_buf *b, const hm_profile *p, int walk, const uint32_t *c
 void hm_kinds_json(hm_buf *b, const hm_profile *p, const uint32_t *credited, uint32_t frame,
                    int walk);
 void hm_kinds_walks_json(hm_buf *b, const hm_profile *p);
+/* The kinds of each line 1..nlines of file (inclusive: what the line and
+ * everything it called allocated, each byte once), largest first; and a
+ * line's in a few words. */
+typedef struct {
+    hm_kind_total *kinds;
+    size_t n, cap;
+    int64_t total;
+} hm_line_kinds;
+hm_line_kinds *hm_kinds_by_line(const hm_profile *p, int walk, const char *file, int32_t nlines);
+void hm_line_kinds_free(hm_line_kinds *lines, int32_t nlines);
+void hm_line_kinds_text(hm_buf *b, const hm_line_kinds *lk, size_t max);
 
 /* How much of the call tree report.html keeps: nodes whose total reaches
  * html_min_bytes in some snapshot, or (html_min_bytes < 0) html_min_share of

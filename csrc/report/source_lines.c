@@ -397,6 +397,8 @@ static int32_t next_line(const file_sums *fs, int32_t line)
 
 /* ---- heapmark report --lines ---- */
 
+#define KINDS_WIDTH 26
+
 static void cell(hm_buf *out, int64_t n, bool as_bytes, int width)
 {
     hm_buf c = {0};
@@ -424,10 +426,21 @@ static void render_text(const source_set *set, const hm_profile *p, hm_buf *out)
     hm_buf_printf(out, " at %.2f s; ", hm_profile_meta_real(p, "peak_at_s"));
     hm_report_mode(out, p);
     hm_buf_puts(out, ".\n");
-    hm_buf_puts(out, "A line's figures include what the functions it called allocated.\n\n");
-    hm_buf_printf(out, "%6s %11s %11s %12s  %s\n", "Line #", "At peak", "Allocated", "Allocations",
-                  "Line Contents");
-    hm_buf_puts(out, "===================================================================\n");
+    hm_buf_puts(out, "A line's figures include what the functions it called allocated.\n");
+    int walk = hm_kinds_walk_for(p, HM_SNAP_PEAK);
+    hm_line_kinds *kinds = walk >= 0 ? hm_kinds_by_line(p, walk, fs->name, fs->nlines) : NULL;
+    if (kinds) {
+        hm_buf_puts(out, "Kinds: what those bytes were, ");
+        hm_kinds_walk_note(out, p, walk);
+        hm_buf_puts(out, ".\n");
+    }
+    hm_buf_printf(out, "\n%6s %11s %11s %12s  ", "Line #", "At peak", "Allocated", "Allocations");
+    if (kinds)
+        hm_buf_printf(out, "%-*s  ", KINDS_WIDTH, "Kinds");
+    hm_buf_puts(out, "Line Contents\n");
+    hm_buf_puts(out, "===================================================================");
+    hm_buf_puts(out, kinds ? "============================\n" : "\n");
+    hm_buf cell = {0};
     for (int32_t line = 1; line <= fs->nlines; line++) {
         const sums *l = &fs->lines[line];
         const char *text = line_text(fs, line);
@@ -435,8 +448,19 @@ static void render_text(const source_set *set, const hm_profile *p, hm_buf *out)
             continue; /* unknown and empty */
         hm_buf_printf(out, "%6d", line);
         figures(out, l);
-        hm_buf_printf(out, "  %s\n", text ? text : "");
+        hm_buf_puts(out, "  ");
+        if (kinds) {
+            cell.len = 0;
+            hm_line_kinds_text(&cell, &kinds[line], 2);
+            const char *k = cell.data && cell.len ? cell.data : "";
+            hm_buf_fit(out, k, KINDS_WIDTH, false);
+            size_t shown = hm_text_width(k) < KINDS_WIDTH ? hm_text_width(k) : KINDS_WIDTH;
+            hm_buf_printf(out, "%*s  ", (int)(KINDS_WIDTH - shown), "");
+        }
+        hm_buf_printf(out, "%s\n", text ? text : "");
     }
+    hm_buf_free(&cell);
+    hm_line_kinds_free(kinds, fs->nlines);
     hm_buf_printf(out, "\n%-40s %11s %11s %12s\n", "Function (lines)", "At peak", "Allocated",
                   "Allocations");
     for (size_t i = 0; i < set->nfunctions; i++) {
@@ -470,6 +494,8 @@ static void render_json(const source_set *set, const hm_profile *p, hm_buf *out)
     hm_buf_printf(out, ", \"exact\": %s, \"peak_bytes\": %lld, \"lines\": [",
                   hm_profile_is_exact(p) ? "true" : "false",
                   (long long)p->snapshot_total[HM_SNAP_PEAK - 1]);
+    int walk = hm_kinds_walk_for(p, HM_SNAP_PEAK);
+    hm_line_kinds *kinds = walk >= 0 ? hm_kinds_by_line(p, walk, fs->name, fs->nlines) : NULL;
     int32_t first = next_line(fs, 0);
     for (int32_t line = first; line; line = next_line(fs, line)) {
         const sums *l = &fs->lines[line];
@@ -478,8 +504,18 @@ static void render_json(const source_set *set, const hm_profile *p, hm_buf *out)
         json_sums(out, l);
         hm_buf_puts(out, ", \"source\": ");
         hm_buf_json(out, text ? text : "");
+        if (kinds) {
+            hm_buf_puts(out, ", \"kinds\": {");
+            for (size_t k = 0; k < kinds[line].n; k++) {
+                hm_buf_puts(out, k ? ", " : "");
+                hm_buf_json(out, kinds[line].kinds[k].kind);
+                hm_buf_printf(out, ": %lld", (long long)kinds[line].kinds[k].bytes);
+            }
+            hm_buf_puts(out, "}");
+        }
         hm_buf_puts(out, "}");
     }
+    hm_line_kinds_free(kinds, fs->nlines);
     hm_buf_puts(out, "],\n \"functions\": [");
     for (size_t i = 0; i < set->nfunctions; i++) {
         const function_sums *fn = &set->functions[i];

@@ -50,15 +50,13 @@ def hold_for_a_walk(seconds):
 def main(out, variant):
     truth = {}
     if variant == "spike":
-        big = [float(i) + 0.5 for i in range(1_000_000)]
-        line = here()
+        big = [float(i) + 0.5 for i in range(1_000_000)]; line = here()
         truth["spike"] = {"line": line, "float": [1_000_000, 1_000_000 * block(sys.getsizeof(1.5))]}
         hold_for_a_walk(1.0)
         del big
         write(out, **truth)
         return
-    slotted = [Slotted(i) for i in range(N_SLOTTED)]
-    line = here()
+    slotted = [Slotted(i) for i in range(N_SLOTTED)]; line = here()
     # range() makes a new int for each i beyond the small ints (-5..256).
     new_ints = N_SLOTTED - 257
     truth["slotted"] = {
@@ -67,23 +65,19 @@ def main(out, variant):
         "int": [new_ints, new_ints * block(sys.getsizeof(N_SLOTTED))],
         "list": [0, block(sys.getsizeof(slotted) - sys.getsizeof([]))],
     }
-    floats = [float(i) + 0.5 for i in range(N_FLOATS)]
-    line = here()
+    floats = [float(i) + 0.5 for i in range(N_FLOATS)]; line = here()
     truth["floats"] = {
         "line": line,
         "float": [N_FLOATS, N_FLOATS * block(sys.getsizeof(1.5))],
         # The list's item array: its capacity, as the list grew.
         "list": [0, block(sys.getsizeof(floats) - sys.getsizeof([]))],
     }
-    lines = [Line(i) for i in range(N_LINES)]
-    line = here()
+    lines = [Line(i) for i in range(N_LINES)]; line = here()
     truth["lines"] = {"line": line, "count": N_LINES}
-    handle = hmnative.alloc("malloc", 3_000_000)
-    line = here()
+    handle = hmnative.alloc("malloc", 3_000_000); line = here()
     truth["native"] = {"line": line, "native": [0, hmnative.usable(handle)]}
     if numpy is not None:
-        array = numpy.ones(1_000_000)
-        line = here()
+        array = numpy.ones(1_000_000); line = here()
         truth["numpy"] = {"line": line, "numpy.ndarray": [1, array.nbytes]}
         KEPT.append(array)
     KEPT.extend([slotted, floats, lines, handle])
