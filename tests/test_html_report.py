@@ -3,9 +3,10 @@
 The page is opened in headless Chromium (Debian's chromium and
 chromium-driver, driven by Selenium) and used as a person would: it must
 load without console errors, show the ground-truth program's peak line,
-search, zoom, switch snapshots, sort its table and draw the timeline.  The
-data the page embeds is checked against the profile: pruning folds small
-nodes into "other" nodes whose bytes add up exactly.  Tests that need the
+search, zoom, switch snapshots, sort its table, draw the timeline and show
+a ground-truth program's kinds at the peak.  The data the page embeds is
+checked against the profile: pruning folds small nodes into "other" nodes
+whose bytes, and kinds, add up exactly.  Tests that need the
 browser are skipped, saying why, where it cannot be started; the others
 always run.
 """
@@ -557,6 +558,295 @@ def test_a_peak_between_timeline_samples_is_drawn(tmp_path, browser):
     assert line["v"][:k] + line["v"][k + 1 :] == samples["tracked"]
 
 
+# ---- kinds at the peak -------------------------------------------------------------------
+
+KIND_ITEMS, KIND_FLOATS = 300_000, 500_000
+# A class's name is program text too.
+HOSTILE_KIND = "</script><img src=x onerror=alert(5)>"
+KINDS_PROGRAM = '''\
+import sys
+
+
+class Item:
+    __slots__ = ("pair",)
+
+    def __init__(self, i):
+        self.pair = (i, i + 1)
+
+
+def make():
+    return [Item(i) for i in range(%d)]
+
+
+items = make()
+floats = [float(i) for i in range(%d)]
+Odd = type(%r, (), {"__slots__": ()})
+odd = [Odd() for _ in range(50_000)]
+print(sys.getsizeof(items[0]), sys.getsizeof(floats[0]))
+''' % (KIND_ITEMS, KIND_FLOATS, HOSTILE_KIND)
+ITEM_LINE = (
+    KINDS_PROGRAM.splitlines().index("    return [Item(i) for i in range(%d)]" % KIND_ITEMS) + 1
+)
+FLOAT_LINE = (
+    KINDS_PROGRAM.splitlines().index("floats = [float(i) for i in range(%d)]" % KIND_FLOATS) + 1
+)
+
+
+@pytest.fixture(scope="module")
+def kinds_run(tmp_path_factory):
+    """A run with walks of the heap, and what its two largest kinds hold:
+    300,000 instances (with __slots__: one block each, no dict on any
+    Python) and 500,000 floats, all kept to the end, so that the walk
+    standing for the peak sees them all.  heapmark counts a small object at
+    its 16-byte pymalloc size class."""
+    d = tmp_path_factory.mktemp("kinds")
+    (d / "kinds_app.py").write_text(KINDS_PROGRAM)
+    _, out, _ = run_heapmark(
+        ["run", "-q", "--kinds-time", "100", "--seed", "7", "-o", str(d / "out"), "kinds_app.py"],
+        d,
+    )
+    item_size, float_size = (int(s) for s in out.split())
+    known = {
+        "__main__.Item": KIND_ITEMS * ((item_size + 15) // 16 * 16),
+        "float": KIND_FLOATS * ((float_size + 15) // 16 * 16),
+    }
+    return d / "out", known
+
+
+def expected_page_kinds(profile, data, snapshot):
+    """{(page node, kind): [bytes, count]}: the profile's node_kinds rows
+    moved onto the page as report.html must move them: a node on the page
+    keeps its rows; a folded node, and everything under it, gives them to
+    its caller's "other" node; a node with nothing in any snapshot (never
+    folded) to its nearest ancestor on the page."""
+    child, _, total = profile_tree(profile)
+    parent = {nid: key[0] for key, nid in child.items()}
+    tree, S = data["tree"], data["strings"]
+    frames = [(S[f[0]], S[f[1]], f[3]) for f in data["frames"]]
+    prof, on_page, other_of = [0] * len(tree["parent"]), {0: 0}, {}
+    for i in range(1, len(tree["parent"])):
+        par = i - tree["parent"][i]
+        if tree["frame"][i] >= 0:
+            prof[i] = child[(prof[par],) + frames[tree["frame"][i]]]
+            on_page[prof[i]] = i
+        else:
+            other_of[prof[par]] = i
+
+    def page_node(n):
+        below = None
+        while n not in on_page:
+            n, below = parent[n], n
+        if below is not None and any(total[s][below] != [0, 0] for s in total):
+            return other_of[n]
+        return on_page[n]
+
+    con = sqlite3.connect(str(profile))
+    moved = {}
+    for node, kind, b, c in con.execute(
+        "select k.node, s.text, k.bytes, k.count from node_kinds k"
+        " join strings s on s.id = k.kind where k.snapshot = ?",
+        (snapshot,),
+    ):
+        cell = moved.setdefault((page_node(node), kind), [0, 0])
+        cell[0] += b
+        cell[1] += c
+    con.close()
+    return moved
+
+
+@pytest.mark.parametrize("min_bytes", [None, "1M"])
+def test_kinds_reach_the_page_data(kinds_run, tmp_path, min_bytes):
+    out, known = kinds_run
+    html = out / "report.html"
+    if min_bytes:  # most of the import machinery folded into "other" nodes
+        run_heapmark(
+            ["report", str(out / "profile.db"), "-o", str(tmp_path), "--html-min-bytes", min_bytes],
+            tmp_path,
+        )
+        html = tmp_path / "report.html"
+    data = page_data(html)
+    if min_bytes:
+        assert data["prune"]["other_nodes"] > 0
+    for snapshot, name in ((1, "peak"), (2, "end")):
+        walk = data["kinds"][name]
+        assert walk["note"].startswith("from a walk of the heap at ")
+        assert "estimates from the sampled blocks" in walk["note"]
+        assert set(known) <= set(walk["names"])
+        rows = walk["rows"]
+        assert rows and all(0 <= r[0] < len(data["tree"]["parent"]) for r in rows)
+        assert all(0 <= r[1] < len(walk["names"]) for r in rows)
+        assert [r[0] for r in rows] == sorted(r[0] for r in rows)
+        on_page = {(r[0], walk["names"][r[1]]): [r[2], r[3]] for r in rows}
+        assert len(on_page) == len(rows)  # one row per page node and kind
+        # Moved and summed to the byte and the object.
+        assert on_page == expected_page_kinds(out / "profile.db", data, snapshot)
+        # Names come largest first.
+        by_name = [0] * len(walk["names"])
+        for r in rows:
+            by_name[r[1]] += r[2]
+        assert by_name == sorted(by_name, reverse=True)
+    # The lines of the table carry their kinds at the peak's and the end's
+    # walks, not in the allocated snapshot, which no walk stands for.
+    S, F = data["strings"], data["frames"]
+    for name in ("peak", "end"):
+        assert all(len(r) == 7 for r in data["lines"][name])
+    assert all(len(r) == 5 for r in data["lines"]["allocated"])
+    assert all(len(r) == 5 for table in data["functions"].values() for r in table)
+    # The line's innermost frame (on 3.9-3.11 the comprehension's, under make's).
+    item_line = max(
+        (
+            r
+            for r in data["lines"]["peak"]
+            if S[F[r[0]][1]].endswith("kinds_app.py") and F[r[0]][3] == ITEM_LINE
+        ),
+        key=lambda r: r[1],
+    )
+    names = data["kinds"]["peak"]["names"]
+    assert names[item_line[6][0][0]] == "__main__.Item"
+    assert item_line[5] >= sum(k[1] for k in item_line[6])
+
+
+def kind_table(page):
+    """The kinds table as shown: {kind: (bytes, the bytes cell's text)}."""
+    rows = page.js(
+        "return Array.from(document.querySelectorAll('#kinds tbody tr')).map(function (r) {"
+        "  return [r.cells[3].textContent, Number(r.dataset.bytes), r.cells[0].textContent]; })"
+    )
+    return {kind: (b, text) for kind, b, text in rows}
+
+
+def line_kinds(page, line):
+    """The kinds cell of the table's row for kinds_app.py:line."""
+    cells = page.js(
+        "return Array.from(document.querySelectorAll('#top tbody tr')).map(function (r) {"
+        "  var k = r.querySelector('td.kinds');"
+        "  return [r.querySelector('.label').textContent, k ? k.textContent : null]; })"
+    )
+    # The innermost frame's row (on 3.9-3.11 the comprehension's, not the
+    # module's that called it, which allocated nothing itself).
+    found = [
+        k for label, k in cells if label.endswith("(kinds_app.py:%d)" % line) and k != "\u2013"
+    ]
+    assert found, cells
+    return found[0]
+
+
+def test_kinds_in_the_browser(kinds_run, browser):
+    out, known = kinds_run
+    data = page_data(out / "report.html")
+    page = Page(browser, out / "report.html")
+    assert page.errors() == []
+
+    # The table of kinds at the peak, under the walk's sentence.  The sizes
+    # are estimates from samples every 64 KiB: 14.4 MB of instances is some
+    # 220 samples, a standard error near 7%; 25% is beyond three of them
+    # (and --seed makes the run repeatable).
+    assert page.by_id("kinds-title").text == "Kinds at the peak"
+    note = page.by_id("kinds-note").text
+    assert (
+        note.startswith("Kinds at the peak, from a walk of the heap at ")
+        and "% of the peak" in note
+    )
+    shown = kind_table(page)
+    for kind, expected in known.items():
+        b, text = shown[kind]
+        assert abs(b - expected) <= 0.25 * expected, (kind, b, expected)
+        assert text == "\u2248 " + size_text(b)
+    assert not page.by_id("kinds-empty").is_displayed()
+    # A hostile class name is text, in the data and on the page.
+    assert "__main__." + HOSTILE_KIND in shown
+    assert (out / "report.html").read_text(encoding="utf-8").count("<script") == 2
+    assert page.js("return document.images.length") == 0
+    page.js("arguments[0].scrollIntoView()", page.by_id("kinds-section"))
+    page.screenshot("report-html-kinds")
+
+    # The table of top lines: the line creating the instances names them first.
+    assert page.by_id("top-kinds").is_displayed()
+    assert re.match(r"\d+% __main__\.Item(, |$)", line_kinds(page, ITEM_LINE))
+    assert re.match(r"\d+% float(, |$)", line_kinds(page, FLOAT_LINE))
+
+    # A subtree's kinds: the root's are all the walk's rows.
+    report = "return window.heapmarkReport."
+    rows = data["kinds"]["peak"]["rows"]
+    names = data["kinds"]["peak"]["names"]
+    root = page.js(report + "kindsOf(0)")
+    expected = {}
+    for r in rows:
+        expected[names[r[1]]] = expected.get(names[r[1]], 0) + r[2]
+    assert dict(root) == {k: b for k, b in expected.items() if b > 0}
+    assert sum(b for _, b in root) == sum(r[2] for r in rows)
+    assert [b for _, b in root] == sorted((b for _, b in root), reverse=True)
+    # The floats' line calls no Python; the instances' line calls __init__,
+    # whose tuples its subtree holds too.
+    floats = page.frame("<module> (kinds_app.py:%d)" % FLOAT_LINE)
+    assert page.js(report + "kindsOf(arguments[0])", floats["node"])[0][0] == "float"
+    # The comprehension's frame: make's own from 3.12, its <listcomp>'s (the
+    # innermost, last in the page's depth-first order) before.
+    item = max(
+        (f for f in page.frames() if f["label"].endswith("(kinds_app.py:%d)" % ITEM_LINE)),
+        key=lambda f: f["node"],
+    )
+    below = dict(page.js(report + "kindsOf(arguments[0])", item["node"]))
+    assert below["__main__.Item"] == shown["__main__.Item"][0] and "tuple" in below
+    tip = page.hover_frame(item)
+    assert "kinds at the walk of the heap" in tip and "__main__.Item" in tip
+
+    # Colour by kind, and back.
+    assert page.js(report + "colourMode()") == "code"
+    button = page.by_id("colour-mode")
+    assert button.text == "Colour: code" and not page.by_id("kind-legend").is_displayed()
+    by_code = {f["node"]: f["fill"] for f in page.frames()}
+    button.click()
+    assert page.js(report + "colourMode()") == "kind" and button.text == "Colour: kind"
+    by_kind = {f["node"]: f["fill"] for f in page.frames()}
+    assert by_kind != by_code
+    assert by_kind[floats["node"]] != by_kind[item["node"]]
+    # Most of the instances' subtree is their tuples (64 bytes each, to 48).
+    legend = page.by_id("kind-legend").text
+    assert "tuple" in legend and "float" in legend
+    page.screenshot("report-html-kind-colours")
+    button.click()
+    assert page.js(report + "colourMode()") == "code"
+    assert {f["node"]: f["fill"] for f in page.frames()} == by_code
+
+    # The end has its walk; everything allocated has none.
+    page.d.find_element("css selector", "button.snap[data-snap='end']").click()
+    assert page.by_id("kinds-title").text == "Kinds at the end"
+    assert "float" in kind_table(page)
+    page.d.find_element("css selector", "button.snap[data-snap='allocated']").click()
+    assert "known for the peak and the end only" in page.by_id("kinds-note").text
+    assert not page.by_id("kinds").is_displayed() and not page.by_id("top-kinds").is_displayed()
+    assert page.js(report + "kindsOf(0)") == []
+    page.d.find_element("css selector", "button.snap[data-snap='peak']").click()
+    assert page.by_id("kinds").is_displayed()
+    assert page.errors() == []
+
+
+@pytest.mark.parametrize("how", ["--no-kinds", "tables dropped"])
+def test_profile_without_kinds(kinds_run, tmp_path, browser, how):
+    if how == "--no-kinds":
+        (tmp_path / "app.py").write_text(PROGRAM)
+        run_heapmark(["run", "-q", "--no-kinds", "-o", str(tmp_path / "r"), "app.py"], tmp_path)
+    else:  # as heapmark wrote profiles before kinds
+        profile = tmp_path / "profile.db"
+        shutil.copy(kinds_run[0] / "profile.db", profile)
+        con = sqlite3.connect(str(profile))
+        con.executescript("DROP TABLE node_kinds; DROP TABLE kind_walks;")
+        con.close()
+        run_heapmark(["report", str(profile), "-o", str(tmp_path / "r")], tmp_path)
+    data = page_data(tmp_path / "r" / "report.html")
+    assert data["kinds"] == {"peak": None, "end": None}
+    assert all(len(r) == 5 for table in data["lines"].values() for r in table)
+    page = Page(browser, tmp_path / "r" / "report.html")
+    assert page.errors() == []
+    empty = page.by_id("kinds-empty")
+    assert empty.is_displayed() and empty.text.startswith("This profile has no kinds")
+    for hidden in ("kinds", "kinds-note", "colour-mode", "top-kinds", "kind-legend"):
+        assert not page.by_id(hidden).is_displayed(), hidden
+    assert page.js("return window.heapmarkReport.kindsOf(0)") == []
+    assert page.errors() == []
+
+
 # ---- program text is text ---------------------------------------------------------------
 
 HOSTILE_NAME = 'we<ird>&"q\'<script>alert(1)<!--.py'
@@ -690,7 +980,7 @@ def test_pruned_page_of_100k_nodes(many_stacks, tmp_path):
     # The table counts the whole tree, not the pruned one: allocate()'s ten
     # lines, each a leaf under 10,000 stacks, as the profile has them.
     S, F = data["strings"], data["frames"]
-    table = {F[r[0]][3]: r[1:] for r in data["lines"]["peak"] if S[F[r[0]][0]] == "allocate"}
+    table = {F[r[0]][3]: r[1:5] for r in data["lines"]["peak"] if S[F[r[0]][0]] == "allocate"}
     con = sqlite3.connect(str(many_stacks / "profile.db"))
     stored = {
         line: (b, c)
@@ -707,6 +997,12 @@ def test_pruned_page_of_100k_nodes(many_stacks, tmp_path):
         assert self_count == total_count == stored[line][1]
     # The ten keep.append lines: each leaf's object and its buffer.
     assert len([line for line in table if table[line][2] >= 2 * 10_000]) == 10
+    # Kinds, when a walk ran, move with their nodes: thousands onto "other" nodes.
+    walk = data["kinds"]["peak"]
+    if walk:
+        on_page = {(r[0], walk["names"][r[1]]): [r[2], r[3]] for r in walk["rows"]}
+        assert on_page == expected_page_kinds(many_stacks / "profile.db", data, 1)
+        assert any(data["tree"]["frame"][node] < 0 for node, _ in on_page)
 
 
 @pytest.mark.parametrize("option", ["0", "64K", "1%"])

@@ -107,6 +107,11 @@ void hm_sizecache_free(hm_sizecache *c);
  * values, a set's table, a bytearray's bytes, a numpy array's own data, an
  * instance's values array on 3.11/3.12): addresses inside those blocks,
  * into out; returns how many. */
+/* What advice needs: the attributes an instance of a class with a __dict__
+ * has (-1: not such an instance, its class has __slots__ only), and the
+ * items of a list holding only floats (0 otherwise). */
+int64_t hm_layout_attributes(PyObject *o);
+int64_t hm_layout_float_items(PyObject *o);
 #define HM_LAYOUT_MAX_BUFFERS 3
 int hm_layout_buffers(PyObject *o, const void *out[HM_LAYOUT_MAX_BUFFERS]);
 
@@ -209,6 +214,9 @@ typedef struct {
     size_t n;
     uint32_t *kind;  /* out: id in the returned kinds, or HM_JOIN_UNOWNED */
     uint8_t *object; /* out: 1 where the block holds the object itself */
+    /* out: an instance's attributes, on its own block (0 for a class with
+     * __slots__ only); a float-only list's items, on its item array */
+    uint32_t *attributes, *float_items;
 } hm_join_blocks;
 
 /* What may create objects (names, layout), done before the caller stops

@@ -125,11 +125,21 @@ static int claim_object(PyObject *o, void *arg)
         if (own != SIZE_MAX) {
             j->b->kind[own] = kind;
             j->b->object[own] = 1;
+            int64_t attributes = hm_layout_attributes(o);
+            j->b->attributes[own] = attributes > 0 ? (uint32_t)attributes : 0;
             j->objects++;
         }
         for (int k = 0; k < nbuffers; k++)
             if (buffer_block[k] != SIZE_MAX && j->b->kind[buffer_block[k]] == HM_JOIN_UNOWNED)
                 j->b->kind[buffer_block[k]] = kind;
+        /* A list's floats count where its items are: the list object itself
+         * may come from a free list, made long before on another line. */
+        int64_t floats = hm_layout_float_items(o);
+        if (floats > 0) {
+            size_t where = nbuffers && buffer_block[0] != SIZE_MAX ? buffer_block[0] : own;
+            if (where != SIZE_MAX)
+                j->b->float_items[where] = (uint32_t)floats;
+        }
     }
     /* Types are left out: a heap type is tracked, a static one lives in
      * static storage, and its MRO of static types fans out (3.13). */

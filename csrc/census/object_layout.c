@@ -361,6 +361,36 @@ int hm_layout_buffers(PyObject *o, const void *out[HM_LAYOUT_MAX_BUFFERS])
     return n;
 }
 
+int64_t hm_layout_attributes(PyObject *o)
+{
+    PyTypeObject *tp = Py_TYPE(o);
+    if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) || PyType_Check(o))
+        return -1;
+    PyObject *dict = hm_layout_dict_of(o);
+    if (dict && PyDict_Check(dict))
+        return PyDict_GET_SIZE(dict);
+#if PY_VERSION_HEX >= 0x030b0000
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+        /* Values without a dict: as many as the names the class's
+         * instances share (its cached keys). */
+        PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+        return keys ? keys->dk_nentries : 0;
+    }
+#endif
+    return tp->tp_dictoffset ? 0 : -1; /* no __dict__ at all: slots already */
+}
+
+int64_t hm_layout_float_items(PyObject *o)
+{
+    if (!PyList_CheckExact(o) || PyList_GET_SIZE(o) == 0)
+        return 0;
+    Py_ssize_t n = PyList_GET_SIZE(o);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!PyFloat_CheckExact(PyList_GET_ITEM(o, i)))
+            return 0;
+    return n;
+}
+
 void hm_sizecache_free(hm_sizecache *c)
 {
     hm_map_free(&c->strategy);

@@ -5,10 +5,11 @@
  * Owns: the data the page embeds, as one JSON document inside
  * <script type="application/json">: run metadata, the call tree pruned to a
  * size a browser opens at once (small nodes folded into an "other" node per
- * parent, so every total still adds up to the byte), the timeline thinned
- * for drawing, and the frames and strings they refer to.  The page itself
- * (csrc/html/: template, stylesheet, script) is embedded by setup.py into
- * the generated report_html_assets.h.
+ * parent, so every total still adds up to the byte) and which page node
+ * stands for each profile node (html_kinds.c moves kinds with it), the
+ * timeline thinned for drawing, and the frames and strings they refer to.
+ * The page itself (csrc/html/: template, stylesheet, script) is embedded by
+ * setup.py into the generated report_html_assets.h.
  * Must never: put program text anywhere but that JSON (escaped so that no
  * file name or source line can close the script element), load anything
  * from the network, or present an estimate as exact (the page is told the
@@ -191,17 +192,19 @@ static void put_snapshot_arrays(hm_buf *b, const char *name, const hm_buf *cols)
 
 /* Depth first, parents before children: each node says how many places
  * back its parent is (small numbers), and its page frame; an "other" node
- * follows its parent at once, with frame -k for k folded children. */
-static bool put_tree(hm_buf *b, const hm_profile *p, const prune_rule *rule, hm_html_frames *fr)
+ * follows its parent at once, with frame -k for k folded children.
+ * page_index[n]: the page node standing for profile node n (for a folded
+ * node and everything under it, its caller's "other" node; for a node with
+ * nothing in any snapshot, neither kept nor folded, its caller's). */
+static bool put_tree(hm_buf *b, const hm_profile *p, const prune_rule *rule, hm_html_frames *fr,
+                     uint32_t *page_index)
 {
     uint32_t *stack = malloc((p->nnodes + 1) * sizeof *stack);
-    uint32_t *page_index = malloc(p->nnodes * sizeof *page_index);
     tree_columns c = {0};
-    if (!stack || !page_index) {
-        free(stack);
-        free(page_index);
+    if (!stack)
         return false;
-    }
+    for (size_t n = 0; n < p->nnodes; n++)
+        page_index[n] = HM_NONE;
     size_t top = 0, folded = 0, others = 0;
     stack[top++] = 0;
     while (top) {
@@ -221,6 +224,7 @@ static bool put_tree(hm_buf *b, const hm_profile *p, const prune_rule *rule, hm_
             if (stays(p, rule->min, ch)) {
                 stack[top++] = ch;
             } else if (has_values(p, ch)) {
+                page_index[ch] = (uint32_t)c.n; /* the "other" node, put next */
                 nfolded++;
                 for (int s = 0; s < HM_SNAP_COUNT; s++) {
                     other[s].bytes += p->total[s][ch].bytes;
@@ -244,7 +248,9 @@ static bool put_tree(hm_buf *b, const hm_profile *p, const prune_rule *rule, hm_
         }
     }
     free(stack);
-    free(page_index);
+    for (size_t n = 1; n < p->nnodes; n++)
+        if (page_index[n] == HM_NONE)
+            page_index[n] = page_index[p->nodes[n].parent];
     hm_buf_puts(b, "\"tree\":{");
     put_array(b, "parent", &c.parent, false);
     put_array(b, "frame", &c.frame, false);
@@ -506,10 +512,12 @@ bool hm_report_html(const hm_profile *p, const hm_report_options *opts, const ch
     if (!opts)
         opts = &defaults;
     uint8_t *scratch = malloc(p->nnodes);
+    uint32_t *page_of = malloc((p->nnodes + 1) * sizeof *page_of);
     hm_html_frames fr = {p, malloc((p->nframes + 1) * sizeof(uint32_t)),
                          malloc((p->nframes + 1) * sizeof(uint32_t)), 0};
+    hm_html_kinds kinds;
     hm_buf data = {0};
-    bool ok = scratch && fr.page_id && fr.frames;
+    bool ok = scratch && page_of && fr.page_id && fr.frames && hm_html_kinds_prepare(&kinds, p);
     if (ok) {
         for (size_t i = 0; i < p->nframes; i++)
             fr.page_id[i] = HM_NONE;
@@ -518,9 +526,11 @@ bool hm_report_html(const hm_profile *p, const hm_report_options *opts, const ch
         hm_buf_puts(&data, "{\"format\":1,");
         put_meta(&data, p);
         hm_buf_puts(&data, ",");
-        ok = put_tree(&data, p, &rule, &fr);
+        ok = put_tree(&data, p, &rule, &fr, page_of);
         hm_buf_puts(&data, ",");
-        ok = ok && hm_html_top_tables(&data, p, &fr);
+        ok = ok && hm_html_put_kinds(&data, &kinds, page_of);
+        hm_buf_puts(&data, ",");
+        ok = ok && hm_html_top_tables(&data, p, &fr, &kinds);
         hm_buf_puts(&data, ",");
         ok = ok && hm_html_sources(&data, p, PAGE_SOURCE_FILES);
         hm_buf_puts(&data, ",");
@@ -530,8 +540,10 @@ bool hm_report_html(const hm_profile *p, const hm_report_options *opts, const ch
         hm_buf_puts(&data, ",");
         ok = ok && put_frames(&data, p, &fr);
         hm_buf_puts(&data, "}");
+        hm_html_kinds_free(&kinds);
     }
     free(scratch);
+    free(page_of);
     free(fr.page_id);
     free(fr.frames);
     hm_buf page = {0};

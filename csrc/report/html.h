@@ -1,7 +1,8 @@
 /*
  * html.h - what the two halves of report.html share: the JSON text
- * escaping that keeps program text inert inside the page, and the page's
- * frame table (profile frames are renumbered to the few the page uses).
+ * escaping that keeps program text inert inside the page, the page's
+ * frame table (profile frames are renumbered to the few the page uses), and
+ * kinds at the peak as the page holds them.
  *
  * Owns: nothing but these declarations.
  * Must never: be included outside html*.c and source_lines.c (the rest of
@@ -27,9 +28,46 @@ typedef struct {
 /* The page's id of profile frame f, giving it one on first use. */
 uint32_t hm_html_frame(hm_html_frames *fr, uint32_t f);
 
+/* Kinds at the walks of the heap standing for the peak and the end, made
+ * ready for the page (html_kinds.c): a walk's kind names, most bytes first,
+ * each row's name, and its rows summed per line (key: the row's node's own
+ * frame), by line and then most bytes first. */
+typedef struct {
+    uint32_t key, name;
+    int64_t bytes, count;
+} hm_html_kind_sum;
+
+typedef struct {
+    bool present;
+    const char **names;
+    size_t nnames;
+    uint32_t *name_of; /* walk row -> name */
+    hm_html_kind_sum *lines;
+    size_t nlines;
+} hm_html_walk_kinds;
+
+typedef struct {
+    const hm_profile *p;
+    hm_html_walk_kinds walk[2]; /* [0] the peak's, [1] the end's */
+} hm_html_kinds;
+
+bool hm_html_kinds_prepare(hm_html_kinds *k, const hm_profile *p);
+void hm_html_kinds_free(hm_html_kinds *k);
+/* A row of the lines table, continued: ",B,[[name,bytes],...]", the bytes
+ * of frame's own nodes at the walk standing for snapshot and their largest
+ * kinds; nothing when no walk stands for snapshot. */
+void hm_html_line_kinds(hm_buf *b, const hm_html_kinds *k, int snapshot, uint32_t frame);
+/* "kinds":{"peak":null|{"at_s","seconds","tracked_bytes","objects","note",
+ * "names","rows":[[page node,name,bytes,count],...]},"end":...}, the rows on
+ * page nodes (page_of: profile node -> page node). */
+bool hm_html_put_kinds(hm_buf *b, const hm_html_kinds *k, const uint32_t *page_of);
+
 /* "lines" and "functions": the top of each snapshot by self and by total
- * bytes (a frame counted once per stack however deep its recursion). */
-bool hm_html_top_tables(hm_buf *b, const hm_profile *p, hm_html_frames *fr);
+ * bytes (a frame counted once per stack however deep its recursion); each
+ * line continued with its kinds (hm_html_line_kinds) in the snapshots a
+ * walk stands for. */
+bool hm_html_top_tables(hm_buf *b, const hm_profile *p, hm_html_frames *fr,
+                        const hm_html_kinds *kinds);
 
 /* "sources": the program's own files (not the standard library or installed
  * packages), most held at the peak first, at most max_files, each with its

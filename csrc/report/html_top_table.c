@@ -6,7 +6,7 @@
  * frame), total bytes (by it and everything it called), and their
  * allocation counts; and the choice of rows: the largest by self and by
  * total.  Figures come from the whole call tree, not the pruned one the
- * flamegraph draws.
+ * flamegraph draws.  A line's kinds at a walk come from html_kinds.c.
  * Must never: count a subtree twice: under recursion a line's total takes
  * each stack once, at the outermost occurrence.
  */
@@ -135,10 +135,11 @@ static int by_usage_desc(const void *a, const void *b, void *order)
     return (ia > ib) - (ia < ib);
 }
 
-/* "name":{"peak":[[frame,self,total,self count,total count],...],...} */
+/* "name":{"peak":[[frame,self,total,self count,total count],...],...};
+ * with kinds (the lines), each row continued by hm_html_line_kinds. */
 static void put_table(hm_buf *b, const char *name, const usage *u, size_t n,
                       const uint32_t *frame_of, hm_html_frames *fr, uint32_t *order,
-                      uint8_t *chosen)
+                      uint8_t *chosen, const hm_html_kinds *kinds)
 {
     hm_buf_printf(b, "\"%s\":{", name);
     for (int s = 0; s < HM_SNAP_COUNT; s++) {
@@ -160,9 +161,12 @@ static void put_table(hm_buf *b, const char *name, const usage *u, size_t n,
             if (!chosen[i])
                 continue;
             const usage *x = &u[(size_t)i * HM_SNAP_COUNT + s];
-            hm_buf_printf(b, "%s[%u,%lld,%lld,%lld,%lld]", first ? "" : ",",
+            hm_buf_printf(b, "%s[%u,%lld,%lld,%lld,%lld", first ? "" : ",",
                           hm_html_frame(fr, frame_of ? frame_of[i] : i), (long long)x->self,
                           (long long)x->total, (long long)x->self_count, (long long)x->total_count);
+            if (kinds)
+                hm_html_line_kinds(b, kinds, s + 1, frame_of ? frame_of[i] : i);
+            hm_buf_puts(b, "]");
             first = false;
         }
         hm_buf_puts(b, "]");
@@ -170,7 +174,8 @@ static void put_table(hm_buf *b, const char *name, const usage *u, size_t n,
     hm_buf_puts(b, "}");
 }
 
-bool hm_html_top_tables(hm_buf *b, const hm_profile *p, hm_html_frames *fr)
+bool hm_html_top_tables(hm_buf *b, const hm_profile *p, hm_html_frames *fr,
+                        const hm_html_kinds *kinds)
 {
     size_t nf = p->nframes + 1;
     uint32_t *func = malloc(nf * sizeof *func), *rep = malloc(nf * sizeof *rep);
@@ -182,9 +187,9 @@ bool hm_html_top_tables(hm_buf *b, const hm_profile *p, hm_html_frames *fr)
     size_t nfuncs = ok && p->nframes ? group_functions(p, func, rep) : 0;
     ok = ok && (nfuncs > 0 || p->nframes == 0) && tally(p, func, nfuncs, lines, funcs);
     if (ok) {
-        put_table(b, "lines", lines, p->nframes, NULL, fr, order, chosen);
+        put_table(b, "lines", lines, p->nframes, NULL, fr, order, chosen, kinds);
         hm_buf_puts(b, ",");
-        put_table(b, "functions", funcs, nfuncs, rep, fr, order, chosen);
+        put_table(b, "functions", funcs, nfuncs, rep, fr, order, chosen, NULL);
     }
     free(func);
     free(rep);

@@ -5,9 +5,10 @@
  * own thread, never on a profiled program's allocation path: each renders
  * a profile loaded by the store (store/profile.h) - text.c, svg.c,
  * folded.c, pprof.c, speedscope.c, tree_json.c, html.c with its table
- * (html_top_table.c) and its page (html/), diff.c and diff_html.c,
- * source_lines.c (one source file line by line) - and
- * labels.c holds what they share.  They include only the store's read side,
+ * (html_top_table.c), its kinds (html_kinds.c) and its page (html/), diff.c
+ * and diff_html.c, source_lines.c (one source file line by line), kinds.c
+ * (kinds at the peak, as every report says them) and advice.c (what to
+ * change, with predicted savings) - and labels.c holds what they share.  They include only the store's read side,
  * each other and common/.
  *
  * Owns: the report entry points and the conventions they share: a frame is
@@ -77,6 +78,30 @@ typedef struct {
     size_t n, cap;
     int64_t total;
 } hm_line_kinds;
+/* What to change (advice.c): predicted savings from the profile's numbers. */
+typedef enum {
+    HM_ADVICE_SLOTS,      /* a class's instances -> __slots__ */
+    HM_ADVICE_ARRAY,      /* lists of floats -> array.array('d') */
+    HM_ADVICE_TEMPORARY,  /* a line's memory at the peak was temporary */
+    HM_ADVICE_FREE_SPACE, /* pymalloc free space kept at the end */
+} hm_advice_type;
+typedef struct {
+    hm_advice_type type;
+    const char *kind; /* the class, or "list"; NULL otherwise */
+    uint32_t frame;   /* the line, or HM_NONE */
+    int64_t count;    /* instances, or floats */
+    double attributes;
+    int64_t current, predicted, saving; /* bytes */
+} hm_advice;
+typedef struct {
+    hm_advice *items; /* largest saving first */
+    size_t n, cap;
+} hm_advice_list;
+bool hm_advise(const hm_profile *p, hm_advice_list *out);
+void hm_advice_free(hm_advice_list *l);
+void hm_advice_text(hm_buf *b, const hm_profile *p, const hm_advice_list *l);
+void hm_advice_json(hm_buf *b, const hm_profile *p, const hm_advice_list *l);
+
 hm_line_kinds *hm_kinds_by_line(const hm_profile *p, int walk, const char *file, int32_t nlines);
 void hm_line_kinds_free(hm_line_kinds *lines, int32_t nlines);
 void hm_line_kinds_text(hm_buf *b, const hm_line_kinds *lk, size_t max);

@@ -216,6 +216,18 @@ static void top_stacks(hm_buf *b, const hm_profile *p, int snapshot, size_t max)
     free(chain);
 }
 
+/* The advice, under a title, if there is any. */
+static void advice_section(hm_buf *b, const hm_profile *p, const char *title)
+{
+    hm_advice_list advice;
+    hm_advise(p, &advice);
+    if (advice.n) {
+        hm_buf_puts(b, title);
+        hm_advice_text(b, p, &advice);
+    }
+    hm_advice_free(&advice);
+}
+
 bool hm_report_text(const hm_profile *p, const char *path, char *err, size_t errlen)
 {
     hm_buf b = {0};
@@ -232,6 +244,7 @@ bool hm_report_text(const hm_profile *p, const char *path, char *err, size_t err
         hm_buf_puts(&b, " (a line's kinds above are shares of its bytes at that walk)\n\n");
         hm_kinds_table(&b, p, walk, TOP_LINES);
     }
+    advice_section(&b, p, "\nWhat to change: predicted savings, computed from this profile\n\n");
     hm_buf_puts(&b, "\nTop allocation sites at the peak: the innermost Python frame, "
                     "library code included\n\n");
     top_lines_table(&b, p, HM_SNAP_PEAK, HM_BY_INNERMOST, TOP_LINES);
@@ -352,6 +365,11 @@ void hm_report_terminal(const hm_profile *p, size_t top, size_t columns, hm_buf 
         hm_buf_free(&note);
         hm_kinds_table(out, p, walk, 8);
     }
+    hm_buf advice = {0};
+    advice_section(&advice, p, "\nwhat to change (predicted from this profile's numbers):\n");
+    if (advice.len)
+        hm_buf_wrap(out, advice.data, columns, "    ");
+    hm_buf_free(&advice);
 }
 
 void hm_json_processes(hm_buf *out, const hm_profile *p)
@@ -409,6 +427,11 @@ void hm_report_json(const hm_profile *p, size_t top, hm_buf *out)
     } tables[] = {{"top", HM_BY_PROGRAM_LINE}, {"top_innermost", HM_BY_INNERMOST}};
     hm_buf_puts(out, ", \"kinds\": ");
     hm_kinds_walks_json(out, p);
+    hm_advice_list advice;
+    hm_advise(p, &advice);
+    hm_buf_puts(out, ", \"advice\": ");
+    hm_advice_json(out, p, &advice);
+    hm_advice_free(&advice);
     int walk = hm_kinds_walk_for(p, HM_SNAP_PEAK);
     hm_line_total *lines = calloc(top ? top : 1, sizeof *lines);
     for (size_t t = 0; t < 2; t++) {

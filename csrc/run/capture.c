@@ -6,7 +6,6 @@
  * Must never: hold pointers into tables that can be remapped when they grow.
  */
 #include "run/capture.h"
-#include "run/kind_walks.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -14,6 +14,7 @@
 #include "hotpath/call_tree.h"
 #include "hotpath/stack_walk.h"
 #include "hotpath/node_values.h"
+#include "run/kind_walks.h"
 #include "store/schema.h"
 
 typedef struct hm_capture {
@@ -25,7 +26,7 @@ typedef struct hm_capture {
     uint32_t nnodes;
     hm_amount (*values)[HM_SNAP_COUNT]; /* [node][peak, now, allocated] */
     uint32_t pymalloc_free_frame;
-    struct hm_kind_walk *kind_walks[2]; /* at the peak, at the end (kind_walks.h); may be NULL */
+    hm_kind_walk *kind_walks[2]; /* at the peak, at the end; NULL where none ran */
 } hm_capture;
 
 bool hm_capture_take(hm_capture *c);

@@ -128,6 +128,8 @@ static void blocks_free(hm_kind_blocks *b)
     free(b->mapping);
     free(b->kind);
     free(b->object);
+    free(b->attributes);
+    free(b->float_items);
     memset(b, 0, sizeof *b);
 }
 
@@ -140,7 +142,10 @@ static bool blocks_alloc(hm_kind_blocks *b, size_t cap)
     b->mapping = calloc(cap, sizeof *b->mapping);
     b->kind = malloc(cap * sizeof *b->kind);
     b->object = calloc(cap, sizeof *b->object);
-    return b->start && b->size && b->node && b->mapping && b->kind && b->object;
+    b->attributes = calloc(cap, sizeof *b->attributes);
+    b->float_items = calloc(cap, sizeof *b->float_items);
+    return b->start && b->size && b->node && b->mapping && b->kind && b->object && b->attributes &&
+           b->float_items;
 }
 
 /* Sorts the parallel arrays by start (a permutation sorted once). */
@@ -276,11 +281,13 @@ static hm_kind_walk *walk_build(const hm_kind_blocks *b, const char *const *name
                 hm_map_free(&index);
                 goto fail;
             }
-            w->rows[w->nrows++] = (hm_kind_row){b->node[i], kind, 0, 0};
+            w->rows[w->nrows++] = (hm_kind_row){b->node[i], kind, 0, 0, 0, 0};
         }
         w->rows[row].bytes += bytes;
         if (b->object[i])
             w->rows[row].count += count;
+        w->rows[row].attributes += count * b->attributes[i];
+        w->rows[row].float_items += count * b->float_items[i];
     }
     hm_map_free(&index);
     return w;

@@ -581,8 +581,9 @@ static bool load_kinds(reader *r)
         return false;
     size_t counts[2] = {0, 0};
     if (!open_optional(r, "node_kinds", HM_STORE_MAX_NODE_KINDS,
-                       "SELECT snapshot, node, kind, bytes, count FROM node_kinds", 1, &rows, &n,
-                       &st))
+                       "SELECT snapshot, node, kind, bytes, count, attributes, float_items "
+                       "FROM node_kinds",
+                       1, &rows, &n, &st))
         return false;
     free(rows);
     for (int s = 0; s < 2 && n; s++)
@@ -591,11 +592,15 @@ static bool load_kinds(reader *r)
     while (st && !bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t snap = sqlite3_column_int64(st, 0), node = sqlite3_column_int64(st, 1),
                 kind = sqlite3_column_int64(st, 2);
-        hm_node_kind row = {(uint32_t)node, NULL, sqlite3_column_int64(st, 3),
-                            sqlite3_column_int64(st, 4)};
+        hm_node_kind row = {(uint32_t)node,
+                            NULL,
+                            sqlite3_column_int64(st, 3),
+                            sqlite3_column_int64(st, 4),
+                            sqlite3_column_int64(st, 5),
+                            sqlite3_column_int64(st, 6)};
         if (snap < 1 || snap > 2 || !p->kinds[snap - 1].present || node < 0 ||
             (uint64_t)node >= p->nnodes || kind < 0 || (uint64_t)kind >= p->nstrings ||
-            row.bytes < 0 || row.count < 0) {
+            row.bytes < 0 || row.count < 0 || row.attributes < 0 || row.float_items < 0) {
             bad = "a node's kinds are out of range";
             break;
         }

@@ -109,6 +109,8 @@ CREATE TABLE node_kinds(
     kind INTEGER NOT NULL,            -- strings.id: "dict of __main__.Line", "float", "native"
     bytes INTEGER NOT NULL,
     count INTEGER NOT NULL,           -- objects of the kind (0 for buffers and native memory)
+    attributes INTEGER NOT NULL,      -- instances of a class with a __dict__: their attributes, summed
+    float_items INTEGER NOT NULL,     -- lists holding only floats: their items, summed
     PRIMARY KEY(snapshot, node, kind)
 ) WITHOUT ROWID;
 

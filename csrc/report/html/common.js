@@ -6,7 +6,9 @@
  *
  * Owns: number and time formatting (as the C reports print them), the DOM
  * helpers, the frames, the call tree's arrays with the per-snapshot layout
- * (children by size, offsets, self bytes), and the page's state.
+ * (children by size, offsets, self bytes), kinds at the walks of the heap
+ * standing for the peak and the end (a subtree's kinds, a kind's colour),
+ * and the page's state.
  * Must never: put program text into the page as markup (here and in every
  * part: only textContent and canvas text, no innerHTML), fetch anything,
  * or show an estimate without saying so (sampled profiles mark per-frame
@@ -162,6 +164,131 @@ const heapmarkPage = (function () {
     return layouts[snap];
   }
 
+  // ---- kinds at the peak -----------------------------------------------------------
+
+  /* Page order is depth first: node i's subtree is [i, subtreeEnd[i]). */
+  const subtreeEnd = new Int32Array(N);
+  for (let i = 0; i < N; i++) subtreeEnd[i] = i + 1;
+  for (let i = N - 1; i > 0; i--) {
+    if (subtreeEnd[i] > subtreeEnd[parent[i]]) subtreeEnd[parent[i]] = subtreeEnd[i];
+  }
+
+  /* The walks standing for the peak and the end (none for "allocated"): their
+   * rows on page nodes, by node (as html_kinds.c writes them), and each kind's
+   * bytes and objects in all. */
+  const walks = {};
+  ['peak', 'end'].forEach(function (snap) {
+    const w = (data.kinds || {})[snap];
+    if (!w) return;
+    const n = w.rows.length;
+    const walk = {
+      at_s: w.at_s, seconds: w.seconds, tracked_bytes: w.tracked_bytes, objects: w.objects,
+      note: w.note, names: w.names, node: new Int32Array(n), name: new Int32Array(n),
+      bytes: new Float64Array(n), byName: new Float64Array(w.names.length),
+      countByName: new Float64Array(w.names.length), total: 0, dominant: null,
+    };
+    w.rows.forEach(function (r, k) {
+      walk.node[k] = r[0];
+      walk.name[k] = r[1];
+      walk.bytes[k] = r[2];
+      walk.byName[r[1]] += r[2];
+      walk.countByName[r[1]] += r[3];
+      walk.total += r[2];
+    });
+    walks[snap] = walk;
+  });
+  const hasKinds = Object.keys(walks).length > 0;
+
+  function lowerBound(a, v) {
+    let lo = 0;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (a[mid] < v) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /* [[kind index, bytes], ...] of node i's subtree at snap's walk, largest
+   * first; [] without a walk. */
+  function kindSums(i, snap) {
+    const w = walks[snap];
+    if (!w) return [];
+    const sums = new Map();
+    for (let k = lowerBound(w.node, i), end = lowerBound(w.node, subtreeEnd[i]); k < end; k++) {
+      sums.set(w.name[k], (sums.get(w.name[k]) || 0) + w.bytes[k]);
+    }
+    // Names come largest first, so the index breaks ties by the walk's order.
+    return Array.from(sums).filter(function (e) { return e[1] > 0; }).sort(function (a, b) {
+      return b[1] - a[1] || a[0] - b[0];
+    });
+  }
+
+  /* [[kind, bytes], ...] of node i's subtree at snap's walk, largest first. */
+  function kindsOf(i, snap) {
+    const names = walks[snap] ? walks[snap].names : [];
+    return kindSums(i, snap).map(function (e) { return [names[e[0]], e[1]]; });
+  }
+
+  /* The kind holding most of node i's subtree at snap's walk (its index in
+   * the walk's names), or -1; kept once found. */
+  function dominantKind(i, snap) {
+    const w = walks[snap];
+    if (!w) return -1;
+    if (!w.dominant) w.dominant = new Int32Array(N).fill(-2);
+    if (w.dominant[i] === -2) {
+      const sums = kindSums(i, snap);
+      w.dominant[i] = sums.length ? sums[0][0] : -1;
+    }
+    return w.dominant[i];
+  }
+
+  /* "64% dict of __main__.Line, 20% str": shares of total, as peak.txt says a
+   * line's kinds (the first always, then those of 1% or more). */
+  function kindsText(list, total, most) {
+    const parts = [];
+    for (let k = 0; k < list.length && k < most; k++) {
+      const pct = total > 0 ? 100 * list[k][1] / total : 0;
+      if (k > 0 && pct < 1) break;
+      parts.push(pct.toFixed(0) + '% ' + list[k][0]);
+    }
+    return parts.join(', ');
+  }
+
+  function hash(s) {
+    let h = 2166136261;
+    for (let i = 0; i < s.length; i++) {
+      h ^= s.charCodeAt(i);
+      h = Math.imul(h, 16777619);
+    }
+    return h >>> 0;
+  }
+
+  /* One colour per kind name on this page, whichever snapshot is shown:
+   * distinct ones for the largest kinds (the peak's first, then the end's),
+   * a hue from the name for the rest; "native" (no Python object) neutral. */
+  const KIND_PALETTE = ['#86b3e0', '#f2a65a', '#8cc68c', '#e8878a', '#b9a0d6', '#d4b08c',
+    '#f0a6d0', '#cfcf5f', '#7fd0d6', '#f3d36b', '#a9a9e8', '#b5d98f'];
+  const NO_KIND_COLOUR = 'rgb(233,231,225)';
+  const kindColours = new Map([['native', 'rgb(176,171,158)']]);
+  ['peak', 'end'].forEach(function (snap) {
+    (walks[snap] ? walks[snap].names : []).forEach(function (name) {
+      if (!kindColours.has(name) && kindColours.size - 1 < KIND_PALETTE.length) {
+        kindColours.set(name, KIND_PALETTE[kindColours.size - 1]);
+      }
+    });
+  });
+  function kindColour(name) {
+    let c = kindColours.get(name);
+    if (c) return c;
+    let h = hash(name);
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0; // mixed: FNV's low bits are weak
+    c = 'hsl(' + (h % 360) + ',' + (45 + (h >>> 9) % 30) + '%,' + (62 + (h >>> 17) % 12) + '%)';
+    kindColours.set(name, c);
+    return c;
+  }
+
   // ---- page state --------------------------------------------------------------
 
   const state = {
@@ -174,6 +301,8 @@ const heapmarkPage = (function () {
     sortKey: 'self',
     sortDir: -1,
     showAll: false,
+    colour: 'code',
+    showAllKinds: false,
   };
 
   // ---- tooltips -------------------------------------------------------------------
@@ -198,5 +327,6 @@ const heapmarkPage = (function () {
 
   return { data, meta, SNAPSHOTS, OF_SNAPSHOT, approx, bytes, grouped, seconds, share, plural,
     el, $, frames, frameLabel, functionLabel, KIND_NAMES, T, N, parent, depth, start, totals,
-    counts, isOther, hasOthers, nodeLabel, layout, state, tipLine, placeTip, canvasPoint };
+    counts, isOther, hasOthers, nodeLabel, layout, walks, hasKinds, kindsOf, dominantKind,
+    kindsText, hash, kindColour, NO_KIND_COLOUR, state, tipLine, placeTip, canvasPoint };
 }());

@@ -2,9 +2,11 @@
  * heapmark report.html, part 2 of 6: the flamegraph.
  *
  * Owns: drawing the call tree on a canvas (flame: root at the bottom, or
- * icicle), its tooltips, zoom and breadcrumb, the snapshot buttons and their
- * caption, search (highlighted frames, bytes summed with nested matches
- * counted once) and the note on what pruning folded.
+ * icicle), its colours (by code, or by the kind of object most of a frame's
+ * subtree was at the walk of the heap, with a legend), its tooltips, zoom
+ * and breadcrumb, the snapshot buttons and their caption, search
+ * (highlighted frames, bytes summed with nested matches counted once) and
+ * the note on what pruning folded.
  * Must never: draw a frame wider than its parent, or sum a subtree twice.
  */
 (function (hm) {
@@ -12,7 +14,8 @@
 
   const { data, meta, state, $, el, T, N, frames, totals, counts, parent, depth, start, approx,
     bytes, grouped, seconds, share, plural, isOther, nodeLabel, frameLabel, layout, tipLine,
-    placeTip, canvasPoint, SNAPSHOTS, OF_SNAPSHOT, KIND_NAMES, hasOthers } = hm;
+    placeTip, canvasPoint, SNAPSHOTS, OF_SNAPSHOT, KIND_NAMES, hasOthers, walks, hasKinds, kindsOf,
+    dominantKind, kindColour, NO_KIND_COLOUR, hash } = hm;
 
   // ---- flamegraph ------------------------------------------------------------------
 
@@ -23,19 +26,21 @@
   const flameTip = $('flame-tip');
   const ctx = flame.getContext('2d');
   const FONT = '12px ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace';
-  let drawn = { node: [], x: [], y: [], w: [] };
+  let drawn = { node: [], x: [], y: [], w: [], fill: [] };
+  /* Tooltips list a subtree's largest kinds. */
+  const TIP_KINDS = 5;
+  /* The legend of colours by kind names the largest few. */
+  const LEGEND_KINDS = 10;
 
-  function hash(s) {
-    let h = 2166136261;
-    for (let i = 0; i < s.length; i++) {
-      h ^= s.charCodeAt(i);
-      h = Math.imul(h, 16777619);
-    }
-    return h >>> 0;
+  /* By kind: the kind holding most of the frame's subtree at the walk. */
+  function kindFill(i) {
+    const k = dominantKind(i, state.snap);
+    return k < 0 ? NO_KIND_COLOUR : kindColour(walks[state.snap].names[k]);
   }
 
   const colours = new Map();
   function colour(i) {
+    if (state.colour === 'kind') return kindFill(i);
     if (i === 0) return 'rgb(220,220,210)';
     const f = T.frame[i];
     if (f < 0) return 'rgb(226,223,214)';
@@ -79,7 +84,7 @@
     const z = state.zoom;
     const scale = width / (tot[z] || 1);
     const x0 = lay.x[z];
-    const list = { node: [], x: [], y: [], w: [] };
+    const list = { node: [], x: [], y: [], w: [], fill: [] };
     let maxDepth = depth[z];
     // Callers of the zoomed frame span the whole width, dimmed.
     const path = ancestors(z);
@@ -120,7 +125,9 @@
       const x = list.x[k];
       const w = list.w[k];
       ctx.globalAlpha = depth[n] < depth[z] ? 0.55 : 1;
-      ctx.fillStyle = state.match[n] ? 'rgb(224,64,224)' : colour(n);
+      const fill = state.match[n] ? 'rgb(224,64,224)' : colour(n);
+      list.fill.push(fill);
+      ctx.fillStyle = fill;
       ctx.fillRect(x, y + 1, Math.max(w - 1, 0.5), ROW - 1);
       const room = Math.floor((w - 6) / charWidth);
       if (room >= 3) {
@@ -132,6 +139,47 @@
     }
     ctx.globalAlpha = 1;
     drawn = list;
+    renderKindLegend();
+  }
+
+  /* Colour by kind: what each colour stands for, the kinds of the frames
+   * drawn (largest in the walk first). */
+  function renderKindLegend() {
+    const legend = $('kind-legend');
+    legend.textContent = '';
+    legend.hidden = state.colour !== 'kind';
+    if (legend.hidden) return;
+    const w = walks[state.snap];
+    if (!w) {
+      legend.appendChild(el('span', 'small', state.snap === 'allocated'
+        ? 'Kinds are known for the peak and the end only: choose Peak or End to colour ' +
+          'frames by kind.'
+        : 'This profile has no walk of the heap standing for the ' + state.snap + '.'));
+      return;
+    }
+    const shown = new Set();
+    let none = false;
+    drawn.node.forEach(function (n) {
+      const k = dominantKind(n, state.snap);
+      if (k < 0) none = true;
+      else shown.add(k);
+    });
+    const kinds = Array.from(shown).sort(function (a, b) { return a - b; });
+    function item(colourText, text) {
+      const span = el('span', 'kind-key');
+      const swatch = el('span', 'kind-swatch');
+      swatch.style.background = colourText;
+      span.appendChild(swatch);
+      span.appendChild(document.createTextNode(text));
+      legend.appendChild(span);
+    }
+    legend.appendChild(el('span', 'small', 'Each frame in the colour of the kind most of its ' +
+      'bytes were at the walk of the heap (' + seconds(w.at_s) + '):'));
+    kinds.slice(0, LEGEND_KINDS).forEach(function (k) { item(kindColour(w.names[k]), w.names[k]); });
+    if (kinds.length > LEGEND_KINDS) {
+      legend.appendChild(el('span', 'small', plural(kinds.length - LEGEND_KINDS, 'more kind')));
+    }
+    if (none) item(NO_KIND_COLOUR, 'none live at the walk');
   }
 
   function hit(mx, my) {
@@ -168,8 +216,31 @@
       tipLine(flameTip, '', 'self: ' + approx(self) + bytes(self) + ', ' + share(self, root));
     }
     tipLine(flameTip, '', approx(counts[snap][n]) + plural(counts[snap][n], 'allocation'));
+    tipKinds(n);
     tipLine(flameTip, 'dim', n === state.zoom ? '' : 'click to zoom');
     placeTip(flameTip, flameBox, mx, my);
+  }
+
+  /* The subtree's largest kinds at the walk standing for the snapshot. */
+  function tipKinds(n) {
+    const w = walks[state.snap];
+    if (!w) return;
+    const list = kindsOf(n, state.snap);
+    if (!list.length) {
+      tipLine(flameTip, 'dim', 'kinds: none of its blocks was live at the walk of the heap (' +
+        seconds(w.at_s) + ')');
+      return;
+    }
+    const all = list.reduce(function (sum, e) { return sum + e[1]; }, 0);
+    tipLine(flameTip, 'dim', 'kinds at the walk of the heap (' + seconds(w.at_s) + '), of ' +
+      approx(all) + bytes(all) + ':');
+    list.slice(0, TIP_KINDS).forEach(function (e) {
+      tipLine(flameTip, '', share(e[1], all) + ' ' + e[0] + ' (' + approx(e[1]) +
+        bytes(e[1]) + ')');
+    });
+    if (list.length > TIP_KINDS) {
+      tipLine(flameTip, 'dim', plural(list.length - TIP_KINDS, 'more kind'));
+    }
   }
 
   flame.addEventListener('mousemove', function (e) {
@@ -221,10 +292,21 @@
     applySearch();
     renderFlame();
     hm.table.render();
+    hm.table.renderKinds();
   }
 
   document.querySelectorAll('button.snap').forEach(function (b) {
     b.addEventListener('click', function () { setSnapshot(b.dataset.snap); });
+  });
+
+  const colourButton = $('colour-mode');
+  colourButton.hidden = !hasKinds;
+  colourButton.addEventListener('click', function () {
+    state.colour = state.colour === 'code' ? 'kind' : 'code';
+    colourButton.textContent = 'Colour: ' + state.colour;
+    colourButton.setAttribute('aria-pressed', String(state.colour === 'kind'));
+    flameTip.hidden = true;
+    renderFlame();
   });
 
   $('orientation').addEventListener('click', function () {

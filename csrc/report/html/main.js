@@ -10,7 +10,7 @@
 (function (hm) {
   'use strict';
 
-  const { meta, state, $, el, bytes, grouped, seconds, totals, nodeLabel } = hm;
+  const { meta, state, $, el, bytes, grouped, seconds, totals, nodeLabel, kindsOf } = hm;
 
   // ---- header: run metadata --------------------------------------------------
 
@@ -79,17 +79,18 @@
   hm.flame.renderBreadcrumb();
   hm.flame.render();
   hm.table.render();
+  hm.table.renderKinds();
   hm.sources.fill();
 
   /* For tests and the curious: what the flamegraph drew last, in canvas
-   * pixels, with each frame's label and bytes. */
+   * pixels, with each frame's label, bytes and fill colour. */
   window.heapmarkReport = {
     drawnFrames: function () {
       const drawn = hm.flame.drawn();
       return drawn.node.map(function (n, k) {
         return {
           node: n, label: nodeLabel(n), x: drawn.x[k], y: drawn.y[k], w: drawn.w[k],
-          bytes: totals[state.snap][n], matched: !!state.match[n],
+          bytes: totals[state.snap][n], matched: !!state.match[n], fill: drawn.fill[k],
         };
       });
     },
@@ -99,6 +100,15 @@
     },
     state: function () {
       return { snapshot: state.snap, zoom: nodeLabel(state.zoom), icicle: state.icicle };
+    },
+    /* [[kind, bytes], ...] of a page node's subtree at the walk of the heap
+     * standing for the snapshot shown (or the one named), largest first. */
+    kindsOf: function (node, snapshot) {
+      return kindsOf(node, snapshot || state.snap);
+    },
+    /* How the flamegraph colours its frames: "code" or "kind". */
+    colourMode: function () {
+      return state.colour;
     },
   };
 }(heapmarkPage));

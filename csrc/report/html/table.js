@@ -1,15 +1,19 @@
 /*
- * heapmark report.html, part 3 of 6: the table of top lines and functions.
+ * heapmark report.html, part 3 of 6: the table of top lines and functions,
+ * and the table of kinds at the peak.
  *
  * Owns: the rows csrc/report/html_top_table.c chose for each snapshot, their
- * sorting by any column, and the rows shown (the first few, or all).
- * Must never: rank by anything but the figures shown.
+ * sorting by any column, the rows shown (the first few, or all), and each
+ * line's kinds at the walk of the heap standing for the snapshot; the kinds
+ * of a walk in all, with the sentence saying where they come from.
+ * Must never: rank by anything but the figures shown, or show kinds without
+ * saying which walk they come from (the allocated snapshot has none).
  */
 (function (hm) {
   'use strict';
 
   const { data, state, $, el, frames, totals, approx, bytes, grouped, share, plural, frameLabel,
-    functionLabel, OF_SNAPSHOT, KIND_NAMES } = hm;
+    functionLabel, OF_SNAPSHOT, KIND_NAMES, walks, hasKinds, kindsText, kindColour } = hm;
 
   // ---- the table of top lines and functions ---------------------------------------
 
@@ -27,6 +31,8 @@
         count: r[3],
         selfShare: root > 0 ? r[1] / root : 0,
         totalShare: root > 0 ? r[2] / root : 0,
+        walkBytes: r.length > 5 ? r[5] : 0,
+        kinds: r.length > 5 ? r[6] : [],
       };
     });
   }
@@ -42,6 +48,9 @@
     const body = document.querySelector('#top tbody');
     body.textContent = '';
     const root = totals[state.snap][0];
+    // A line's kinds: its own blocks at the walk standing for the snapshot.
+    const walk = state.kind === 'lines' ? walks[state.snap] : undefined;
+    $('top-kinds').hidden = !walk;
     rows.slice(0, state.showAll ? rows.length : TABLE_ROWS).forEach(function (r) {
       const tr = document.createElement('tr');
       const where = el('td', 'where');
@@ -54,6 +63,13 @@
       tr.appendChild(el('td', 'num', approx(r.total) + bytes(r.total)));
       tr.appendChild(el('td', 'num', share(r.total, root)));
       tr.appendChild(el('td', 'num', approx(r.count) + grouped(r.count)));
+      if (walk) {
+        const list = r.kinds.map(function (k) { return [walk.names[k[0]], k[1]]; });
+        const cell = el('td', 'kinds', list.length ? kindsText(list, r.walkBytes, 3) : '\u2013');
+        cell.title = list.length ? 'of ' + approx(r.walkBytes) + bytes(r.walkBytes) +
+          ' at the walk of the heap' : 'none of its blocks was live at the walk of the heap';
+        tr.appendChild(cell);
+      }
       tr.dataset.self = String(r.self);
       tr.dataset.total = String(r.total);
       tr.title = 'highlight in the flamegraph';
@@ -62,7 +78,7 @@
       });
       body.appendChild(tr);
     });
-    document.querySelectorAll('#top th').forEach(function (th) {
+    document.querySelectorAll('#top th[data-key]').forEach(function (th) {
       th.setAttribute('aria-sort', th.dataset.key !== key ? 'none'
         : dir < 0 ? 'descending' : 'ascending');
     });
@@ -73,7 +89,9 @@
     $('table-caption').textContent = plural(rows.length, 'row') +
       ': the largest by self and by total bytes ' + OF_SNAPSHOT[state.snap].replace(/^of /, 'in ') +
       '. Self: allocated by the ' + (state.kind === 'lines' ? 'line' : 'function') +
-      ' itself; total: by it and everything it called. Allocations: its own.';
+      ' itself; total: by it and everything it called. Allocations: its own.' +
+      (walk ? ' Kinds: what the line\u2019s own blocks were at the walk of the heap under ' +
+        '\u201cKinds at the ' + state.snap + '\u201d, as shares of its bytes then.' : '');
   }
 
   $('table-more').addEventListener('click', function () {
@@ -81,7 +99,7 @@
     renderTable();
   });
 
-  document.querySelectorAll('#top th').forEach(function (th) {
+  document.querySelectorAll('#top th[data-key]').forEach(function (th) {
     th.querySelector('button').addEventListener('click', function () {
       const key = th.dataset.key;
       if (state.sortKey === key) state.sortDir = -state.sortDir;
@@ -103,5 +121,66 @@
     });
   });
 
-  hm.table = { render: renderTable };
+  // ---- kinds at the peak ----------------------------------------------------------
+
+  const KIND_ROWS = 25;
+
+  function renderKinds() {
+    const snap = state.snap;
+    const w = walks[snap];
+    const table = $('kinds');
+    const more = $('kinds-more');
+    $('kinds-title').textContent = snap === 'allocated' ? 'Kinds' : 'Kinds at the ' + snap;
+    if (!hasKinds) {
+      $('kinds-empty').hidden = false;
+      $('kinds-note').hidden = true;
+      table.hidden = true;
+      more.hidden = true;
+      return;
+    }
+    table.hidden = !w;
+    more.hidden = true;
+    if (!w) {
+      $('kinds-note').textContent = snap === 'allocated'
+        ? 'Kinds are known for the peak and the end only: heapmark walks the heap near the ' +
+          'peak and at the end, not at every allocation. Choose Peak or End above.'
+        : 'This profile has no walk of the heap standing for the ' + snap + '.';
+      return;
+    }
+    $('kinds-note').textContent = 'Kinds at the ' + snap + ', ' + w.note + '. A block counts ' +
+      'as the kind of the object living in it or owning it (native: no Python object); % is ' +
+      'of the ' + approx(w.total) + bytes(w.total) + ' the walk found.';
+    const body = table.querySelector('tbody');
+    body.textContent = '';
+    const shown = state.showAllKinds ? w.names.length : Math.min(w.names.length, KIND_ROWS);
+    // The names come largest first (html_kinds.c ranks them).
+    for (let k = 0; k < shown; k++) {
+      const tr = el('tr');
+      const b = w.byName[k];
+      const c = w.countByName[k];
+      tr.appendChild(el('td', 'num', approx(b) + bytes(b)));
+      tr.appendChild(el('td', 'num', share(b, w.total)));
+      tr.appendChild(el('td', 'num', c ? approx(c) + grouped(c) : ''));
+      const name = el('td', 'kind-name');
+      const swatch = el('span', 'kind-swatch');
+      swatch.style.background = kindColour(w.names[k]);
+      name.appendChild(swatch);
+      name.appendChild(document.createTextNode(w.names[k]));
+      tr.appendChild(name);
+      tr.dataset.bytes = String(b);
+      body.appendChild(tr);
+    }
+    if (w.names.length > KIND_ROWS) {
+      more.hidden = false;
+      more.textContent = state.showAllKinds ? 'Show the first ' + KIND_ROWS
+        : 'Show all ' + w.names.length + ' kinds';
+    }
+  }
+
+  $('kinds-more').addEventListener('click', function () {
+    state.showAllKinds = !state.showAllKinds;
+    renderKinds();
+  });
+
+  hm.table = { render: renderTable, renderKinds: renderKinds };
 }(heapmarkPage));
