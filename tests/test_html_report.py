@@ -1156,3 +1156,43 @@ def test_bad_profile_leaves_no_page(peak_run, tmp_path, kind):
     rc, _, err = run_heapmark(["report", str(bad), "-o", str(out)], tmp_path, check_rc=None)
     assert_one_line_error(rc, err, "bad.db")
     assert not (out / "report.html").exists() and not (out / "report.html.tmp").exists()
+
+
+def test_what_to_change_on_the_page(tmp_path, browser):
+    """The advice heapmark report prints, on the page, largest saving first."""
+    (tmp_path / "many.py").write_text(
+        "class Point:\n"
+        "    def __init__(self, i):\n"
+        "        self.x, self.y, self.z, self.w = i, i + 1, i + 2, i + 3\n"
+        "\n"
+        "points = [Point(i) for i in range(150_000)]\n"
+        "coords = [i * 0.5 for i in range(600_000)]\n"
+    )
+    run_heapmark(
+        ["run", "-q", "--exact", "--kinds-time", "100", "-o", str(tmp_path / "out"), "many.py"],
+        tmp_path,
+    )
+    data = page_data(tmp_path / "out" / "report.html")
+    _, text, _ = run_heapmark(["report", str(tmp_path / "out" / "profile.db"), "--json"], tmp_path)
+    advice = json.loads(text)["advice"]
+    assert {a["type"] for a in advice} >= {"slots", "array"}
+    assert [a["type"] for a in data["advice"]["items"]] == [a["type"] for a in advice]
+    page = Page(browser, tmp_path / "out" / "report.html")
+    assert page.errors() == []
+    assert page.by_id("advice-section").is_displayed()
+    items = page.js("return [...document.querySelectorAll('#advice li')].map(l => l.textContent)")
+    assert any(
+        t.startswith("Give class Point __slots__: 150,000 __main__.Point objects") for t in items
+    )
+    assert any("many.py:6" in t and "array.array('d')" in t for t in items)
+    savings = [a["saving"] for a in data["advice"]["items"]]
+    assert savings == sorted(savings, reverse=True)
+    assert page.by_id("advice-source").text.startswith("Class and list figures are from a walk")
+
+
+def test_no_advice_section_without_advice(tmp_path, browser):
+    (tmp_path / "p.py").write_text("x = bytes(5_000_000)\n")
+    run_heapmark(["run", "-q", "-o", str(tmp_path / "out"), "p.py"], tmp_path)
+    page = Page(browser, tmp_path / "out" / "report.html")
+    assert page.errors() == []
+    assert not page.by_id("advice-section").is_displayed()

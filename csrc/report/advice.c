@@ -231,68 +231,72 @@ static void line_of(hm_buf *b, const hm_profile *p, uint32_t frame)
     hm_frame_label(b, p, frame, true);
 }
 
+void hm_advice_item_text(hm_buf *b, const hm_profile *p, const hm_advice *a)
+{
+    bool estimated = !hm_profile_is_exact(p);
+    switch (a->type) {
+    case HM_ADVICE_SLOTS:
+        hm_buf_printf(b, "Give class %s __slots__: ", class_name(a->kind));
+        hm_buf_grouped(b, a->count);
+        hm_buf_printf(b, " %s objects%s (made at ", a->kind, estimated ? " (estimated)" : "");
+        line_of(b, p, a->frame);
+        hm_buf_puts(b, ") and their attributes took ");
+        hm_buf_bytes(b, a->current);
+        hm_buf_printf(b,
+                      " at the walk; with __slots__ for their %.1f attributes they would "
+                      "take about ",
+                      a->attributes);
+        hm_buf_bytes(b, a->predicted);
+        hm_buf_puts(b, ": ");
+        hm_buf_bytes(b, a->saving);
+        hm_buf_puts(b, " less.");
+        if (strncmp(hm_profile_meta(p, "python"), "3.1", 3) == 0 &&
+            strncmp(hm_profile_meta(p, "python"), "3.10", 4) != 0)
+            hm_buf_puts(b, " (This Python keeps attributes without a per-instance dict "
+                           "already: the gain is what is left.)");
+        break;
+    case HM_ADVICE_ARRAY:
+        hm_buf_puts(b, "Keep the floats of ");
+        line_of(b, p, a->frame);
+        hm_buf_puts(b, " in an array.array('d') or a numpy array instead of a list: ");
+        hm_buf_grouped(b, a->count);
+        hm_buf_printf(b, " floats%s in lists took ", estimated ? " (estimated)" : "");
+        hm_buf_bytes(b, a->current);
+        hm_buf_puts(b, " with the list slots at the walk; as 8-byte doubles, ");
+        hm_buf_bytes(b, a->predicted);
+        hm_buf_puts(b, ": ");
+        hm_buf_bytes(b, a->saving);
+        hm_buf_puts(b, " less.");
+        break;
+    case HM_ADVICE_TEMPORARY:
+        line_of(b, p, a->frame);
+        hm_buf_puts(b, " held ");
+        hm_buf_bytes(b, a->current);
+        hm_buf_puts(b, " at the peak and ");
+        hm_buf_bytes(b, a->predicted);
+        hm_buf_puts(b, " at the end: it was temporary. If it is a copy, a whole file read "
+                       "at once or a serialised form, streaming it or releasing it before "
+                       "the peak lowers the peak by up to ");
+        hm_buf_bytes(b, a->saving);
+        hm_buf_puts(b, ".");
+        break;
+    case HM_ADVICE_FREE_SPACE:
+        hm_buf_puts(b, "Pymalloc arenas held ");
+        hm_buf_bytes(b, a->current);
+        hm_buf_puts(b, " of free space at the end: small objects freed after the peak left "
+                       "their arenas partly used, and the process keeps them. If the program "
+                       "lives on after its peak, doing the peak's work in a child process "
+                       "returns that memory when the child ends.");
+        break;
+    }
+}
+
 void hm_advice_text(hm_buf *b, const hm_profile *p, const hm_advice_list *l)
 {
     int walk = hm_kinds_walk_for(p, HM_SNAP_PEAK);
-    bool estimated = !hm_profile_is_exact(p);
     for (size_t i = 0; i < l->n; i++) {
-        const hm_advice *a = &l->items[i];
         hm_buf_printf(b, "%zu. ", i + 1);
-        switch (a->type) {
-        case HM_ADVICE_SLOTS:
-            hm_buf_printf(b, "Give class %s __slots__: ", class_name(a->kind));
-            hm_buf_grouped(b, a->count);
-            hm_buf_printf(b, " %s objects%s (made at ", a->kind, estimated ? " (estimated)" : "");
-            line_of(b, p, a->frame);
-            hm_buf_puts(b, ") and their attributes took ");
-            hm_buf_bytes(b, a->current);
-            hm_buf_printf(b,
-                          " at the walk; with __slots__ for their %.1f attributes they would "
-                          "take about ",
-                          a->attributes);
-            hm_buf_bytes(b, a->predicted);
-            hm_buf_puts(b, ": ");
-            hm_buf_bytes(b, a->saving);
-            hm_buf_puts(b, " less.");
-            if (strncmp(hm_profile_meta(p, "python"), "3.1", 3) == 0 &&
-                strncmp(hm_profile_meta(p, "python"), "3.10", 4) != 0)
-                hm_buf_puts(b, " (This Python keeps attributes without a per-instance dict "
-                               "already: the gain is what is left.)");
-            break;
-        case HM_ADVICE_ARRAY:
-            hm_buf_puts(b, "Keep the floats of ");
-            line_of(b, p, a->frame);
-            hm_buf_puts(b, " in an array.array('d') or a numpy array instead of a list: ");
-            hm_buf_grouped(b, a->count);
-            hm_buf_printf(b, " floats%s in lists took ", estimated ? " (estimated)" : "");
-            hm_buf_bytes(b, a->current);
-            hm_buf_puts(b, " with the list slots at the walk; as 8-byte doubles, ");
-            hm_buf_bytes(b, a->predicted);
-            hm_buf_puts(b, ": ");
-            hm_buf_bytes(b, a->saving);
-            hm_buf_puts(b, " less.");
-            break;
-        case HM_ADVICE_TEMPORARY:
-            line_of(b, p, a->frame);
-            hm_buf_puts(b, " held ");
-            hm_buf_bytes(b, a->current);
-            hm_buf_puts(b, " at the peak and ");
-            hm_buf_bytes(b, a->predicted);
-            hm_buf_puts(b, " at the end: it was temporary. If it is a copy, a whole file read "
-                           "at once or a serialised form, streaming it or releasing it before "
-                           "the peak lowers the peak by up to ");
-            hm_buf_bytes(b, a->saving);
-            hm_buf_puts(b, ".");
-            break;
-        case HM_ADVICE_FREE_SPACE:
-            hm_buf_puts(b, "Pymalloc arenas held ");
-            hm_buf_bytes(b, a->current);
-            hm_buf_puts(b, " of free space at the end: small objects freed after the peak left "
-                           "their arenas partly used, and the process keeps them. If the program "
-                           "lives on after its peak, doing the peak's work in a child process "
-                           "returns that memory when the child ends.");
-            break;
-        }
+        hm_advice_item_text(b, p, &l->items[i]);
         hm_buf_puts(b, "\n");
     }
     if (l->n && walk >= 0) {

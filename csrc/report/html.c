@@ -503,6 +503,34 @@ static bool put_gc_and_phases(hm_buf *b, const hm_profile *p)
     return true;
 }
 
+/* "advice":{"items":[{"type","saving","text"}],"source":"..."}: what
+ * advice.c says, as text, largest saving first. */
+static void put_advice(hm_buf *b, const hm_profile *p)
+{
+    static const char *const types[] = {"slots", "array", "temporary", "free_space"};
+    hm_advice_list advice;
+    hm_advise(p, &advice);
+    hm_buf_puts(b, "\"advice\":{\"items\":[");
+    hm_buf text = {0};
+    for (size_t i = 0; i < advice.n; i++) {
+        text.len = 0;
+        hm_advice_item_text(&text, p, &advice.items[i]);
+        hm_buf_printf(b, "%s{\"type\":\"%s\",\"saving\":%lld,\"text\":", i ? "," : "",
+                      types[advice.items[i].type], (long long)advice.items[i].saving);
+        hm_html_json_text(b, text.data ? text.data : "");
+        hm_buf_puts(b, "}");
+    }
+    hm_buf_puts(b, "],\"source\":");
+    int walk = hm_kinds_walk_for(p, HM_SNAP_PEAK);
+    text.len = 0;
+    if (walk >= 0)
+        hm_kinds_walk_note(&text, p, walk);
+    hm_html_json_text(b, text.data ? text.data : "");
+    hm_buf_puts(b, "}");
+    hm_buf_free(&text);
+    hm_advice_free(&advice);
+}
+
 /* ---- the page ------------------------------------------------------------ */
 
 bool hm_report_html(const hm_profile *p, const hm_report_options *opts, const char *path, char *err,
@@ -529,6 +557,8 @@ bool hm_report_html(const hm_profile *p, const hm_report_options *opts, const ch
         ok = put_tree(&data, p, &rule, &fr, page_of);
         hm_buf_puts(&data, ",");
         ok = ok && hm_html_put_kinds(&data, &kinds, page_of);
+        hm_buf_puts(&data, ",");
+        put_advice(&data, p);
         hm_buf_puts(&data, ",");
         ok = ok && hm_html_top_tables(&data, p, &fr, &kinds);
         hm_buf_puts(&data, ",");

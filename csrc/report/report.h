@@ -100,6 +100,7 @@ typedef struct {
 bool hm_advise(const hm_profile *p, hm_advice_list *out);
 void hm_advice_free(hm_advice_list *l);
 void hm_advice_text(hm_buf *b, const hm_profile *p, const hm_advice_list *l);
+void hm_advice_item_text(hm_buf *b, const hm_profile *p, const hm_advice *a);
 void hm_advice_json(hm_buf *b, const hm_profile *p, const hm_advice_list *l);
 
 hm_line_kinds *hm_kinds_by_line(const hm_profile *p, int walk, const char *file, int32_t nlines);

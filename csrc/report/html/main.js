@@ -80,6 +80,7 @@
   hm.flame.render();
   hm.table.render();
   hm.table.renderKinds();
+  hm.table.renderAdvice();
   hm.sources.fill();
 
   /* For tests and the curious: what the flamegraph drew last, in canvas

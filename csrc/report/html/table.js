@@ -182,5 +182,21 @@
     renderKinds();
   });
 
-  hm.table = { render: renderTable, renderKinds: renderKinds };
+  // ---- what to change (advice.c's text) --------------------------------------------
+
+  function renderAdvice() {
+    const advice = data.advice || { items: [], source: '' };
+    $('advice-section').hidden = advice.items.length === 0;
+    const list = $('advice');
+    list.textContent = '';
+    advice.items.forEach(function (a) {
+      const li = el('li', 'advice-' + a.type, a.text);
+      li.dataset.saving = String(a.saving);
+      list.appendChild(li);
+    });
+    $('advice-source').textContent = advice.source
+      ? 'Class and list figures are ' + advice.source + '.' : '';
+  }
+
+  hm.table = { render: renderTable, renderKinds: renderKinds, renderAdvice: renderAdvice };
 }(heapmarkPage));
