@@ -23,6 +23,7 @@
 #define MIN_SAVING (1 << 20) /* and MIN_SHARE of the peak */
 #define MIN_SHARE 0.02
 #define SPIKE_SHARE 0.10
+#define SPIKE_WITHIN 0.25 /* of the time the program ran after its peak */
 #define FREE_SPACE_MIN (16 << 20)
 
 static int64_t block_of(int64_t size)
@@ -146,9 +147,25 @@ static void advise_arrays(const hm_profile *p, const uint32_t *credited, int wal
     free(per_frame);
 }
 
-/* A line that held much at the peak and nothing at the end. */
+/* Seconds after the peak until tracked memory first fell by drop, from
+ * the timeline; negative if it never did (or there is no timeline). */
+static double seconds_to_fall(const hm_profile *p, int64_t drop)
+{
+    double at = hm_profile_meta_real(p, "peak_at_s");
+    int64_t peak = p->snapshot_total[HM_SNAP_PEAK - 1];
+    for (size_t i = 0; i < p->ntimeline; i++)
+        if (p->timeline[i].t > at && p->timeline[i].tracked <= peak - drop)
+            return p->timeline[i].t - at;
+    return -1;
+}
+
+/* A line that held much at the peak and nothing at the end, whose memory
+ * went soon after the peak while the program went on: a temporary, not
+ * data kept until the program ended. */
 static void advise_spikes(const hm_profile *p, hm_advice_list *out)
 {
+    double after_peak =
+        hm_profile_meta_real(p, "duration_s") - hm_profile_meta_real(p, "peak_at_s");
     hm_line_total lines[8];
     size_t n = hm_profile_top_lines(p, HM_SNAP_PEAK, HM_BY_PROGRAM_LINE, lines, 8);
     uint32_t *credited = hm_profile_credited_frames(p, HM_BY_PROGRAM_LINE);
@@ -161,10 +178,14 @@ static void advise_spikes(const hm_profile *p, hm_advice_list *out)
         if (f->pseudo || (double)lines[i].bytes < SPIKE_SHARE * (double)peak ||
             at_end[lines[i].frame] > lines[i].bytes / 10)
             continue;
+        double fell = seconds_to_fall(p, lines[i].bytes * 9 / 10);
+        if (fell < 0 || fell > SPIKE_WITHIN * after_peak)
+            continue;
         hm_advice a = {HM_ADVICE_TEMPORARY, NULL, lines[i].frame};
         a.current = lines[i].bytes;
         a.predicted = at_end[lines[i].frame];
         a.saving = lines[i].bytes;
+        a.attributes = fell; /* seconds, for the text */
         add(out, &a);
     }
     free(at_end);
@@ -272,11 +293,14 @@ void hm_advice_item_text(hm_buf *b, const hm_profile *p, const hm_advice *a)
         line_of(b, p, a->frame);
         hm_buf_puts(b, " held ");
         hm_buf_bytes(b, a->current);
-        hm_buf_puts(b, " at the peak and ");
+        hm_buf_printf(b,
+                      " at the peak; %.2f s later memory had fallen by as much, and the line "
+                      "held ",
+                      a->attributes);
         hm_buf_bytes(b, a->predicted);
-        hm_buf_puts(b, " at the end: it was temporary. If it is a copy, a whole file read "
-                       "at once or a serialised form, streaming it or releasing it before "
-                       "the peak lowers the peak by up to ");
+        hm_buf_puts(b, " at the end: a temporary. If it is a copy, a whole file read at once or "
+                       "a serialised form, streaming it or releasing it before the peak lowers "
+                       "the peak by up to ");
         hm_buf_bytes(b, a->saving);
         hm_buf_puts(b, ".");
         break;

@@ -87,10 +87,10 @@ typedef enum {
 } hm_advice_type;
 typedef struct {
     hm_advice_type type;
-    const char *kind; /* the class, or "list"; NULL otherwise */
-    uint32_t frame;   /* the line, or HM_NONE */
-    int64_t count;    /* instances, or floats */
-    double attributes;
+    const char *kind;  /* the class, or "list"; NULL otherwise */
+    uint32_t frame;    /* the line, or HM_NONE */
+    int64_t count;     /* instances, or floats */
+    double attributes; /* per instance; for a temporary, seconds until memory fell */
     int64_t current, predicted, saving; /* bytes */
 } hm_advice;
 typedef struct {
