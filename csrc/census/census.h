@@ -105,8 +105,8 @@ PyObject *hm_layout_dict_of(PyObject *o);
 void hm_sizecache_free(hm_sizecache *c);
 /* The separately allocated memory o owns (a list's items, a dict's keys or
  * values, a set's table, a bytearray's bytes, a numpy array's own data, an
- * instance's values array on 3.11/3.12): addresses inside those blocks,
- * into out; returns how many. */
+ * instance's values array on 3.11/3.12): where those blocks start, into
+ * out; returns how many. */
 /* What advice needs: the attributes an instance of a class with a __dict__
  * has (-1: not such an instance, its class has __slots__ only), and the
  * items of a list holding only floats (0 otherwise). */
@@ -206,12 +206,14 @@ const char *hm_kinds_header(hm_classifier by);
 
 /* ---- the census join (join.c) ---------------------------------- */
 
-/* Blocks a profile recorded, sorted by start; kind and object are filled. */
+/* Blocks a profile recorded, sorted by start (few of them), or not (many:
+ * the join then indexes their starts); kind and object are filled. */
 #define HM_JOIN_UNOWNED UINT32_MAX
 typedef struct {
     const uintptr_t *start;
     const uint64_t *size;
     size_t n;
+    bool sorted;
     uint32_t *kind;  /* out: id in the returned kinds, or HM_JOIN_UNOWNED */
     uint8_t *object; /* out: 1 where the block holds the object itself */
     /* out: an instance's attributes, on its own block (0 for a class with

@@ -24,9 +24,9 @@
  * a block wins.
  *
  * Why ranges: an object starts after its GC header and, on 3.11+, its
- * managed-dict pre-header, and a values array after its prefix, so the
- * address an object or buffer pointer gives lies inside its recorded block,
- * at a per-version offset.  An address outside every block (an object made
+ * managed-dict pre-header, so the address an object gives lies inside its
+ * recorded block, at a per-version offset (see start_offsets for many
+ * blocks).  An address outside every block (an object made
  * before recording, or a block not sampled) claims nothing.
  */
 #include "census/census.h"
@@ -48,15 +48,59 @@ static inline uint64_t page_bit(uintptr_t page)
     return (page * 0x9E3779B97F4A7C15ULL) >> (64 - PAGE_BITS);
 }
 
+/* Many blocks (exact mode) come unsorted, and are looked up in an index of
+ * their starts, at the offsets an address has into its block: none for a
+ * buffer (hm_layout_buffers gives starts), a GC header for most objects, a
+ * GC header and a pre-header for instances on 3.11+, none or a pre-header
+ * for objects without GC.  Sorting a million blocks, and a binary search
+ * that misses the cache at every step, cost more than the walk. */
+static const uintptr_t start_offsets[] = {0, 16, 32};
+
 typedef struct {
     hm_join_blocks *b;
     hm_kinds *kinds;
     hm_owners owners;
-    uint64_t *pages; /* a bit per hashed page where a block starts (see NEAR_START) */
+    uint64_t *pages;       /* a bit per hashed page where a block starts (see NEAR_START) */
+    uintptr_t *index_key;  /* block start, 0: empty */
+    uint32_t *index_value; /* its position */
+    size_t index_mask;
     uint64_t objects;
     int depth;
     bool failed;
 } joiner;
+
+static size_t index_slot(const joiner *j, uintptr_t start)
+{
+    return (size_t)((start >> 4) * 0x9E3779B97F4A7C15ULL >> 20) & j->index_mask;
+}
+
+static bool index_build(joiner *j)
+{
+    size_t cap = 1;
+    while (cap < 2 * j->b->n)
+        cap <<= 1;
+    j->index_key = calloc(cap, sizeof *j->index_key);
+    j->index_value = malloc(cap * sizeof *j->index_value);
+    if (!j->index_key || !j->index_value)
+        return false;
+    j->index_mask = cap - 1;
+    for (size_t i = 0; i < j->b->n; i++) {
+        size_t slot = index_slot(j, j->b->start[i]);
+        while (j->index_key[slot])
+            slot = (slot + 1) & j->index_mask;
+        j->index_key[slot] = j->b->start[i];
+        j->index_value[slot] = (uint32_t)i;
+    }
+    return true;
+}
+
+static size_t index_find(const joiner *j, uintptr_t start)
+{
+    for (size_t slot = index_slot(j, start); j->index_key[slot]; slot = (slot + 1) & j->index_mask)
+        if (j->index_key[slot] == start)
+            return j->index_value[slot];
+    return SIZE_MAX;
+}
 
 /* The index of the block containing addr, or SIZE_MAX. */
 static size_t block_containing(const joiner *j, uintptr_t addr)
@@ -65,6 +109,14 @@ static size_t block_containing(const joiner *j, uintptr_t addr)
     uint64_t bit = page_bit(addr >> PAGE_SHIFT);
     if (!(j->pages[bit >> 6] & (1ULL << (bit & 63))))
         return SIZE_MAX; /* most objects: no recorded block starts near them */
+    if (!b->sorted) {
+        for (size_t k = 0; k < sizeof start_offsets / sizeof *start_offsets; k++) {
+            size_t i = addr >= start_offsets[k] ? index_find(j, addr - start_offsets[k]) : SIZE_MAX;
+            if (i != SIZE_MAX && addr - b->start[i] < b->size[i])
+                return i;
+        }
+        return SIZE_MAX;
+    }
     size_t lo = 0, hi = b->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -198,13 +250,18 @@ hm_kinds *hm_census_join(hm_join_blocks *b, hm_is_census_result is_result, uint6
             j.pages[bit >> 6] |= 1ULL << (bit & 63);
         }
     }
-    hm_roots_gc_objects(note_owner, &j);
+    if (!b->sorted && !index_build(&j))
+        j.failed = true;
+    if (!j.failed)
+        hm_roots_gc_objects(note_owner, &j);
     if (!j.failed)
         hm_roots_threads(claim_frame, claim_object, &j);
     if (!j.failed)
         hm_roots_gc_objects(claim_tracked, &j);
     hm_owners_free(&j.owners);
     free(j.pages);
+    free(j.index_key);
+    free(j.index_value);
     if (j.failed) {
         hm_kinds_decref(j.kinds);
         return NULL;

@@ -312,6 +312,17 @@ static int foreign_layout(PyTypeObject *tp)
     return layout;
 }
 
+/* Where a values array's allocation starts: 3.11 and 3.12 put a prefix
+ * before it, its size in its last byte. */
+static const void *values_block(const void *values)
+{
+#if PY_VERSION_HEX >= 0x030b0000 && PY_VERSION_HEX < 0x030d0000
+    return values ? (const char *)values - ((const uint8_t *)values)[-1] : NULL;
+#else
+    return values;
+#endif
+}
+
 int hm_layout_buffers(PyObject *o, const void *out[HM_LAYOUT_MAX_BUFFERS])
 {
     PyTypeObject *tp = Py_TYPE(o);
@@ -326,7 +337,7 @@ int hm_layout_buffers(PyObject *o, const void *out[HM_LAYOUT_MAX_BUFFERS])
         if (!mp->ma_values)
             out[n++] = mp->ma_keys; /* a split dict's keys are its class's */
         else
-            out[n++] = mp->ma_values;
+            out[n++] = values_block(mp->ma_values);
     } else if (PyLong_Check(o) || PyUnicode_Check(o) || PyTuple_Check(o) || PyBytes_Check(o) ||
                PyType_Check(o)) {
         /* no separate buffer */
@@ -352,11 +363,11 @@ int hm_layout_buffers(PyObject *o, const void *out[HM_LAYOUT_MAX_BUFFERS])
     if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
         uintptr_t dorv = ((uintptr_t *)o)[-3];
         if (dorv & 1)
-            out[n++] = (const void *)(dorv + 1);
+            out[n++] = values_block((const void *)(dorv + 1));
     }
 #elif PY_VERSION_HEX >= 0x030b0000 && PY_VERSION_HEX < 0x030c0000
     if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
-        out[n++] = ((PyDictValues **)o)[-4];
+        out[n++] = values_block(((PyDictValues **)o)[-4]);
 #endif
     return n;
 }

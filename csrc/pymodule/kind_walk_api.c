@@ -34,7 +34,14 @@ static void walk(bool final)
     PyErr_Fetch(&type, &value, &traceback);
     hm_kind_blocks b;
     if (hm_kind_walks_take_blocks(&b)) {
-        hm_join_blocks join = {b.start, b.size, b.n, b.kind, b.object, b.attributes, b.float_items};
+        hm_join_blocks join = {.start = b.start,
+                               .size = b.size,
+                               .n = b.n,
+                               .sorted = b.sorted,
+                               .kind = b.kind,
+                               .object = b.object,
+                               .attributes = b.attributes,
+                               .float_items = b.float_items};
         uint64_t objects;
         hm_kinds *kinds = hm_census_join(&join, hm_census_is_result, &objects);
         const char **names = kinds ? malloc((kinds->n ? kinds->n : 1) * sizeof *names) : NULL;

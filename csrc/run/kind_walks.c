@@ -66,11 +66,14 @@ static bool within_budget(int64_t tracked)
     return walks_seconds + estimate <= budget * hm_timeline_now();
 }
 
+/* The end walk is the last chance to see what the program kept, often its
+ * peak: it runs if it alone fits the share, whatever the walks before took
+ * (so the walks of a run take at most twice their share). */
 bool hm_kind_walks_end_due(void)
 {
+    int64_t tracked = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
     return hm_kind_walks_enabled() && hm_recording() &&
-           (walks_seconds == 0 ||
-            within_budget(__atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED)));
+           (walks_seconds == 0 || seconds_per_byte * (double)tracked <= budget * hm_timeline_now());
 }
 
 void hm_kind_walks_set_scheduler(bool (*schedule)(void), void (*poke)(void))
@@ -156,6 +159,9 @@ static int by_start(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Few blocks are sorted for a binary search; many are indexed by the join. */
+#define SORT_BELOW 4096
+
 static bool blocks_sort(hm_kind_blocks *b)
 {
     size_t n = b->n;
@@ -178,6 +184,7 @@ static bool blocks_sort(hm_kind_blocks *b)
     }
     free(order);
     s.n = n;
+    s.sorted = true;
     s.tracked = b->tracked;
     s.at_s = b->at_s;
     blocks_free(b);
@@ -214,7 +221,7 @@ bool hm_kind_walks_take_blocks(hm_kind_blocks *b)
     free(live);
     b->n = n + m;
     b->at_s = hm_timeline_now();
-    if (!blocks_sort(b)) {
+    if (b->n < SORT_BELOW && !blocks_sort(b)) {
         hm_kind_walks_end(b);
         return false;
     }

@@ -61,6 +61,7 @@ typedef struct {
     uint8_t *object;
     uint32_t *attributes, *float_items;
     size_t n;
+    bool sorted; /* by start: done for few blocks (the join indexes many) */
     int64_t tracked;
     double at_s;
 } hm_kind_blocks;
@@ -78,8 +79,8 @@ bool hm_kind_walks_enabled(void);
  * threshold is passed and the walks stay within KIND_WALK_BUDGET of the
  * run's time). */
 void hm_kind_walks_poll(void);
-/* Whether the end of the run gets a walk: the first one always, others
- * within the budget. */
+/* Whether the end of the run gets a walk: if it is the first, or if its
+ * own estimated cost fits the share of the run's time. */
 bool hm_kind_walks_end_due(void);
 
 /* GIL held, before the census walk: copies the recorded blocks.  From a
