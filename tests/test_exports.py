@@ -480,7 +480,9 @@ def test_terminal_report_fits(long_names, columns):
     )
     header = [i for i, l in enumerate(lines) if l.split()[:2] == ["size", "%"]]
     assert len(header) == 1
-    rows = [l for l in lines[header[0] + 1 :] if re.match(r"\s*\d+(\.\d)? (B|KiB|MiB)\s", l)]
+    table = lines[header[0] + 1 :]
+    table = table[: table.index("")] if "" in table else table  # the kinds follow
+    rows = [l for l in table if re.match(r"\s*\d+(\.\d)? (B|KiB|MiB)\s", l)]
     assert len(rows) == 3
     # Sizes in human units: the 40 MB line first.
     assert re.match(r"\s*3[78]\.\d MiB\s", rows[0]), rows[0]
@@ -502,5 +504,6 @@ def test_terminal_report_top_n(long_names):
     _, out, _ = run_heapmark(
         ["report", "out/profile.db", "--top", "1"], long_names, env={"COLUMNS": "100"}
     )
-    rows = [l for l in out.splitlines() if re.match(r"\s*\d+(\.\d)? (B|KiB|MiB)\s+\d", l)]
+    top = out.split("kinds at the peak")[0]  # the kinds table follows the lines
+    rows = [l for l in top.splitlines() if re.match(r"\s*\d+(\.\d)? (B|KiB|MiB)\s+\d", l)]
     assert len(rows) == 1 and "top 1 lines at the peak" in out

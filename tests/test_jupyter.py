@@ -146,7 +146,13 @@ def test_notebook_cell_shows_the_truth(notebook):
     assert by_line[2]["allocations"] > 100_000  # the floats, range()'s ints, the list
     listing = text[text.index("the cell line by line") :].splitlines()
     header = next(i for i, line in enumerate(listing) if line.startswith("Line #"))
-    assert " ".join(listing[header].split()) == "Line # At peak Allocated Allocations Line Contents"
+    assert " ".join(listing[header].split()) == (
+        "Line # At peak Allocated Allocations Kinds Line Contents"
+    )
+    # Kinds: the array's data is the array's; the list holds floats.
+    assert max(by_line[1]["kinds"], key=by_line[1]["kinds"].get) == "numpy.ndarray"
+    assert max(by_line[2]["kinds"], key=by_line[2]["kinds"].get) == "float"
+    assert "% numpy.ndarray</td>" in html
     # The rule under the header, then the cell's first line.
     assert listing[header + 2].startswith("     1 ") and listing[header + 2].endswith(
         "arr = np.ones(30 * 2**20 // 8)"

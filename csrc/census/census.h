@@ -36,6 +36,7 @@
 #pragma weak PyDict_Type
 #pragma weak PyExc_IndexError
 #pragma weak PyExc_TypeError
+#pragma weak PyFloat_Type
 #pragma weak PyFrozenSet_Type
 #pragma weak PyFunction_Type
 #pragma weak PyList_Type

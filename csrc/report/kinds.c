@@ -42,7 +42,7 @@ void hm_kinds_walk_note(hm_buf *b, const hm_profile *p, int walk)
                                           : "; estimates from the sampled blocks recorded then");
 }
 
-void hm_kinds_table(hm_buf *b, const hm_profile *p, int walk, size_t max)
+void hm_kinds_table(hm_buf *b, const hm_profile *p, int walk, size_t max, size_t width)
 {
     hm_kind_total *kinds = calloc(max ? max : 1, sizeof *kinds);
     int64_t total;
@@ -51,8 +51,11 @@ void hm_kinds_table(hm_buf *b, const hm_profile *p, int walk, size_t max)
     for (size_t i = 0; i < n; i++) {
         hm_buf cell = {0};
         hm_buf_bytes(&cell, kinds[i].bytes);
-        hm_buf_printf(b, "%10s %5.1f%% %10lld  %s\n", cell.data ? cell.data : "",
-                      share(kinds[i].bytes, total), (long long)kinds[i].count, kinds[i].kind);
+        hm_buf_printf(b, "%10s %5.1f%% %10lld  ", cell.data ? cell.data : "",
+                      share(kinds[i].bytes, total), (long long)kinds[i].count);
+        /* The name takes what is left of width (0: no limit). */
+        hm_buf_fit(b, kinds[i].kind, width > 42 ? width - 30 : width ? 12 : SIZE_MAX / 2, false);
+        hm_buf_puts(b, "\n");
         hm_buf_free(&cell);
     }
     if (n == 0)

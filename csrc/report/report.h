@@ -64,7 +64,7 @@ bool hm_report_text(const hm_profile *p, const char *path, char *err, size_t err
  * NULL with frame HM_NONE for every node). */
 int hm_kinds_walk_for(const hm_profile *p, int snapshot);
 void hm_kinds_walk_note(hm_buf *b, const hm_profile *p, int walk);
-void hm_kinds_table(hm_buf *b, const hm_profile *p, int walk, size_t max);
+void hm_kinds_table(hm_buf *b, const hm_profile *p, int walk, size_t max, size_t width);
 bool hm_kinds_inline(hm_buf *b, const hm_profile *p, int walk, const uint32_t *credited,
                      uint32_t frame, size_t max);
 void hm_kinds_json(hm_buf *b, const hm_profile *p, const uint32_t *credited, uint32_t frame,

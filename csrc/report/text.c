@@ -242,7 +242,7 @@ bool hm_report_text(const hm_profile *p, const char *path, char *err, size_t err
         hm_buf_puts(&b, "\nKinds at the peak: what the recorded blocks were, ");
         hm_kinds_walk_note(&b, p, walk);
         hm_buf_puts(&b, " (a line's kinds above are shares of its bytes at that walk)\n\n");
-        hm_kinds_table(&b, p, walk, TOP_LINES);
+        hm_kinds_table(&b, p, walk, TOP_LINES, 0);
     }
     advice_section(&b, p, "\nWhat to change: predicted savings, computed from this profile\n\n");
     hm_buf_puts(&b, "\nTop allocation sites at the peak: the innermost Python frame, "
@@ -363,7 +363,7 @@ void hm_report_terminal(const hm_profile *p, size_t top, size_t columns, hm_buf 
         hm_buf_puts(&note, ":");
         hm_buf_wrap(out, note.data, columns, "    ");
         hm_buf_free(&note);
-        hm_kinds_table(out, p, walk, 8);
+        hm_kinds_table(out, p, walk, 8, columns);
     }
     hm_buf advice = {0};
     advice_section(&advice, p, "\nwhat to change (predicted from this profile's numbers):\n");

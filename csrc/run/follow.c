@@ -12,6 +12,7 @@
  * time is copied by hand into the caller's stack buffer.
  */
 #include "run/follow.h"
+#include "run/kind_walks.h"
 #include "common/contract.h"
 
 #include <dlfcn.h>
@@ -23,8 +24,8 @@
 static bool follow_spawn = true, follow_exec;
 static char engine_path[4096];
 static char boot_dir[4096];
-static char fixed[7][4200]; /* PROFILE, RATE, SEED, CHECKPOINT, FOLLOW, BOOT, TIMELINE_MS
-                                   (common/contract.h) */
+static char fixed[8][4200]; /* PROFILE, RATE, SEED, CHECKPOINT, FOLLOW, BOOT, TIMELINE_MS,
+                                   KINDS (common/contract.h) */
 static int nfixed;
 
 void hm_follow_configure(const char *follow, const char *boot, const char *results_dir,
@@ -47,6 +48,7 @@ void hm_follow_configure(const char *follow, const char *boot, const char *resul
     FIXED(FOLLOW, "%s", follow ? follow : "fork,spawn");
     FIXED(BOOT, "%s", boot_dir);
     FIXED(TIMELINE_MS, "%u", hm_timeline_interval_ms());
+    FIXED(KINDS, "%g", 100 * hm_kind_walks_share());
 #undef FIXED
 }
 

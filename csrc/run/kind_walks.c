@@ -59,11 +59,15 @@ static double pending_since; /* monitor thread only */
  * patterns would need atomics; a stale value only shifts one decision. */
 static volatile double walks_seconds, seconds_per_byte;
 
+/* Walks this short are always allowed, whatever the share: nobody waits
+ * for 50 ms, and a short run or a notebook cell then still gets its walks. */
+#define KIND_WALK_FREE_S 0.05
+
 /* Whether a walk now keeps the walks within their budget. */
 static bool within_budget(int64_t tracked)
 {
     double estimate = seconds_per_byte * (double)tracked;
-    return walks_seconds + estimate <= budget * hm_timeline_now();
+    return walks_seconds + estimate <= budget * hm_timeline_now() + KIND_WALK_FREE_S;
 }
 
 /* The end walk is the last chance to see what the program kept, often its
@@ -73,7 +77,8 @@ bool hm_kind_walks_end_due(void)
 {
     int64_t tracked = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
     return hm_kind_walks_enabled() && hm_recording() &&
-           (walks_seconds == 0 || seconds_per_byte * (double)tracked <= budget * hm_timeline_now());
+           (walks_seconds == 0 ||
+            seconds_per_byte * (double)tracked <= budget * hm_timeline_now() + KIND_WALK_FREE_S);
 }
 
 void hm_kind_walks_set_scheduler(bool (*schedule)(void), void (*poke)(void))
@@ -85,6 +90,11 @@ void hm_kind_walks_set_scheduler(bool (*schedule)(void), void (*poke)(void))
 void hm_kind_walks_configure(double share)
 {
     budget = share > 0 ? share : 0;
+}
+
+double hm_kind_walks_share(void)
+{
+    return budget;
 }
 
 bool hm_kind_walks_enabled(void)

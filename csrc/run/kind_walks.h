@@ -74,6 +74,7 @@ void hm_kind_walks_set_scheduler(bool (*schedule)(void), void (*poke)(void));
 /* The share of the run's time walks may take (HEAPMARK_KINDS, a percentage
  * read by the engine at start-up; 0: no walks). */
 void hm_kind_walks_configure(double share);
+double hm_kind_walks_share(void);
 bool hm_kind_walks_enabled(void);
 /* The monitor thread, every budget tick: schedules a walk when due (the
  * threshold is passed and the walks stay within KIND_WALK_BUDGET of the

@@ -564,7 +564,8 @@ static bool load_kinds(reader *r)
                        "SELECT snapshot, at_s, seconds, tracked_bytes, objects FROM kind_walks", 1,
                        &rows, &n, &st))
         return false;
-    free(rows);
+    free(rows); /* only the count is used: the walks go into p->kinds */
+    rows = NULL;
     int rc = SQLITE_DONE;
     const char *bad = NULL;
     while (st && !bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -586,6 +587,7 @@ static bool load_kinds(reader *r)
                        1, &rows, &n, &st))
         return false;
     free(rows);
+    rows = NULL;
     for (int s = 0; s < 2 && n; s++)
         if (!(p->kinds[s].rows = calloc(n, sizeof *p->kinds[s].rows)))
             return close_optional(r, st, SQLITE_DONE, "out of memory");

@@ -195,6 +195,7 @@ class CellResult:
             body = "".join(
                 "<tr><td style='text-align:right'>%d</td><td style='text-align:right'>%s</td>"
                 "<td style='text-align:right'>%s</td><td style='text-align:right'>%s</td>"
+                "<td style='text-align:left'>%s</td>"
                 "<td style='text-align:left'><pre style='margin:0'>%s</pre></td></tr>"
                 % ((number,) + tuple(e(c) for c in _listing_cells(row)) + (e(text),))
                 for number, row, text in self.listing
@@ -202,7 +203,7 @@ class CellResult:
             parts.append(
                 "<p>the cell line by line (what each line's callees allocated included):</p>"
                 "<table class='heapmark-lines'><thead><tr><th>line</th><th>at peak</th>"
-                "<th>allocated</th><th>allocations</th><th>source</th></tr></thead>"
+                "<th>allocated</th><th>allocations</th><th>kinds</th><th>source</th></tr></thead>"
                 "<tbody>%s</tbody></table>" % body
             )
         if self.census_text:
@@ -252,13 +253,18 @@ class CellResult:
 
 
 def _listing_cells(row):
-    """At peak, allocated, allocations of a listed line, as shown ("" for 0)."""
+    """At peak, allocated, allocations and kinds of a listed line, as shown
+    ("" for 0)."""
     if row is None:
-        return "", "", ""
+        return "", "", "", ""
+    kinds = row.get("kinds") or {}
+    total = sum(kinds.values())
+    shown = sorted(kinds.items(), key=lambda kv: -kv[1])[:2]
     return (
         _size(row["peak_bytes"]) if row["peak_bytes"] else "",
         _size(row["allocated_bytes"]) if row["allocated_bytes"] else "",
         "{:,}".format(row["allocations"]) if row["allocations"] else "",
+        ", ".join("%.0f%% %s" % (100.0 * b / total, k) for k, b in shown) if total else "",
     )
 
 
@@ -275,7 +281,8 @@ def listing_of(tracker, source_path, cell):
         found, text = [], None
     rows = {}
     for row in found:
-        rows[row["line"]] = {k: row[k] for k in ("peak_bytes", "allocated_bytes", "allocations")}
+        keys = ("peak_bytes", "allocated_bytes", "allocations", "kinds")
+        rows[row["line"]] = {k: row[k] for k in keys if k in row}
     listing = [(i, rows.get(i), line) for i, line in enumerate(cell.splitlines(), start=1)]
     return listing, text
 
