@@ -252,6 +252,15 @@ static void line_of(hm_buf *b, const hm_profile *p, uint32_t frame)
     hm_frame_label(b, p, frame, true);
 }
 
+/* "16.4 MiB: 20.4 MiB less." */
+static void predicted_and_saving(hm_buf *b, const hm_advice *a)
+{
+    hm_buf_bytes(b, a->predicted);
+    hm_buf_puts(b, ": ");
+    hm_buf_bytes(b, a->saving);
+    hm_buf_puts(b, " less.");
+}
+
 void hm_advice_item_text(hm_buf *b, const hm_profile *p, const hm_advice *a)
 {
     bool estimated = !hm_profile_is_exact(p);
@@ -267,10 +276,7 @@ void hm_advice_item_text(hm_buf *b, const hm_profile *p, const hm_advice *a)
                       " at the walk; with __slots__ for their %.1f attributes they would "
                       "take about ",
                       a->attributes);
-        hm_buf_bytes(b, a->predicted);
-        hm_buf_puts(b, ": ");
-        hm_buf_bytes(b, a->saving);
-        hm_buf_puts(b, " less.");
+        predicted_and_saving(b, a);
         if (strncmp(hm_profile_meta(p, "python"), "3.1", 3) == 0 &&
             strncmp(hm_profile_meta(p, "python"), "3.10", 4) != 0)
             hm_buf_puts(b, " (This Python keeps attributes without a per-instance dict "
@@ -284,10 +290,7 @@ void hm_advice_item_text(hm_buf *b, const hm_profile *p, const hm_advice *a)
         hm_buf_printf(b, " floats%s in lists took ", estimated ? " (estimated)" : "");
         hm_buf_bytes(b, a->current);
         hm_buf_puts(b, " with the list slots at the walk; as 8-byte doubles, ");
-        hm_buf_bytes(b, a->predicted);
-        hm_buf_puts(b, ": ");
-        hm_buf_bytes(b, a->saving);
-        hm_buf_puts(b, " less.");
+        predicted_and_saving(b, a);
         break;
     case HM_ADVICE_TEMPORARY:
         line_of(b, p, a->frame);
