@@ -2,7 +2,8 @@
 parser (tests/programs/gcode.py: an object per line with 8 attributes, one a
 tuple of 3 floats; a list of (number, object) tuples; a list of 1.5 million
 floats) is profiled, heapmark's advice is read, the change it names is made
-(the class gets __slots__; the floats go into an array.array('d')), the
+(the class gets __slots__; the floats go into an array.array('d'); the
+command split off each line's text is interned), the
 program is profiled again, and the saving measured at the peak must be
 within 20% of the predicted one, on every CPython 3.9-3.13 (3.9/3.10 keep a
 dict per instance; 3.11+ do not, and the prediction must know it).
@@ -39,7 +40,7 @@ def live(report):
 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
-@pytest.mark.parametrize("change", ["slots", "array"])
+@pytest.mark.parametrize("change", ["slots", "array", "intern"])
 def test_the_predicted_saving_is_what_the_change_saves(workdir, native_ext, change, mode):
     truth, plain, text = profile(workdir, native_ext, "plain", mode)
     advice = [a for a in plain["advice"] if a["type"] == change]
@@ -50,9 +51,13 @@ def test_the_predicted_saving_is_what_the_change_saves(workdir, native_ext, chan
         assert (a["kind"], a["line"]) == ("__main__.Line", truth["made"])
         assert abs(a["attributes"] - 8) < 0.05
         assert "Give class Line __slots__: " in text
-    else:
+    elif change == "array":
         assert a["line"] == truth["coords"]
         assert "in an array.array('d') or a numpy array instead of a list" in text
+    else:
+        # The line that splits the command off each line's text.
+        assert a["line"] == truth["command"] and a["kind"] == "str"
+        assert "Keep one str object per text for the strings of command_of" in text
     _, changed, _ = profile(workdir, native_ext, change, mode)
     measured = live(plain) - live(changed)
     predicted = a["saving_bytes"]

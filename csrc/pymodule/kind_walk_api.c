@@ -41,7 +41,8 @@ static void walk(bool final)
                                .kind = b.kind,
                                .object = b.object,
                                .attributes = b.attributes,
-                               .float_items = b.float_items};
+                               .float_items = b.float_items,
+                               .copies = b.copies};
         uint64_t objects;
         hm_kinds *kinds = hm_census_join(&join, hm_census_is_result, &objects);
         const char **names = kinds ? malloc((kinds->n ? kinds->n : 1) * sizeof *names) : NULL;

@@ -3,8 +3,8 @@
  * computed from the profile's own numbers.
  *
  * Owns: the patterns looked for (instances of a class with a __dict__ held
- * in numbers, lists of floats, a line whose memory was temporary, free
- * arena space kept after the peak), the predicted saving of each, and their
+ * in numbers, lists of floats, strings repeating other strings' texts, a
+ * line whose memory was temporary, free arena space kept after the peak), the predicted saving of each, and their
  * text and JSON.
  * Must never: advise without the evidence in this profile, give a saving it
  * cannot compute from it, or present a prediction as a measurement.  Every
@@ -159,6 +159,35 @@ static double seconds_to_fall(const hm_profile *p, int64_t drop)
     return -1;
 }
 
+/* Strings made at a line whose texts other str objects hold too: one
+ * object per text (sys.intern, a categorical) keeps 1/copies of them. */
+static void advise_interning(const hm_profile *p, const uint32_t *credited, int walk,
+                             hm_advice_list *out)
+{
+    const hm_kind_walk_data *w = &p->kinds[walk];
+    hm_advice *per_frame = calloc(p->nframes + 1, sizeof *per_frame);
+    for (size_t i = 0; per_frame && i < w->nrows; i++) {
+        const hm_node_kind *r = &w->rows[i];
+        if (strcmp(r->kind, "str") != 0)
+            continue;
+        hm_advice *a = &per_frame[credited[r->node]];
+        a->count += r->count;
+        a->current += r->bytes;
+        a->saving += r->duplicate_bytes;
+    }
+    for (uint32_t f = 0; per_frame && f < p->nframes; f++) {
+        hm_advice *a = &per_frame[f];
+        if (!worth_it(p, a->saving))
+            continue;
+        a->type = HM_ADVICE_INTERN;
+        a->kind = "str";
+        a->frame = f;
+        a->predicted = a->current - a->saving;
+        add(out, a);
+    }
+    free(per_frame);
+}
+
 /* A line that held much at the peak and nothing at the end, whose memory
  * went soon after the peak while the program went on: a temporary, not
  * data kept until the program ended. */
@@ -228,6 +257,7 @@ bool hm_advise(const hm_profile *p, hm_advice_list *out)
         if (credited) {
             advise_slots(p, credited, walk, kinds, n, out);
             advise_arrays(p, credited, walk, out);
+            advise_interning(p, credited, walk, out);
         }
         free(kinds);
         free(credited);
@@ -307,6 +337,17 @@ void hm_advice_item_text(hm_buf *b, const hm_profile *p, const hm_advice *a)
         hm_buf_bytes(b, a->saving);
         hm_buf_puts(b, ".");
         break;
+    case HM_ADVICE_INTERN:
+        hm_buf_puts(b, "Keep one str object per text for the strings of ");
+        line_of(b, p, a->frame);
+        hm_buf_puts(b, " (sys.intern(), or a pandas categorical): ");
+        hm_buf_grouped(b, a->count);
+        hm_buf_printf(b, " strings made there%s took ", estimated ? " (estimated)" : "");
+        hm_buf_bytes(b, a->current);
+        hm_buf_puts(b, " at the walk, and other str objects held the same texts; one of each "
+                       "would take ");
+        predicted_and_saving(b, a);
+        break;
     case HM_ADVICE_FREE_SPACE:
         hm_buf_puts(b, "Pymalloc arenas held ");
         hm_buf_bytes(b, a->current);
@@ -333,13 +374,19 @@ void hm_advice_text(hm_buf *b, const hm_profile *p, const hm_advice_list *l)
     }
 }
 
+const char *hm_advice_type_name(hm_advice_type type)
+{
+    static const char *const names[] = {"slots", "array", "temporary", "free_space", "intern"};
+    return names[type];
+}
+
 void hm_advice_json(hm_buf *b, const hm_profile *p, const hm_advice_list *l)
 {
-    static const char *const types[] = {"slots", "array", "temporary", "free_space"};
     hm_buf_puts(b, "[");
     for (size_t i = 0; i < l->n; i++) {
         const hm_advice *a = &l->items[i];
-        hm_buf_printf(b, "%s{\"type\": \"%s\", \"kind\": ", i ? ", " : "", types[a->type]);
+        hm_buf_printf(b, "%s{\"type\": \"%s\", \"kind\": ", i ? ", " : "",
+                      hm_advice_type_name(a->type));
         if (a->kind)
             hm_buf_json(b, a->kind);
         else

@@ -507,7 +507,6 @@ static bool put_gc_and_phases(hm_buf *b, const hm_profile *p)
  * advice.c says, as text, largest saving first. */
 static void put_advice(hm_buf *b, const hm_profile *p)
 {
-    static const char *const types[] = {"slots", "array", "temporary", "free_space"};
     hm_advice_list advice;
     hm_advise(p, &advice);
     hm_buf_puts(b, "\"advice\":{\"items\":[");
@@ -516,7 +515,7 @@ static void put_advice(hm_buf *b, const hm_profile *p)
         text.len = 0;
         hm_advice_item_text(&text, p, &advice.items[i]);
         hm_buf_printf(b, "%s{\"type\":\"%s\",\"saving\":%lld,\"text\":", i ? "," : "",
-                      types[advice.items[i].type], (long long)advice.items[i].saving);
+                      hm_advice_type_name(advice.items[i].type), (long long)advice.items[i].saving);
         hm_html_json_text(b, text.data ? text.data : "");
         hm_buf_puts(b, "}");
     }

@@ -134,7 +134,7 @@ static void tally(hm_line_kinds *lk, const char *kind, int64_t bytes)
         lk->kinds = grown;
         lk->cap = cap;
     }
-    lk->kinds[lk->n++] = (hm_kind_total){kind, bytes, 0, 0, 0};
+    lk->kinds[lk->n++] = (hm_kind_total){kind, bytes, 0, 0, 0, 0};
     lk->total += bytes;
 }
 

@@ -84,6 +84,7 @@ typedef enum {
     HM_ADVICE_ARRAY,      /* lists of floats -> array.array('d') */
     HM_ADVICE_TEMPORARY,  /* a line's memory at the peak was temporary */
     HM_ADVICE_FREE_SPACE, /* pymalloc free space kept at the end */
+    HM_ADVICE_INTERN,     /* strings whose texts other strings hold too -> sys.intern */
 } hm_advice_type;
 typedef struct {
     hm_advice_type type;
@@ -100,6 +101,8 @@ typedef struct {
 bool hm_advise(const hm_profile *p, hm_advice_list *out);
 void hm_advice_free(hm_advice_list *l);
 void hm_advice_text(hm_buf *b, const hm_profile *p, const hm_advice_list *l);
+/* "slots", "array", "temporary", "free_space", "intern": the JSON's names. */
+const char *hm_advice_type_name(hm_advice_type type);
 void hm_advice_item_text(hm_buf *b, const hm_profile *p, const hm_advice *a);
 void hm_advice_json(hm_buf *b, const hm_profile *p, const hm_advice_list *l);
 

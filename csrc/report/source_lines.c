@@ -593,6 +593,10 @@ bool hm_html_sources(hm_buf *out, const hm_profile *p, size_t max_files)
             hm_html_json_text(out, hm_short_path(p, fs->name));
             hm_buf_printf(out, ",\"peak\":%lld,\"allocated\":%lld,\"lines\":[",
                           (long long)fs->s.peak.bytes, (long long)fs->s.allocated.bytes);
+            int walk = hm_kinds_walk_for(p, HM_SNAP_PEAK);
+            hm_line_kinds *kinds =
+                walk >= 0 ? hm_kinds_by_line(p, walk, fs->name, fs->nlines) : NULL;
+            hm_buf cell = {0};
             int32_t first = next_line(fs, 0);
             for (int32_t line = first; line; line = next_line(fs, line)) {
                 const sums *l = &fs->lines[line];
@@ -601,8 +605,16 @@ bool hm_html_sources(hm_buf *out, const hm_profile *p, size_t max_files)
                               (long long)l->peak.bytes, (long long)l->allocated.bytes,
                               (long long)l->allocated.count);
                 hm_html_json_text(out, text ? text : "");
+                /* The line's kinds at the peak's walk, in a few words. */
+                cell.len = 0;
+                if (kinds)
+                    hm_line_kinds_text(&cell, &kinds[line], 3);
+                hm_buf_puts(out, ",");
+                hm_html_json_text(out, cell.data && cell.len ? cell.data : "");
                 hm_buf_puts(out, "]");
             }
+            hm_buf_free(&cell);
+            hm_line_kinds_free(kinds, fs->nlines);
             hm_buf_puts(out, "]}");
         }
     }

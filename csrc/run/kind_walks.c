@@ -143,6 +143,7 @@ static void blocks_free(hm_kind_blocks *b)
     free(b->object);
     free(b->attributes);
     free(b->float_items);
+    free(b->copies);
     memset(b, 0, sizeof *b);
 }
 
@@ -157,8 +158,9 @@ static bool blocks_alloc(hm_kind_blocks *b, size_t cap)
     b->object = calloc(cap, sizeof *b->object);
     b->attributes = calloc(cap, sizeof *b->attributes);
     b->float_items = calloc(cap, sizeof *b->float_items);
+    b->copies = calloc(cap, sizeof *b->copies);
     return b->start && b->size && b->node && b->mapping && b->kind && b->object && b->attributes &&
-           b->float_items;
+           b->float_items && b->copies;
 }
 
 /* Sorts the parallel arrays by start (a permutation sorted once). */
@@ -298,13 +300,15 @@ static hm_kind_walk *walk_build(const hm_kind_blocks *b, const char *const *name
                 hm_map_free(&index);
                 goto fail;
             }
-            w->rows[w->nrows++] = (hm_kind_row){b->node[i], kind, 0, 0, 0, 0};
+            w->rows[w->nrows++] = (hm_kind_row){b->node[i], kind, 0, 0, 0, 0, 0};
         }
         w->rows[row].bytes += bytes;
         if (b->object[i])
             w->rows[row].count += count;
         w->rows[row].attributes += count * b->attributes[i];
         w->rows[row].float_items += count * b->float_items[i];
+        if (b->copies[i] > 1)
+            w->rows[row].duplicate_bytes += bytes * (b->copies[i] - 1) / b->copies[i];
     }
     hm_map_free(&index);
     return w;

@@ -193,13 +193,14 @@ size_t hm_profile_kinds(const hm_profile *p, int walk, const uint32_t *credited,
                     break;
                 all = grown;
             }
-            all[n++] = (hm_kind_total){r->kind, 0, 0, 0, 0};
+            all[n++] = (hm_kind_total){r->kind, 0, 0, 0, 0, 0};
         }
         last = pos;
         all[pos].bytes += r->bytes;
         all[pos].count += r->count;
         all[pos].attributes += r->attributes;
         all[pos].float_items += r->float_items;
+        all[pos].duplicate_bytes += r->duplicate_bytes;
         *total += r->bytes;
     }
     if (n)

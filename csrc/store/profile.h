@@ -66,7 +66,7 @@ typedef struct {
     uint32_t node;
     const char *kind; /* one of the profile's strings */
     int64_t bytes, count;
-    int64_t attributes, float_items; /* for advice (schema.sql) */
+    int64_t attributes, float_items, duplicate_bytes; /* for advice (schema.sql) */
 } hm_node_kind;
 
 typedef struct {
@@ -163,7 +163,7 @@ uint32_t *hm_profile_credited_frames(const hm_profile *p, hm_line_key key);
 typedef struct {
     const char *kind;
     int64_t bytes, count;
-    int64_t attributes, float_items;
+    int64_t attributes, float_items, duplicate_bytes;
 } hm_kind_total;
 size_t hm_profile_kinds(const hm_profile *p, int walk, const uint32_t *credited, uint32_t frame,
                         hm_kind_total *out, size_t max, int64_t *total);

@@ -582,8 +582,8 @@ static bool load_kinds(reader *r)
         return false;
     size_t counts[2] = {0, 0};
     if (!open_optional(r, "node_kinds", HM_STORE_MAX_NODE_KINDS,
-                       "SELECT snapshot, node, kind, bytes, count, attributes, float_items "
-                       "FROM node_kinds",
+                       "SELECT snapshot, node, kind, bytes, count, attributes, float_items, "
+                       "duplicate_bytes FROM node_kinds",
                        1, &rows, &n, &st))
         return false;
     free(rows);
@@ -599,10 +599,12 @@ static bool load_kinds(reader *r)
                             sqlite3_column_int64(st, 3),
                             sqlite3_column_int64(st, 4),
                             sqlite3_column_int64(st, 5),
-                            sqlite3_column_int64(st, 6)};
+                            sqlite3_column_int64(st, 6),
+                            sqlite3_column_int64(st, 7)};
         if (snap < 1 || snap > 2 || !p->kinds[snap - 1].present || node < 0 ||
             (uint64_t)node >= p->nnodes || kind < 0 || (uint64_t)kind >= p->nstrings ||
-            row.bytes < 0 || row.count < 0 || row.attributes < 0 || row.float_items < 0) {
+            row.bytes < 0 || row.count < 0 || row.attributes < 0 || row.float_items < 0 ||
+            row.duplicate_bytes < 0 || row.duplicate_bytes > row.bytes) {
             bad = "a node's kinds are out of range";
             break;
         }

@@ -111,6 +111,7 @@ CREATE TABLE node_kinds(
     count INTEGER NOT NULL,           -- objects of the kind (0 for buffers and native memory)
     attributes INTEGER NOT NULL,      -- instances of a class with a __dict__: their attributes, summed
     float_items INTEGER NOT NULL,     -- lists holding only floats: their items, summed
+    duplicate_bytes INTEGER NOT NULL, -- str objects whose text other str objects hold too
     PRIMARY KEY(snapshot, node, kind)
 ) WITHOUT ROWID;
 

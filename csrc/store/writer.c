@@ -363,12 +363,13 @@ static bool canonical_kinds(writer *w)
             if (row == UINT32_MAX) {
                 row = (uint32_t)w->nkinds[s]++;
                 hm_map_put(&index, key, row);
-                w->kinds[s][row] = (hm_kind_row){node, kind, 0, 0, 0, 0};
+                w->kinds[s][row] = (hm_kind_row){node, kind, 0, 0, 0, 0, 0};
             }
             w->kinds[s][row].bytes += r->bytes;
             w->kinds[s][row].count += r->count;
             w->kinds[s][row].attributes += r->attributes;
             w->kinds[s][row].float_items += r->float_items;
+            w->kinds[s][row].duplicate_bytes += r->duplicate_bytes;
         }
         hm_map_free(&index);
         free(name_id);
@@ -464,7 +465,7 @@ static bool insert_kinds(writer *w)
         STEP("kind_walks");
     }
     sqlite3_finalize(st);
-    PREPARE("INSERT INTO node_kinds VALUES(?,?,?,?,?,?,?)");
+    PREPARE("INSERT INTO node_kinds VALUES(?,?,?,?,?,?,?,?)");
     for (int s = 0; s < 2; s++) {
         for (size_t i = 0; i < w->nkinds[s]; i++) {
             const hm_kind_row *r = &w->kinds[s][i];
@@ -475,6 +476,7 @@ static bool insert_kinds(writer *w)
             sqlite3_bind_int64(st, 5, r->count);
             sqlite3_bind_int64(st, 6, r->attributes);
             sqlite3_bind_int64(st, 7, r->float_items);
+            sqlite3_bind_int64(st, 8, r->duplicate_bytes);
             STEP("node_kinds");
         }
     }

@@ -3,8 +3,9 @@ file that took 244 MB.  One object per line of G-code, with 8 attributes,
 one of them a tuple of 3 floats; a list of (line number, object) tuples; and
 the raw coordinates of every move kept in a list of floats.
 
-argv[2] picks the version: "plain", "slots" (the class gets __slots__) or
-"array" (the coordinates go into an array.array('d'))."""
+argv[2] picks the version: "plain", "slots" (the class gets __slots__),
+"array" (the coordinates go into an array.array('d')) or "intern" (the
+command each line starts with, split from its text, is interned)."""
 import sys
 from array import array
 
@@ -14,11 +15,17 @@ VARIANT = sys.argv[2] if len(sys.argv) > 2 else "plain"
 N = 60_000
 
 
+def command_of(text):
+    """The command a line starts with: a new str per line, unless interned."""
+    command = text.split(" ", 1)[0]
+    return sys.intern(command) if VARIANT == "intern" else command
+
+
 class Line:
     def __init__(self, number, text):
         self.number = number
         self.text = text
-        self.command = "G1"
+        self.command = command_of(text)
         self.x = number * 0.5
         self.y = number * 0.25
         self.z = 0.3
@@ -33,7 +40,7 @@ if VARIANT == "slots":
         def __init__(self, number, text):
             self.number = number
             self.text = text
-            self.command = "G1"
+            self.command = command_of(text)
             self.x = number * 0.5
             self.y = number * 0.25
             self.z = 0.3
@@ -61,7 +68,8 @@ def main(out):
     source = ["G1 X%d Y%d" % (i, i) for i in range(N)]
     parsed, by_number, made = parse(source)
     coords, coords_line = coordinates(1_500_000)
-    write(out, made=made, coords=coords_line)
+    # The split is two lines below command_of's def (its docstring between).
+    write(out, made=made, coords=coords_line, command=command_of.__code__.co_firstlineno + 2)
     return parsed, by_number, coords
 
 

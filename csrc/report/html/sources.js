@@ -3,8 +3,9 @@
  * line, as `heapmark report --lines` prints them.
  *
  * Owns: the file chooser and the table of one file's lines with what each
- * held at the peak, allocated in all and how many allocations it made, its
- * callees included (csrc/report/source_lines.c sums them).
+ * held at the peak, allocated in all, how many allocations it made and the
+ * kinds of what it held at the peak's walk, its callees included
+ * (csrc/report/source_lines.c sums them).
  * Must never: sum anything itself: the figures are the profile's.
  */
 (function (hm) {
@@ -27,6 +28,7 @@
       cell(tr, l[1] ? approx(l[1]) + bytes(l[1]) : '', 'num');
       cell(tr, l[2] ? approx(l[2]) + bytes(l[2]) : '', 'num');
       cell(tr, l[3] ? approx(l[3]) + grouped(l[3]) : '', 'num');
+      cell(tr, l[5] || '', 'kinds');
       cell(tr, l[4], 'src');
       body.appendChild(tr);
     });
