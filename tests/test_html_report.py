@@ -432,8 +432,10 @@ def test_source_files_view(peak_run, browser):
         shown[int(cells[0])] = cells
     # Sampled: every per-line figure is marked as an estimate.
     assert shown[BLOB_LINE][1] == "\u2248 " + size_text(rows[BLOB_LINE][1])
-    # Its kinds at the peak's walk: the bytearray's buffer is the bytearray's.
-    assert rows[BLOB_LINE][5] == shown[BLOB_LINE][4] == "100% bytearray"
+    # Kinds at the peak's walk: the kept bytearray's buffer is the
+    # bytearray's; the blob, freed at once, was gone before any walk.
+    assert rows[KEEP_LINE][5] == shown[KEEP_LINE][4] == "100% bytearray"
+    assert rows[BLOB_LINE][5] == shown[BLOB_LINE][4] == ""
     assert shown[BLOB_LINE][5].strip() == "blob = bytearray(50_000_000)"
     assert shown[CHURN_LINE][1] == "" and shown[CHURN_LINE][2].endswith(
         size_text(rows[CHURN_LINE][2])
