@@ -45,6 +45,7 @@
 #pragma weak PyModule_Type
 #pragma weak PySet_Type
 #pragma weak PyType_Type
+#pragma weak PyUnicode_Type
 #pragma weak _Py_NoneStruct
 
 /* ---- objects found by a walk ------------------------------------------- */
