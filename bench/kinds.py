@@ -188,6 +188,7 @@ def main(argv=None):
     parser.add_argument("--workloads", nargs="*", default=WORKLOADS)
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args(argv)
+    args.python = os.path.abspath(args.python)  # the runs' working directory is a scratch one
     scratch = tempfile.mkdtemp(prefix="heapmark-bench-kinds-")
     try:
         rows = run(args, scratch)

@@ -10,7 +10,7 @@
  *   kinds.c          kinds ("dict of X"), their names, rows and views
  *   tables.c         Heapy's table, the difference table, JSON
  *   join.c           kinds for the blocks a profile recorded (kinds at the peak)
- *   equal_strings.c  how many str objects hold each text (the join's advice)
+ *   equal_strings.c  the recorded str objects grouped by text (the join's advice)
  * The Python objects (Census base type, heap(), setref(), sizeof()) are in
  * pymodule/census_api.c, which calls into these files and never the other
  * way: each call below takes what it needs as parameters.
@@ -212,19 +212,17 @@ const char *hm_kinds_header(hm_classifier by);
 typedef struct {
     uint64_t hash; /* of the text; 0: empty */
     PyObject *first;
-    uint32_t objects; /* distinct str objects with this text */
+    uint32_t group; /* 1, 2, ...: one per text */
 } hm_strtext;
 
 typedef struct {
     hm_strtext *slots;
     size_t cap, count;
-    hm_addrset seen;
 } hm_strtexts;
 
-/* Counts s (an exact str) once, however often it is added; false when out
- * of memory.  copies: the str objects holding s's text (0: never added). */
-bool hm_strtexts_add(hm_strtexts *t, PyObject *s);
-uint32_t hm_strtexts_copies(const hm_strtexts *t, PyObject *s);
+/* The group of s's text (an exact str), new texts numbered from 1; 0 when
+ * s is not an exact str, or out of memory. */
+uint32_t hm_strtexts_group(hm_strtexts *t, PyObject *s);
 void hm_strtexts_free(hm_strtexts *t);
 
 /* ---- the census join (join.c) ---------------------------------- */
@@ -242,8 +240,9 @@ typedef struct {
     /* out: an instance's attributes, on its own block (0 for a class with
      * __slots__ only); a float-only list's items, on its item array */
     uint32_t *attributes, *float_items;
-    /* out: a str's block: how many str objects hold its text (0 otherwise) */
-    uint32_t *copies;
+    /* out: a str's block: its text's group (0 otherwise): equal texts,
+     * equal groups */
+    uint32_t *text_group;
 } hm_join_blocks;
 
 /* What may create objects (names, layout), done before the caller stops

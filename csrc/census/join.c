@@ -65,8 +65,7 @@ typedef struct {
     uint32_t *index_value; /* its position */
     size_t index_mask;
     uint64_t objects;
-    hm_strtexts texts; /* every str reached, by text */
-    PyObject **str_of; /* [block]: the str living in it, for the copies */
+    PyObject **str_of; /* [block]: the str living in it, grouped by text at the end */
     int depth;
     bool failed;
 } joiner;
@@ -162,10 +161,6 @@ static int note_owner(PyObject *o, void *arg)
 static int claim_object(PyObject *o, void *arg)
 {
     joiner *j = arg;
-    if (PyUnicode_CheckExact(o) && !hm_strtexts_add(&j->texts, o)) {
-        j->failed = true;
-        return -1;
-    }
     const void *buffers[HM_LAYOUT_MAX_BUFFERS];
     int nbuffers = hm_layout_buffers(o, buffers);
     size_t own = unowned_block(j, o), buffer_block[HM_LAYOUT_MAX_BUFFERS];
@@ -268,11 +263,12 @@ hm_kinds *hm_census_join(hm_join_blocks *b, hm_is_census_result is_result, uint6
         hm_roots_threads(claim_frame, claim_object, &j);
     if (!j.failed)
         hm_roots_gc_objects(claim_tracked, &j);
-    /* Now that every str has been counted: how many hold each one's text. */
+    /* The recorded strs by text: each block once, each object claimed once. */
+    hm_strtexts texts = {0};
     for (size_t i = 0; !j.failed && i < b->n; i++)
-        b->copies[i] = j.str_of[i] ? hm_strtexts_copies(&j.texts, j.str_of[i]) : 0;
+        b->text_group[i] = j.str_of[i] ? hm_strtexts_group(&texts, j.str_of[i]) : 0;
     free(j.str_of);
-    hm_strtexts_free(&j.texts);
+    hm_strtexts_free(&texts);
     hm_owners_free(&j.owners);
     free(j.pages);
     free(j.index_key);

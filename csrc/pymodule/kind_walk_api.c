@@ -42,7 +42,7 @@ static void walk(bool final)
                                .object = b.object,
                                .attributes = b.attributes,
                                .float_items = b.float_items,
-                               .copies = b.copies};
+                               .text_group = b.text_group};
         uint64_t objects;
         hm_kinds *kinds = hm_census_join(&join, hm_census_is_result, &objects);
         const char **names = kinds ? malloc((kinds->n ? kinds->n : 1) * sizeof *names) : NULL;

@@ -143,7 +143,7 @@ static void blocks_free(hm_kind_blocks *b)
     free(b->object);
     free(b->attributes);
     free(b->float_items);
-    free(b->copies);
+    free(b->text_group);
     memset(b, 0, sizeof *b);
 }
 
@@ -158,9 +158,9 @@ static bool blocks_alloc(hm_kind_blocks *b, size_t cap)
     b->object = calloc(cap, sizeof *b->object);
     b->attributes = calloc(cap, sizeof *b->attributes);
     b->float_items = calloc(cap, sizeof *b->float_items);
-    b->copies = calloc(cap, sizeof *b->copies);
+    b->text_group = calloc(cap, sizeof *b->text_group);
     return b->start && b->size && b->node && b->mapping && b->kind && b->object && b->attributes &&
-           b->float_items && b->copies;
+           b->float_items && b->text_group;
 }
 
 /* Sorts the parallel arrays by start (a permutation sorted once). */
@@ -265,6 +265,44 @@ void hm_kind_walk_release(hm_kind_walk *w)
         walk_free(w);
 }
 
+/* For each text of the recorded strs (group g), the share of its bytes
+ * that one object per text would save: with c objects estimated to hold it
+ * (the blocks' count weights: exact in exact mode), (c - 1) / c.  A text
+ * only one recorded block holds counts for nothing: in exact mode it is
+ * unique; in sampled mode one sample cannot tell a unique text from one
+ * held a hundred times, so rare texts are left out and the saving is a
+ * lower bound (texts held many times, the ones interning is for, are
+ * sampled many times).  NULL when there is no str (or no memory). */
+static double *duplicate_shares(const hm_kind_blocks *b)
+{
+    uint32_t groups = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->text_group[i] > groups)
+            groups = b->text_group[i];
+    if (!groups)
+        return NULL;
+    double *objects = calloc((size_t)groups + 1, sizeof *objects);
+    uint32_t *blocks = calloc((size_t)groups + 1, sizeof *blocks);
+    if (!objects || !blocks) {
+        free(objects);
+        free(blocks);
+        return NULL;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        uint32_t g = b->text_group[i];
+        if (!g)
+            continue;
+        int64_t weight_bytes, weight_count;
+        hm_sampler_weight(b->size[i], &weight_bytes, &weight_count);
+        objects[g] += (double)weight_bytes / (double)(b->size[i] ? b->size[i] : 1);
+        blocks[g]++;
+    }
+    for (uint32_t g = 1; g <= groups; g++)
+        objects[g] = blocks[g] >= 2 ? (objects[g] - 1) / objects[g] : 0;
+    free(blocks);
+    return objects;
+}
+
 /* Rows by (node, kind) from the joined blocks; the last name is native. */
 static hm_kind_walk *walk_build(const hm_kind_blocks *b, const char *const *names, uint32_t nnames,
                                 uint64_t objects)
@@ -286,6 +324,7 @@ static hm_kind_walk *walk_build(const hm_kind_blocks *b, const char *const *name
             goto fail;
     if (!(w->names[w->nnames++] = strdup(NATIVE_KIND)))
         goto fail;
+    double *dup_share = duplicate_shares(b);
     hm_map index = {0};
     for (size_t i = 0; i < b->n; i++) {
         uint32_t kind = b->kind[i] < nnames ? b->kind[i] : nnames;
@@ -298,6 +337,7 @@ static hm_kind_walk *walk_build(const hm_kind_blocks *b, const char *const *name
             row = (uint32_t)w->nrows;
             if (!hm_map_put(&index, key, row)) {
                 hm_map_free(&index);
+                free(dup_share);
                 goto fail;
             }
             w->rows[w->nrows++] = (hm_kind_row){b->node[i], kind, 0, 0, 0, 0, 0};
@@ -307,10 +347,11 @@ static hm_kind_walk *walk_build(const hm_kind_blocks *b, const char *const *name
             w->rows[row].count += count;
         w->rows[row].attributes += count * b->attributes[i];
         w->rows[row].float_items += count * b->float_items[i];
-        if (b->copies[i] > 1)
-            w->rows[row].duplicate_bytes += bytes * (b->copies[i] - 1) / b->copies[i];
+        if (b->text_group[i] && dup_share)
+            w->rows[row].duplicate_bytes += (int64_t)((double)bytes * dup_share[b->text_group[i]]);
     }
     hm_map_free(&index);
+    free(dup_share);
     return w;
 fail:
     walk_free(w);

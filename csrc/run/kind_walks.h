@@ -36,7 +36,7 @@ typedef struct {
     int64_t bytes, count;
     int64_t attributes;      /* instances: their attributes, summed (weighted like count) */
     int64_t float_items;     /* float-only lists: their items, summed (likewise) */
-    int64_t duplicate_bytes; /* str objects whose text others hold too: bytes x (copies-1)/copies */
+    int64_t duplicate_bytes; /* str objects whose text others hold too: see kind_walks.c */
 } hm_kind_row;
 
 typedef struct hm_kind_walk {
@@ -60,7 +60,7 @@ typedef struct {
     uint8_t *mapping; /* an mmap range: always recorded, weight = size */
     uint32_t *kind;   /* filled by the join; UINT32_MAX: no object owns it */
     uint8_t *object;
-    uint32_t *attributes, *float_items, *copies;
+    uint32_t *attributes, *float_items, *text_group;
     size_t n;
     bool sorted; /* by start: done for few blocks (the join indexes many) */
     int64_t tracked;
