@@ -601,7 +601,8 @@ static bool load_kinds(reader *r)
                             sqlite3_column_int64(st, 5),
                             sqlite3_column_int64(st, 6),
                             sqlite3_column_int64(st, 7)};
-        if (snap < 1 || snap > 2 || !p->kinds[snap - 1].present || node < 0 ||
+        /* Not the root: it has no frame, and nothing is allocated there. */
+        if (snap < 1 || snap > 2 || !p->kinds[snap - 1].present || node <= 0 ||
             (uint64_t)node >= p->nnodes || kind < 0 || (uint64_t)kind >= p->nstrings ||
             row.bytes < 0 || row.count < 0 || row.attributes < 0 || row.float_items < 0 ||
             row.duplicate_bytes < 0 || row.duplicate_bytes > row.bytes) {

@@ -358,6 +358,8 @@ static bool canonical_kinds(writer *w)
             if (r->node >= w->cap->nnodes || r->kind >= walk->nnames)
                 continue; /* a node recorded after the capture's copy */
             uint32_t node = w->node_map[r->node], kind = (uint32_t)name_id[r->kind];
+            if (node == 0)
+                continue; /* the root has no frame to credit (reader.c refuses it) */
             uint64_t key = ((uint64_t)node << 32 | kind) + 1;
             uint32_t row = hm_map_get(&index, key);
             if (row == UINT32_MAX) {
