@@ -25,12 +25,13 @@ in-process and after stop on a small-object churn loop.
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+
+from docs_section import write_section
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -277,16 +278,7 @@ def render(rows, counts, args):
 
 
 def write_docs(text):
-    with open(DOC, encoding="utf-8") as f:
-        doc = f.read()
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=\n## |\Z)", re.S)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda m: text.rstrip("\n") + "\n", doc)
-    else:
-        anchor = "\n## Results\n"
-        doc = doc.replace(anchor, "\n" + text + anchor, 1) if anchor in doc else doc + "\n" + text
-    with open(DOC, "w", encoding="utf-8") as f:
-        f.write(doc)
+    write_section(DOC, SECTION, text)
 
 
 def main(argv=None):

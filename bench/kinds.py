@@ -21,13 +21,14 @@ its length, and how much of the peak was allocated when it ran).
 
 import argparse
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+
+from docs_section import write_section
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -169,15 +170,7 @@ def render(rows, args):
 
 
 def write_docs(text):
-    with open(DOC, encoding="utf-8") as f:
-        doc = f.read()
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=\n## |\Z)", re.S)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda m: text.rstrip("\n") + "\n", doc)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    with open(DOC, "w", encoding="utf-8") as f:
-        f.write(doc)
+    write_section(DOC, SECTION, text)
 
 
 def main(argv=None):
