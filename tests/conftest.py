@@ -63,6 +63,14 @@ def run_heapmark(args, cwd, env=None, check_rc=0, stdin=None, timeout=300):
     return proc.returncode, out, err
 
 
+def shared_library(out, sources, flags=()):
+    """gcc -shared: tests/native/SOURCES into OUT."""
+    paths = [os.path.join(NATIVE, src) for src in sources]
+    subprocess.check_call(
+        ["gcc", "-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-o", str(out)] + paths + list(flags)
+    )
+
+
 @pytest.fixture(scope="session")
 def native_ext(tmp_path_factory):
     """Builds the hmnative test extension for this interpreter; returns its directory."""
@@ -92,21 +100,27 @@ def native_ext(tmp_path_factory):
         + objects
         + ["-lpthread", "-ldl"]
     )
-    # A library to preload whose constructor starts a thread (hmearly.c).
+    # A C extension for --native, built as extensions are (-O2, no frame
+    # pointers) but with line tables (-g).
     subprocess.check_call(
-        [
-            "gcc",
-            "-shared",
-            "-fPIC",
-            "-O1",
-            "-Wall",
-            "-Werror",
-            os.path.join(NATIVE, "hmearly.c"),
-            "-o",
-            str(build / "hmearly.so"),
-            "-lpthread",
-        ]
+        ["gcc", "-shared", "-fPIC", "-O2", "-g", "-Wall", "-Werror", "-I" + include]
+        + [os.path.join(NATIVE, "hmchain.c"), "-o", str(build / ("hmchain" + suffix))]
+        + ["-lpthread"]
     )
+    # A library to preload whose constructor starts a thread (hmearly.c).
+    shared_library(build / "hmearly.so", ["hmearly.c"], ["-lpthread"])
+    # Libraries that reach glibc's allocator around the preload (hmdl.c);
+    # libhmdl_runpath.so is found only through libhmdl.so's RUNPATH.
+    dl = build / "dl"
+    dl.mkdir()
+    shared_library(dl / "libhmdl_target.so", ["hmdl_target.c"])
+    shared_library(dl / "libhmdl_runpath.so", ["hmdl_target.c"])
+    shared_library(
+        dl / "libhmdl.so",
+        ["hmdl.c"],
+        ["-L" + str(dl), "-lhmdl_target", "-Wl,-rpath,$ORIGIN", "-Wl,--enable-new-dtags", "-ldl"],
+    )
+    shared_library(dl / "libhmdl_deep.so", ["hmdl.c"], ["-DHMDL_DEEP"])
     return str(build)
 
 

@@ -6,7 +6,6 @@ snapshot's node values as stored in profile.db, and the known allocation of
 the ground-truth program must appear at its line with its size.
 """
 
-import gzip
 import json
 import os
 import re
@@ -24,6 +23,7 @@ from conftest import (
     folded_lines,
     run_heapmark,
 )
+from report_data import decode_pprof
 
 BLOB = 30_000_000
 ROWS = 20_000
@@ -85,69 +85,6 @@ def export(run, fmt, *extra, name=None):
 
 
 # ---- pprof --------------------------------------------------------------------
-
-
-def varint(buf, i):
-    value = shift = 0
-    while True:
-        byte = buf[i]
-        i += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value, i
-
-
-def fields(buf):
-    """(field number, value) of a protobuf message: ints for varints, bytes else."""
-    i = 0
-    while i < len(buf):
-        key, i = varint(buf, i)
-        if key & 7 == 0:
-            value, i = varint(buf, i)
-        elif key & 7 == 2:
-            n, i = varint(buf, i)
-            value, i = buf[i : i + n], i + n
-        else:
-            raise AssertionError("unexpected wire type %d" % (key & 7))
-        yield key >> 3, value
-
-
-def packed(buf):
-    values, i = [], 0
-    while i < len(buf):
-        v, i = varint(buf, i)
-        values.append(v)
-    return values
-
-
-def decode_pprof(path):
-    """The parts of profile.proto the test checks, decoded independently."""
-    data = gzip.decompress(path.read_bytes())
-    top = list(fields(data))
-    strings = [v.decode() for f, v in top if f == 6]
-    sample_types = [tuple(strings[x] for _, x in fields(v)) for f, v in top if f == 1]
-    functions = {}
-    for f, v in top:
-        if f == 5:
-            fn = dict(fields(v))
-            functions[fn[1]] = (strings[fn.get(2, 0)], strings[fn.get(4, 0)])
-    locations = {}
-    for f, v in top:
-        if f == 4:
-            loc = dict(fields(v))
-            line = dict(fields(loc[4]))
-            locations[loc[1]] = functions[line[1]] + (line.get(2, 0),)
-    samples = []
-    for f, v in top:
-        if f == 2:
-            ids, values = [], []
-            for sf, sv in fields(v):
-                (ids if sf == 1 else values).extend(packed(sv) if isinstance(sv, bytes) else [sv])
-            samples.append(([locations[i] for i in ids], values))
-    scalars = {f: v for f, v in top if f in (9, 10, 12, 14)}
-    comments = [strings[v] for f, v in top if f == 13]
-    return strings, sample_types, samples, scalars, comments
 
 
 def test_pprof_decodes_to_the_snapshot(run):

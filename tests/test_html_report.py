@@ -22,6 +22,7 @@ import time
 import pytest
 
 from conftest import PROGRAMS, assert_one_line_error, run_heapmark
+from report_data import page_data
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ARTIFACTS = os.path.join(os.path.dirname(HERE), "build", "test-artifacts")
@@ -67,15 +68,6 @@ def size_text(n):
         v /= 1024
         unit += 1
     return "%d B" % n if unit == 0 else "%.1f %s" % (v, ["B", "KiB", "MiB", "GiB", "TiB"][unit])
-
-
-def page_data(path):
-    """The JSON report.html embeds."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    m = re.search(r'<script type="application/json" id="heapmark-data">(.*?)</script>', text, re.S)
-    assert m, "no data in %s" % path
-    return json.loads(m.group(1), parse_constant=lambda c: pytest.fail("JSON constant " + c))
 
 
 # ---- the browser ------------------------------------------------------------------------

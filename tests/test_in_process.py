@@ -267,3 +267,32 @@ def test_a_stopped_tracker_leaves_nothing_ticking(tmp_path):
     # At most the one poll already waiting when stop() parked the thread.
     assert stopped[0] <= 1, stdout
     assert peak_ok.strip() == "True" and err == ""
+
+
+def test_in_process_sees_memory_reached_around_the_hooks(workdir, native_ext):
+    """A ctypes handle on libc and a library loaded with RTLD_DEEPBIND inside
+    track(): the lookups and the deep-bound library's slots are redirected as
+    every other object's are."""
+    code = textwrap.dedent(
+        """
+        import ctypes, json, os, sys
+        import heapmark, hmnative
+        dl = os.path.join(os.path.dirname(hmnative.__file__), "dl")
+        with heapmark.track("results", exact=True, reports=False):
+            libc = ctypes.CDLL("libc.so.6")
+            libc.malloc.restype = ctypes.c_void_p
+            libc.malloc_usable_size.argtypes = [ctypes.c_void_p]
+            deep = ctypes.CDLL(os.path.join(dl, "libhmdl_deep.so"), mode=os.RTLD_DEEPBIND)
+            deep.deep_alloc.restype = ctypes.c_void_p
+            held = libc.malloc(30 << 20); held_line = sys._getframe().f_lineno
+            deep_held = deep.deep_alloc(20 << 20); deep_line = sys._getframe().f_lineno
+        print(json.dumps({held_line: libc.malloc_usable_size(held),
+                          deep_line: libc.malloc_usable_size(deep_held)}))
+        """
+    )
+    (workdir / "around.py").write_text(code)
+    _, out, _ = python(["around.py"], workdir, native_ext)
+    report = report_json(workdir / "results" / "profile.db", workdir)
+    for line, expected in json.loads(out).items():
+        got = line_bytes(report, "around.py", int(line))
+        assert_close(got, expected, EXACT_TOLERANCE, "around.py:%s" % line)

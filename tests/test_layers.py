@@ -25,6 +25,7 @@ HOOK_SAFE_COMMON = {
     "common/hashmap.h",
     "common/pyframes.h",
     "common/contract.h",
+    "common/elf_symbols.h",
 }
 # Headers setup.py writes into build/generated/, and the one folder that may
 # include each: the page's assets, the profile's schema.

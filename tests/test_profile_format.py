@@ -90,6 +90,7 @@ def test_the_doc_describes_every_column_of_schema_sql():
         "phases",
         "kind_walks",
         "node_kinds",
+        "native_frames",
         "frame_text",
     } == set(tables)
     assert ("bytes", "INTEGER NOT NULL") in tables["node_values"]

@@ -23,6 +23,8 @@
 #include "hotpath/recorder.h"
 #include "hotpath/threads.h"
 
+#include "common/elf_symbols.h"
+
 #include <dlfcn.h>
 #include <malloc.h>
 #include <stdlib.h>
@@ -67,25 +69,25 @@ void hm_hooks_resolve_from_libc(void)
     void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
     if (!libc)
         return;
-    real_mmap = (mmap_fn)dlsym(libc, "mmap");
-    real_munmap = (munmap_fn)dlsym(libc, "munmap");
-    real_mremap = (mremap_fn)dlsym(libc, "mremap");
-    libc_memalign = (void *(*)(size_t, size_t))dlsym(libc, "__libc_memalign");
+    real_mmap = (mmap_fn)hm_lookup(libc, "mmap");
+    real_munmap = (munmap_fn)hm_lookup(libc, "munmap");
+    real_mremap = (mremap_fn)hm_lookup(libc, "mremap");
+    libc_memalign = (void *(*)(size_t, size_t))hm_lookup(libc, "__libc_memalign");
     /* glibc before 2.34 keeps it in libpthread: the global definition. */
-    real_pthread_create = (pthread_create_fn)dlsym(libc, "pthread_create");
+    real_pthread_create = (pthread_create_fn)hm_lookup(libc, "pthread_create");
     if (!real_pthread_create)
-        real_pthread_create = (pthread_create_fn)dlsym(RTLD_DEFAULT, "pthread_create");
+        real_pthread_create = (pthread_create_fn)hm_lookup(RTLD_DEFAULT, "pthread_create");
 }
 
 void hm_hooks_resolve(void)
 {
-    real_mmap = (mmap_fn)dlsym(RTLD_NEXT, "mmap");
-    real_munmap = (munmap_fn)dlsym(RTLD_NEXT, "munmap");
-    real_mremap = (mremap_fn)dlsym(RTLD_NEXT, "mremap");
-    real_pthread_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+    real_mmap = (mmap_fn)hm_lookup(RTLD_NEXT, "mmap");
+    real_munmap = (munmap_fn)hm_lookup(RTLD_NEXT, "munmap");
+    real_mremap = (mremap_fn)hm_lookup(RTLD_NEXT, "mremap");
+    real_pthread_create = (pthread_create_fn)hm_lookup(RTLD_NEXT, "pthread_create");
     void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
     if (libc)
-        libc_memalign = (void *(*)(size_t, size_t))dlsym(libc, "__libc_memalign");
+        libc_memalign = (void *(*)(size_t, size_t))hm_lookup(libc, "__libc_memalign");
 }
 
 /* ---- malloc family ---------------------------------------------------- */
@@ -158,7 +160,7 @@ bool hm_hooks_check_usable_size(void)
 {
     void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
     size_t (*libc_usable)(void *) =
-        libc ? (size_t(*)(void *))dlsym(libc, "malloc_usable_size") : NULL;
+        libc ? (size_t(*)(void *))hm_lookup(libc, "malloc_usable_size") : NULL;
     if (!libc_usable)
         return false;
     if (size_source != SIZES_ASKED && usable_sizes_agree(libc_usable, true)) {

@@ -11,6 +11,7 @@
 #include "hotpath/recorder.h"
 #include "hotpath/call_tree.h"
 #include "hotpath/mappings.h"
+#include "hotpath/native_stack.h"
 #include "hotpath/stack_walk.h"
 #include "hotpath/node_values.h"
 #include "hotpath/threads.h"
@@ -56,6 +57,30 @@ static int64_t count_locked(hm_counter counter, int64_t bytes)
     return 0;
 }
 
+/* The native frames of a recorded event (--native), read before the lock
+ * is taken (native_stack.h). */
+typedef struct {
+    uintptr_t ips[HM_NATIVE_MAX];
+    int count;
+} native_frames;
+
+static inline void unwind_native(native_frames *nf)
+{
+    nf->count = 0;
+    if (HM_UNLIKELY(__atomic_load_n(&hm_native_unwinder, __ATOMIC_RELAXED) != NULL)) {
+        hm_tls.guard++;
+        nf->count = hm_native_unwind(nf->ips);
+        hm_tls.guard--;
+    }
+}
+
+/* Under the lock: the node of the event's whole stack. */
+static uint32_t event_node(const native_frames *nf)
+{
+    uint32_t node = hm_stack_node();
+    return nf->count ? hm_native_extend(node, nf->ips, nf->count) : node;
+}
+
 bool hm_record_alloc(void *ptr, size_t size, hm_counter counter)
 {
     if (!hm_recording()) {
@@ -67,9 +92,11 @@ bool hm_record_alloc(void *ptr, size_t size, hm_counter counter)
     int64_t bytes, count, now = 0;
     hm_sampler_weight(size, &bytes, &count);
     bool recorded = false;
+    native_frames nf;
+    unwind_native(&nf);
     hm_lock();
     if (hm_recording()) {
-        uint32_t node = hm_stack_node();
+        uint32_t node = event_node(&nf);
         recorded = hm_live_insert((uintptr_t)ptr, size, node);
         if (recorded) {
             hm_snap_alloc(node, bytes, count);
@@ -159,8 +186,10 @@ void hm_record_restore(const hm_taken *taken)
 
 void hm_record_map(uintptr_t start, size_t len)
 {
+    native_frames nf;
+    unwind_native(&nf);
     hm_lock();
-    uint32_t node = hm_recording() ? hm_stack_node() : HM_NONE;
+    uint32_t node = hm_recording() ? event_node(&nf) : HM_NONE;
     if (hm_maps_add(start, len, node) && node != HM_NONE)
         hm_snap_alloc(node, (int64_t)len, 1);
     int64_t now = hm_tracked_add_locked((int64_t)len);

@@ -85,6 +85,14 @@ bool hm_pystack_init(void)
     return true;
 }
 
+uint32_t hm_native_code(uintptr_t ip)
+{
+    uint32_t id = new_code();
+    if (id != HM_NONE)
+        codes[id] = (hm_code){.function = "", .file = "", .native_ip = ip};
+    return id;
+}
+
 uint32_t hm_pseudo_frame(hm_pseudo which)
 {
     return pseudo_frames[which];

@@ -20,6 +20,8 @@ typedef struct {
     int32_t first_line;
     const void *name_obj; /* the code's name and file objects, to tell a code object */
     const void *file_obj; /* from one freed unseen at the same address (stack_walk.c) */
+    uintptr_t native_ip;  /* a native frame's return address (native_stack.h); else 0 */
+    const char *library;  /* a native frame's object, once named; else NULL */
 } hm_code;
 
 typedef enum {
@@ -41,6 +43,10 @@ void hm_pystack_stop(void);
 void hm_pystack_restart(void);
 /* The allocation at ptr, marked by hm_live_mark_code, was freed. */
 void hm_code_freed(uintptr_t ptr);
+
+/* A descriptor for the native frame at return address ip, named when a
+ * profile is written (function and file "" until then). */
+uint32_t hm_native_code(uintptr_t ip);
 
 uint32_t hm_code_count(void); /* ids are 1 .. count-1 */
 const hm_code *hm_code_get(uint32_t id);

@@ -7,6 +7,8 @@
  */
 #include "hotpath/totals.h"
 
+#include "common/elf_symbols.h"
+
 #include <dlfcn.h>
 #include <time.h>
 
@@ -21,7 +23,8 @@ void hm_totals_start_clock(void)
 {
     void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
     if (libc)
-        libc_clock_gettime = (int (*)(clockid_t, struct timespec *))dlsym(libc, "clock_gettime");
+        libc_clock_gettime =
+            (int (*)(clockid_t, struct timespec *))hm_lookup(libc, "clock_gettime");
 }
 
 static HM_FAST_PATH int64_t coarse_now_ns(void)

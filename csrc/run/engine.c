@@ -29,6 +29,8 @@
 #include "run/process_hooks.h"
 #include "hotpath/live_table.h"
 #include "run/monitor.h"
+#include "run/native_symbols.h"
+#include "run/native_unwind.h"
 #include "run/out_of_memory.h"
 #include "common/ownmem.h"
 #include "hotpath/python_hooks.h"
@@ -72,6 +74,7 @@ static uint64_t sample_rate, seed;
 static unsigned checkpoint_seconds;
 static unsigned snapshots_written;
 static bool follow_fork = true;
+static bool native_stacks; /* --native */
 static int parent_pid;
 
 /* Serialises writing (not recording): a checkpoint and the final write never
@@ -272,6 +275,8 @@ __attribute__((constructor(101))) static void engine_start(void)
     const char *kinds = getenv(hm_env_name(HM_ENV_KINDS));
     if (kinds)
         hm_kind_walks_configure(strtod(kinds, NULL) / 100);
+    const char *native = getenv(hm_env_name(HM_ENV_NATIVE));
+    native_stacks = native && strcmp(native, "1") == 0;
     const char *follow = getenv(hm_env_name(HM_ENV_FOLLOW));
     follow_fork = !follow || strstr(follow, "fork") != NULL;
     const char *parent = getenv(hm_env_name(HM_ENV_PARENT));
@@ -283,7 +288,7 @@ __attribute__((constructor(101))) static void engine_start(void)
         if (slash)
             *slash = '\0';
         hm_follow_configure(follow, getenv(hm_env_name(HM_ENV_BOOT)), slash ? dir : ".",
-                            sample_rate, seed, checkpoint_seconds);
+                            sample_rate, seed, checkpoint_seconds, native_stacks);
     }
     const char *limit = getenv(hm_env_name(HM_ENV_MEMORY_LIMIT));
     int64_t memory_limit = limit ? strtoll(limit, NULL, 10) : 0;
@@ -306,6 +311,13 @@ __attribute__((constructor(101))) static void engine_start(void)
     }
     hm_sampler_configure(sample_rate, seed, false);
     hm_oom_configure(memory_limit, test_root, report_delay_ms);
+    if (native_stacks) {
+        char why[512];
+        if (!hm_native_unwind_start(why, sizeof why)) {
+            fprintf(stderr, "heapmark: %s; recording without native frames\n", why);
+            native_stacks = false;
+        }
+    }
     hm_lock();
     bool ok = hm_tree_init() && hm_pystack_init() && hm_live_init(sample_rate <= 1);
     hm_unlock();
@@ -448,11 +460,13 @@ static bool write_taken(taken_run *t, bool captured, const char *path, const cha
     info->pid = start_pid;
     info->parent_pid = parent_pid;
     info->exact = sample_rate <= 1;
+    info->native_stacks = native_stacks;
     info->sample_rate = sample_rate;
     info->seed = seed;
     info->start_unix = start_unix;
     info->pymalloc_layout_ok = pool_layout_ok;
     info->python_hooks_late = hooks_reinstalled;
+    hm_native_symbolize(&t->cap);
     bool ok = hm_store_write(&t->cap, info, err, errlen);
     hm_capture_release(&t->cap);
     hm_timeline_data_free(&timeline);

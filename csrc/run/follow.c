@@ -24,12 +24,12 @@
 static bool follow_spawn = true, follow_exec;
 static char engine_path[4096];
 static char boot_dir[4096];
-static char fixed[8][4200]; /* PROFILE, RATE, SEED, CHECKPOINT, FOLLOW, BOOT, TIMELINE_MS,
-                                   KINDS (common/contract.h) */
+static char fixed[9][4200]; /* PROFILE, RATE, SEED, CHECKPOINT, FOLLOW, BOOT, TIMELINE_MS,
+                                   KINDS, NATIVE (common/contract.h) */
 static int nfixed;
 
 void hm_follow_configure(const char *follow, const char *boot, const char *results_dir,
-                         uint64_t rate, uint64_t seed, unsigned checkpoint_seconds)
+                         uint64_t rate, uint64_t seed, unsigned checkpoint_seconds, bool native)
 {
     follow_spawn = !follow || strstr(follow, "spawn") != NULL;
     follow_exec = follow && strstr(follow, "exec") != NULL;
@@ -49,6 +49,7 @@ void hm_follow_configure(const char *follow, const char *boot, const char *resul
     FIXED(BOOT, "%s", boot_dir);
     FIXED(TIMELINE_MS, "%u", hm_timeline_interval_ms());
     FIXED(KINDS, "%g", 100 * hm_kind_walks_share());
+    FIXED(NATIVE, "%d", native ? 1 : 0);
 #undef FIXED
 }
 

@@ -17,7 +17,7 @@
 
 /* Engine start-up: what a followed child needs to know. */
 void hm_follow_configure(const char *follow, const char *boot_dir, const char *results_dir,
-                         uint64_t rate, uint64_t seed, unsigned checkpoint_seconds);
+                         uint64_t rate, uint64_t seed, unsigned checkpoint_seconds, bool native);
 
 /* Whether exec'ing path with argv should be followed. */
 bool hm_follow_wanted(const char *path, char *const argv[]);

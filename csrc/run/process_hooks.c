@@ -15,6 +15,8 @@
 #include "run/engine.h"
 #include "run/follow.h"
 
+#include "common/elf_symbols.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <spawn.h>
@@ -31,9 +33,9 @@ static posix_spawn_fn real_posix_spawn, real_posix_spawnp;
 
 void hm_process_hooks_resolve(void)
 {
-    real_execve = (execve_fn)dlsym(RTLD_NEXT, "execve");
-    real_posix_spawn = (posix_spawn_fn)dlsym(RTLD_NEXT, "posix_spawn");
-    real_posix_spawnp = (posix_spawn_fn)dlsym(RTLD_NEXT, "posix_spawnp");
+    real_execve = (execve_fn)hm_lookup(RTLD_NEXT, "execve");
+    real_posix_spawn = (posix_spawn_fn)hm_lookup(RTLD_NEXT, "posix_spawn");
+    real_posix_spawnp = (posix_spawn_fn)hm_lookup(RTLD_NEXT, "posix_spawnp");
 }
 
 /* ---- process exit --------------------------------------------------------- */

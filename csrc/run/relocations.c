@@ -22,9 +22,12 @@
  * are not redirected.
  */
 #include "run/relocations.h"
+#include "run/dl_hooks.h"
 #include "hotpath/malloc_hooks.h"
 #include "common/ownmem.h"
 #include "hotpath/threads.h"
+
+#include "common/elf_symbols.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -57,6 +60,9 @@ static saved_slot *saved;
 static size_t nsaved, saved_cap;
 static size_t foreign_objects;
 static int redirecting; /* atomic: objects loaded now are redirected */
+/* The library was preloaded: the global scope binds the names to the hooks
+ * already, and a pass only finds what a RTLD_DEEPBIND load bound to glibc. */
+static bool preloaded;
 static pthread_mutex_t pass_mutex = PTHREAD_MUTEX_INITIALIZER;
 static void *(*real_dlopen)(const char *, int);
 
@@ -76,8 +82,8 @@ static void add_target(void *libc, const char *name, void *hook)
 {
     if (ntargets == MAX_TARGETS)
         return;
-    void *real = libc ? dlsym(libc, name) : NULL;
-    void *global = dlsym(RTLD_DEFAULT, name);
+    void *real = libc ? hm_lookup(libc, name) : NULL;
+    void *global = hm_lookup(RTLD_DEFAULT, name);
     targets[ntargets++] = (target){name, hook, real ? real : global, global};
 }
 
@@ -93,10 +99,13 @@ static bool resolve_targets(char *err, size_t errlen)
     }
     for (size_t i = 0; i < hm_native_hook_count; i++)
         add_target(libc, hm_native_hooks[i].name, hm_native_hooks[i].hook);
+    for (size_t i = 0; i < hm_dl_hook_count; i++)
+        add_target(libc, hm_dl_hook_names[i], hm_dl_hook_addresses[i]);
     add_target(libc, "dlopen", (void *)hook_dlopen);
     real_dlopen = (void *(*)(const char *, int))target_named("dlopen")->real;
     const target *m = target_named("malloc");
-    if (!m->real || m->global != m->real) {
+    preloaded = m->global == m->hook;
+    if (!m->real || (m->global != m->real && !preloaded)) {
         Dl_info info;
         const char *where = m->global && dladdr(m->global, &info) && info.dli_fname
                                 ? info.dli_fname
@@ -183,8 +192,10 @@ static bool visit_slot(pass_state *ps, const object_ranges *r, uintptr_t *slot, 
     }
     if (value == (uintptr_t)t->hook)
         return false;
+    /* An unbound slot would bind to what the global scope gives, or, in an
+     * object loaded with RTLD_DEEPBIND, to glibc's. */
     bool unbound = type == R_X86_64_JUMP_SLOT && value >= r->image_lo && value < r->image_hi;
-    if (value == (uintptr_t)t->real || (unbound && t->global == t->real)) {
+    if (value == (uintptr_t)t->real || (unbound && (t->global == t->real || preloaded))) {
         remember(slot, value);
         write_slot(r, slot, (uintptr_t)t->hook);
         ps->changed++;
@@ -319,6 +330,20 @@ void hm_relocations_restore(void)
 {
     __atomic_store_n(&redirecting, 0, __ATOMIC_RELEASE);
     run_pass(PASS_RESTORE);
+}
+
+void hm_relocations_after_deepbind(void)
+{
+    if (__atomic_load_n(&redirecting, __ATOMIC_ACQUIRE)) {
+        run_pass(PASS_REDIRECT); /* an in-process start's dlopen hook did it too */
+        return;
+    }
+    char err[256];
+    pthread_mutex_lock(&pass_mutex);
+    bool ready = resolve_targets(err, sizeof err) && preloaded;
+    pthread_mutex_unlock(&pass_mutex);
+    if (ready)
+        run_pass(PASS_REDIRECT);
 }
 
 size_t hm_relocations_redirected(void)

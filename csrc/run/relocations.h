@@ -21,6 +21,9 @@ bool hm_relocations_redirect(char *err, size_t errlen);
 /* Puts back every slot still pointing at a hook, in the objects still
  * loaded. */
 void hm_relocations_restore(void);
+/* After a dlopen with RTLD_DEEPBIND, in a process heapmark preloaded (or
+ * tracks in-process): what the load bound to glibc is redirected. */
+void hm_relocations_after_deepbind(void);
 /* Slots redirected now, and objects left alone because they were bound to
  * another allocator. */
 size_t hm_relocations_redirected(void);

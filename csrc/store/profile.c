@@ -53,9 +53,11 @@ bool hm_file_is_library(const char *file)
            strstr(file, "/lib/python3");
 }
 
+/* A native frame is never the program's line: lines are credited to the
+ * Python line that called into the extension, as without --native. */
 bool hm_frame_is_library(const hm_pframe *f)
 {
-    return hm_file_is_library(f->file);
+    return f->library || hm_file_is_library(f->file);
 }
 
 /* Children sorted by decreasing peak total, so reports draw big first. */

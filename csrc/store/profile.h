@@ -16,7 +16,8 @@
 typedef struct {
     const char *function;
     const char *file;
-    const char *source; /* stripped source line, "" if unknown */
+    const char *source;  /* stripped source line, "" if unknown */
+    const char *library; /* a native frame's object (--native); NULL for others */
     int32_t line;
     bool pseudo;
 } hm_pframe;

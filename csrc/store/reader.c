@@ -237,6 +237,36 @@ static bool load_frames(reader *r)
     return rc == SQLITE_DONE || sql_error(r);
 }
 
+static bool table_exists(reader *r, const char *name, bool *exists);
+
+/* native_frames (optional): which frames are native, and their object. */
+static bool load_native_frames(reader *r)
+{
+    hm_profile *p = r->p;
+    bool exists;
+    if (!table_exists(r, "native_frames", &exists))
+        return false;
+    if (!exists)
+        return true;
+    sqlite3_stmt *st;
+    if (!prepare(r, "SELECT frame, library FROM native_frames", &st))
+        return false;
+    int rc;
+    bool ok = true;
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t frame = sqlite3_column_int64(st, 0);
+        if (frame < 0 || (size_t)frame >= p->nframes || p->frames[frame].pseudo) {
+            ok = corrupt(r, "native frame %lld is not a frame", (long long)frame);
+            break;
+        }
+        p->frames[frame].library = string_at(r, sqlite3_column_int64(st, 1), &ok);
+        if (!ok)
+            ok = corrupt(r, "native frame %lld refers to a missing string", (long long)frame);
+    }
+    sqlite3_finalize(st);
+    return ok && (rc == SQLITE_DONE || sql_error(r));
+}
+
 static bool load_nodes(reader *r)
 {
     hm_profile *p = r->p;
@@ -642,9 +672,9 @@ bool hm_profile_load(const char *path, hm_profile *p, char *err, size_t errlen)
         sqlite3_close(r.db);
         return false;
     }
-    bool ok = check_header(&r) && load_strings(&r) && load_frames(&r) && load_nodes(&r) &&
-              load_values(&r) && load_meta(&r) && load_timeline(&r) && load_gc_runs(&r) &&
-              load_phases(&r) && load_kinds(&r);
+    bool ok = check_header(&r) && load_strings(&r) && load_frames(&r) && load_native_frames(&r) &&
+              load_nodes(&r) && load_values(&r) && load_meta(&r) && load_timeline(&r) &&
+              load_gc_runs(&r) && load_phases(&r) && load_kinds(&r);
     if (ok && !hm_profile_index(p))
         ok = corrupt(&r, "out of memory");
     if (ok && !(p->processes = calloc(1, sizeof *p->processes)))

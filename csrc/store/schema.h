@@ -48,6 +48,7 @@ typedef struct {
     int pid;
     int parent_pid; /* 0 for the process heapmark run started */
     bool exact;
+    bool native_stacks; /* --native: native frames recorded */
     uint64_t sample_rate;
     uint64_t seed;
     double start_unix;

@@ -10,8 +10,8 @@
 -- two differ, and likewise for the application id).
 --
 -- The tables written before the timeline existed are the first six; a
--- reader accepts a profile without timeline, gc_runs, phases, kind_walks
--- and node_kinds.
+-- reader accepts a profile without timeline, gc_runs, phases, kind_walks,
+-- node_kinds and native_frames.
 
 PRAGMA application_id = 1213025073;   -- 0x484D4B31, "HMK1": a heapmark profile
 PRAGMA user_version = 1;              -- the format version
@@ -114,6 +114,15 @@ CREATE TABLE node_kinds(
     duplicate_bytes INTEGER NOT NULL, -- str objects whose text other str objects hold too
     PRIMARY KEY(snapshot, node, kind)
 ) WITHOUT ROWID;
+
+-- The native (C/C++) frames among frames, recorded with --native: their
+-- function is the symbol, their file and line the source's where debug
+-- information exists (else the object's path and 0).  Absent in profiles
+-- written before native frames; empty without --native.
+CREATE TABLE native_frames(
+    frame INTEGER PRIMARY KEY,        -- frames.id
+    library INTEGER NOT NULL          -- strings.id: the shared object (or executable) it is in
+);
 
 -- frames with their strings resolved, for queries by hand.
 CREATE VIEW frame_text AS

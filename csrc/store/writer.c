@@ -189,6 +189,7 @@ static void source_cache_free(source_cache *c)
 
 typedef struct {
     int64_t function, file, source; /* string ids; source -1 if none */
+    int64_t library;                /* string id for a native frame; else -1 */
     int32_t line;
     bool pseudo;
 } canon_frame;
@@ -255,9 +256,16 @@ static bool canonical_frames(writer *w)
     for (uint32_t i = 0; i < n; i++) {
         const hm_frame *f = &cap->frames[i];
         const hm_code *code = &cap->codes[f->code];
-        canon_frame c = {strtab_id(&w->strings, code->function), strtab_id(&w->strings, code->file),
-                         -1, f->line, code->ptr == NULL && code->file[0] == '\0'};
-        if (c.function < 0 || c.file < 0) {
+        /* A native frame's line is its code descriptor's (one per return
+         * address, named by run/native_symbols.c). */
+        bool native = code->native_ip != 0;
+        canon_frame c = {strtab_id(&w->strings, code->function),
+                         strtab_id(&w->strings, code->file),
+                         -1,
+                         native ? strtab_id(&w->strings, code->library ? code->library : "") : -1,
+                         native ? code->first_line : f->line,
+                         !native && code->ptr == NULL && code->file[0] == '\0'};
+        if (c.function < 0 || c.file < 0 || (native && c.library < 0)) {
             free(index);
             return fail(w, "strings");
         }
@@ -416,6 +424,16 @@ static bool insert_rows(writer *w)
             sqlite3_bind_null(st, 5);
         sqlite3_bind_int(st, 6, f->pseudo);
         STEP("frames");
+    }
+    sqlite3_finalize(st);
+
+    PREPARE("INSERT INTO native_frames VALUES(?,?)");
+    for (uint32_t i = 0; i < w->nframes; i++) {
+        if (w->frames[i].library < 0)
+            continue;
+        sqlite3_bind_int64(st, 1, i);
+        sqlite3_bind_int64(st, 2, w->frames[i].library);
+        STEP("native frames");
     }
     sqlite3_finalize(st);
 
@@ -593,6 +611,7 @@ static bool insert_meta(writer *w, const hm_run_info *info)
         {"mode", 0, info->exact ? "exact" : "sampled", 0, 0},
         {"sample_rate", 1, NULL, (int64_t)info->sample_rate, 0},
         {"seed", 1, NULL, (int64_t)info->seed, 0},
+        {"native_stacks", 1, NULL, info->native_stacks, 0},
         {"peak_bytes", 1, NULL, info->peak_bytes, 0},
         {"peak_at_s", 2, NULL, 0, info->peak_at_s},
         {"peak_rss_bytes", 1, NULL, info->peak_rss_bytes, 0},

@@ -146,7 +146,7 @@ typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(
 
 /* libc's own pthread_create, which a profiler interposing the global name
  * never sees: the thread is one it did not watch start. */
-static pthread_create_fn unseen_pthread_create(void)
+static pthread_create_fn looked_up_pthread_create(void)
 {
     void *lib = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
     void *fn = lib ? dlsym(lib, "pthread_create") : NULL;
@@ -157,15 +157,16 @@ static pthread_create_fn unseen_pthread_create(void)
     return fn ? (pthread_create_fn)fn : pthread_create;
 }
 
-/* alloc_in_native_thread(n, unseen=0): malloc(n) in a new pthread, created
- * through the global pthread_create or (unseen) libc's directly. */
+/* alloc_in_native_thread(n, looked_up=0): malloc(n) in a new pthread, created
+ * through the global pthread_create or (looked_up) the one dlsym finds in
+ * libc: heapmark hands out its hook there too (run/dl_hooks.c). */
 static PyObject *py_alloc_in_native_thread(PyObject *self, PyObject *args)
 {
     Py_ssize_t n;
-    int unseen = 0;
-    if (!PyArg_ParseTuple(args, "n|p", &n, &unseen))
+    int looked_up = 0;
+    if (!PyArg_ParseTuple(args, "n|p", &n, &looked_up))
         return NULL;
-    pthread_create_fn create = unseen ? unseen_pthread_create() : pthread_create;
+    pthread_create_fn create = looked_up ? looked_up_pthread_create() : pthread_create;
     size_t size = (size_t)n;
     pthread_t t;
     void *p = NULL;
@@ -315,7 +316,7 @@ static PyMethodDef methods[] = {
     {"alloc", py_alloc, METH_VARARGS, "alloc(api, nbytes) -> handle"},
     {"alloc_nogil", py_alloc_nogil, METH_VARARGS, "malloc with the GIL released"},
     {"alloc_in_native_thread", py_alloc_in_native_thread, METH_VARARGS,
-     "alloc_in_native_thread(n, unseen=0): malloc in a pthread created from C"},
+     "alloc_in_native_thread(n, looked_up=0): malloc in a pthread created from C"},
     {"release", py_release, METH_VARARGS, "release(handle)"},
     {"usable", py_usable, METH_VARARGS, "usable(handle) -> bytes held"},
     {"churn", py_churn, METH_VARARGS, "churn(count, size, keep_every) -> bytes kept"},

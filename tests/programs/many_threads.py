@@ -48,23 +48,24 @@ def main(out, daemons):
         t.start()
     for t in threads:
         t.join()
-    # Nothing links this thread to the line that started it: heapmark credits
-    # its allocation to [no Python frame].
-    unseen = n.alloc_in_native_thread(3_000_000, True)
+    # A thread started through pthread_create looked up with dlsym on libc's
+    # handle: heapmark's dlsym hands out its hook, so the line is known.
+    looked_up = n.alloc_in_native_thread(3_000_000, True); looked_up_line = here()
     n.thread_with_tls_destructor(2_000_000); tls_line = here()
     if daemons:
         threading.Thread(target=daemon_allocating, daemon=True).start()
         n.start_allocating_forever()
     # The churn line also made the int each churn() returned (kept in `kept`).
     churn_line = sum(kept) + sum(block(sys.getsizeof(k)) for k in kept)
-    end = {CHURN_LINE: churn_line, tls_line: n.tls_kept_bytes()}
+    end = {CHURN_LINE: churn_line, tls_line: n.tls_kept_bytes(),
+           looked_up_line: n.usable(looked_up)}
     # churn()'s argument tuple: one per call, freed into CPython's tuple
     # free list, which keeps the block allocated.  A call that found the free
     # list empty allocated a new one at the churn line: how many did depends
     # on how many of the 16 calls overlapped, which the scheduler decides.
     args_tuple = block(sys.getsizeof((1, 2, 3)))
-    write(out, end=end, unseen=n.usable(unseen), args_tuple=args_tuple,
-          lines={"churn": CHURN_LINE, "tls": tls_line})
+    write(out, end=end, args_tuple=args_tuple,
+          lines={"churn": CHURN_LINE, "tls": tls_line, "looked_up": looked_up_line})
 
 
 main(sys.argv[1], "--daemons" in sys.argv)

@@ -41,6 +41,9 @@ heapmark run options:
                         heap to tell the peak's bytes by kind of object
                         (default 10; more puts the walk kept nearer the peak)
   --no-kinds            no walks, no kinds (--kinds-time 0)
+  --native              record the C/C++ call stack of each recorded allocation
+                        too, under the Python line that called into native
+                        code (needs libunwind8 and libdw1)
   --top N               lines in the summary printed at exit (default 5)
   --html-min-bytes SIZE report.html folds call-tree nodes smaller than SIZE
                         (bytes, 64K, or a share of each snapshot such as 0.1%)

@@ -67,6 +67,7 @@ OPTIONS = (
     (("--html-min-bytes",), "html_min", VALUE, parse_html_min),
     (("--no-kinds",), "kinds", FLAG, 0.0),
     (("--kinds-time",), "kinds", VALUE, parse_kinds_time),
+    (("--native",), "native", FLAG, True),
     (("-q", "--quiet"), "quiet", FLAG, True),
 )
 
@@ -83,6 +84,7 @@ DEFAULTS = {
     "timeline": 10,
     "html_min": (-1, -1.0),
     "kinds": 10.0,
+    "native": False,
 }
 
 
@@ -168,6 +170,7 @@ def child_environment(opts, profile_template, command):
         env[env_name("MEMORY_LIMIT")] = str(opts["memory_limit"])
     env[env_name("TIMELINE_MS")] = str(opts["timeline"])
     env[env_name("KINDS")] = repr(opts["kinds"])
+    env[env_name("NATIVE")] = "1" if opts["native"] else "0"
     env[env_name("COMMAND")] = command
     return env
 
@@ -207,8 +210,28 @@ def wait_forwarding_signals(pid):
             signal.signal(s, handler)
 
 
+NATIVE_LIBRARIES = (("libunwind.so.8", "libunwind8"), ("libdw.so.1", "libdw1"))
+
+
+def check_native_libraries():
+    """--native loads libunwind (to unwind) and libdw (to name frames) into the
+    program; say which is missing before the program starts."""
+    import ctypes
+
+    for soname, package in NATIVE_LIBRARIES:
+        try:
+            ctypes.CDLL(soname)
+        except OSError:
+            raise UsageError(
+                "--native needs %s, which is not installed (on Debian: apt-get install %s)"
+                % (soname, package)
+            ) from None
+
+
 def main(args):
     opts, target = parse_run(args)
+    if opts["native"]:
+        check_native_libraries()
     allocator = os.environ.get("PYTHONMALLOC", "")
     if allocator and allocator not in ("malloc", "malloc_debug"):
         say(
