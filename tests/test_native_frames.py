@@ -106,3 +106,34 @@ def test_without_native_no_c_frames(workdir, native_ext):
     db = sqlite3.connect(str(out / "profile.db"))
     assert db.execute("SELECT count(*) FROM native_frames").fetchone() == (0,)
     assert db.execute("SELECT value FROM meta WHERE key='native_stacks'").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("exact", MODES)
+def test_a_pool_threads_work_is_credited_to_the_waiting_call(workdir, native_ext, exact):
+    """hmchain's pool thread starts when the module is imported and mallocs
+    for a later call that waits for it with the GIL released: the memory is
+    the waiting line's, not the import's (run/relocations.c sends the
+    extension's PyEval_SaveThread to hotpath/gil_hooks.c)."""
+    truth, _, out = profile_program(workdir, native_ext, "native_chain", exact)
+    pool_line = truth["lines"]["pool"]
+    tolerance = EXACT_TOLERANCE if exact else SAMPLED_TOLERANCE
+    # Under the waiting line, marked as another thread's (the line's own
+    # Python objects, the int it returns, are beside it).
+    held = {
+        stack: value
+        for stack, value in folded_lines(out / "peak.folded").items()
+        if "native_chain.py:%d);[thread]" % pool_line in stack
+    }
+    assert_close(sum(held.values()), truth["peak"][str(pool_line)], tolerance, "the pool's task")
+    # The import line that started the thread holds none of it.
+    import_line = next(
+        i + 1
+        for i, text in enumerate((workdir / "native_chain.py").read_text().splitlines())
+        if text == "import hmchain"
+    )
+    started = sum(
+        value
+        for stack, value in folded_lines(out / "peak.folded").items()
+        if "native_chain.py:%d)" % import_line in stack
+    )
+    assert started < 1024 * 1024

@@ -22,6 +22,7 @@
 #include "hotpath/known_blocks.h"
 #include "hotpath/recorder.h"
 #include "hotpath/threads.h"
+#include "hotpath/waiting_calls.h"
 
 #include "common/elf_symbols.h"
 
@@ -437,6 +438,7 @@ static HM_FAST_PATH void thread_finished(void *unused)
 {
     (void)unused;
     hm_tls_t *t = &hm_tls;
+    hm_waiting_thread_exit();
     if (t->thread) {
         hm_lock();
         hm_thread_release(t->thread);

@@ -35,6 +35,7 @@
 #include "common/ownmem.h"
 #include "hotpath/python_hooks.h"
 #include "hotpath/threads.h"
+#include "hotpath/waiting_calls.h"
 
 #include <string.h>
 
@@ -267,21 +268,14 @@ static uint32_t walk(struct hm_thread *th, PyThreadState *ts, bool *truncated)
     return n;
 }
 
-uint32_t hm_stack_node(void)
+/* The node of ts's Python stack, walked with th's scratch and prefix
+ * cache; HM_NONE if ts has no Python frame. */
+static uint32_t python_node(struct hm_thread *th, PyThreadState *ts)
 {
-    struct hm_thread *th = hm_thread_current();
-    if (!th)
-        return HM_ROOT;
-    PyThreadState *ts = NULL;
-    if (stacks_enabled && !runtime_finalizing())
-        ts = PyGILState_GetThisThreadState();
     bool truncated = false;
-    uint32_t n = ts ? walk(th, ts, &truncated) : 0;
-    if (n == 0) {
-        if (!th->base)
-            th->base = hm_tree_child(HM_ROOT, pseudo_frames[HM_PSEUDO_NO_PYTHON]);
-        return th->base == HM_NONE ? HM_ROOT : th->base;
-    }
+    uint32_t n = walk(th, ts, &truncated);
+    if (n == 0)
+        return HM_NONE;
     uint32_t root =
         truncated ? hm_tree_child(HM_ROOT, pseudo_frames[HM_PSEUDO_TRUNCATED]) : HM_ROOT;
     if (root == HM_NONE)
@@ -312,4 +306,41 @@ uint32_t hm_stack_node(void)
     th->cache_root = root;
     th->cache_generation = code_generation;
     return node;
+}
+
+/* A thread with no Python state (a native thread): the stack of the Python
+ * thread waiting in the call that most likely handed it its work
+ * (waiting_calls.h), with [thread] under it; HM_NONE if none waits. */
+static uint32_t lent_node(struct hm_thread *th)
+{
+    hm_waiting_loan loan;
+    if (!hm_waiting_borrow(&loan))
+        return HM_NONE;
+    uint32_t node = python_node(th, (PyThreadState *)loan.tstate);
+    hm_waiting_return(&loan);
+    if (node == HM_NONE)
+        return HM_NONE;
+    return hm_tree_child(node, pseudo_frames[HM_PSEUDO_THREAD]);
+}
+
+uint32_t hm_stack_node(void)
+{
+    struct hm_thread *th = hm_thread_current();
+    if (!th)
+        return HM_ROOT;
+    PyThreadState *ts = NULL;
+    bool walkable = stacks_enabled && !runtime_finalizing();
+    if (walkable)
+        ts = PyGILState_GetThisThreadState();
+    uint32_t node = ts ? python_node(th, ts) : HM_NONE;
+    if (node != HM_NONE)
+        return node;
+    if (!ts && walkable) {
+        node = lent_node(th);
+        if (node != HM_NONE)
+            return node;
+    }
+    if (!th->base)
+        th->base = hm_tree_child(HM_ROOT, pseudo_frames[HM_PSEUDO_NO_PYTHON]);
+    return th->base == HM_NONE ? HM_ROOT : th->base;
 }

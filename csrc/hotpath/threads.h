@@ -33,6 +33,7 @@ typedef struct {
     uint8_t in_pyalloc; /* inside a Python allocator call that may reach malloc */
     uint8_t in_arena;   /* inside pymalloc's arena allocator */
     uint8_t nested_count;
+    uint8_t waiting_slot;   /* waiting_calls.c's slot + 1; 0: none yet */
     uint32_t sampler_epoch; /* the sampler configuration rng was seeded in */
     void *py_freeing;       /* object whose Python free/realloc is in progress */
     size_t py_released;     /* how it went: 0 = a pymalloc block (size in its pool),

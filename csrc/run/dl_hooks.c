@@ -25,6 +25,7 @@
 #include "run/relocations.h"
 #include "common/elf_symbols.h"
 #include "hotpath/malloc_hooks.h"
+#include "hotpath/recorder.h"
 
 #include <dlfcn.h>
 #include <string.h>
@@ -129,12 +130,17 @@ __attribute__((visibility("hidden"))) int hm_dl_prepare_dlvsym(void *handle, con
     return hooked_name(name) || !hm_dl_real_dlvsym;
 }
 
+/* A dlopen is answered here (called, not jumped to) when it must be
+ * followed by a redirection pass: RTLD_DEEPBIND, or a file given by its
+ * path while recording (an extension module being imported: its calls
+ * that release the GIL are redirected before it runs).  A path with a
+ * slash does not depend on the caller's RUNPATH. */
 __attribute__((visibility("hidden"))) int hm_dl_prepare_dlopen(const char *file, int mode)
 {
-    (void)file;
     if (!hm_dl_real_dlopen)
         hm_dl_real_dlopen = (void *)hm_real_dlopen();
-    return (mode & RTLD_DEEPBIND) || !hm_dl_real_dlopen;
+    return (mode & RTLD_DEEPBIND) || !hm_dl_real_dlopen ||
+           (file && strchr(file, '/') && hm_recording());
 }
 
 /* The lookup made from here has heapmark as its caller; for the names
@@ -160,10 +166,11 @@ __attribute__((visibility("hidden"))) void *hm_dl_dlvsym_substituting(void *hand
     return hm_dl_substitute(name, real(handle, name, version));
 }
 
-/* A library and what it needs, bound ahead of the preload: its slots for
- * the allocation functions now hold glibc's, and are redirected.  The
- * caller's RUNPATH is not searched for a bare file name (the loader sees
- * heapmark as the caller): a path with a slash is unaffected. */
+/* A library and what it needs: a library loaded with RTLD_DEEPBIND binds
+ * its allocation calls to glibc's, ahead of the preload, and an extension
+ * calls the interpreter's PyEval_SaveThread: both are redirected.  The
+ * loader sees heapmark as the caller, so a bare file name with
+ * RTLD_DEEPBIND is not searched in the caller's RUNPATH. */
 __attribute__((visibility("hidden"))) void *hm_dl_dlopen_deepbind(const char *file, int mode)
 {
     void *(*real)(const char *, int) = (void *(*)(const char *, int))hm_dl_real_dlopen;
@@ -171,7 +178,7 @@ __attribute__((visibility("hidden"))) void *hm_dl_dlopen_deepbind(const char *fi
         return NULL;
     void *handle = real(file, mode);
     if (handle)
-        hm_relocations_after_deepbind();
+        hm_relocations_after_load();
     return handle;
 }
 

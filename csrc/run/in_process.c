@@ -17,6 +17,7 @@
 #include "run/engine.h"
 #include "run/monitor.h"
 #include "run/relocations.h"
+#include "hotpath/waiting_calls.h"
 
 #include <stdio.h>
 
@@ -28,6 +29,7 @@ bool hm_track_start(const hm_track_config *c, char *err, size_t errlen)
         return false;
     hm_pyhooks_install_in_process();
     hm_engine_note_pool_layout(hm_pyhooks_selfcheck());
+    hm_waiting_new_session();
     if (!hm_relocations_redirect(err, errlen)) {
         hm_pyhooks_uninstall();
         hm_engine_abandon_in_process();

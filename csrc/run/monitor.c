@@ -84,6 +84,7 @@ static void *monitor_main(void *unused)
             continue;
         if (n == 0) {
             hm_timeline_tick(false);
+            hm_relocations_poll_loads();
             if (++ticks % budget_ticks != 0)
                 continue;
             hm_oom_poll();

@@ -21,7 +21,15 @@
 #include "common/hashmap.h"
 #include "common/elf_symbols.h"
 
-#include <elfutils/libdwfl.h>
+#if __has_include(<elfutils/libdwfl.h>)
+#    include <elfutils/libdwfl.h>
+#    define HAVE_LIBDWFL 1
+#else
+/* Built without elfutils' headers (Debian's libdw-dev): frames are named
+ * from the dynamic symbol tables alone (dladdr), with no file:line. */
+#    define HAVE_LIBDWFL 0
+typedef struct Dwfl Dwfl;
+#endif
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +41,7 @@ typedef struct {
     int32_t line;
 } native_name;
 
+#if HAVE_LIBDWFL
 static struct {
     bool tried, loaded;
     __typeof__(dwfl_begin) *begin;
@@ -48,13 +57,16 @@ static struct {
     Dwfl_Callbacks callbacks;
 } dw;
 
+#endif
+
 static char *(*demangle)(const char *, char *, size_t *, int *);
 static native_name *names;
 static size_t name_count, name_cap;
 static hm_map name_of_address; /* return address -> index into names */
 
-#define RESOLVE(field, symbol) \
-    ok &= (dw.field = (__typeof__(dw.field))hm_lookup(lib, symbol)) != NULL
+#if HAVE_LIBDWFL
+#    define RESOLVE(field, symbol) \
+        ok &= (dw.field = (__typeof__(dw.field))hm_lookup(lib, symbol)) != NULL
 
 static bool load_libdw(void)
 {
@@ -88,6 +100,8 @@ static bool load_libdw(void)
     return true;
 }
 
+#endif
+
 static const char *base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -106,33 +120,51 @@ static const char *function_name(const char *symbol)
     return strdup(symbol);
 }
 
+/* The name dladdr gives (exported symbols only), for a process without
+ * libdw. */
+static void name_by_dladdr(uintptr_t pc, native_name *n, const char **library, uintptr_t *start)
+{
+    Dl_info info;
+    if (!dladdr((void *)pc, &info))
+        return;
+    *library = info.dli_fname;
+    *start = (uintptr_t)info.dli_fbase;
+    if (info.dli_sname)
+        n->function = function_name(info.dli_sname);
+}
+
 static native_name name_address(Dwfl *session, uintptr_t ip)
 {
     uintptr_t pc = ip - 1;
-    native_name n = {NULL, "", "", 0};
-    char buf[64];
+    native_name n = {NULL, NULL, NULL, 0};
+    const char *library = NULL, *source = NULL;
+    uintptr_t start = 0;
+#if HAVE_LIBDWFL
     Dwfl_Module *module = session ? dw.addrmodule(session, pc) : NULL;
-    const char *library = NULL;
-    Dwarf_Addr start = 0;
-    if (module)
-        library = dw.module_info(module, NULL, &start, NULL, NULL, NULL, NULL, NULL);
-    if (library)
-        n.library = strdup(library);
-    GElf_Off offset;
-    GElf_Sym sym;
-    const char *symbol = module ? dw.addrinfo(module, pc, &offset, &sym, NULL, NULL, NULL) : NULL;
-    if (symbol)
-        n.function = function_name(symbol);
-    Dwfl_Line *line = module ? dw.getsrc(module, pc) : NULL;
-    int lineno = 0;
-    const char *source = line ? dw.lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
-    if (source) {
-        n.file = strdup(source);
-        n.line = lineno;
-    } else {
-        n.file = n.library; /* no line table: the library stands for the file */
+    if (module) {
+        Dwarf_Addr low = 0;
+        library = dw.module_info(module, NULL, &low, NULL, NULL, NULL, NULL, NULL);
+        start = (uintptr_t)low;
+        GElf_Off offset;
+        GElf_Sym sym;
+        const char *symbol = dw.addrinfo(module, pc, &offset, &sym, NULL, NULL, NULL);
+        if (symbol)
+            n.function = function_name(symbol);
+        Dwfl_Line *line = dw.getsrc(module, pc);
+        int lineno = 0;
+        source = line ? dw.lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+        n.line = source ? lineno : 0;
     }
+#else
+    (void)session;
+#endif
+    if (!library)
+        name_by_dladdr(pc, &n, &library, &start);
+    n.library = strdup(library ? library : "");
+    n.file =
+        source ? strdup(source) : n.library; /* no line table: the object stands for the file */
     if (!n.function) {
+        char buf[64];
         if (library)
             snprintf(buf, sizeof buf, "%.40s+0x%lx", base_name(library),
                      (unsigned long)(ip - start));
@@ -152,6 +184,10 @@ static const native_name *cached(Dwfl **session, bool *opened, uintptr_t ip)
         return &names[i];
     if (!*opened) {
         *opened = true;
+        /* C++ names, when the program has libstdc++ loaded. */
+        demangle = (char *(*)(const char *, char *, size_t *, int *))hm_lookup(RTLD_DEFAULT,
+                                                                               "__cxa_demangle");
+#if HAVE_LIBDWFL
         if (load_libdw()) {
             *session = dw.begin(&dw.callbacks);
             if (*session) {
@@ -163,6 +199,7 @@ static const native_name *cached(Dwfl **session, bool *opened, uintptr_t ip)
                 }
             }
         }
+#endif
     }
     if (name_count == name_cap) {
         size_t cap = name_cap ? 2 * name_cap : 256;
@@ -192,6 +229,8 @@ void hm_native_symbolize(hm_capture *c)
         code->library = n ? n->library : "";
         code->first_line = n ? n->line : 0;
     }
+#if HAVE_LIBDWFL
     if (session)
         dw.end(session);
+#endif
 }

@@ -23,6 +23,8 @@
  */
 #include "run/relocations.h"
 #include "run/dl_hooks.h"
+#include "hotpath/gil_hooks.h"
+#include "hotpath/recorder.h"
 #include "hotpath/malloc_hooks.h"
 #include "common/ownmem.h"
 #include "hotpath/threads.h"
@@ -101,6 +103,9 @@ static bool resolve_targets(char *err, size_t errlen)
         add_target(libc, hm_native_hooks[i].name, hm_native_hooks[i].hook);
     for (size_t i = 0; i < hm_dl_hook_count; i++)
         add_target(libc, hm_dl_hook_names[i], hm_dl_hook_addresses[i]);
+    if (hm_gil_hooks_resolve())
+        for (size_t i = 0; i < hm_gil_hook_count; i++)
+            add_target(libc, hm_gil_hooks[i].name, hm_gil_hooks[i].hook);
     add_target(libc, "dlopen", (void *)hook_dlopen);
     real_dlopen = (void *(*)(const char *, int))target_named("dlopen")->real;
     const target *m = target_named("malloc");
@@ -176,7 +181,15 @@ static void remember(uintptr_t *slot, uintptr_t original)
 typedef struct {
     int pass;
     size_t changed;
+    size_t index, skip;          /* objects visited, and those known from the last pass */
+    unsigned long long unloaded; /* the loader's count of objects unloaded */
 } pass_state;
+
+/* Where a preloaded process's passes left off: the loader lists objects in
+ * load order, so while none was unloaded only those past the count are new
+ * (a pass runs after every import of an extension module). */
+static size_t objects_passed;
+static unsigned long long unloaded_passed;
 
 /* One slot of one object.  Returns whether the object is bound elsewhere. */
 static bool visit_slot(pass_state *ps, const object_ranges *r, uintptr_t *slot, unsigned type,
@@ -219,8 +232,7 @@ static void visit_relocations(pass_state *ps, const struct dl_phdr_info *info,
         if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT)
             continue;
         const char *name = strtab + symtab[ELF64_R_SYM(rela[i].r_info)].st_name;
-        if (name[0] != 'm' && name[0] != 'c' && name[0] != 'r' && name[0] != 'f' &&
-            name[0] != 'a' && name[0] != 'p' && name[0] != 'v' && name[0] != 'd')
+        if (!strchr("mcrfapvdP", name[0]) || !name[0])
             continue;
         const target *t = target_named(name);
         if (t && t->real)
@@ -233,6 +245,14 @@ static int visit_object(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
     pass_state *ps = data;
+    if (ps->index == 0) {
+        ps->unloaded = info->dlpi_subs;
+        bool same_list =
+            preloaded && ps->pass == PASS_REDIRECT && info->dlpi_subs == unloaded_passed;
+        ps->skip = same_list ? objects_passed : 0;
+    }
+    if (ps->index++ < ps->skip)
+        return 0;
     const char *name = info->dlpi_name ? info->dlpi_name : "";
     if (left_alone(name))
         return 0;
@@ -286,12 +306,14 @@ static int visit_object(struct dl_phdr_info *info, size_t size, void *data)
 
 static size_t run_pass(int pass)
 {
-    pass_state ps = {pass, 0};
+    pass_state ps = {pass, 0, 0, 0, 0};
     hm_tls.guard++;
     pthread_mutex_lock(&pass_mutex);
     if (pass == PASS_REDIRECT)
         foreign_objects = 0;
     dl_iterate_phdr(visit_object, &ps);
+    objects_passed = ps.index;
+    unloaded_passed = ps.unloaded;
     if (pass == PASS_RESTORE)
         nsaved = 0;
     pthread_mutex_unlock(&pass_mutex);
@@ -332,7 +354,7 @@ void hm_relocations_restore(void)
     run_pass(PASS_RESTORE);
 }
 
-void hm_relocations_after_deepbind(void)
+void hm_relocations_after_load(void)
 {
     if (__atomic_load_n(&redirecting, __ATOMIC_ACQUIRE)) {
         run_pass(PASS_REDIRECT); /* an in-process start's dlopen hook did it too */
@@ -344,6 +366,27 @@ void hm_relocations_after_deepbind(void)
     pthread_mutex_unlock(&pass_mutex);
     if (ready)
         run_pass(PASS_REDIRECT);
+}
+
+/* The loader's count of objects loaded so far (dl_phdr_info.dlpi_adds). */
+static int read_adds(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    *(unsigned long long *)data = info->dlpi_adds;
+    return 1;
+}
+
+void hm_relocations_poll_loads(void)
+{
+    static unsigned long long seen;
+    unsigned long long adds = 0;
+    if (!hm_recording())
+        return;
+    dl_iterate_phdr(read_adds, &adds);
+    if (adds != seen) {
+        seen = adds;
+        hm_relocations_after_load();
+    }
 }
 
 size_t hm_relocations_redirected(void)

@@ -21,9 +21,14 @@ bool hm_relocations_redirect(char *err, size_t errlen);
 /* Puts back every slot still pointing at a hook, in the objects still
  * loaded. */
 void hm_relocations_restore(void);
-/* After a dlopen with RTLD_DEEPBIND, in a process heapmark preloaded (or
- * tracks in-process): what the load bound to glibc is redirected. */
-void hm_relocations_after_deepbind(void);
+/* After a dlopen, in a process heapmark preloaded (or tracks in-process):
+ * what the load bound to glibc (a library loaded with RTLD_DEEPBIND), and
+ * the extensions' calls to PyEval_SaveThread and PyEval_RestoreThread
+ * (hotpath/gil_hooks.h), are redirected. */
+void hm_relocations_after_load(void);
+/* From the monitor's tick: hm_relocations_after_load if objects were
+ * loaded since the last look (a dlopen the dlopen hook let through). */
+void hm_relocations_poll_loads(void);
 /* Slots redirected now, and objects left alone because they were bound to
  * another allocator. */
 size_t hm_relocations_redirected(void);
