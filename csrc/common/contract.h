@@ -47,6 +47,8 @@
       "first interval of the timeline's samples, in ms (0: no timeline)")                       \
     X(KINDS, "HEAPMARK_KINDS", RUN,                                                             \
       "percent of the run's time walks of the heap for kinds may take (--kinds-time; 0: none)") \
+    X(ALLOCATORS, "HEAPMARK_ALLOCATORS", RUN,                                                   \
+      "ARROW_DEFAULT_MEMORY_POOL: set (to system), kept (--keep-allocators) or caller's")       \
     X(PARENT, "HEAPMARK_PARENT", CHILD, "pid of the process that started this one")             \
     X(ROOT, "HEAPMARK_ROOT", CALLER,                                                            \
       "(tests) a directory standing for / when reading /proc and /sys/fs/cgroup")               \

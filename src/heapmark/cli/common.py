@@ -41,6 +41,10 @@ heapmark run options:
                         heap to tell the peak's bytes by kind of object
                         (default 10; more puts the walk kept nearer the peak)
   --no-kinds            no walks, no kinds (--kinds-time 0)
+  --keep-allocators     keep pyarrow's own memory pool (jemalloc or mimalloc,
+                        seen only by its mmaps) instead of setting
+                        ARROW_DEFAULT_MEMORY_POOL=system (heapmark's default
+                        unless the variable is set already)
   --top N               lines in the summary printed at exit (default 5)
   --html-min-bytes SIZE report.html folds call-tree nodes smaller than SIZE
                         (bytes, 64K, or a share of each snapshot such as 0.1%)
