@@ -3,7 +3,7 @@ PYTHON ?= python3
 # For the C unit tests: each test's sources are named by a variable of its own.
 .SECONDEXPANSION:
 
-.PHONY: build test test-c test-all test-one test-asan lint format bench bench-census bench-reports bench-in-process bench-kinds asan clean
+.PHONY: build test test-c test-all test-one test-asan lint format bench bench-census bench-reports bench-in-process bench-kinds bench-allocators asan clean
 
 build:            ## compile the engine in place (src/heapmark/_heapmark*.so)
 	$(PYTHON) setup.py -q build_ext --inplace
@@ -97,6 +97,12 @@ bench-kinds:      ## what the walks for kinds at the peak cost; writes docs/perf
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check numpy
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
 	$(PYTHON) bench/kinds.py --write-docs --python $(BENCH_VENV)/bin/python
+
+bench-allocators: ## pyarrow's and polars' own allocators against heapmark's figures; writes docs/performance.md
+	[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check numpy pyarrow polars
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
+	$(PYTHON) bench/native_allocators.py --write-docs --python $(BENCH_VENV)/bin/python
 
 test-asan:        ## the suite under UBSan (engine) and ASan (reader, reports, CLI); PY=3.11 by default
 	tests/run-asan

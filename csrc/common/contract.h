@@ -49,6 +49,8 @@
       "percent of the run's time walks of the heap for kinds may take (--kinds-time; 0: none)") \
     X(NATIVE, "HEAPMARK_NATIVE", RUN,                                                           \
       "1: record the native (C/C++) stack of recorded allocations too (--native)")              \
+    X(ALLOCATORS, "HEAPMARK_ALLOCATORS", RUN,                                                   \
+      "ARROW_DEFAULT_MEMORY_POOL: set (to system), kept (--keep-allocators) or caller's")       \
     X(PARENT, "HEAPMARK_PARENT", CHILD, "pid of the process that started this one")             \
     X(ROOT, "HEAPMARK_ROOT", CALLER,                                                            \
       "(tests) a directory standing for / when reading /proc and /sys/fs/cgroup")               \

@@ -131,6 +131,9 @@ bool hm_report_html(const hm_profile *p, const hm_report_options *opts, const ch
 
 /* How the run ended, for people; NULL for a normal end. */
 const char *hm_report_ending(const hm_profile *p, char *buf, size_t size);
+/* How the memory of libraries with allocators of their own (pyarrow,
+ * polars) is seen, in one line; NULL if the process loaded none. */
+const char *hm_report_allocators(const hm_profile *p, char *buf, size_t size);
 
 /* "heapmark: "-prefixed lines for the end of heapmark run. */
 void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out);

@@ -67,6 +67,35 @@ const char *hm_report_ending(const hm_profile *p, char *buf, size_t size)
     return buf;
 }
 
+const char *hm_report_allocators(const hm_profile *p, char *buf, size_t size)
+{
+    const char *loaded = hm_profile_meta(p, "own_allocators");
+    if (!loaded[0])
+        return NULL;
+    hm_buf b = {0};
+    if (strstr(loaded, "pyarrow")) {
+        const char *pool = hm_profile_meta(p, "arrow_memory_pool");
+        const char *by = hm_profile_meta(p, "allocators");
+        if (strcmp(pool, "system") == 0)
+            hm_buf_printf(&b,
+                          "pyarrow's memory pool is malloc (ARROW_DEFAULT_MEMORY_POOL=system%s)",
+                          strcmp(by, "set") == 0 ? ", set by heapmark run; --keep-allocators keeps "
+                                                   "pyarrow's own"
+                                                 : "");
+        else
+            hm_buf_printf(&b, "pyarrow's own memory pool (%s%s%s) is seen at arena granularity%s",
+                          pool[0] ? "ARROW_DEFAULT_MEMORY_POOL=" : "mimalloc or jemalloc", pool,
+                          strcmp(by, "kept") == 0 ? ", kept by --keep-allocators" : "",
+                          strstr(loaded, "polars") ? "" : ", by its mmaps");
+    }
+    if (strstr(loaded, "polars"))
+        hm_buf_printf(&b, "%spolars' jemalloc is seen at arena granularity, by its mmaps",
+                      b.len ? "; " : "");
+    snprintf(buf, size, "%s", b.data ? b.data : "");
+    hm_buf_free(&b);
+    return buf;
+}
+
 static void header(hm_buf *b, const hm_profile *p)
 {
     char note[1024];
@@ -93,6 +122,8 @@ static void header(hm_buf *b, const hm_profile *p)
     hm_buf_puts(b, "heapmark tables: ");
     hm_buf_bytes(b, hm_profile_meta_int(p, "heapmark_overhead_bytes"));
     hm_buf_puts(b, " (outside the tracked heap)\n");
+    if (hm_report_allocators(p, note, sizeof note))
+        hm_buf_printf(b, "allocators:      %s\n", note);
     if (p->nprocesses > 1) {
         hm_buf_printf(b,
                       "\nprocesses:       %zu; the figures above are the main process's, "
@@ -265,6 +296,8 @@ void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out)
     char note[1024];
     if (hm_report_ending(p, note, sizeof note))
         hm_buf_printf(out, "heapmark: %s\n", note);
+    if (hm_report_allocators(p, note, sizeof note))
+        hm_buf_printf(out, "heapmark: %s\n", note);
     if (p->nprocesses > 1) {
         hm_buf_printf(out, "heapmark: %zu child process%s, each at its own peak:\n",
                       p->nprocesses - 1, p->nprocesses == 2 ? "" : "es");
@@ -311,6 +344,8 @@ void hm_report_terminal(const hm_profile *p, size_t top, size_t columns, hm_buf 
     char note[1024];
     if (hm_report_ending(p, note, sizeof note))
         hm_buf_printf(&text, "\nnote: %s", note);
+    if (hm_report_allocators(p, note, sizeof note))
+        hm_buf_printf(&text, "\n%s", note);
     if (p->nprocesses > 1) {
         hm_buf_printf(&text, "\n%zu child process%s, each at its own peak:\n", p->nprocesses - 1,
                       p->nprocesses == 2 ? "" : "es");
@@ -412,8 +447,10 @@ void hm_report_json(const hm_profile *p, size_t top, hm_buf *out)
     static const char *const reals[] = {"peak_at_s", "duration_s", "start_unix"};
     for (size_t i = 0; i < sizeof reals / sizeof *reals; i++)
         hm_buf_printf(out, ", \"%s\": %.6f", reals[i], hm_profile_meta_real(p, reals[i]));
-    static const char *const texts[] = {"mode",   "python",     "command",      "heapmark_version",
-                                        "status", "oom_reason", "oom_function", "oom_file"};
+    static const char *const texts[] = {
+        "mode",          "python",       "command",  "heapmark_version",  "status",
+        "oom_reason",    "oom_function", "oom_file", "arrow_memory_pool", "allocators",
+        "own_allocators"};
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
         hm_buf_printf(out, ", \"%s\": ", texts[i]);
         hm_buf_json(out, hm_profile_meta(p, texts[i]));

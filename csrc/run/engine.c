@@ -42,6 +42,7 @@
 #include "store/schema.h"
 #include "hotpath/threads.h"
 #include "run/timeline.h"
+#include "run/allocators.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -277,6 +278,7 @@ __attribute__((constructor(101))) static void engine_start(void)
         hm_kind_walks_configure(strtod(kinds, NULL) / 100);
     const char *native = getenv(hm_env_name(HM_ENV_NATIVE));
     native_stacks = native && strcmp(native, "1") == 0;
+    hm_allocators_configure(getenv(hm_env_name(HM_ENV_ALLOCATORS)));
     const char *follow = getenv(hm_env_name(HM_ENV_FOLLOW));
     follow_fork = !follow || strstr(follow, "fork") != NULL;
     const char *parent = getenv(hm_env_name(HM_ENV_PARENT));
@@ -467,6 +469,11 @@ static bool write_taken(taken_run *t, bool captured, const char *path, const cha
     info->pymalloc_layout_ok = pool_layout_ok;
     info->python_hooks_late = hooks_reinstalled;
     hm_native_symbolize(&t->cap);
+    hm_allocators_info allocators;
+    hm_allocators_describe(&allocators);
+    info->arrow_pool = allocators.arrow_pool;
+    info->allocators = allocators.allocators;
+    info->own_allocators = allocators.loaded;
     bool ok = hm_store_write(&t->cap, info, err, errlen);
     hm_capture_release(&t->cap);
     hm_timeline_data_free(&timeline);

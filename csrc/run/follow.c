@@ -13,6 +13,7 @@
  */
 #include "run/follow.h"
 #include "run/kind_walks.h"
+#include "run/allocators.h"
 #include "common/contract.h"
 
 #include <dlfcn.h>
@@ -24,8 +25,8 @@
 static bool follow_spawn = true, follow_exec;
 static char engine_path[4096];
 static char boot_dir[4096];
-static char fixed[9][4200]; /* PROFILE, RATE, SEED, CHECKPOINT, FOLLOW, BOOT, TIMELINE_MS,
-                                   KINDS, NATIVE (common/contract.h) */
+static char fixed[10][4200]; /* PROFILE, RATE, SEED, CHECKPOINT, FOLLOW, BOOT, TIMELINE_MS,
+                                    KINDS, NATIVE, ALLOCATORS (common/contract.h) */
 static int nfixed;
 
 void hm_follow_configure(const char *follow, const char *boot, const char *results_dir,
@@ -50,6 +51,8 @@ void hm_follow_configure(const char *follow, const char *boot, const char *resul
     FIXED(TIMELINE_MS, "%u", hm_timeline_interval_ms());
     FIXED(KINDS, "%g", 100 * hm_kind_walks_share());
     FIXED(NATIVE, "%d", native ? 1 : 0);
+    if (hm_allocators_run_did()[0])
+        FIXED(ALLOCATORS, "%s", hm_allocators_run_did());
 #undef FIXED
 }
 

@@ -13,7 +13,7 @@
 
 #include "common/common.h"
 
-#define HM_FOLLOW_VARS 12 /* variables hm_follow_env may add */
+#define HM_FOLLOW_VARS 15 /* variables hm_follow_env may add: 4 paths, 10 fixed, the parent */
 
 /* Engine start-up: what a followed child needs to know. */
 void hm_follow_configure(const char *follow, const char *boot_dir, const char *results_dir,

@@ -67,6 +67,12 @@ typedef struct {
     uint32_t oom_node;      /* its stack (engine node), HM_NONE if unknown */
     bool python_hooks_late; /* PYTHONMALLOC replaced the hooks; put back at start-up */
     const struct hm_timeline_data *timeline; /* memory over time, GC runs, phases */
+    /* Libraries' own allocators (run/allocators.h): ARROW_DEFAULT_MEMORY_POOL
+     * as the environment has it, what heapmark run did to it ("set", "kept",
+     * "caller", ""), and which such libraries were loaded ("pyarrow,polars"). */
+    const char *arrow_pool;
+    const char *allocators;
+    const char *own_allocators;
 } hm_run_info;
 
 struct hm_capture;

@@ -625,6 +625,9 @@ static bool insert_meta(writer *w, const hm_run_info *info)
         {"gc_collections", 1, NULL, info->timeline ? info->timeline->gc_collections : 0, 0},
         {"gc_seconds", 2, NULL, 0, info->timeline ? info->timeline->gc_seconds : 0},
         {"phases_dropped", 1, NULL, info->timeline ? info->timeline->phases_dropped : 0, 0},
+        {"arrow_memory_pool", 0, info->arrow_pool, 0, 0},
+        {"allocators", 0, info->allocators, 0, 0},
+        {"own_allocators", 0, info->own_allocators, 0, 0},
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         sqlite3_bind_text(st, 1, rows[i].key, -1, SQLITE_STATIC);

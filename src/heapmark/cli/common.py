@@ -44,6 +44,10 @@ heapmark run options:
   --native              record the C/C++ call stack of each recorded allocation
                         too, under the Python line that called into native
                         code (needs libunwind8 and libdw1)
+  --keep-allocators     keep pyarrow's own memory pool (jemalloc or mimalloc,
+                        seen only by its mmaps) instead of setting
+                        ARROW_DEFAULT_MEMORY_POOL=system (heapmark's default
+                        unless the variable is set already)
   --top N               lines in the summary printed at exit (default 5)
   --html-min-bytes SIZE report.html folds call-tree nodes smaller than SIZE
                         (bytes, 64K, or a share of each snapshot such as 0.1%)

@@ -68,6 +68,7 @@ OPTIONS = (
     (("--no-kinds",), "kinds", FLAG, 0.0),
     (("--kinds-time",), "kinds", VALUE, parse_kinds_time),
     (("--native",), "native", FLAG, True),
+    (("--keep-allocators",), "keep_allocators", FLAG, True),
     (("-q", "--quiet"), "quiet", FLAG, True),
 )
 
@@ -85,7 +86,13 @@ DEFAULTS = {
     "html_min": (-1, -1.0),
     "kinds": 10.0,
     "native": False,
+    "keep_allocators": False,
 }
+
+# pyarrow's documented switch from its own pool (mimalloc or jemalloc, whose
+# arenas heapmark sees only as mmaps of up to 1 GiB) to malloc, which heapmark
+# sees block by block: docs/performance.md, "Libraries with their own allocators".
+ARROW_POOL = "ARROW_DEFAULT_MEMORY_POOL"
 
 
 def parse_run(args):
@@ -171,6 +178,13 @@ def child_environment(opts, profile_template, command):
     env[env_name("TIMELINE_MS")] = str(opts["timeline"])
     env[env_name("KINDS")] = repr(opts["kinds"])
     env[env_name("NATIVE")] = "1" if opts["native"] else "0"
+    if ARROW_POOL in env:
+        env[env_name("ALLOCATORS")] = "caller"
+    elif opts["keep_allocators"]:
+        env[env_name("ALLOCATORS")] = "kept"
+    else:
+        env[ARROW_POOL] = "system"
+        env[env_name("ALLOCATORS")] = "set"
     env[env_name("COMMAND")] = command
     return env
 
