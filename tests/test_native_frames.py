@@ -137,3 +137,20 @@ def test_a_pool_threads_work_is_credited_to_the_waiting_call(workdir, native_ext
         if "native_chain.py:%d)" % import_line in stack
     )
     assert started < 1024 * 1024
+
+
+def test_cxx_frames_are_demangled(workdir, native_ext):
+    """hmnative's C++ part allocates with new[]: libstdc++'s operator new is
+    named as C++ names it, though libstdc++ is only in the extension's scope."""
+    truth, _, out = profile_program(
+        workdir, native_ext, "native_apis", True, extra_args=["--native"]
+    )
+    line = truth["apis"]["cxx_new"]
+    tails = [
+        native_tail(stack, "native_apis.py:%d)" % line)
+        for stack in folded_lines(out / "peak.folded")
+        if "native_apis.py:%d)" % line in stack
+    ]
+    assert any(
+        tail and tail[-2:] == ["hm_cxx_new", "operator new(unsigned long)"] for tail in tails
+    ), tails

@@ -39,8 +39,11 @@ void hm_frame_label(hm_buf *b, const hm_profile *p, uint32_t frame, bool short_p
         hm_buf_puts(b, f->function);
         return;
     }
-    hm_buf_printf(b, "%s (%s:%d)", f->function, short_path ? hm_short_path(p, f->file) : f->file,
-                  f->line);
+    const char *file = short_path ? hm_short_path(p, f->file) : f->file;
+    if (f->library && f->line == 0) /* a native frame without line tables: its object */
+        hm_buf_printf(b, "%s (%s)", f->function, file);
+    else
+        hm_buf_printf(b, "%s (%s:%d)", f->function, file, f->line);
 }
 
 void hm_frame_label_fit(hm_buf *b, const hm_profile *p, uint32_t frame, size_t width)
@@ -57,7 +60,10 @@ void hm_frame_label_fit(hm_buf *b, const hm_profile *p, uint32_t frame, size_t w
     /* The path gives way first, keeping its end (the file name); then the
      * function, so that the line number always shows. */
     char line[32];
-    snprintf(line, sizeof line, ":%d)", f->line);
+    if (f->library && f->line == 0)
+        snprintf(line, sizeof line, ")");
+    else
+        snprintf(line, sizeof line, ":%d)", f->line);
     const char *path = hm_short_path(p, f->file);
     size_t fixed = 2 + strlen(line), function = hm_text_width(f->function);
     size_t path_room = hm_text_width(path) < 16 ? hm_text_width(path) : 16;

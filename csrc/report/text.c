@@ -276,8 +276,11 @@ bool hm_report_text(const hm_profile *p, const char *path, char *err, size_t err
         hm_kinds_table(&b, p, walk, TOP_LINES, 0);
     }
     advice_section(&b, p, "\nWhat to change: predicted savings, computed from this profile\n\n");
-    hm_buf_puts(&b, "\nTop allocation sites at the peak: the innermost Python frame, "
-                    "library code included\n\n");
+    hm_buf_puts(&b, hm_profile_meta_int(p, "native_stacks")
+                        ? "\nTop allocation sites at the peak: the innermost frame, library and C "
+                          "code included (--native)\n\n"
+                        : "\nTop allocation sites at the peak: the innermost Python frame, "
+                          "library code included\n\n");
     top_lines_table(&b, p, HM_SNAP_PEAK, HM_BY_INNERMOST, TOP_LINES);
     hm_buf_puts(&b, "\nTop stacks at the peak\n\n");
     top_stacks(&b, p, HM_SNAP_PEAK, TOP_STACKS);

@@ -93,9 +93,6 @@ static bool load_libdw(void)
         return false;
     dw.callbacks.find_elf = (__typeof__(dw.callbacks.find_elf))find_elf;
     dw.callbacks.find_debuginfo = (__typeof__(dw.callbacks.find_debuginfo))find_debuginfo;
-    /* C++ names, when the program has libstdc++ loaded. */
-    demangle =
-        (char *(*)(const char *, char *, size_t *, int *))hm_lookup(RTLD_DEFAULT, "__cxa_demangle");
     dw.loaded = true;
     return true;
 }
@@ -184,9 +181,11 @@ static const native_name *cached(Dwfl **session, bool *opened, uintptr_t ip)
         return &names[i];
     if (!*opened) {
         *opened = true;
-        /* C++ names, when the program has libstdc++ loaded. */
-        demangle = (char *(*)(const char *, char *, size_t *, int *))hm_lookup(RTLD_DEFAULT,
-                                                                               "__cxa_demangle");
+        /* C++ names, when the program has libstdc++ loaded (often only in
+         * an extension's local scope, so asked by name). */
+        void *cxx = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_NOLOAD);
+        demangle = (char *(*)(const char *, char *, size_t *, int *))hm_lookup(
+            cxx ? cxx : RTLD_DEFAULT, "__cxa_demangle");
 #if HAVE_LIBDWFL
         if (load_libdw()) {
             *session = dw.begin(&dw.callbacks);
