@@ -16,6 +16,7 @@
  * Forwarding goes to glibc's __libc_* entry points, which need no dlsym and
  * work before any constructor ran; mmap and friends go to the next
  * definition (dlsym RTLD_NEXT) or, before that is known, the system call.
+ * What each path counts, and why, is docs/native-memory.md.
  */
 #include "hotpath/malloc_hooks.h"
 #include "hotpath/call_tree.h"
@@ -27,12 +28,15 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <errno.h>
+#include <linux/magic.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 extern void *__libc_malloc(size_t);
@@ -42,10 +46,12 @@ extern void __libc_free(void *);
 extern void *__libc_memalign(size_t, size_t);
 extern void *__libc_valloc(size_t);
 extern void *__libc_pvalloc(size_t);
+extern void *__sbrk(intptr_t);
 
 typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
 typedef int (*munmap_fn)(void *, size_t);
 typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
+typedef int (*brk_fn)(void *);
 typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
 /* glibc's own __libc_memalign: a sanitizer runtime interposes the global
@@ -60,6 +66,7 @@ static HM_FAST_PATH void *aligned(size_t alignment, size_t size)
 static mmap_fn real_mmap;
 static munmap_fn real_munmap;
 static mremap_fn real_mremap;
+static brk_fn real_brk;
 static pthread_create_fn real_pthread_create;
 
 void hm_hooks_resolve_from_libc(void)
@@ -70,6 +77,7 @@ void hm_hooks_resolve_from_libc(void)
     real_mmap = (mmap_fn)dlsym(libc, "mmap");
     real_munmap = (munmap_fn)dlsym(libc, "munmap");
     real_mremap = (mremap_fn)dlsym(libc, "mremap");
+    real_brk = (brk_fn)dlsym(libc, "brk");
     libc_memalign = (void *(*)(size_t, size_t))dlsym(libc, "__libc_memalign");
     /* glibc before 2.34 keeps it in libpthread: the global definition. */
     real_pthread_create = (pthread_create_fn)dlsym(libc, "pthread_create");
@@ -82,6 +90,7 @@ void hm_hooks_resolve(void)
     real_mmap = (mmap_fn)dlsym(RTLD_NEXT, "mmap");
     real_munmap = (munmap_fn)dlsym(RTLD_NEXT, "munmap");
     real_mremap = (mremap_fn)dlsym(RTLD_NEXT, "mremap");
+    real_brk = (brk_fn)dlsym(RTLD_NEXT, "brk");
     real_pthread_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
     void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
     if (libc)
@@ -351,6 +360,39 @@ static HM_FAST_PATH bool tracked_mapping(int prot, int flags)
     return (flags & MAP_ANONYMOUS) && prot != PROT_NONE;
 }
 
+/* Whether fd is a regular file whose pages are RAM and nothing else: tmpfs
+ * (memfd_create, shm_open and /dev/shm, a tmpfs /tmp), hugetlbfs, ramfs.
+ * A device node (/dev/zero, a GPU's or a frame buffer's) lives on devtmpfs
+ * but maps the device, hence the regular-file check.  Two system calls: only
+ * a writable shared mapping of a file comes here, which is rare; errno is
+ * the program's and stays as mmap left it. */
+static __attribute__((noinline)) bool file_in_memory(int fd)
+{
+    int saved_errno = errno;
+    struct stat st;
+    struct statfs fs;
+    bool in_memory =
+        syscall(SYS_fstat, fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        syscall(SYS_fstatfs, fd, &fs) == 0 &&
+        (fs.f_type == TMPFS_MAGIC || fs.f_type == HUGETLBFS_MAGIC || fs.f_type == RAMFS_MAGIC);
+    errno = saved_errno;
+    return in_memory;
+}
+
+/* A writable MAP_SHARED mapping of a file in memory is counted at its length,
+ * as an anonymous mapping is: it is memory the program works in (the kernel
+ * backs MAP_SHARED | MAP_ANONYMOUS with the same shmem files).  Each mapping
+ * counts, so the same memfd mapped twice writable counts twice.  Not counted:
+ * read-only views (the memory is the file's, filled by whoever wrote it),
+ * mappings of files on disk (page cache the kernel writes back and drops),
+ * and MAP_PRIVATE file mappings (what they hold is the pages the program
+ * wrote since, which only the kernel knows). */
+static HM_FAST_PATH bool shared_memory_mapping(int prot, int flags, int fd)
+{
+    return fd >= 0 && !(flags & MAP_ANONYMOUS) && (flags & MAP_TYPE) != MAP_PRIVATE &&
+           (prot & PROT_WRITE) && file_in_memory(fd);
+}
+
 static HM_FAST_PATH void *call_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     if (real_mmap)
@@ -376,7 +418,8 @@ HM_EXPORT HM_FAST_PATH void *mmap(void *addr, size_t len, int prot, int flags, i
     void *p = call_mmap(addr, len, prot, flags, fd, off);
     if (p == MAP_FAILED && tracked_mapping(prot, flags))
         on_failure(len);
-    if (p != MAP_FAILED && tracked_mapping(prot, flags))
+    if (p != MAP_FAILED &&
+        (tracked_mapping(prot, flags) || HM_UNLIKELY(shared_memory_mapping(prot, flags, fd))))
         hm_record_map((uintptr_t)p, PAGE_ROUND(len));
     return p;
 }
@@ -416,6 +459,51 @@ HM_EXPORT HM_FAST_PATH void *mremap(void *old, size_t old_len, size_t new_len, i
     if (hm_record_unmap((uintptr_t)old, PAGE_ROUND(old_len)) > 0)
         hm_record_map((uintptr_t)p, PAGE_ROUND(new_len));
     return p;
+}
+
+/* ---- the program break ------------------------------------------------- */
+
+/* Moving the break is counted as mapping or unmapping the bytes it moved
+ * over, at the caller's stack: growth is memory the program asked the kernel
+ * for, as with an anonymous mmap.  Only the program's own calls arrive here:
+ * glibc's malloc grows and trims its main heap through an internal __sbrk
+ * call that no interposed name sees, and those blocks are counted as
+ * malloc's.  A shrink takes off only ranges heapmark counted (hm_maps), so
+ * the break coming down over older memory changes nothing. */
+static HM_FAST_PATH void break_moved(uintptr_t old_end, uintptr_t new_end)
+{
+    if (new_end > old_end)
+        hm_record_map(old_end, new_end - old_end);
+    else if (new_end < old_end)
+        hm_record_unmap(new_end, old_end - new_end);
+}
+
+/* glibc's __sbrk is exported, as __libc_malloc is: no dlsym, and it works
+ * before any constructor ran. */
+HM_EXPORT HM_FAST_PATH void *sbrk(intptr_t increment)
+{
+    void *old = __sbrk(increment);
+    if (old != (void *)-1 && increment != 0 && mmap_is_ours())
+        break_moved((uintptr_t)old, (uintptr_t)old + (uintptr_t)increment);
+    return old;
+}
+
+HM_EXPORT HM_FAST_PATH int brk(void *end)
+{
+    void *old = __sbrk(0);
+    int rc;
+    if (real_brk) {
+        rc = real_brk(end);
+    } else {
+        /* Before the real brk is known: glibc's sbrk is brk from the current
+         * break, and keeps its record of the break (__curbrk) as brk does. */
+        rc = old == (void *)-1 || __sbrk((intptr_t)((uintptr_t)end - (uintptr_t)old)) == (void *)-1
+                 ? -1
+                 : 0;
+    }
+    if (rc == 0 && old != (void *)-1 && mmap_is_ours())
+        break_moved((uintptr_t)old, (uintptr_t)end);
+    return rc;
 }
 
 /* ---- threads ----------------------------------------------------------- */
@@ -497,6 +585,8 @@ HIDDEN_ALIAS(mmap)
 HIDDEN_ALIAS(mmap64)
 HIDDEN_ALIAS(munmap)
 HIDDEN_ALIAS(mremap)
+HIDDEN_ALIAS(sbrk)
+HIDDEN_ALIAS(brk)
 HIDDEN_ALIAS(pthread_create)
 #undef HIDDEN_ALIAS
 
@@ -505,10 +595,11 @@ HIDDEN_ALIAS(pthread_create)
 #        name, (void *)hm_hook_##name \
     }
 const hm_hook_entry hm_native_hooks[] = {
-    ENTRY(malloc), ENTRY(calloc),   ENTRY(realloc),        ENTRY(reallocarray),
-    ENTRY(free),   ENTRY(memalign), ENTRY(aligned_alloc),  ENTRY(posix_memalign),
-    ENTRY(valloc), ENTRY(pvalloc),  ENTRY(mmap),           ENTRY(mmap64),
-    ENTRY(munmap), ENTRY(mremap),   ENTRY(pthread_create),
+    ENTRY(malloc),         ENTRY(calloc),   ENTRY(realloc),       ENTRY(reallocarray),
+    ENTRY(free),           ENTRY(memalign), ENTRY(aligned_alloc), ENTRY(posix_memalign),
+    ENTRY(valloc),         ENTRY(pvalloc),  ENTRY(mmap),          ENTRY(mmap64),
+    ENTRY(munmap),         ENTRY(mremap),   ENTRY(sbrk),          ENTRY(brk),
+    ENTRY(pthread_create),
 };
 #undef ENTRY
 const size_t hm_native_hook_count = HM_ARRAY_LEN(hm_native_hooks);

@@ -52,6 +52,9 @@ typedef struct {
 
 static target targets[MAX_TARGETS];
 static size_t ntargets;
+/* The first letters of the targets' names: most imported names start with
+ * none of them and are passed over without a comparison. */
+static bool first_letters[256];
 static char own_path[4096];
 static saved_slot *saved;
 static size_t nsaved, saved_cap;
@@ -79,6 +82,7 @@ static void add_target(void *libc, const char *name, void *hook)
     void *real = libc ? dlsym(libc, name) : NULL;
     void *global = dlsym(RTLD_DEFAULT, name);
     targets[ntargets++] = (target){name, hook, real ? real : global, global};
+    first_letters[(unsigned char)name[0]] = true;
 }
 
 /* The names, resolved once (outside any pass: see the header comment). */
@@ -208,8 +212,7 @@ static void visit_relocations(pass_state *ps, const struct dl_phdr_info *info,
         if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT)
             continue;
         const char *name = strtab + symtab[ELF64_R_SYM(rela[i].r_info)].st_name;
-        if (name[0] != 'm' && name[0] != 'c' && name[0] != 'r' && name[0] != 'f' &&
-            name[0] != 'a' && name[0] != 'p' && name[0] != 'v' && name[0] != 'd')
+        if (!first_letters[(unsigned char)name[0]])
             continue;
         const target *t = target_named(name);
         if (t && t->real)
