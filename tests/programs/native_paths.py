@@ -83,8 +83,8 @@ def main(out):
     peak = {line: bytes for line, bytes in counted.items() if bytes}
     not_counted = [line for line, bytes in counted.items() if not bytes]
     apis = {api: line for api, (h, line) in held.items()}
-    apis.update(scattered=scattered_line, python_memfd=py_memfd_line, python_shm=py_shm_line,
-                python_private=py_private_line)
+    apis.update(sbrk_gone=gone_line, scattered=scattered_line, python_memfd=py_memfd_line,
+                python_shm=py_shm_line, python_private=py_private_line)
 
     # The break comes down last in, first out, and only if glibc's malloc
     # did not move it up since.
