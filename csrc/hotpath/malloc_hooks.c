@@ -51,7 +51,6 @@ extern void *__sbrk(intptr_t);
 typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
 typedef int (*munmap_fn)(void *, size_t);
 typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
-typedef int (*brk_fn)(void *);
 typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
 /* glibc's own __libc_memalign: a sanitizer runtime interposes the global
@@ -66,7 +65,6 @@ static HM_FAST_PATH void *aligned(size_t alignment, size_t size)
 static mmap_fn real_mmap;
 static munmap_fn real_munmap;
 static mremap_fn real_mremap;
-static brk_fn real_brk;
 static pthread_create_fn real_pthread_create;
 
 void hm_hooks_resolve_from_libc(void)
@@ -77,7 +75,6 @@ void hm_hooks_resolve_from_libc(void)
     real_mmap = (mmap_fn)dlsym(libc, "mmap");
     real_munmap = (munmap_fn)dlsym(libc, "munmap");
     real_mremap = (mremap_fn)dlsym(libc, "mremap");
-    real_brk = (brk_fn)dlsym(libc, "brk");
     libc_memalign = (void *(*)(size_t, size_t))dlsym(libc, "__libc_memalign");
     /* glibc before 2.34 keeps it in libpthread: the global definition. */
     real_pthread_create = (pthread_create_fn)dlsym(libc, "pthread_create");
@@ -90,7 +87,6 @@ void hm_hooks_resolve(void)
     real_mmap = (mmap_fn)dlsym(RTLD_NEXT, "mmap");
     real_munmap = (munmap_fn)dlsym(RTLD_NEXT, "munmap");
     real_mremap = (mremap_fn)dlsym(RTLD_NEXT, "mremap");
-    real_brk = (brk_fn)dlsym(RTLD_NEXT, "brk");
     real_pthread_create = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
     void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
     if (libc)
@@ -479,7 +475,9 @@ static HM_FAST_PATH void break_moved(uintptr_t old_end, uintptr_t new_end)
 }
 
 /* glibc's __sbrk is exported, as __libc_malloc is: no dlsym, and it works
- * before any constructor ran. */
+ * before any constructor ran.  brk goes through it too: glibc's brk is only
+ * reachable by a lookup, and sbrk by the difference is the same call (it
+ * keeps glibc's record of the break, __curbrk, as brk does). */
 HM_EXPORT HM_FAST_PATH void *sbrk(intptr_t increment)
 {
     void *old = __sbrk(increment);
@@ -491,19 +489,11 @@ HM_EXPORT HM_FAST_PATH void *sbrk(intptr_t increment)
 HM_EXPORT HM_FAST_PATH int brk(void *end)
 {
     void *old = __sbrk(0);
-    int rc;
-    if (real_brk) {
-        rc = real_brk(end);
-    } else {
-        /* Before the real brk is known: glibc's sbrk is brk from the current
-         * break, and keeps its record of the break (__curbrk) as brk does. */
-        rc = old == (void *)-1 || __sbrk((intptr_t)((uintptr_t)end - (uintptr_t)old)) == (void *)-1
-                 ? -1
-                 : 0;
-    }
-    if (rc == 0 && old != (void *)-1 && mmap_is_ours())
+    if (old == (void *)-1 || __sbrk((intptr_t)((uintptr_t)end - (uintptr_t)old)) == (void *)-1)
+        return -1;
+    if (mmap_is_ours())
         break_moved((uintptr_t)old, (uintptr_t)end);
-    return rc;
+    return 0;
 }
 
 /* ---- threads ----------------------------------------------------------- */
