@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from statistics import median
 
 from docs_section import write_section
 
@@ -110,12 +111,6 @@ def timed(cmd, cwd):
     started = time.perf_counter()
     subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started
-
-
-def median(values):
-    v = sorted(values)
-    n = len(v)
-    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 
 
 def wall_clock(args, scratch):

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from statistics import median
 
 from docs_section import write_section
 
@@ -49,12 +50,6 @@ CONFIGS = {
 
 def say(message):
     sys.stderr.write("bench kinds: %s\n" % message)
-
-
-def median(values):
-    v = sorted(values)
-    n = len(v)
-    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 
 
 def timed(cmd, cwd, env):

@@ -195,3 +195,24 @@ def test_code_objects_freed_and_reused(tmp_path, exact):
         i = int(function[2:])
         assert file == "<gen-%d>" % i, (function, file)
         assert 100_000 + i <= size <= 100_000 + i + slack
+
+
+@pytest.mark.parametrize("exact", MODES)
+def test_native_paths(workdir, native_ext, exact):
+    """The program break, shared memory, file mappings and malloc_trim
+    (docs/native-memory.md): each counted line at its bytes, in both modes
+    (all but the heap blocks are mappings, recorded exactly in either), and
+    the lines heapmark does not count at nothing."""
+    truth, report, out = profile_program(workdir, native_ext, "native_paths", exact)
+    apis = truth["apis"]
+    for line, expected in truth["peak"].items():
+        got = line_bytes(report, "native_paths.py", line)
+        assert_close(got, expected, tolerance(exact), "%s at line %s" % (apis[line], line))
+    for line in truth["not_counted"] + truth["freed_before_peak"]:
+        assert line_bytes(report, "native_paths.py", line) < freed(exact), apis[str(line)]
+    for line, expected in truth["end"].items():
+        got = folded_bytes_at(out / "end.folded", "native_paths.py", int(line))
+        assert_close(got, expected, tolerance(exact), "end: %s at line %s" % (apis[line], line))
+    for line in truth["released"]:
+        assert folded_bytes_at(out / "end.folded", "native_paths.py", line) < freed(exact)
+        assert folded_bytes_at(out / "peak.folded", "native_paths.py", line) > 0

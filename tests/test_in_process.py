@@ -135,6 +135,25 @@ def test_spans_restart_from_zero_and_stop_puts_everything_back(tmp_path):
     assert err == ""
 
 
+def test_in_process_counts_the_break_and_shared_memory(tmp_path, native_ext):
+    """hmnative, loaded before the start, moves the break and maps a memfd:
+    its sbrk, brk and mmap slots point at the hooks for the span."""
+    code = textwrap.dedent(
+        """
+        import json, heapmark, hmnative as n
+        MB = 1 << 20
+        with heapmark.track("span", exact=True, reports=False) as t:
+            held = [n.alloc(api, size * MB) for api, size in (("sbrk", 30), ("brk", 10),
+                                                              ("memfd", 20))]
+        print(json.dumps({"end": t.end_bytes, "held": sum(n.usable(h) for h in held)}))
+        """
+    )
+    _, stdout, _ = python(code, tmp_path, native_ext)
+    out = json.loads(stdout)
+    assert out["held"] == 60 * MB
+    assert out["held"] <= out["end"] <= out["held"] + MB, out
+
+
 def test_bad_use_raises_heapmarks_own_error(tmp_path):
     (tmp_path / "a-file").write_text("")
     code = textwrap.dedent(

@@ -16,6 +16,7 @@
  * Forwarding goes to glibc's __libc_* entry points, which need no dlsym and
  * work before any constructor ran; mmap and friends go to the next
  * definition (dlsym RTLD_NEXT) or, before that is known, the system call.
+ * What each path counts, and why, is docs/native-memory.md.
  */
 #include "hotpath/malloc_hooks.h"
 #include "hotpath/call_tree.h"
@@ -30,12 +31,15 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <errno.h>
+#include <linux/magic.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 extern void *__libc_malloc(size_t);
@@ -45,6 +49,7 @@ extern void __libc_free(void *);
 extern void *__libc_memalign(size_t, size_t);
 extern void *__libc_valloc(size_t);
 extern void *__libc_pvalloc(size_t);
+extern void *__sbrk(intptr_t);
 
 typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
 typedef int (*munmap_fn)(void *, size_t);
@@ -354,6 +359,39 @@ static HM_FAST_PATH bool tracked_mapping(int prot, int flags)
     return (flags & MAP_ANONYMOUS) && prot != PROT_NONE;
 }
 
+/* Whether fd is a regular file whose pages are RAM and nothing else: tmpfs
+ * (memfd_create, shm_open and /dev/shm, a tmpfs /tmp), hugetlbfs, ramfs.
+ * A device node (/dev/zero, a GPU's or a frame buffer's) lives on devtmpfs
+ * but maps the device, hence the regular-file check.  Two system calls: only
+ * a writable shared mapping of a file comes here, which is rare; errno is
+ * the program's and stays as mmap left it. */
+static __attribute__((noinline)) bool file_in_memory(int fd)
+{
+    int saved_errno = errno;
+    struct stat st;
+    struct statfs fs;
+    bool in_memory =
+        syscall(SYS_fstat, fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        syscall(SYS_fstatfs, fd, &fs) == 0 &&
+        (fs.f_type == TMPFS_MAGIC || fs.f_type == HUGETLBFS_MAGIC || fs.f_type == RAMFS_MAGIC);
+    errno = saved_errno;
+    return in_memory;
+}
+
+/* A writable MAP_SHARED mapping of a file in memory is counted at its length,
+ * as an anonymous mapping is: it is memory the program works in (the kernel
+ * backs MAP_SHARED | MAP_ANONYMOUS with the same shmem files).  Each mapping
+ * counts, so the same memfd mapped twice writable counts twice.  Not counted:
+ * read-only views (the memory is the file's, filled by whoever wrote it),
+ * mappings of files on disk (page cache the kernel writes back and drops),
+ * and MAP_PRIVATE file mappings (what they hold is the pages the program
+ * wrote since, which only the kernel knows). */
+static HM_FAST_PATH bool shared_memory_mapping(int prot, int flags, int fd)
+{
+    return fd >= 0 && !(flags & MAP_ANONYMOUS) && (flags & MAP_TYPE) != MAP_PRIVATE &&
+           (prot & PROT_WRITE) && file_in_memory(fd);
+}
+
 static HM_FAST_PATH void *call_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     if (real_mmap)
@@ -379,7 +417,8 @@ HM_EXPORT HM_FAST_PATH void *mmap(void *addr, size_t len, int prot, int flags, i
     void *p = call_mmap(addr, len, prot, flags, fd, off);
     if (p == MAP_FAILED && tracked_mapping(prot, flags))
         on_failure(len);
-    if (p != MAP_FAILED && tracked_mapping(prot, flags))
+    if (p != MAP_FAILED &&
+        (tracked_mapping(prot, flags) || HM_UNLIKELY(shared_memory_mapping(prot, flags, fd))))
         hm_record_map((uintptr_t)p, PAGE_ROUND(len));
     return p;
 }
@@ -419,6 +458,45 @@ HM_EXPORT HM_FAST_PATH void *mremap(void *old, size_t old_len, size_t new_len, i
     if (hm_record_unmap((uintptr_t)old, PAGE_ROUND(old_len)) > 0)
         hm_record_map((uintptr_t)p, PAGE_ROUND(new_len));
     return p;
+}
+
+/* ---- the program break ------------------------------------------------- */
+
+/* Moving the break is counted as mapping or unmapping the bytes it moved
+ * over, at the caller's stack: growth is memory the program asked the kernel
+ * for, as with an anonymous mmap.  Only the program's own calls arrive here:
+ * glibc's malloc grows and trims its main heap through an internal __sbrk
+ * call that no interposed name sees, and those blocks are counted as
+ * malloc's.  A shrink takes off only ranges heapmark counted (hm_maps), so
+ * the break coming down over older memory changes nothing. */
+static HM_FAST_PATH void break_moved(uintptr_t old_end, uintptr_t new_end)
+{
+    if (new_end > old_end)
+        hm_record_map(old_end, new_end - old_end);
+    else if (new_end < old_end)
+        hm_record_unmap(new_end, old_end - new_end);
+}
+
+/* glibc's __sbrk is exported, as __libc_malloc is: no dlsym, and it works
+ * before any constructor ran.  brk goes through it too: glibc's brk is only
+ * reachable by a lookup, and sbrk by the difference is the same call (it
+ * keeps glibc's record of the break, __curbrk, as brk does). */
+HM_EXPORT HM_FAST_PATH void *sbrk(intptr_t increment)
+{
+    void *old = __sbrk(increment);
+    if (old != (void *)-1 && increment != 0 && mmap_is_ours())
+        break_moved((uintptr_t)old, (uintptr_t)old + (uintptr_t)increment);
+    return old;
+}
+
+HM_EXPORT HM_FAST_PATH int brk(void *end)
+{
+    void *old = __sbrk(0);
+    if (old == (void *)-1 || __sbrk((intptr_t)((uintptr_t)end - (uintptr_t)old)) == (void *)-1)
+        return -1;
+    if (mmap_is_ours())
+        break_moved((uintptr_t)old, (uintptr_t)end);
+    return 0;
 }
 
 /* ---- threads ----------------------------------------------------------- */
@@ -501,6 +579,8 @@ HIDDEN_ALIAS(mmap)
 HIDDEN_ALIAS(mmap64)
 HIDDEN_ALIAS(munmap)
 HIDDEN_ALIAS(mremap)
+HIDDEN_ALIAS(sbrk)
+HIDDEN_ALIAS(brk)
 HIDDEN_ALIAS(pthread_create)
 #undef HIDDEN_ALIAS
 
@@ -509,10 +589,11 @@ HIDDEN_ALIAS(pthread_create)
 #        name, (void *)hm_hook_##name \
     }
 const hm_hook_entry hm_native_hooks[] = {
-    ENTRY(malloc), ENTRY(calloc),   ENTRY(realloc),        ENTRY(reallocarray),
-    ENTRY(free),   ENTRY(memalign), ENTRY(aligned_alloc),  ENTRY(posix_memalign),
-    ENTRY(valloc), ENTRY(pvalloc),  ENTRY(mmap),           ENTRY(mmap64),
-    ENTRY(munmap), ENTRY(mremap),   ENTRY(pthread_create),
+    ENTRY(malloc),         ENTRY(calloc),   ENTRY(realloc),       ENTRY(reallocarray),
+    ENTRY(free),           ENTRY(memalign), ENTRY(aligned_alloc), ENTRY(posix_memalign),
+    ENTRY(valloc),         ENTRY(pvalloc),  ENTRY(mmap),          ENTRY(mmap64),
+    ENTRY(munmap),         ENTRY(mremap),   ENTRY(sbrk),          ENTRY(brk),
+    ENTRY(pthread_create),
 };
 #undef ENTRY
 const size_t hm_native_hook_count = HM_ARRAY_LEN(hm_native_hooks);

@@ -81,23 +81,11 @@ void *hm_dl_substitute(const char *name, void *found)
 }
 
 /* Whether a lookup of `name` is answered from here (its result may be
- * replaced); any other lookup goes to the loader as the caller made it.
- * The first letters reject most lookups (PyInit_*, a library's API). */
+ * replaced); any other lookup goes to the loader as the caller made it. */
 static bool hooked_name(const char *name)
 {
     if (!name)
         return false;
-    switch (name[0]) {
-    case 'm':
-    case 'c':
-    case 'r':
-    case 'f':
-    case 'a':
-    case 'p':
-    case 'v':
-    case '_': break;
-    default: return false;
-    }
     if (hook_named(name))
         return true;
     for (size_t i = 0; i < HM_ARRAY_LEN(aliases); i++)

@@ -40,7 +40,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define MAX_TARGETS 24
+#define MAX_TARGETS 32
 #define PAGE ((uintptr_t)4096)
 
 typedef struct {
@@ -57,6 +57,9 @@ typedef struct {
 
 static target targets[MAX_TARGETS];
 static size_t ntargets;
+/* The first letters of the targets' names: most imported names start with
+ * none of them and are passed over without a comparison. */
+static bool first_letters[256];
 static char own_path[4096];
 static saved_slot *saved;
 static size_t nsaved, saved_cap;
@@ -87,6 +90,7 @@ static void add_target(void *libc, const char *name, void *hook)
     void *real = libc ? hm_lookup(libc, name) : NULL;
     void *global = hm_lookup(RTLD_DEFAULT, name);
     targets[ntargets++] = (target){name, hook, real ? real : global, global};
+    first_letters[(unsigned char)name[0]] = true;
 }
 
 /* The names, resolved once (outside any pass: see the header comment). */
@@ -232,7 +236,7 @@ static void visit_relocations(pass_state *ps, const struct dl_phdr_info *info,
         if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT)
             continue;
         const char *name = strtab + symtab[ELF64_R_SYM(rela[i].r_info)].st_name;
-        if (!strchr("mcrfapvdP", name[0]) || !name[0])
+        if (!first_letters[(unsigned char)name[0]])
             continue;
         const target *t = target_named(name);
         if (t && t->real)
