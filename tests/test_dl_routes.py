@@ -46,3 +46,14 @@ def test_lookups_of_other_names_keep_the_callers_answer(workdir, native_ext):
     truth, _, _ = profile_program(workdir, native_ext, "dl_routes", False)
     assert truth["next_finds_dependency"] == 1
     assert truth["opens_by_runpath"] == 1
+
+
+@pytest.mark.parametrize("exact", MODES)
+def test_extensions_around_the_preload(workdir, native_ext, exact):
+    """A C extension that takes malloc by dlsym(RTLD_NEXT), and one imported
+    with RTLD_DEEPBIND (sys.setdlopenflags): both credited at their lines."""
+    truth, report, _ = profile_program(workdir, native_ext, "dl_extensions", exact)
+    tolerance = EXACT_TOLERANCE if exact else SAMPLED_TOLERANCE
+    for name, line in truth["lines"].items():
+        got = line_bytes(report, "dl_extensions.py", line)
+        assert_close(got, truth["peak"][str(line)], tolerance, "%s at line %d" % (name, line))

@@ -39,13 +39,13 @@ typedef struct {
 /* From K_FIRST_MAPPED on, a handle is a range released with munmap; the
  * break kinds are released by moving the break back down. */
 enum { K_MALLOC, K_CALLOC, K_REALLOC, K_REALLOCARRAY, K_POSIX_MEMALIGN, K_ALIGNED_ALLOC,
-       K_MEMALIGN, K_VALLOC, K_PVALLOC, K_CXX_NEW, K_SCATTERED, K_SBRK, K_BRK, K_MMAP, K_MEMFD,
+       K_MEMALIGN, K_VALLOC, K_PVALLOC, K_CXX_NEW, K_RTLD_NEXT, K_SCATTERED, K_SBRK, K_BRK, K_MMAP, K_MEMFD,
        K_MEMFD_TWICE, K_SHM_OPEN, K_FILE_PRIVATE, K_FILE_SHARED, K_COUNT };
 #define K_FIRST_MAPPED K_MMAP
 static const char *const kind_names[K_COUNT] = {
     "malloc",        "calloc",   "realloc",      "reallocarray", "posix_memalign",
     "aligned_alloc", "memalign", "valloc",       "pvalloc",      "cxx_new",
-    "scattered",     "sbrk",     "brk",          "mmap",         "memfd",
+    "rtld_next",     "scattered", "sbrk",    "brk",          "mmap",         "memfd",
     "memfd_twice",   "shm_open", "file_private", "file_shared"};
 
 static handle_t handles[MAX_HANDLES];
@@ -204,6 +204,12 @@ static void *allocate(int kind, size_t n, size_t *counted)
     }
     case K_CXX_NEW: p = hm_cxx_new(n); break;
     case K_SCATTERED: return allocate_scattered(n);
+    case K_RTLD_NEXT: {
+        /* malloc as C code takes it around the preload: the next definition. */
+        void *(*next_malloc)(size_t) = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+        p = next_malloc ? next_malloc(n) : NULL;
+        break;
+    }
     case K_SBRK:
     case K_BRK:
         p = grow_break(kind, n);
