@@ -62,7 +62,8 @@ static int by_text(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The distinct file names of the profile's code frames, sorted; *n set. */
+/* The distinct file names of the profile's Python code frames, sorted; *n
+ * set.  Native frames' sources (--native) are not the program's lines. */
 static const char **distinct_files(const hm_profile *p, size_t *n)
 {
     const char **names = malloc((p->nframes + 1) * sizeof *names);
@@ -70,7 +71,7 @@ static const char **distinct_files(const hm_profile *p, size_t *n)
     if (!names)
         return NULL;
     for (size_t i = 0; i < p->nframes; i++)
-        if (!p->frames[i].pseudo && p->frames[i].file[0])
+        if (!p->frames[i].pseudo && !p->frames[i].library && p->frames[i].file[0])
             names[k++] = p->frames[i].file;
     qsort(names, k, sizeof *names, by_text);
     size_t u = 0;

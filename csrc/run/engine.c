@@ -313,10 +313,20 @@ __attribute__((constructor(101))) static void engine_start(void)
     }
     hm_sampler_configure(sample_rate, seed, false);
     hm_oom_configure(memory_limit, test_root, report_delay_ms);
+    /* The unwinder's own memory comes from malloc under the guard, and some
+     * of it goes back without it: the dynamic TLS block glibc allocates for
+     * libunwind in each thread on its first unwind is freed as the thread
+     * ends.  Marking the blocks the hooks count (known_blocks.h, as an
+     * in-process start does) keeps such frees out of the totals. */
     if (native_stacks) {
         char why[512];
-        if (!hm_native_unwind_start(why, sizeof why)) {
+        if (!hm_known_start()) {
+            fprintf(stderr, "heapmark: cannot map memory for --native's block marks; "
+                            "recording without native frames\n");
+            native_stacks = false;
+        } else if (!hm_native_unwind_start(why, sizeof why)) {
             fprintf(stderr, "heapmark: %s; recording without native frames\n", why);
+            hm_known_stop();
             native_stacks = false;
         }
     }
