@@ -154,3 +154,14 @@ def test_cxx_frames_are_demangled(workdir, native_ext):
     assert any(
         tail and tail[-2:] == ["hm_cxx_new", "operator new(unsigned long)"] for tail in tails
     ), tails
+
+
+def test_exact_totals_stay_exact_with_native_frames(workdir, native_ext):
+    """The unwinder's own thread-local storage is allocated under heapmark's
+    guard and freed, unguarded, as each of 18 threads ends: with --exact
+    the stacks still add up to the exact totals to the byte."""
+    _, report, out = profile_program(
+        workdir, native_ext, "many_threads", True, extra_args=["--native"]
+    )
+    assert sum(folded_lines(out / "end.folded").values()) == report["end_bytes"]
+    assert sum(folded_lines(out / "peak.folded").values()) == report["peak_bytes"]
