@@ -3,7 +3,7 @@ PYTHON ?= python3
 # For the C unit tests: each test's sources are named by a variable of its own.
 .SECONDEXPANSION:
 
-.PHONY: build test test-c test-all test-one test-asan lint format bench bench-census bench-reports bench-in-process bench-kinds bench-allocators asan clean
+.PHONY: build test test-c test-all test-one test-asan lint format bench bench-census bench-reports bench-in-process bench-kinds bench-allocators bench-pytest-plugin asan clean
 
 build:            ## compile the engine in place (src/heapmark/_heapmark*.so)
 	$(PYTHON) setup.py -q build_ext --inplace
@@ -103,6 +103,12 @@ bench-allocators: ## pyarrow's and polars' own allocators against heapmark's fig
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check numpy pyarrow polars
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
 	$(PYTHON) bench/native_allocators.py --write-docs --python $(BENCH_VENV)/bin/python
+
+bench-pytest-plugin: ## what the pytest plugin costs a real suite (more-itertools' tests); writes docs/performance.md
+	[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check pytest
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
+	$(PYTHON) bench/pytest_plugin.py --write-docs --python $(BENCH_VENV)/bin/python
 
 test-asan:        ## the suite under UBSan (engine) and ASan (reader, reports, CLI); PY=3.11 by default
 	tests/run-asan

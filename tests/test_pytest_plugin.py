@@ -15,6 +15,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 TESTS = '''
+import unittest
+
 import pytest
 
 kept = []
@@ -53,6 +55,11 @@ def test_cache_filled_by_the_warm_up():
 def test_cache_ignored():
     remember("ignored")
 
+
+class TestInAClass(unittest.TestCase):
+    @pytest.mark.limit_memory("1 MB")
+    def test_unittest_over_its_limit(self):
+        self.data = bytearray(4 << 20)
 '''
 
 
@@ -83,6 +90,7 @@ def test_limits_pass_and_fail_with_the_line_named(suite):
         "test_leaks": "FAILED",
         "test_cache_filled_by_the_warm_up": "PASSED",
         "test_cache_ignored": "PASSED",
+        "test_unittest_over_its_limit": "FAILED",
     }, result.stdout.str()
     out = result.stdout.str()
     # The peak (1M floats and their list: about 38.6 MiB), the limit, the line
@@ -100,6 +108,8 @@ def test_limits_pass_and_fail_with_the_line_named(suite):
     assert leak and 4.9 <= float(leak.group(1)) <= 5.2, out
     kept_line = line_of(written, "kept.append(bytearray")
     assert re.search(r"test_leaks \(\S*test_memory.py:%d\)" % kept_line, out), out
+    # A unittest.TestCase method's call is tracked as a function's is.
+    assert re.search(r"peaked at 4.0 MiB, above its limit of 1.0 MiB", out), out
     # Each failure names its profile, which heapmark's reports read.
     profile = re.search(r"^profile: (\S+profile.db)$", out, re.M).group(1)
     assert sqlite3.connect(profile).execute("SELECT count(*) FROM nodes").fetchone()[0] > 1
@@ -115,7 +125,7 @@ def test_heapmark_lists_the_highest_peaks_and_keeps_profiles(suite, tmp_path):
     # Highest first: the floats (38 MiB), the cache (6 MiB), the leak (5 MiB).
     assert listed[:3] == ["test_over_its_limit", "test_cache_ignored", "test_leaks"], summary
     names = sorted(os.listdir(keep))
-    assert "test_memory.py_test_over_its_limit" in names and len(names) == 5, names
+    assert "test_memory.py_test_over_its_limit" in names and len(names) == 6, names
     db = keep / "test_memory.py_test_over_its_limit" / "profile.db"
     peak = sqlite3.connect(str(db)).execute("SELECT value FROM meta WHERE key='peak_bytes'")
     assert 35 << 20 <= peak.fetchone()[0] <= 42 << 20
@@ -158,7 +168,7 @@ def test_xdist_workers_track_their_own_tests(suite):
     pytest.importorskip("xdist")
     result = suite.runpytest_subprocess("-n", "2", "--heapmark", "-p", "no:cacheprovider")
     out = result.stdout.str()
-    assert re.search(r"2 failed, 3 passed", out), out
+    assert re.search(r"3 failed, 3 passed", out), out
     summary = out.split("heapmark: the tests with the highest peaks", 1)[1]
     assert re.search(r"^\s*[\d.]+ MiB\s+test_memory.py::test_over_its_limit$", summary, re.M)
     assert "above its limit of 10.0 MiB" in out

@@ -24,9 +24,12 @@ static PyObject *py_track_start(PyObject *self, PyObject *args)
     PyObject *path_obj, *path_bytes = NULL;
     unsigned long long rate, seed;
     unsigned int checkpoint_seconds;
-    if (!PyArg_ParseTuple(args, "OKKI", &path_obj, &rate, &seed, &checkpoint_seconds) ||
+    double kinds_percent = 10.0;
+    if (!PyArg_ParseTuple(args, "OKKI|d", &path_obj, &rate, &seed, &checkpoint_seconds,
+                          &kinds_percent) ||
         !PyUnicode_FSConverter(path_obj, &path_bytes))
         return NULL;
+    hm_kind_walks_configure(kinds_percent / 100);
     hm_kind_walk_prepare();
     hm_track_config config = {PyBytes_AS_STRING(path_bytes), rate, seed, checkpoint_seconds};
     char err[1024];
@@ -75,7 +78,8 @@ static PyObject *py_track_state(PyObject *self, PyObject *unused)
 
 static PyMethodDef tracking_methods[] = {
     {"_track_start", py_track_start, METH_VARARGS,
-     "_track_start(profile_path, sample_rate, seed, checkpoint_seconds): starts tracking."},
+     "_track_start(profile_path, sample_rate, seed, checkpoint_seconds, kinds_percent=10): "
+     "starts tracking; kinds_percent: share of the span's time walks for kinds may take."},
     {"_track_stop", py_track_stop, METH_NOARGS,
      "_track_stop() -> (status, figures): stops tracking, writes the profile."},
     {"_track_state", py_track_state, METH_NOARGS,

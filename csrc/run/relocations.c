@@ -46,8 +46,9 @@
 typedef struct {
     const char *name;
     void *hook;
-    void *real;   /* glibc's own */
-    void *global; /* what the global scope binds the name to */
+    void *real;    /* glibc's own */
+    void *global;  /* what the global scope binds the name to */
+    size_t length; /* of name: most relocations are told apart without strcmp */
 } target;
 
 typedef struct {
@@ -77,8 +78,10 @@ enum { PASS_REDIRECT, PASS_RESTORE };
 
 static const target *target_named(const char *name)
 {
+    size_t length = strlen(name);
     for (size_t i = 0; i < ntargets; i++)
-        if (strcmp(targets[i].name, name) == 0)
+        if (targets[i].length == length && targets[i].name[0] == name[0] &&
+            memcmp(targets[i].name, name, length) == 0)
             return &targets[i];
     return NULL;
 }
@@ -89,7 +92,7 @@ static void add_target(void *libc, const char *name, void *hook)
         return;
     void *real = libc ? hm_lookup(libc, name) : NULL;
     void *global = hm_lookup(RTLD_DEFAULT, name);
-    targets[ntargets++] = (target){name, hook, real ? real : global, global};
+    targets[ntargets++] = (target){name, hook, real ? real : global, global, strlen(name)};
     first_letters[(unsigned char)name[0]] = true;
 }
 

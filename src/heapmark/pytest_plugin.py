@@ -130,33 +130,42 @@ class HeapmarkTests:
         self.scratch = None
 
     # -- the call ------------------------------------------------------------
+    # The span wraps the call phase (pytest_runtest_call), so it covers plain
+    # test functions and unittest.TestCase methods alike; a limit broken is
+    # reported by turning the call's report into a failure (makereport), which
+    # every pytest and pluggy version supports.
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_pyfunc_call(self, pyfuncitem):
-        limits = Limits(pyfuncitem)
+    def pytest_runtest_call(self, item):
+        limits = Limits(item)
         if not (limits.any() or self.every_test):
             yield
             return
-        original = pyfuncitem.obj
-        pyfuncitem.obj = self._tracked(pyfuncitem, original, limits)
+        import heapmark
+
+        for _ in range(limits.warmup):
+            item.runtest()
+        directory = self._directory_for(item)
+        # Kinds (what the memory is) only for a test with a limit, whose failure
+        # shows them: a walk of the heap per test would cost every test tens of
+        # milliseconds in a large process.
+        tracker = heapmark.track(directory, exact=self.exact, reports=False, kinds=limits.any())
         try:
-            yield
+            outcome = yield
         finally:
-            pyfuncitem.obj = original
+            tracker.__exit__(None, None, None)
+        if outcome.excinfo is None:
+            item._heapmark_failure = self._check(item, tracker, limits, directory)
 
-    def _tracked(self, item, function, limits):
-        def call(*args, **kwargs):
-            import heapmark
-
-            for _ in range(limits.warmup):
-                function(*args, **kwargs)
-            directory = self._directory_for(item)
-            with heapmark.track(directory, exact=self.exact, reports=False) as tracker:
-                result = function(*args, **kwargs)
-            self._check(item, tracker, limits, directory)
-            return result
-
-        return call
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        failure = getattr(item, "_heapmark_failure", None)
+        if call.when == "call" and failure:
+            report = outcome.get_result()
+            report.outcome = "failed"
+            report.longrepr = failure
+            item._heapmark_failure = None
 
     def _directory_for(self, item):
         if self.directory:
@@ -172,7 +181,7 @@ class HeapmarkTests:
                 "heapmark: this process is profiled by heapmark run: the tests' memory limits "
                 "are not checked (their spans are phases of that run)"
             )
-            return
+            return None
         top = tracker.top(TOP_LINES)
         if self.every_test:
             item.user_properties.append(
@@ -185,11 +194,9 @@ class HeapmarkTests:
             leaked, ignored = self._leaked(tracker, limits.ignore)
             if leaked > limits.leaks:
                 failure = self._leak_failure(tracker, limits, leaked, ignored)
-        keep = self.directory or failure
-        if not keep:
+        if not (self.directory or failure):
             shutil.rmtree(directory, ignore_errors=True)
-        if failure:
-            pytest.fail(failure + "\nprofile: %s" % tracker.profile, pytrace=False)
+        return failure and failure + "\nprofile: %s" % tracker.profile
 
     def _estimates(self, tracker):
         if self.exact:
@@ -237,10 +244,7 @@ class HeapmarkTests:
         for stack, value in stacks:
             if any(part in stack for part in limits.ignore) or stack.startswith("[pymalloc"):
                 continue
-            frames = _below_the_plugin(stack)
-            lines.append("  %10s  %s" % (size_text(value), frames[0]))
-            for frame in frames[1:][-3:]:
-                lines.append("              > %s" % frame)
+            lines.append("  %10s  %s" % (size_text(value), _program_frame(stack)))
             shown += 1
             if shown == TOP_LINES:
                 break
@@ -298,13 +302,17 @@ def _line_rows(top, peak):
     return rows
 
 
-def _below_the_plugin(stack):
-    """The frames of a folded stack under the plugin's own call: the test's."""
+LIBRARY_MARKERS = ("/site-packages/", "/dist-packages/", "/lib/python3", "(<frozen")
+
+
+def _program_frame(stack):
+    """The innermost frame of a folded stack in the program's own code (the
+    frame a report credits), else the innermost."""
     frames = stack.split(";")
-    for i in range(len(frames) - 1, -1, -1):
-        if "heapmark/pytest_plugin.py" in frames[i]:
-            return frames[i + 1 :] or frames[-1:]
-    return frames
+    for frame in reversed(frames):
+        if not frame.startswith("[") and not any(m in frame for m in LIBRARY_MARKERS):
+            return frame
+    return frames[-1]
 
 
 def _end_stacks(profile):

@@ -52,6 +52,18 @@ def _parse_rate(sample_rate, exact):
         raise _error(str(e)) from None
 
 
+def _parse_kinds(kinds):
+    """True: walks for kinds may take 10% of the span's time (heapmark run's
+    default); False: none; a number: that percent."""
+    if kinds is True:
+        return 10.0
+    if kinds is False or kinds is None:
+        return 0.0
+    if isinstance(kinds, (int, float)) and 0 <= kinds <= 100:
+        return float(kinds)
+    raise _error("kinds must be True, False or a percent of the span's time (0-100)")
+
+
 def _prepare_directory(directory):
     """The directory, made if needed and checked writable: a profile that
     cannot be written must fail now, not at the stop."""
@@ -100,8 +112,9 @@ class Tracker:
       top(n)      the n lines that held the most memory at the peak
     """
 
-    def __init__(self, directory, exact, sample_rate, seed, reports):
+    def __init__(self, directory, exact, sample_rate, seed, reports, kinds=True):
         self.directory = directory
+        self._kinds = _parse_kinds(kinds)
         self.exact = bool(exact)
         self._rate = sample_rate
         self._seed = seed
@@ -151,7 +164,9 @@ class Tracker:
             from heapmark.cli.common import result_file
 
             profile = os.path.join(directory, result_file("PROFILE"))
-            engine._track_start(profile, rate, int(self._seed or 0), CHECKPOINT_SECONDS)
+            engine._track_start(
+                profile, rate, int(self._seed or 0), CHECKPOINT_SECONDS, self._kinds
+            )
             self.directory = directory
             self.running = True
             _active = self
@@ -243,7 +258,9 @@ class Tracker:
         )
 
 
-def track(directory=None, exact=False, sample_rate=DEFAULT_SAMPLE_RATE, seed=0, reports=True):
+def track(
+    directory=None, exact=False, sample_rate=DEFAULT_SAMPLE_RATE, seed=0, reports=True, kinds=True
+):
     """Tracks the memory allocated inside a ``with`` block (results in
     ``directory``, by default heapmark-results/ in the current directory)::
 
@@ -255,15 +272,19 @@ def track(directory=None, exact=False, sample_rate=DEFAULT_SAMPLE_RATE, seed=0, 
     ``sample_rate`` bytes allocated on average (per-line figures are
     unbiased estimates; totals are exact either way).  seed: a fixed seed
     makes sampling repeatable.  reports: render report.html and the others
-    into the directory at the stop.
+    into the directory at the stop.  kinds: walk the heap to tell the peak's
+    bytes by kind of object (False for many short spans: a walk pauses the
+    program for tens of nanoseconds per object, docs/kinds.md).
     """
-    return Tracker(directory, exact, sample_rate, seed, reports)._start()
+    return Tracker(directory, exact, sample_rate, seed, reports, kinds)._start()
 
 
-def start(directory=None, exact=False, sample_rate=DEFAULT_SAMPLE_RATE, seed=0, reports=True):
+def start(
+    directory=None, exact=False, sample_rate=DEFAULT_SAMPLE_RATE, seed=0, reports=True, kinds=True
+):
     """Starts tracking, for code that cannot use ``with``; returns the
     Tracker that heapmark.stop() stops."""
-    return track(directory, exact, sample_rate, seed, reports)
+    return track(directory, exact, sample_rate, seed, reports, kinds)
 
 
 def stop():
