@@ -14,6 +14,7 @@
 #include "run/engine.h"
 #include "run/kind_walks.h"
 #include "run/out_of_memory.h"
+#include "run/relocations.h"
 #include "hotpath/threads.h"
 #include "run/timeline.h"
 

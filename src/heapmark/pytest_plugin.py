@@ -271,7 +271,12 @@ class HeapmarkTests:
             for row in _line_rows(top, peak):
                 tr.write_line("  " + row)
         if self.directory:
-            tr.write_line("profiles: %s/ (heapmark report DIR/TEST/profile.db)" % self.directory)
+            from heapmark.cli.common import result_file
+
+            tr.write_line(
+                "profiles: %s/<test>/%s (heapmark report reads them)"
+                % (self.directory, result_file("PROFILE"))
+            )
 
     def pytest_unconfigure(self, config):
         # The profiles of tests over their limits stay (their failure names them).
