@@ -251,8 +251,23 @@ def screen(stdscr, watch, opts, bars):
         key = stdscr.getch()
         if key in (ord("q"), ord("Q")):
             return None
-        if key == curses.KEY_RESIZE:
+        if key == curses.KEY_RESIZE or resized(stdscr):
             draw(stdscr, watch, opts, bars)
+
+
+def resized(stdscr):
+    """Whether the terminal's size changed (and curses now knows it): not
+    every terminal's SIGWINCH reaches curses as KEY_RESIZE."""
+    import curses
+
+    try:
+        columns, rows = os.get_terminal_size(sys.stdout.fileno())
+    except OSError:
+        return False
+    if (rows, columns) == stdscr.getmaxyx():
+        return False
+    curses.resizeterm(rows, columns)
+    return True
 
 
 def draw(stdscr, watch, opts, bars):
