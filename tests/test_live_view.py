@@ -25,7 +25,9 @@ LINE = next(
     if "# the live view's line" in text
 )
 LABEL = "hold (live_grow.py:%d)" % LINE
-WAIT = float(os.environ.get('HMTEST_WAIT', 60))  # seconds before a condition that never comes fails the test
+WAIT = float(
+    os.environ.get('HMTEST_WAIT', 60)
+)  # seconds before a condition that never comes fails the test
 
 
 def wait_until(what, condition):
@@ -184,9 +186,7 @@ def watch_files(pid):
 def test_the_live_view_follows_the_program_and_q_leaves_it_running(program, terminal):
     program.grow(2)
     terminal.start(heapmark_top([str(program.pid), "--interval", "0.5"]))
-    first = terminal.wait_for(
-        "the line holding 16 MiB", lambda s: line_mib(s) == 2 * STEP_MB and s
-    )
+    first = terminal.wait_for("the line holding 16 MiB", lambda s: line_mib(s) == 2 * STEP_MB and s)
     assert first.startswith("heapmark top %d: python live_grow.py %d\n" % (program.pid, STEP_MB))
     assert re.search(r"^ {30}held\.append\(bytearray\(step \* MB\)\)", first, re.M)  # its source
     assert re.search(r"^tracked, 0-\d+ s: \S+$", first, re.M)
@@ -256,7 +256,10 @@ def test_errors(tmp_path):
     gone.wait()
     for args, fragment in (
         ([str(gone.pid)], "no process %d" % gone.pid),
-        ([str(os.getpid()), "--once"], "process %d is not profiled by heapmark: start it" % os.getpid()),
+        (
+            [str(os.getpid()), "--once"],
+            "process %d is not profiled by heapmark: start it" % os.getpid(),
+        ),
         (["abc"], "heapmark top expects a process id, not 'abc'"),
         ([], "heapmark top needs a process id"),
         (["1", "2"], "heapmark top takes one process id, got '2' too"),

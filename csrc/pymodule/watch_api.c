@@ -34,8 +34,9 @@ static PyObject *py_watch_read(PyObject *self, PyObject *args)
     } else {
         PyObject *points = PyList_New((Py_ssize_t)s->npoints);
         for (size_t i = 0; points && i < s->npoints; i++) {
-            PyObject *point = Py_BuildValue("(dLL)", s->points[i].t, (long long)s->points[i].tracked,
-                                            (long long)s->points[i].rss);
+            PyObject *point =
+                Py_BuildValue("(dLL)", s->points[i].t, (long long)s->points[i].tracked,
+                              (long long)s->points[i].rss);
             if (!point) {
                 Py_CLEAR(points);
                 break;
@@ -43,13 +44,13 @@ static PyObject *py_watch_read(PyObject *self, PyObject *args)
             PyList_SET_ITEM(points, (Py_ssize_t)i, point);
         }
         if (points)
-            result = Py_BuildValue(
-                "(s{s:i,s:d,s:L,s:L,s:L,s:L,s:K,s:K,s:d,s:s,s:s,s:s,s:N})", "ok", "pid", s->pid,
-                "t", s->t, "tracked", (long long)s->tracked, "peak", (long long)s->peak, "rss",
-                (long long)s->rss, "peak_rss", (long long)s->peak_rss, "seq",
-                (unsigned long long)s->seq, "now_seq", (unsigned long long)s->now_seq, "now_ms",
-                s->now_ms, "profile", s->profile, "command", s->command, "now_profile",
-                s->now_path, "timeline", points);
+            result = Py_BuildValue("(s{s:i,s:d,s:L,s:L,s:L,s:L,s:K,s:K,s:d,s:s,s:s,s:s,s:N})", "ok",
+                                   "pid", s->pid, "t", s->t, "tracked", (long long)s->tracked,
+                                   "peak", (long long)s->peak, "rss", (long long)s->rss, "peak_rss",
+                                   (long long)s->peak_rss, "seq", (unsigned long long)s->seq,
+                                   "now_seq", (unsigned long long)s->now_seq, "now_ms", s->now_ms,
+                                   "profile", s->profile, "command", s->command, "now_profile",
+                                   s->now_path, "timeline", points);
     }
     PyMem_Free(s);
     return result;

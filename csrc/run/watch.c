@@ -61,8 +61,7 @@ static void file_path(char *out, size_t size, const char *d, int pid, hm_watch_f
 static bool safe_dir(const char *d, uid_t uid)
 {
     struct stat st;
-    return lstat(d, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid &&
-           (st.st_mode & 077) == 0;
+    return lstat(d, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid && (st.st_mode & 077) == 0;
 }
 
 /* The candidates for uid: under $XDG_RUNTIME_DIR (ours only), under
@@ -150,8 +149,8 @@ static void write_state_locked(void)
             WATCH_FORMAT, owner, start_ticks, seq, now_seq, now_ms, hm_timeline_now());
     fprintf(f, "tracked %lld\npeak %lld\nrss %lld\npeak_rss %lld\n",
             (long long)__atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED),
-            (long long)__atomic_load_n(&hm_totals.peak, __ATOMIC_RELAXED),
-            (long long)current_rss(), (long long)peak_rss);
+            (long long)__atomic_load_n(&hm_totals.peak, __ATOMIC_RELAXED), (long long)current_rss(),
+            (long long)peak_rss);
     put_line(f, "profile", profile);
     put_line(f, "command", command);
     fprintf(f, "timeline %zu\n", n);
