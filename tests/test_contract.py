@@ -53,6 +53,7 @@ def contract_table(macro, columns):
 ENVIRONMENT = contract_table("HM_ENVIRONMENT", ("id", "str", "id", "str"))
 RESULT_FILES = contract_table("HM_RESULT_FILES", ("id", "str", "id", "str"))
 RESULT_SERIES = contract_table("HM_RESULT_SERIES", ("id", "str", "str", "id", "str"))
+WATCH_FILES = contract_table("HM_WATCH_FILES", ("id", "str", "id", "str"))
 
 
 def c_strings(path):
@@ -133,12 +134,17 @@ def test_module_tuples_are_contract_h():
         env["LD_PRELOAD"] = os.environ["HMTEST_PRELOAD"]
     code = (
         "from heapmark import _heapmark as m; "
-        "print(repr((m.ENVIRONMENT, m.RESULT_FILES, m.RESULT_SERIES)))"
+        "print(repr((m.ENVIRONMENT, m.RESULT_FILES, m.RESULT_SERIES, m.WATCH_FILES)))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout
-    assert eval(out) == (tuple(ENVIRONMENT), tuple(RESULT_FILES), tuple(RESULT_SERIES))
+    assert eval(out) == (
+        tuple(ENVIRONMENT),
+        tuple(RESULT_FILES),
+        tuple(RESULT_SERIES),
+        tuple(WATCH_FILES),
+    )
 
 
 def test_no_c_file_spells_an_environment_variable():
@@ -208,6 +214,14 @@ def test_docs_list_every_variable():
         assert "- **%s**: " % kind in text
     readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
     assert "docs/environment.md" in readme and "contract.h" in readme
+
+
+def test_docs_list_the_live_files():
+    """docs/profile-format.md's table of heapmark top's live files is the table."""
+    text = open(os.path.join(ROOT, "docs", "profile-format.md"), encoding="utf-8").read()
+    rows = re.findall(r"^\| `([^`]+)` \| (DIR|FILE|FIFO) \| (.*) \|$", text, re.M)
+    assert rows == [(name, kind, meaning) for _, name, kind, meaning in WATCH_FILES]
+    assert [i for i, _, _, _ in WATCH_FILES] == ["DIR", "TMP_DIR", "STATE", "REQUEST", "NOW"]
 
 
 def test_readme_lists_the_result_files():

@@ -1,14 +1,17 @@
 /*
  * contract.h - the names heapmark's processes and its users agree on: the
- * environment variables and the files of a results directory.
+ * environment variables, the files of a results directory, and the live
+ * files heapmark top reads.
  *
  * Owns: the one table of every HEAPMARK_* environment variable (who sets it,
- * what it means) and the one table of the names written into a results
- * directory.  The engine (run/), the reports (report/labels.c), the module
- * (pymodule/_heapmark.c exports them as ENVIRONMENT, RESULT_FILES and
- * RESULT_SERIES) and the command line (src/heapmark/cli/) all take the
- * names from here; docs/environment.md lists the variables and
- * tests/test_contract.py checks that every one agrees with this file.
+ * what it means), the one table of the names written into a results
+ * directory, and the one table of a profiled process's live files.  The
+ * engine (run/), the reports (report/labels.c), the module
+ * (pymodule/_heapmark.c exports them as ENVIRONMENT, RESULT_FILES,
+ * RESULT_SERIES and WATCH_FILES) and the command line (src/heapmark/cli/)
+ * all take the names from here; docs/environment.md lists the variables,
+ * docs/profile-format.md the live files, and tests/test_contract.py checks
+ * that every one agrees with this file.
  * Must never: hold code that allocates, locks or calls anything: it is
  * constants and one inline lookup, safe anywhere (the hot path included).
  */
@@ -120,6 +123,21 @@ static inline hm_env_kind hm_env_kind_of(hm_env id)
     X(WRITE_TEST, ".heapmark-write-test-", "", FILE,                                            \
       "heapmark run's probe that the output directory is writable: .heapmark-write-test-PID")
 
+/*
+ * The live files of a running profiled process, which `heapmark top PID`
+ * reads (run/watch.c).  They live in one directory per user: DIR under
+ * $XDG_RUNTIME_DIR when it is set, else TMP_DIR followed by the uid; each
+ * file is named by the process's pid and a suffix.  Kinds: DIR, FILE, FIFO.
+ */
+#define HM_WATCH_FILES(X)                                                                         \
+    X(DIR, "heapmark", DIR, "the live files' directory under $XDG_RUNTIME_DIR: mode 0700")        \
+    X(TMP_DIR, "/tmp/heapmark-", DIR, "the live files' directory without it: /tmp/heapmark-UID")  \
+    X(STATE, ".live", FILE,                                                                       \
+      "PID.live: tracked, peak, RSS, a timeline, the profile's path (text, renamed into place)")  \
+    X(REQUEST, ".request", FIFO,                                                                  \
+      "PID.request: a byte written here asks the monitor thread for a fresh PID.live and PID.db") \
+    X(NOW, ".db", FILE, "PID.db: a profile written on request; its end snapshot is now")
+
 #define HM_RESULT_ENUM_ROW(id, name, kind, meaning) HM_RESULT_##id,
 typedef enum { HM_RESULT_FILES(HM_RESULT_ENUM_ROW) HM_RESULT_COUNT } hm_result_file_id;
 #undef HM_RESULT_ENUM_ROW
@@ -127,6 +145,18 @@ typedef enum { HM_RESULT_FILES(HM_RESULT_ENUM_ROW) HM_RESULT_COUNT } hm_result_f
 #define HM_SERIES_ENUM_ROW(id, prefix, suffix, kind, meaning) HM_SERIES_##id,
 typedef enum { HM_RESULT_SERIES(HM_SERIES_ENUM_ROW) HM_SERIES_COUNT } hm_result_series_id;
 #undef HM_SERIES_ENUM_ROW
+
+#define HM_WATCH_ENUM_ROW(id, name, kind, meaning) HM_WATCH_##id,
+typedef enum { HM_WATCH_FILES(HM_WATCH_ENUM_ROW) HM_WATCH_COUNT } hm_watch_file_id;
+#undef HM_WATCH_ENUM_ROW
+
+static inline const char *hm_watch_file(hm_watch_file_id id)
+{
+#define HM_WATCH_NAME_ROW(id, name, kind, meaning) name,
+    static const char *const names[] = {HM_WATCH_FILES(HM_WATCH_NAME_ROW)};
+#undef HM_WATCH_NAME_ROW
+    return names[id];
+}
 
 static inline const char *hm_result_file(hm_result_file_id id)
 {

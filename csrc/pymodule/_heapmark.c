@@ -428,6 +428,28 @@ static PyObject *py_source_lines(PyObject *self, PyObject *args)
     return text;
 }
 
+/* heapmark top's table of the lines holding memory now (report/text.c). */
+static PyObject *py_watch_now(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *profile_obj;
+    Py_ssize_t top, columns;
+    if (!PyArg_ParseTuple(args, "Onn", &profile_obj, &top, &columns))
+        return NULL;
+    loaded_profiles l;
+    if (!load(profile_obj, &l))
+        return NULL;
+    hm_buf out = {0};
+    Py_BEGIN_ALLOW_THREADS hm_report_now(l.view, top > 0 ? (size_t)top : 0,
+                                         columns > 20 ? (size_t)columns : 20, &out);
+    Py_END_ALLOW_THREADS unload(&l);
+    PyObject *text =
+        out.failed ? PyErr_NoMemory()
+                   : PyUnicode_DecodeUTF8(out.data ? out.data : "", (Py_ssize_t)out.len, "replace");
+    hm_buf_free(&out);
+    return text;
+}
+
 static PyMethodDef methods[] = {
     {"_boot", py_boot, METH_NOARGS,
      "Called once in the profiled process when the interpreter runs; returns the "
@@ -460,6 +482,9 @@ static PyMethodDef methods[] = {
      "format is folded, pprof, speedscope or json; snapshot peak, end or allocated."},
     {"summary", py_summary, METH_VARARGS, "summary(profile, top=5) -> text for stderr."},
     {"summary_json", py_summary_json, METH_VARARGS, "summary_json(profile, top=10) -> JSON text."},
+    {"_watch_now", py_watch_now, METH_VARARGS,
+     "_watch_now(profile, top, columns) -> text: the top lines holding memory at the profile's "
+     "end, fitted to the width (heapmark top)."},
     {"source_lines", py_source_lines, METH_VARARGS,
      "source_lines(profile, file, json=False) -> text: the file line by line with what each "
      "line held at the peak, allocated and how often (heapmark report --lines)."},
@@ -516,11 +541,13 @@ static int add_contract(PyObject *m)
     static const char *const environment[] = {HM_ENVIRONMENT(ROW4)};
     static const char *const files[] = {HM_RESULT_FILES(ROW4)};
     static const char *const series[] = {HM_RESULT_SERIES(ROW5)};
+    static const char *const watch[] = {HM_WATCH_FILES(ROW4)};
 #undef ROW4
 #undef ROW5
     return add_table(m, "ENVIRONMENT", "(ssss)", environment, HM_ENV_COUNT, 4) < 0 ||
                    add_table(m, "RESULT_FILES", "(ssss)", files, HM_RESULT_COUNT, 4) < 0 ||
-                   add_table(m, "RESULT_SERIES", "(sssss)", series, HM_SERIES_COUNT, 5) < 0
+                   add_table(m, "RESULT_SERIES", "(sssss)", series, HM_SERIES_COUNT, 5) < 0 ||
+                   add_table(m, "WATCH_FILES", "(ssss)", watch, HM_WATCH_COUNT, 4) < 0
                ? -1
                : 0;
 }
@@ -540,7 +567,8 @@ PyMODINIT_FUNC PyInit__heapmark(void)
         return NULL;
     }
     Py_INCREF(ProfileError);
-    if (hm_census_add_to_module(m) < 0 || hm_tracking_add_to_module(m) < 0) {
+    if (hm_census_add_to_module(m) < 0 || hm_tracking_add_to_module(m) < 0 ||
+        hm_watch_add_to_module(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

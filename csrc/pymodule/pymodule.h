@@ -31,6 +31,8 @@ int hm_census_add_to_module(PyObject *m);
 /* Adds TrackingError and _track_start, _track_stop, _track_state
  * (tracking_api.c). */
 int hm_tracking_add_to_module(PyObject *m);
+/* Adds _watch_read and _watch_request (watch_api.c). */
+int hm_watch_add_to_module(PyObject *m);
 /* True for a census result (census_api.c): walks leave them out. */
 bool hm_census_is_result(PyObject *o);
 /* Kinds at the peak (kind_walk_api.c): installs the scheduler the monitor

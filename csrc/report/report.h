@@ -140,6 +140,10 @@ void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out);
 /* What `heapmark report` prints: the run in a few lines and the top lines at
  * the peak, fitted to a terminal of the given width. */
 void hm_report_terminal(const hm_profile *p, size_t top, size_t columns, hm_buf *out);
+/* heapmark top: the top lines holding memory at the profile's end (for a
+ * profile written on request while the program runs: now), fitted to a
+ * terminal of the given width. */
+void hm_report_now(const hm_profile *p, size_t top, size_t columns, hm_buf *out);
 /* heapmark report --lines: the source file the profile calls wanted (or
  * whose path ends so), line by line with each line's inclusive figures at
  * the peak and in all, then its functions; text, or JSON. */

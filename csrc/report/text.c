@@ -333,6 +333,56 @@ void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out)
     hm_buf_free(&kinds);
 }
 
+/* The table of a terminal: size, share of the snapshot's total, count (if
+ * there is room), then the line in what is left. */
+static void terminal_table(const hm_profile *p, int snapshot, const hm_line_total *lines, size_t n,
+                           size_t columns, hm_buf *out)
+{
+    bool with_count = columns >= 64;
+    size_t fixed = 10 + 7 + (with_count ? 11 : 0) + 2;
+    size_t room = columns > fixed + 12 ? columns - fixed : 12;
+    hm_buf_printf(out, "%10s %6s", "size", "%");
+    if (with_count)
+        hm_buf_printf(out, " %10s", "count");
+    hm_buf_puts(out, "  line\n");
+    int64_t whole = p->snapshot_total[snapshot - 1];
+    hm_buf cell = {0};
+    for (size_t i = 0; i < n; i++) {
+        size_cell(out, lines[i].bytes, 10);
+        hm_buf_printf(out, " %5.1f%%", pct(lines[i].bytes, whole));
+        if (with_count) {
+            cell.len = 0;
+            hm_buf_grouped(&cell, lines[i].count);
+            hm_buf_printf(out, " %10s", cell.data ? cell.data : "");
+        }
+        hm_buf_puts(out, "  ");
+        hm_frame_table_cell(out, p, lines[i].frame, fixed, room);
+    }
+    if (n == 0)
+        hm_buf_puts(out, "  (nothing recorded)\n");
+    hm_buf_free(&cell);
+}
+
+void hm_report_now(const hm_profile *p, size_t top, size_t columns, hm_buf *out)
+{
+    hm_line_total *lines = calloc(top ? top : 1, sizeof *lines);
+    size_t n = lines ? hm_profile_top_lines(p, HM_SNAP_END, HM_BY_PROGRAM_LINE, lines, top) : 0;
+    hm_buf head = {0};
+    hm_buf_printf(&head, "top %zu lines holding memory now, %.1f s into the run", n,
+                  hm_profile_meta_real(p, "duration_s"));
+    if (hm_profile_is_exact(p)) {
+        hm_buf_puts(&head, " (exact):");
+    } else {
+        hm_buf_puts(&head, " (estimated from samples every ");
+        hm_buf_bytes(&head, hm_profile_meta_int(p, "sample_rate"));
+        hm_buf_puts(&head, "):");
+    }
+    hm_buf_wrap(out, head.data ? head.data : "", columns, "    ");
+    hm_buf_free(&head);
+    terminal_table(p, HM_SNAP_END, lines, n, columns, out);
+    free(lines);
+}
+
 /* [{"pid": ..., ...}, ...]: the processes a (merged) profile holds. */
 void hm_report_terminal(const hm_profile *p, size_t top, size_t columns, hm_buf *out)
 {
@@ -368,30 +418,7 @@ void hm_report_terminal(const hm_profile *p, size_t top, size_t columns, hm_buf 
     hm_buf_wrap(out, text.data ? text.data : "", columns, "    ");
     hm_buf_free(&text);
 
-    /* size, share, count (if there is room), then the line in what is left. */
-    bool with_count = columns >= 64;
-    size_t fixed = 10 + 7 + (with_count ? 11 : 0) + 2;
-    size_t room = columns > fixed + 12 ? columns - fixed : 12;
-    hm_buf_printf(out, "%10s %6s", "size", "%");
-    if (with_count)
-        hm_buf_printf(out, " %10s", "count");
-    hm_buf_puts(out, "  line\n");
-    int64_t peak = p->snapshot_total[HM_SNAP_PEAK - 1];
-    hm_buf cell = {0};
-    for (size_t i = 0; i < n; i++) {
-        size_cell(out, lines[i].bytes, 10);
-        hm_buf_printf(out, " %5.1f%%", pct(lines[i].bytes, peak));
-        if (with_count) {
-            cell.len = 0;
-            hm_buf_grouped(&cell, lines[i].count);
-            hm_buf_printf(out, " %10s", cell.data ? cell.data : "");
-        }
-        hm_buf_puts(out, "  ");
-        hm_frame_table_cell(out, p, lines[i].frame, fixed, room);
-    }
-    if (n == 0)
-        hm_buf_puts(out, "  (nothing recorded)\n");
-    hm_buf_free(&cell);
+    terminal_table(p, HM_SNAP_PEAK, lines, n, columns, out);
     free(lines);
     int walk = hm_kinds_walk_for(p, HM_SNAP_PEAK);
     if (walk >= 0) {

@@ -43,6 +43,7 @@
 #include "hotpath/threads.h"
 #include "run/timeline.h"
 #include "run/allocators.h"
+#include "run/watch.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -525,11 +526,13 @@ bool hm_engine_finish(const char *reason, char *err, size_t errlen)
         ok = write_profile(profile_path, reason, true, err, errlen);
     }
     unlock_writes();
+    hm_watch_close(); /* after the write: nothing writes the live files again */
     return ok;
 }
 
 void hm_engine_before_exec(void)
 {
+    hm_watch_close(); /* this pid is about to be another program */
     /* Not in a forked child either: fork-then-exec (subprocess before 3.10)
      * would write a copy of the parent's profile for every command run. */
     if (!hm_engine_profiling() || getpid() != start_pid || forked)
@@ -544,15 +547,21 @@ void hm_engine_before_exec(void)
         fprintf(stderr, "heapmark: error: %s\n", err);
 }
 
-bool hm_engine_checkpoint(char *err, size_t errlen)
+bool hm_engine_write_copy(const char *path, const char *status, char *err, size_t errlen)
 {
     err[0] = '\0';
     if (!hm_engine_configured())
         return true;
     lock_writes();
-    bool ok = finished || write_profile(profile_path, "checkpoint", false, err, errlen);
+    bool ok = finished || write_profile(path ? path : profile_path, status, false, err, errlen);
     unlock_writes();
     return ok;
+}
+
+void hm_engine_names(const char **profile, const char **command_line)
+{
+    *profile = profile_path;
+    *command_line = command;
 }
 
 /* The path of a profile in dir_name/ next to the main profile, the

@@ -45,9 +45,13 @@ bool hm_engine_finish(const char *reason, char *err, size_t errlen);
 void hm_engine_before_exec(void);
 /* Python's at-fork hook in a child (GIL held): restarts the monitor thread. */
 void hm_engine_after_fork_in_child(void);
-/* Writes the profile as it stands, recording goes on (the monitor's
- * periodic checkpoint; after a SIGKILL the last one is what remains). */
-bool hm_engine_checkpoint(char *err, size_t errlen);
+/* Writes the profile as it stands to path, recording goes on: NULL, the
+ * run's own profile (the monitor's periodic checkpoint, status "checkpoint":
+ * after a SIGKILL the last one is what remains); or the live profile
+ * `heapmark top` asks for (run/watch.c).  Nothing once the run finished. */
+bool hm_engine_write_copy(const char *path, const char *status, char *err, size_t errlen);
+/* The run's profile path and command line, for the live files. */
+void hm_engine_names(const char **profile, const char **command);
 /* Writes the profile as it stands into a new snapshot directory next to it
  * (kill -USR2); its path is returned in path. */
 bool hm_engine_snapshot(char *path, size_t size, char *err, size_t errlen);

@@ -17,6 +17,7 @@
 #include "run/engine.h"
 #include "run/monitor.h"
 #include "run/relocations.h"
+#include "run/watch.h"
 #include "hotpath/waiting_calls.h"
 
 #include <stdio.h>
@@ -43,6 +44,7 @@ int hm_track_stop(hm_run_info *info, char *err, size_t errlen)
 {
     hm_monitor_pause();
     int result = hm_engine_end_in_process(info, err, errlen);
+    hm_watch_close();
     hm_relocations_restore();
     hm_pyhooks_uninstall();
     return result;

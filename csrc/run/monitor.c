@@ -2,7 +2,8 @@
  * monitor.c - the monitor thread and the signals it serves (see monitor.h).
  *
  * Owns: the thread (which never records its own allocations: hm_tls.guard
- * stays raised in it, and it blocks every signal), the pipe that wakes it,
+ * stays raised in it, and it blocks every signal), the pipe that wakes it
+ * (and the poll on heapmark top's requests, which watch.c answers),
  * and the SIGTERM and SIGUSR2 handlers, installed only where the program
  * left the default action.
  * Must never: hold the recorder lock while it writes (capture.c copies the
@@ -17,6 +18,7 @@
 #include "run/relocations.h"
 #include "hotpath/threads.h"
 #include "run/timeline.h"
+#include "run/watch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -79,10 +81,17 @@ static void *monitor_main(void *unused)
     int tick_ms = sample_ms && sample_ms < BUDGET_MS ? (int)sample_ms : BUDGET_MS;
     unsigned ticks = 0, budget_ticks = BUDGET_MS / (unsigned)tick_ms;
     for (;;) {
-        struct pollfd pfd = {wake_pipe[0], POLLIN, 0};
-        int n = poll(&pfd, 1, __atomic_load_n(&active, __ATOMIC_ACQUIRE) ? tick_ms : -1);
+        int watch_fd = hm_watch_fd();
+        struct pollfd pfd[2] = {{wake_pipe[0], POLLIN, 0}, {watch_fd, POLLIN, 0}};
+        int n = poll(pfd, watch_fd >= 0 ? 2 : 1,
+                     __atomic_load_n(&active, __ATOMIC_ACQUIRE) ? tick_ms : -1);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n > 0 && watch_fd >= 0 && pfd[1].revents) {
+            hm_watch_serve(); /* heapmark top asks */
+            if (!pfd[0].revents)
+                continue;
+        }
         if (n == 0) {
             hm_timeline_tick(false);
             hm_relocations_poll_loads();
@@ -95,7 +104,7 @@ static void *monitor_main(void *unused)
             if (interval_s && now.tv_sec - last_checkpoint.tv_sec >= (time_t)interval_s) {
                 last_checkpoint = now;
                 /* A full disk fails every checkpoint: say it once. */
-                bool ok = hm_engine_checkpoint(err, sizeof err);
+                bool ok = hm_engine_write_copy(NULL, "checkpoint", err, sizeof err);
                 if (!ok && !checkpoint_failing)
                     fprintf(stderr, "heapmark: checkpoint: %s (repeats not shown)\n", err);
                 checkpoint_failing = !ok;
@@ -179,6 +188,7 @@ static void install_if_default(int sig, void (*handler)(int))
 
 void hm_monitor_forget(void)
 {
+    hm_watch_forget();
     /* The pipes were inherited from the parent: close our ends, make new ones
      * when the thread starts again (the handlers use whatever is current). */
     for (int i = 0; i < 2; i++) {
@@ -214,6 +224,7 @@ void hm_monitor_pause(void)
 void hm_monitor_start(unsigned checkpoint_seconds, bool handle_signals)
 {
     interval_s = checkpoint_seconds;
+    hm_watch_arm();
     __atomic_store_n(&active, 1, __ATOMIC_RELEASE);
     if (started) {
         /* Parked by hm_monitor_pause, perhaps in a poll with no timeout. */

@@ -290,6 +290,30 @@ bool hm_timeline_copy(hm_timeline_data *out)
     return true;
 }
 
+size_t hm_timeline_overview(hm_tl_point *out, size_t n)
+{
+    if (!points || n == 0)
+        return 0;
+    size_t kept = 0, last_bucket = 0;
+    pthread_mutex_lock(&mutex);
+    double span = npoints ? points[npoints - 1].t : 0;
+    for (size_t i = 0; i < npoints; i++) {
+        size_t bucket = span > 0 ? (size_t)(points[i].t / span * (double)(n - 1)) : 0;
+        if (bucket >= n)
+            bucket = n - 1;
+        /* In time order: a span's samples are neighbours. */
+        if (kept && bucket == last_bucket) {
+            if (points[i].tracked > out[kept - 1].tracked)
+                out[kept - 1] = points[i];
+            continue;
+        }
+        out[kept++] = points[i];
+        last_bucket = bucket;
+    }
+    pthread_mutex_unlock(&mutex);
+    return kept;
+}
+
 void hm_timeline_data_trim(hm_timeline_data *d, double until_s)
 {
     /* Each table is appended to in time order. */

@@ -81,6 +81,10 @@ int hm_timeline_phase_begin(const char *name);
 void hm_timeline_phase_enter(int id);
 void hm_timeline_phase_end(int id);
 
+/* The samples so far in at most n points, for a small chart (run/watch.c):
+ * the run cut into n equal spans of time, each span's sample with the most
+ * tracked memory, spans without a sample left out.  Returns how many. */
+size_t hm_timeline_overview(hm_tl_point *out, size_t n);
 bool hm_timeline_copy(hm_timeline_data *out);
 /* Cuts a copy back to what was known at until_s (the moment a profile's
  * tables were taken, when it is written a little later): samples and GC runs

@@ -17,6 +17,7 @@ usage: heapmark run [options] script.py [args...]
        heapmark census [--top N] [--json FILE] script.py | -m module | -c code [args...]
        heapmark export PROFILE.db --format FORMAT [--snapshot SNAPSHOT] [-o FILE]
        heapmark diff BASE.db NEW.db [-o DIR] [--top N] [--snapshot SNAPSHOT]
+       heapmark top PID [--interval SECONDS] [--top N] [--once]
 
 heapmark run options:
   -o, --output DIR      write the results into DIR (default:
@@ -80,6 +81,13 @@ heapmark diff options (the change from BASE to NEW, by line, on stdout):
 
 A run's main profile.db brings its child processes' profile-PID.db along
 (report, export and diff show them under a [process PID: ...] frame each).
+
+heapmark top PID (a live view of a process heapmark run profiles, or one
+heapmark attach attached to: tracked memory and RSS, a timeline, and the
+lines holding memory now; q quits, the program goes on):
+  --interval SECONDS    time between refreshes (default 2, at least 0.5)
+  --top N               lines in the table (default: as many as fit)
+  --once                print one frame as text and exit (for scripts)
 
 heapmark census options (runs the program in this interpreter, then prints
 the census of the objects still alive, Heapy's table, on stdout):
