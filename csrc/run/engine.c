@@ -29,6 +29,7 @@
 #include "run/process_hooks.h"
 #include "hotpath/live_table.h"
 #include "run/monitor.h"
+#include "run/process_facts.h"
 #include "run/native_symbols.h"
 #include "run/native_unwind.h"
 #include "run/out_of_memory.h"
@@ -131,40 +132,6 @@ static void unlock_writes(void)
     hm_tls.guard--;
 }
 
-static void copy_env(char *dst, size_t size, const char *name)
-{
-    const char *v = getenv(name);
-    snprintf(dst, size, "%s", v ? v : "");
-}
-
-static void expand_pid(char *path, size_t size)
-{
-    char *at = strstr(path, "%p");
-    if (!at)
-        return;
-    char rest[4096];
-    snprintf(rest, sizeof rest, "%s", at + 2);
-    snprintf(at, size - (size_t)(at - path), "%d%s", (int)getpid(), rest);
-}
-
-/* The program's own command line, when heapmark run did not give one. */
-static void read_command_line(char *dst, size_t size)
-{
-    FILE *f = fopen("/proc/self/cmdline", "rb");
-    size_t n = f ? fread(dst, 1, size - 1, f) : 0;
-    if (f)
-        fclose(f);
-    for (size_t i = 0; i + 1 < n; i++)
-        if (dst[i] == '\0')
-            dst[i] = ' ';
-    dst[n] = '\0';
-}
-
-static double seconds_between(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
 static void at_fork_prepare(void)
 {
     lock_writes();
@@ -256,11 +223,11 @@ __attribute__((constructor(101))) static void engine_start(void)
         return;
     }
     hm_hooks_read_environment();
-    copy_env(profile_path, sizeof profile_path, hm_env_name(HM_ENV_PROFILE));
-    expand_pid(profile_path, sizeof profile_path);
-    copy_env(command, sizeof command, hm_env_name(HM_ENV_COMMAND));
+    hm_copy_env(profile_path, sizeof profile_path, hm_env_name(HM_ENV_PROFILE));
+    hm_expand_pid(profile_path, sizeof profile_path);
+    hm_copy_env(command, sizeof command, hm_env_name(HM_ENV_COMMAND));
     if (!command[0])
-        read_command_line(command, sizeof command);
+        hm_read_command_line(command, sizeof command);
     if (!getcwd(start_cwd, sizeof start_cwd))
         start_cwd[0] = '\0';
     const char *rate = getenv(hm_env_name(HM_ENV_RATE));
@@ -296,12 +263,12 @@ __attribute__((constructor(101))) static void engine_start(void)
     const char *limit = getenv(hm_env_name(HM_ENV_MEMORY_LIMIT));
     int64_t memory_limit = limit ? strtoll(limit, NULL, 10) : 0;
     char test_root[1024];
-    copy_env(test_root, sizeof test_root, hm_env_name(HM_ENV_ROOT));
+    hm_copy_env(test_root, sizeof test_root, hm_env_name(HM_ENV_ROOT));
     const char *report_delay = getenv(hm_env_name(HM_ENV_TEST_OOM_REPORT_DELAY_MS));
     unsigned report_delay_ms = report_delay ? (unsigned)strtoul(report_delay, NULL, 10) : 0;
     const char *pp = getenv(hm_env_name(HM_ENV_PYTHONPATH));
     have_orig_pythonpath = pp != NULL;
-    copy_env(orig_pythonpath, sizeof orig_pythonpath, hm_env_name(HM_ENV_PYTHONPATH));
+    hm_copy_env(orig_pythonpath, sizeof orig_pythonpath, hm_env_name(HM_ENV_PYTHONPATH));
     forget_environment();
 
     hm_hooks_resolve();
@@ -400,14 +367,6 @@ const char *hm_engine_python_ready(bool *layout_ok)
     return have_orig_pythonpath ? orig_pythonpath : NULL;
 }
 
-static int64_t peak_rss(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        return 0;
-    return (int64_t)ru.ru_maxrss * 1024;
-}
-
 /* Takes the copy (stopping recording first when final).  node: if not NULL,
  * receives the calling thread's stack, noted before the copy so that the copy
  * holds it.  Bounded work: a copy of the tables, no file, no SQLite.  Caller
@@ -440,11 +399,11 @@ static bool take_run(taken_run *t, bool final, uint32_t *node)
         hm_timeline_tick(true); /* the timeline ends where recording does */
     clock_gettime(CLOCK_MONOTONIC, &t->at);
     struct timespec peak_ts = {peak_time_ns / 1000000000, peak_time_ns % 1000000000};
-    info->peak_at_s = seconds_between(&start_mono, &peak_ts);
+    info->peak_at_s = hm_seconds_between(&start_mono, &peak_ts);
     if (info->peak_at_s < 0)
         info->peak_at_s = 0;
-    info->duration_s = seconds_between(&start_mono, &t->at);
-    info->peak_rss_bytes = peak_rss();
+    info->duration_s = hm_seconds_between(&start_mono, &t->at);
+    info->peak_rss_bytes = hm_peak_rss();
     info->overhead_bytes = hm_own_peak_bytes();
     return captured;
 }
@@ -749,7 +708,7 @@ bool hm_engine_begin_in_process(const char *path, uint64_t rate, uint64_t run_se
         return false;
     }
     snprintf(profile_path, sizeof profile_path, "%s", path);
-    read_command_line(command, sizeof command);
+    hm_read_command_line(command, sizeof command);
     if (!getcwd(start_cwd, sizeof start_cwd))
         start_cwd[0] = '\0';
     sample_rate = rate ? rate : 1;
