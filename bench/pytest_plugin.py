@@ -72,6 +72,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--write-docs", action="store_true")
     args = ap.parse_args()
+    args.python = os.path.abspath(args.python)  # the suite runs in its own directory
     with tempfile.TemporaryDirectory(prefix="heapmark-bench-plugin-") as scratch:
         source = fetch_suite(args.python, scratch)
         times = {name: [] for name in CONFIGS}
