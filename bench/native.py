@@ -79,6 +79,15 @@ CONFIGS = [
     ),
 ]
 
+# Configurations compared with each other (paired by round): (a, b) gives a / b.
+PAIRS = [
+    ("heapmark", "heapmark (before)"),
+    ("heapmark --native", "heapmark"),
+    ("heapmark --exact --native", "heapmark --exact"),
+    ("heapmark --native", "memray --native"),
+    ("heapmark --exact --native", "memray --native --trace-python-allocators"),
+]
+
 CHURN = """\
 class Item:
     def __init__(self, i):
@@ -321,6 +330,31 @@ def summarise(records):
             per.append((r["duration_s"] - base["duration_s"]) / r["allocations"])
     if per:
         rows["heapmark --exact --native"]["unwind_us"] = 1e6 * median(per)
+    # Configurations against each other, paired by round.
+    walls = {(r["config"], r["round"]): r["wall"] for r in records if "error" not in r}
+    ok = {(r["config"], r["round"]): r for r in records if "error" not in r}
+    rows["pairs"], rows["diffs"] = {}, {}
+    for a, b in PAIRS:
+        ratios = [
+            walls[(a, rnd)] / walls[(b, rnd)]
+            for (name, rnd) in walls
+            if name == a and (b, rnd) in walls
+        ]
+        if ratios:
+            rows["pairs"][(a, b)] = median(ratios)
+        # Where a heapmark configuration's extra time goes: recording
+        # (duration_s) or the end of the run (after_recording).
+        both = [
+            (ok[(a, rnd)], ok[(b, rnd)])
+            for (name, rnd) in ok
+            if name == a and (b, rnd) in ok and "duration_s" in ok[(a, rnd)]
+        ]
+        both = [(x, y) for x, y in both if "duration_s" in y]
+        if both:
+            rows["diffs"][(a, b)] = (
+                median([x["duration_s"] - y["duration_s"] for x, y in both]),
+                median([x["after_recording"] - y["after_recording"] for x, y in both]),
+            )
     loads = [r["load"] for r in records if r.get("load") is not None]
     others = [r["others_cores"] for r in records]
     return rows, (median(loads), min(loads), max(loads)) if loads else None, median(others)
@@ -360,36 +394,50 @@ def callgrind(args, scratch):
         f.write(CHURN)
     counts = {}
     for name, tool, flags in CALLGRIND_CONFIGS:
-        totals, allocs = [], []
-        for n in (args.churn, 2 * args.churn):
-            out = os.path.join(scratch, "cg-%s-%d" % (name.replace(" ", "_"), n))
-            for old in os.listdir(scratch):
-                if old.startswith("callgrind.out."):
-                    os.remove(os.path.join(scratch, old))
-            cmd = command(args, tool, flags, script, out, [str(n)])
-            subprocess.run(
-                ["valgrind", "--tool=callgrind", "--trace-children=yes", "--separate-threads=yes"]
-                + ["--callgrind-out-file=" + os.path.join(scratch, "callgrind.out.%p")]
-                + cmd,
-                cwd=scratch,
-                check=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=dict(os.environ, PYTHONHASHSEED="0"),
-                timeout=3 * TIMEOUT,
-            )
-            totals.append(main_thread_count(scratch, script))
-            if tool is not None:
-                allocs.append(profile_facts(os.path.join(out, "profile.db")).get("allocations"))
-            shutil.rmtree(out, ignore_errors=True)
-        counts[name] = {"instructions": totals[1] - totals[0]}
-        if allocs and allocs[0] is not None:
-            counts[name]["allocations"] = allocs[1] - allocs[0]
+        repeats = args.callgrind_runs if name in ("heapmark (before)", "heapmark") else 1
+        runs = []
+        for _ in range(repeats):
+            runs.append(callgrind_loop(args, scratch, script, tool, flags, name))
+        counts[name] = {
+            "instructions": sum(r[0] for r in runs) / len(runs),
+            "runs": [r[0] for r in runs],
+        }
+        if runs[0][1] is not None:
+            counts[name]["allocations"] = runs[0][1]
         say(
-            "callgrind %s: %d instructions per %d iterations"
-            % (name, totals[1] - totals[0], args.churn)
+            "callgrind %s: %s instructions per %d iterations"
+            % (name, " / ".join("%d" % r[0] for r in runs), args.churn)
         )
     return counts
+
+
+def callgrind_loop(args, scratch, script, tool, flags, name):
+    """(instructions, allocations recorded) of the loop: 2N runs minus N runs."""
+    totals, allocs = [], []
+    for n in (args.churn, 2 * args.churn):
+        out = os.path.join(scratch, "cg-%s-%d" % (name.replace(" ", "_"), n))
+        for old in os.listdir(scratch):
+            if old.startswith("callgrind.out."):
+                os.remove(os.path.join(scratch, old))
+        cmd = command(args, tool, flags, script, out, [str(n)])
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", "--trace-children=yes", "--separate-threads=yes"]
+            + ["--callgrind-out-file=" + os.path.join(scratch, "callgrind.out.%p")]
+            + cmd,
+            cwd=scratch,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=dict(os.environ, PYTHONHASHSEED="0"),
+            timeout=3 * TIMEOUT,
+        )
+        totals.append(main_thread_count(scratch, script))
+        if tool is not None:
+            allocs.append(profile_facts(os.path.join(out, "profile.db")).get("allocations"))
+        shutil.rmtree(out, ignore_errors=True)
+    if allocs and allocs[0] is not None:
+        return totals[1] - totals[0], allocs[1] - allocs[0]
+    return totals[1] - totals[0], None
 
 
 # ---- the section ----------------------------------------------------------------
@@ -463,6 +511,24 @@ def render(results, counts, args, versions):
         )
     lines += [
         "",
+        "**Paired against each other**: one configuration's wall time over another's in "
+        "the same round, median over rounds.",
+        "",
+        "| workload | heapmark / heapmark (before) | `--native` / heapmark "
+        "| `--exact --native` / `--exact` | `--native` / memray `--native` "
+        "| `--exact --native` / memray `--native --trace-python-allocators` "
+        "| `--native` - heapmark: recording / end of run | `--exact --native` - `--exact`: "
+        "recording / end of run |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for workload, (rows, _, _) in results.items():
+        pairs, diffs = rows.get("pairs", {}), rows.get("diffs", {})
+        cells = ["%.3f" % pairs[p] if p in pairs else "-" for p in PAIRS]
+        for p in (PAIRS[1], PAIRS[2]):
+            cells.append("%+.2f s / %+.2f s" % diffs[p] if p in diffs else "-")
+        lines.append("| %s | %s |" % (workload, " | ".join(cells)))
+    lines += [
+        "",
         "**Files and the end of the run**: what each wrote (KiB: heapmark's profile.db and "
         "reports, memray's capture.bin); for heapmark, the seconds between the end of "
         "recording (the profile's `duration_s`) and the end of `heapmark run` (interpreter "
@@ -510,12 +576,13 @@ def render(results, counts, args, versions):
         "round, over the allocations the profile counts; and what `--native` found.",
         "",
         "| workload | allocations (exact) | unwind per allocation "
-        "| native frames (`--exact --native`) "
+        "| native frames (`--native` / `--exact --native`) "
         "| without a symbol | libraries |",
         "|---|---:|---:|---:|---:|---|",
     ]
     for workload, (rows, _, _) in results.items():
         row = rows.get("heapmark --exact --native", {})
+        sampled = rows.get("heapmark --native", {})
         libs = [lib for lib in row.get("libraries", []) if ".cpython-" not in lib]
         n_ext = len(row.get("libraries", [])) - len(libs)
         lines.append(
@@ -524,7 +591,11 @@ def render(results, counts, args, versions):
                 workload,
                 "{:,}".format(int(row["allocations"])) if "allocations" in row else "-",
                 "%.2f us" % row["unwind_us"] if "unwind_us" in row else "-",
-                "%d" % row["native_frames"] if "native_frames" in row else "-",
+                "%s / %s"
+                % (
+                    "%d" % sampled["native_frames"] if "native_frames" in sampled else "-",
+                    "%d" % row["native_frames"] if "native_frames" in row else "-",
+                ),
                 "%d" % row["unnamed_frames"] if "unnamed_frames" in row else "-",
                 "%d extension modules; %s" % (n_ext, ", ".join(libs) or "no other library"),
             )
@@ -539,7 +610,8 @@ def render(results, counts, args, versions):
             "writing the profile cancel out; PYTHONHASHSEED=0, `--seed 7`."
             % (args.churn, 2 * args.churn, args.churn),
             "",
-            "| configuration | instructions | ratio to plain | allocations recorded | "
+            "| configuration | instructions (each run) | ratio to plain (mean) "
+            "| allocations recorded | "
             "instructions per recorded allocation over the same mode without `--native` |",
             "|---|---:|---:|---:|---:|",
         ]
@@ -556,9 +628,15 @@ def render(results, counts, args, versions):
                 per = "{:,.0f}".format(
                     (c["instructions"] - counts[base[name]]["instructions"]) / c["allocations"]
                 )
+            shown = " / ".join("{:,}".format(r) for r in c.get("runs", [c["instructions"]]))
             lines.append(
-                "| %s | {:,} | {:.4f} | %s | %s |".format(c["instructions"], c["instructions"] / p)
-                % (name, "{:,}".format(c["allocations"]) if c.get("allocations") else "-", per)
+                "| %s | %s | {:.4f} | %s | %s |".format(c["instructions"] / p)
+                % (
+                    name,
+                    shown,
+                    "{:,}".format(c["allocations"]) if c.get("allocations") else "-",
+                    per,
+                )
             )
         if "heapmark (before)" in counts and "heapmark" in counts:
             b = counts["heapmark (before)"]["instructions"]
@@ -568,8 +646,109 @@ def render(results, counts, args, versions):
                 "Default mode, this build against the build before issue 13: {:+,} instructions "
                 "({:+.2%}) over the loop.".format(a - b, a / b - 1),
             ]
+    lines += [""] + conclusions(results, counts)
     lines.append("")
     return "\n".join(lines)
+
+
+def spread(values, fmt):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return "-"
+    if len(values) == 1 or fmt % values[0] == fmt % values[-1]:
+        return fmt % values[0]
+    return (fmt + "-" + fmt) % (values[0], values[-1])
+
+
+def conclusions(results, counts):
+    """Plain-language reading of the tables, from the same numbers."""
+
+    def pair(a, b):
+        return [rows.get("pairs", {}).get((a, b)) for rows, _, _ in results.values()]
+
+    def end_delta(a, b):
+        out = []
+        for rows, _, _ in results.values():
+            x, y = rows.get(a, {}).get("after_recording"), rows.get(b, {}).get("after_recording")
+            if x is not None and y is not None:
+                out.append(x - y)
+        return out
+
+    unwind = [
+        rows.get("heapmark --exact --native", {}).get("unwind_us")
+        for rows, _, _ in results.values()
+    ]
+
+    def diff(a, b, k):
+        return [
+            rows.get("diffs", {}).get((a, b), (None, None))[k] for rows, _, _ in results.values()
+        ]
+
+    text = [
+        "What the tables say:",
+        "",
+        "- **Sampled `--native`** against the default mode, paired: %s across the workloads. "
+        "Most of it is a cost per run, not per allocation: the end of the run (symbolising "
+        "the frames with libdwfl when the profile is written) takes %s s longer, recording "
+        "%s s; on these 1 s runs that shows, on a longer run it is spread thinner. The "
+        "profile and reports grow by the native frames' names."
+        % (
+            spread(pair("heapmark --native", "heapmark"), "%.2fx"),
+            spread(diff("heapmark --native", "heapmark", 1), "%+.2f"),
+            spread(diff("heapmark --native", "heapmark", 0), "%+.2f"),
+        ),
+        "- **The unwind per recorded allocation**: %s us of recording time per allocation "
+        "in exact mode (`--exact --native` against `--exact`, every allocation unwound), "
+        "%s paired in wall time; symbolising at the end adds %s s, more where more "
+        "libraries' frames are seen (numpy's, sqlite's)."
+        % (
+            spread(unwind, "%.2f"),
+            spread(pair("heapmark --exact --native", "heapmark --exact"), "%.2fx"),
+            spread(diff("heapmark --exact --native", "heapmark --exact", 1), "%+.2f"),
+        ),
+    ]
+    if counts and counts.get("heapmark --exact --native", {}).get("allocations"):
+        c, b = counts["heapmark --exact --native"], counts["heapmark --exact"]
+        text[-1] += (
+            " In instructions, which load does not change: {:,.0f} per recorded allocation "
+            "on the churn loop (callgrind), the unwinder walking the whole C stack, from "
+            "the allocator to `main`, before the frames down to the eval loop are kept."
+        ).format((c["instructions"] - b["instructions"]) / c["allocations"])
+    text += [
+        "- **Against memray `--native`**, which records every `malloc` (pymalloc's "
+        "arenas, not its objects, unless `--trace-python-allocators`) where heapmark samples: "
+        "heapmark `--native` / memray `--native` %s paired; heapmark `--exact --native` / "
+        "memray `--native --trace-python-allocators` %s. memray writes its capture as it "
+        "runs and symbolises when a report is made (the flamegraph column); heapmark "
+        "symbolises and writes its reports at the end of the run, which its wall times "
+        "include."
+        % (
+            spread(pair("heapmark --native", "memray --native"), "%.2f"),
+            spread(
+                pair("heapmark --exact --native", "memray --native --trace-python-allocators"),
+                "%.2f",
+            ),
+        ),
+        "- **The default mode before and after issue 13**: this build over the build of "
+        "the commit before, paired: %s across the workloads."
+        % spread(pair("heapmark", "heapmark (before)"), "%.3f"),
+    ]
+    if counts and "heapmark (before)" in counts and "heapmark" in counts:
+        a = counts["heapmark"]["instructions"]
+        bb = counts["heapmark (before)"]["instructions"]
+        spreads = [
+            (max(c["runs"]) - min(c["runs"])) / c["instructions"]
+            for c in (counts["heapmark"], counts["heapmark (before)"])
+            if len(c.get("runs", [])) > 1
+        ]
+        text[-1] += (" In instructions (means of the runs): {:+.2%} over the churn loop{}.").format(
+            a / bb - 1,
+            "; runs of one build differ by up to {:.2%} (the sampler's seed is fixed, not "
+            "the addresses heapmark's hash maps see)".format(max(spreads))
+            if spreads
+            else "",
+        )
+    return text
 
 
 def versions_of(python):
@@ -605,11 +784,34 @@ def main(argv=None):
     parser.add_argument(
         "--churn", type=int, default=CHURN_N, help="iterations N of the callgrind loop (N and 2N)"
     )
+    parser.add_argument(
+        "--callgrind-runs",
+        type=int,
+        default=3,
+        help="callgrind runs of the default mode, each build (3): their spread is the noise",
+    )
     parser.add_argument("--no-callgrind", action="store_true")
     parser.add_argument("--no-memray-report", action="store_true")
     parser.add_argument("--results", help="also write the raw records here (JSON)")
+    parser.add_argument(
+        "--render",
+        metavar="RESULTS_JSON",
+        help="run nothing: render the section from a saved --results file",
+    )
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args(argv)
+    if args.render:
+        with open(args.render) as f:
+            saved = json.load(f)
+        for key, value in saved.get("args", {}).items():
+            setattr(args, key, value)
+        versions = saved.get("versions") or versions_of(args.python)
+        results = {w: summarise(recs) for w, recs in saved["records"].items()}
+        text = render(results, saved.get("callgrind"), args, versions)
+        print(text)
+        if args.write_docs:
+            write_section(DOC, SECTION, text)
+        return 0
     args.python = os.path.abspath(args.python)
     args.before = os.path.abspath(args.before)
     if "plain" not in args.configs:
@@ -626,7 +828,26 @@ def main(argv=None):
     results = {w: summarise(recs) for w, recs in raw.items()}
     if args.results:
         with open(args.results, "w") as f:
-            json.dump({"records": raw, "callgrind": counts}, f, indent=1)
+            json.dump(
+                {
+                    "records": raw,
+                    "callgrind": counts,
+                    "versions": versions,
+                    "args": {
+                        k: getattr(args, k)
+                        for k in (
+                            "rounds",
+                            "warmup",
+                            "scale",
+                            "before_commit",
+                            "churn",
+                            "callgrind_runs",
+                        )
+                    },
+                },
+                f,
+                indent=1,
+            )
     text = render(results, counts, args, versions)
     print(text)
     if args.write_docs:
