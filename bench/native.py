@@ -102,6 +102,11 @@ for i in range(int(sys.argv[-1])):
         kept.append(item)
 """
 CHURN_N = 30_000
+# The walks of the heap for kinds run on the program's thread, as many as a
+# share of the run's time allows: under valgrind, whose speed varies with
+# the machine's load, their number (and the instructions they add) would
+# too.  Their cost is measured apart (bench/kinds.py).
+CALLGRIND_FLAGS = ["--no-kinds"]
 CALLGRIND_CONFIGS = [
     ("plain", None, []),
     ("heapmark (before)", "before", []),
@@ -394,7 +399,7 @@ def callgrind(args, scratch):
         f.write(CHURN)
     counts = {}
     for name, tool, flags in CALLGRIND_CONFIGS:
-        repeats = args.callgrind_runs if name in ("heapmark (before)", "heapmark") else 1
+        repeats = 1 if tool is None else args.callgrind_runs
         runs = []
         for _ in range(repeats):
             runs.append(callgrind_loop(args, scratch, script, tool, flags, name))
@@ -419,7 +424,7 @@ def callgrind_loop(args, scratch, script, tool, flags, name):
         for old in os.listdir(scratch):
             if old.startswith("callgrind.out."):
                 os.remove(os.path.join(scratch, old))
-        cmd = command(args, tool, flags, script, out, [str(n)])
+        cmd = command(args, tool, flags + CALLGRIND_FLAGS if tool else flags, script, out, [str(n)])
         subprocess.run(
             ["valgrind", "--tool=callgrind", "--trace-children=yes", "--separate-threads=yes"]
             + ["--callgrind-out-file=" + os.path.join(scratch, "callgrind.out.%p")]
@@ -467,7 +472,9 @@ def render(results, counts, args, versions):
         "start-up and, for heapmark, writing the profile and its reports. heapmark runs "
         "with `--seed 7`. `before` is the build of commit %s (before issue 13), installed "
         "in a venv of its own; native_libs.py (new) is sqlite3, zlib/bz2/lzma, json, pickle "
-        "and numpy doing the work in C."
+        "and numpy doing the work in C. On this shared machine one round's times move by several "
+        "percent either way (ratios below 1 are that noise); the instruction counts at the end "
+        "are the steadier measure."
         % (
             versions["python"],
             versions["memray"],
@@ -607,7 +614,9 @@ def render(results, counts, args, versions):
             "**Instructions** (callgrind, the program's main thread; machine load does not "
             "change them) of %d iterations of the small-object churn loop in bench/native.py, "
             "as the difference between runs of %d and %d iterations, so that start-up and "
-            "writing the profile cancel out; PYTHONHASHSEED=0, `--seed 7`."
+            "writing the profile cancel out; PYTHONHASHSEED=0, `--seed 7 --no-kinds` (the walks "
+            "of the heap run on the program's thread as often as a share of the run's time "
+            "allows, which valgrind's varying speed would vary)."
             % (args.churn, 2 * args.churn, args.churn),
             "",
             "| configuration | instructions (each run) | ratio to plain (mean) "
@@ -643,7 +652,7 @@ def render(results, counts, args, versions):
             a = counts["heapmark"]["instructions"]
             lines += [
                 "",
-                "Default mode, this build against the build before issue 13: {:+,} instructions "
+                "Default mode, this build against the build before issue 13: {:+,.0f} instructions "
                 "({:+.2%}) over the loop.".format(a - b, a / b - 1),
             ]
     lines += [""] + conclusions(results, counts)
@@ -741,8 +750,15 @@ def conclusions(results, counts):
             for c in (counts["heapmark"], counts["heapmark (before)"])
             if len(c.get("runs", [])) > 1
         ]
-        text[-1] += (" In instructions (means of the runs): {:+.2%} over the churn loop{}.").format(
+        plain = counts["plain"]["instructions"]
+        allocations = counts.get("heapmark --exact", {}).get("allocations")
+        text[-1] += (
+            " In instructions (means of the runs): {:+.2%} over the churn loop, {} "
+            "{:+.1%} of heapmark's own instructions there{}."
+        ).format(
             a / bb - 1,
+            "{:+.1f} per allocation,".format((a - bb) / allocations) if allocations else "",
+            (a - plain) / (bb - plain) - 1,
             "; runs of one build differ by up to {:.2%} (the sampler's seed is fixed, not "
             "the addresses heapmark's hash maps see)".format(max(spreads))
             if spreads
@@ -788,7 +804,13 @@ def main(argv=None):
         "--callgrind-runs",
         type=int,
         default=3,
-        help="callgrind runs of the default mode, each build (3): their spread is the noise",
+        help="callgrind runs of each heapmark configuration (3): their spread is the noise",
+    )
+    parser.add_argument(
+        "--wall-clock-from",
+        metavar="RESULTS_JSON",
+        help="take the wall-clock records from a saved --results file, measure the "
+        "instruction counts only",
     )
     parser.add_argument("--no-callgrind", action="store_true")
     parser.add_argument("--no-memray-report", action="store_true")
@@ -820,7 +842,15 @@ def main(argv=None):
     started = time.time()
     scratch = tempfile.mkdtemp(prefix="heapmark-bench-native-")
     try:
-        raw = wall_clock(args, scratch)
+        if args.wall_clock_from:
+            with open(args.wall_clock_from) as f:
+                saved = json.load(f)
+            raw = saved["records"]
+            for key, value in saved.get("args", {}).items():
+                if key not in ("churn", "callgrind_runs"):
+                    setattr(args, key, value)
+        else:
+            raw = wall_clock(args, scratch)
         counts = None if args.no_callgrind else callgrind(args, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
