@@ -3,7 +3,7 @@ PYTHON ?= python3
 # For the C unit tests: each test's sources are named by a variable of its own.
 .SECONDEXPANSION:
 
-.PHONY: build test test-c test-all test-one test-asan lint format bench bench-census bench-reports bench-in-process bench-kinds bench-allocators bench-pytest-plugin asan clean
+.PHONY: build test test-c test-all test-one test-asan lint format bench bench-census bench-reports bench-in-process bench-kinds bench-allocators bench-pytest-plugin asan clean bench-native
 
 build:            ## compile the engine in place (src/heapmark/_heapmark*.so)
 	$(PYTHON) setup.py -q build_ext --inplace
@@ -109,6 +109,24 @@ bench-pytest-plugin: ## what the pytest plugin costs a real suite (more-itertool
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check pytest
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
 	$(PYTHON) bench/pytest_plugin.py --write-docs --python $(BENCH_VENV)/bin/python
+
+# The build before issue 13 (native frames), for the default mode's cost
+# before and after it: exported from git, installed in a venv of its own.
+BEFORE_NATIVE = 1e217ce
+BENCH_BEFORE = build/bench-before-$(BEFORE_NATIVE)
+
+bench-native:     ## heapmark run --native against memray --native, and the default mode before/after issue 13; writes docs/performance.md
+	[ -x $(BENCH_VENV)/bin/python ] || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check numpy memray
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
+	[ -x $(BENCH_BEFORE)/venv/bin/heapmark ] || { \
+	    rm -rf $(BENCH_BEFORE) && mkdir -p $(BENCH_BEFORE)/src && \
+	    git archive $(BEFORE_NATIVE) | tar -x -C $(BENCH_BEFORE)/src && \
+	    $(BENCH_VENV)/bin/python -m venv $(BENCH_BEFORE)/venv && \
+	    $(BENCH_BEFORE)/venv/bin/python -m pip install -q --disable-pip-version-check numpy && \
+	    $(BENCH_BEFORE)/venv/bin/python -m pip install -q --disable-pip-version-check --no-deps ./$(BENCH_BEFORE)/src; }
+	$(PYTHON) bench/native.py --write-docs --python $(BENCH_VENV)/bin/python \
+	    --before $(BENCH_BEFORE)/venv/bin/python --before-commit $(BEFORE_NATIVE) $(NATIVE_ARGS)
 
 test-asan:        ## the suite under UBSan (engine) and ASan (reader, reports, CLI); PY=3.11 by default
 	tests/run-asan
