@@ -43,15 +43,15 @@ static bool in_ranges(const hm_code_range *r, size_t n, uintptr_t ip)
     return false;
 }
 
-int hm_native_unwind(uintptr_t *ips)
+/* The kept frames of raw[0..n), innermost first, into ips; *settled: the
+ * unwind reached where the kept frames end (the eval loop, or the
+ * interpreter above kept frames), so that a deeper unwind would change
+ * nothing. */
+static int keep_frames(void *const *raw, int n, uintptr_t *ips, bool *settled)
 {
-    hm_unwind_fn unwind = __atomic_load_n(&hm_native_unwinder, __ATOMIC_ACQUIRE);
-    if (!unwind)
-        return 0;
-    void *raw[HM_NATIVE_RAW];
-    int n = unwind(raw, HM_NATIVE_RAW);
     int kept = 0;
     bool skipped_interpreter = false; /* interpreter frames inside the kept ones */
+    *settled = true;
     for (int i = 0; i < n && kept < HM_NATIVE_MAX; i++) {
         uintptr_t ip = (uintptr_t)raw[i];
         if (in_ranges(own_ranges, own_count, ip))
@@ -66,10 +66,30 @@ int hm_native_unwind(uintptr_t *ips)
         }
         ips[kept++] = ip;
     }
+    *settled = kept == HM_NATIVE_MAX;
     /* The stack's outermost frames, with the interpreter between them and
      * the allocation: main()'s callers in libc, below an allocation of the
      * interpreter's own.  A native thread's stack has no interpreter frame. */
     return skipped_interpreter ? 0 : kept;
+}
+
+int hm_native_unwind(uintptr_t *ips)
+{
+    hm_unwind_fn unwind = __atomic_load_n(&hm_native_unwinder, __ATOMIC_ACQUIRE);
+    if (!unwind)
+        return 0;
+    /* Most unwinds meet the eval loop within a few dozen frames, while the
+     * whole C stack of a deep Python program is longer (on 3.9 and 3.10
+     * every Python call nests C frames): a short unwind first, and the
+     * long one only when the short one did not settle. */
+    void *raw[HM_NATIVE_RAW];
+    bool settled;
+    int n = unwind(raw, HM_NATIVE_SHORT);
+    int kept = keep_frames(raw, n, ips, &settled);
+    if (settled || n < HM_NATIVE_SHORT)
+        return kept;
+    n = unwind(raw, HM_NATIVE_RAW);
+    return keep_frames(raw, n, ips, &settled);
 }
 
 static uint32_t frame_for(uintptr_t ip)

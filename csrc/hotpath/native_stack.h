@@ -28,6 +28,7 @@
 
 #define HM_NATIVE_MAX 64 /* kept frames per stack, innermost first */
 #define HM_NATIVE_RAW 128
+#define HM_NATIVE_SHORT 32 /* the first unwind's depth (native_stack.c) */
 
 typedef int (*hm_unwind_fn)(void **ips, int max);
 
