@@ -98,7 +98,8 @@ def test_limits_pass_and_fail_with_the_line_named(suite):
     peak = re.search(r"the test's call peaked at ([\d.]+) MiB, above its limit of 10.0 MiB", out)
     assert peak and 35 <= float(peak.group(1)) <= 42, out
     floats_line = line_of(written, "floats = [float(i)")
-    assert re.search(r"test_over_its_limit \(\S*test_memory.py:%d\)" % floats_line, out), out
+    # (the function is <listcomp> before 3.12, which inlines comprehensions)
+    assert re.search(r"\(\S*test_memory.py:%d\)" % floats_line, out), out
     assert "floats = [float(i) for i in range(1_000_000)]" in out
     assert "kinds: " in out and "float" in out
     # The leak: 5 MiB at the line that kept it.

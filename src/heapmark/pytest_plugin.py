@@ -95,7 +95,24 @@ def pytest_configure(config):
         "size allocated; warmup calls first (not tracked); ignore: stack parts (file names, "
         "functions) whose memory is a cache by design",
     )
-    config.pluginmanager.register(HeapmarkTests(config), "heapmark-tests")
+    if config.getoption("--heapmark") or config.getoption("--heapmark-dir"):
+        _start_tracking(config)
+
+
+def pytest_collection_modifyitems(config, items):
+    # Nothing of heapmark's exists in a session whose tests ask for nothing
+    # (an in-process census or leak check of a test would see it).
+    if not config.pluginmanager.has_plugin("heapmark-tests") and any(
+        item.get_closest_marker("limit_memory") or item.get_closest_marker("limit_leaks")
+        for item in items
+    ):
+        _start_tracking(config)
+
+
+def _start_tracking(config):
+    tests = HeapmarkTests(config)
+    config.pluginmanager.register(tests, "heapmark-tests")
+    config.pluginmanager.register(CallTracking(tests), "heapmark-call-tracking")
 
 
 class Limits:
@@ -135,8 +152,7 @@ class HeapmarkTests:
     # reported by turning the call's report into a failure (makereport), which
     # every pytest and pluggy version supports.
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_call(self, item):
+    def runtest_call(self, item):
         limits = Limits(item)
         if not (limits.any() or self.every_test):
             yield
@@ -157,8 +173,7 @@ class HeapmarkTests:
         if outcome.excinfo is None:
             item._heapmark_failure = self._check(item, tracker, limits, directory)
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item, call):
+    def runtest_makereport(self, item, call):
         outcome = yield
         failure = getattr(item, "_heapmark_failure", None)
         if call.when == "call" and failure:
@@ -282,6 +297,23 @@ class HeapmarkTests:
         # The profiles of tests over their limits stay (their failure names them).
         if self.scratch and not os.listdir(self.scratch):
             os.rmdir(self.scratch)
+
+
+class CallTracking:
+    """The hooks around each test's call, registered with HeapmarkTests only
+    once a collected test asks (or --heapmark): a hook wrapper is a generator
+    alive during every call."""
+
+    def __init__(self, tests):
+        self.tests = tests
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        yield from self.tests.runtest_call(item)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        yield from self.tests.runtest_makereport(item, call)
 
 
 def _line_rows(top, peak):
