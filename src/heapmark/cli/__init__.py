@@ -1,9 +1,10 @@
 """The ``heapmark`` command: ``run`` a program under the profiler, ``report``
 on a stored profile, ``export`` it to other tools' formats, ``diff`` two,
-take the ``census`` of what a program leaves alive.
+take the ``census`` of what a program leaves alive, ``attach`` to a
+running Python process.
 
 This is the thin Python skin.  main() picks the subcommand; each is a module
-of this package (run, report, census, export, diff) that declares its options
+of this package (run, report, census, export, diff, attach) that declares its options
 as a table for options.parse; common holds what they share, among it the
 names of common/contract.h (environment variables, result files).  Only the
 subcommand asked for is imported.  Every message goes to stderr, prefixed
@@ -15,7 +16,7 @@ import sys
 import heapmark
 from heapmark.cli.common import USAGE, UsageError, say
 
-COMMANDS = ("run", "report", "census", "export", "diff")
+COMMANDS = ("run", "report", "census", "export", "diff", "attach")
 
 
 def main(argv=None):
@@ -29,7 +30,7 @@ def main(argv=None):
             return 0
         if args[0] not in COMMANDS:
             raise UsageError(
-                "unknown command '%s': expected run, report, export, diff or census "
+                "unknown command '%s': expected run, report, export, diff, census or attach "
                 "(see heapmark --help)" % args[0]
             )
         command = __import__("heapmark.cli." + args[0], fromlist=["main"])
