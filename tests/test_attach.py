@@ -286,7 +286,9 @@ def test_unsupported_python(tmp_path):
     if not old:
         pytest.skip("no CPython 3.8 under pyenv")
     python = os.path.join(versions, old[-1], "bin", "python3")
-    proc = subprocess.Popen([python, "-c", "import time; print(1, flush=True); time.sleep(300)"], stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [python, "-c", "import time; print(1, flush=True); time.sleep(300)"], stdout=subprocess.PIPE
+    )
     try:
         proc.stdout.readline()
         rc, _, err = attach([proc.pid], tmp_path, check_rc=None)

@@ -180,7 +180,7 @@ class Session:
         except InjectionError as exc:
             raise UsageError(str(exc)) from None
         if injection.route == "queued":
-            self.queued_page = (injection.page, 4096)
+            self.queued_page = injection.page
             return self.wait_for(status)
         answer = read_answer(status)
         if answer is None:
@@ -349,7 +349,9 @@ def track(session, opts):
         if opts["exact"]
         else "sampled every %s" % human_bytes(opts["rate"] or DEFAULT_SAMPLE_RATE)
     )
-    span = "for %g s (Ctrl-C stops sooner)" % opts["duration"] if opts["duration"] else "until Ctrl-C"
+    span = (
+        "for %g s (Ctrl-C stops sooner)" % opts["duration"] if opts["duration"] else "until Ctrl-C"
+    )
     if not opts["quiet"]:
         say(
             "tracking process %d (%s, CPython %s), %s, %s"
@@ -421,4 +423,3 @@ def human_bytes(n):
             return ("%d %s" if unit == "bytes" else "%.1f %s") % (n, unit)
         n /= 1024.0
     return "%d" % n
-

@@ -148,6 +148,8 @@ def _holds_symbol(path, needle, chunk=1 << 20):
 
 def check_target(target):
     """Refuses, in one line, a process heapmark cannot attach to."""
+    if not target.alive():
+        raise UsageError("process %d has ended (its parent has not reaped it yet)" % target.pid)
     if target.uid != os.getuid() and os.geteuid() != 0:
         raise UsageError(
             "process %d belongs to another user (uid %d): attach as that user or as root"
@@ -197,10 +199,7 @@ def ptrace_advice(target):
             "'sysctl kernel.yama.ptrace_scope=0'"
         )
     if scope == "3":
-        return (
-            "kernel.yama.ptrace_scope is 3 (no process may be traced until the "
-            "machine restarts)"
-        )
+        return "kernel.yama.ptrace_scope is 3 (no process may be traced until the machine restarts)"
     status = read_text("/proc/self/status") or ""
     found = re.search(r"^CapEff:\s*([0-9a-f]+)", status, re.M)
     if found and not int(found.group(1), 16) >> CAP_SYS_PTRACE & 1 and os.geteuid() == 0:
@@ -229,7 +228,7 @@ except BaseException:
 
 GDB_SCRIPT = """\
 set $page = (void *) mmap(0, {size}, 3, 0x22, -1, 0)
-printf "HEAPMARK-PAGE %lu\\n", (unsigned long) $page
+printf "HEAPMARK-PAGE %lu {size}\\n", (unsigned long) $page
 restore {code} binary $page
 {unmap}
 set $held = (int) PyGILState_Check()
@@ -253,12 +252,14 @@ class Injection:
 
     def __init__(self):
         self.route = None  # "ran" (there and then) or "queued" (Py_AddPendingCall)
-        self.page = None  # address of the page, left mapped when queued
+        self.page = None  # (address, size) of the page, left mapped when queued
 
 
 def inject(gdb, target, source, unmap=None):
-    """Runs source (Python) inside the process.  Returns the Injection;
-    raises InjectionError (nothing done) or UsageError (ptrace refused)."""
+    """Runs source (Python) inside the process, after unmapping the page
+    unmap=(address, size) of an earlier queued injection.  Returns the
+    Injection; raises InjectionError (nothing done) or UsageError (ptrace
+    refused)."""
     machine = platform.machine()
     check = SYSCALL_CHECKS.get(machine)
     if check is None:
@@ -326,7 +327,7 @@ def _run_gdb(command, target):
         line = raw.decode(errors="replace").rstrip("\n")
         lines.append(line)
         if line.startswith("HEAPMARK-PAGE "):
-            injection.page = int(line.split()[1])
+            injection.page = tuple(int(word) for word in line.split()[1:3])
         elif line.startswith("HEAPMARK-RAN "):
             injection.route = "ran"
         elif line.startswith("HEAPMARK-QUEUED "):
