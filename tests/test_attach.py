@@ -167,6 +167,18 @@ def test_attach_to_a_busy_main_thread(tmp_path, child):
     assert_left_running(c)
 
 
+def test_attach_while_threads_contend_for_the_gil(tmp_path, child):
+    # The main thread is often stopped inside the GIL's handover, where code
+    # run there and then would wait for the thread itself: each attach must
+    # queue instead, and the program go on.
+    c = child("busy", "contended")
+    for attempt in range(4):
+        out = tmp_path / ("res%d" % attempt)
+        attach([c.pid, "--duration", 0.2, "-o", out, "-q"], tmp_path)
+        assert report_json(out / "profile.db", tmp_path)["peak_bytes"] > 0
+        assert_left_running(c)
+
+
 def test_census_of_a_running_process(tmp_path, child):
     c = child()
     _, out, err = attach(["--census", c.pid, "--top", 0, "--json", tmp_path / "c.json"], tmp_path)

@@ -5,12 +5,15 @@ seconds, printing a heartbeat on stdout with what heapmark's engine says of
 itself in this process (tracking, and how many relocations point at its
 hooks), so that a test sees the program go on and the hooks go.
 
-usage: long_running.py [busy] [exit-after TICKS]
+usage: long_running.py [busy] [contended] [exit-after TICKS]
   busy: no sleep, the main thread never waits in a system call
+  contended: a second thread spins too, so that the main thread is often
+    waiting for the GIL, inside CPython's handover of it
   exit-after: return from main after TICKS iterations (atexit handlers run)
 """
 
 import sys
+import threading
 import time
 
 BIG = 8 << 20  # one native buffer, held for the iteration
@@ -42,7 +45,14 @@ def iteration():
     return len(big) + len(small)
 
 
+def spin():
+    while True:
+        sum(range(1000))
+
+
 def main():
+    if "contended" in sys.argv:
+        threading.Thread(target=spin, daemon=True).start()
     busy = "busy" in sys.argv
     last = int(sys.argv[sys.argv.index("exit-after") + 1]) if "exit-after" in sys.argv else 0
     tick = 0

@@ -209,13 +209,13 @@ class Session:
                 self.close()
                 raise UsageError(
                     "process %d ran no Python code for %.0f s after the injection (its "
-                    "main thread is busy in C code, or stopped): nothing was started"
-                    % (self.target.pid, waited)
+                    "main thread is busy in C code, waits on a lock, or is stopped): "
+                    "nothing was done in it" % (self.target.pid, waited)
                 )
             if waited > WAITING_NOTE_S and not noted:
                 say(
                     "waiting for process %d to run Python code (its main thread is in C "
-                    "code holding the GIL)" % self.target.pid
+                    "code, or waits on a lock)" % self.target.pid
                 )
                 noted = True
             time.sleep(0.01)

@@ -7,8 +7,8 @@ it can and runs the code at a point where CPython allows any Python code to
 run:
 
 - when the main thread is waiting in a system call without the GIL (sleep,
-  I/O, a lock), as most idle or I/O-bound programs are, the code runs there
-  and then: PyGILState_Ensure(), PyRun_SimpleString(), PyGILState_Release(),
+  I/O, select; not a lock, see SYSCALL_CHECKS), as most idle or I/O-bound
+  programs are, the code runs there and then: PyGILState_Ensure(), PyRun_SimpleString(), PyGILState_Release(),
   which is what another thread taking the GIL at that moment could do;
 - otherwise the thread may be anywhere, inside malloc or half-way through
   changing an object, where running code would corrupt the process, so the
@@ -33,14 +33,21 @@ from heapmark.cli.common import UsageError, env_name
 
 SUPPORTED = ((3, 9), (3, 13))
 
-# System calls glibc's malloc makes while holding an arena lock: a thread
-# stopped inside one of them may be inside malloc, where running code that
-# allocates would deadlock.  {machine: (register of the call's number,
-# the instruction that enters the kernel, its length, its encoding, numbers)}
+# System calls after which running code could deadlock the process:
+# - futex: a thread waiting on a lock may be inside the GIL's own protocol
+#   (take_gil sets the GIL taken before the thread state is current, then
+#   signals a condition: PyGILState_Check says 0, and a nested
+#   PyGILState_Ensure would wait for the thread itself), or may hold another
+#   lock the code needs;
+# - the calls glibc's malloc makes while holding an arena lock (mmap,
+#   mprotect, munmap, brk, mremap, madvise): code that allocates would wait
+#   for the lock the thread holds.
+# A thread stopped in one of them gets the queued route.  {machine:
+# (register of the call's number, the instruction that enters the kernel,
+# its length, its encoding, numbers)}
 SYSCALL_CHECKS = {
-    # mmap, mprotect, munmap, brk, mremap, madvise
-    "x86_64": ("$orig_rax", "unsigned short", 2, 0x050F, (9, 10, 11, 12, 25, 28)),
-    "aarch64": ("$x8", "unsigned int", 4, 0xD4000001, (222, 226, 215, 214, 216, 233)),
+    "x86_64": ("$orig_rax", "unsigned short", 2, 0x050F, (202, 9, 10, 11, 12, 25, 28)),
+    "aarch64": ("$x8", "unsigned int", 4, 0xD4000001, (98, 222, 226, 215, 214, 216, 233)),
 }
 
 CAP_SYS_PTRACE = 19
