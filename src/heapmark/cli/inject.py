@@ -8,8 +8,9 @@ run:
 
 - when the main thread is waiting in a system call without the GIL (sleep,
   I/O, select; not a lock, see SYSCALL_CHECKS), as most idle or I/O-bound
-  programs are, the code runs there and then: PyGILState_Ensure(), PyRun_SimpleString(), PyGILState_Release(),
-  which is what another thread taking the GIL at that moment could do;
+  programs are, the code runs there and then: PyGILState_Ensure(),
+  PyRun_SimpleString(), PyGILState_Release(), which is what another thread
+  taking the GIL at that moment could do;
 - otherwise the thread may be anywhere, inside malloc or half-way through
   changing an object, where running code would corrupt the process, so the
   code is queued with Py_AddPendingCall(), which the interpreter runs itself
