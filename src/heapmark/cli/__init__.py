@@ -1,10 +1,10 @@
 """The ``heapmark`` command: ``run`` a program under the profiler, ``report``
 on a stored profile, ``export`` it to other tools' formats, ``diff`` two,
-take the ``census`` of what a program leaves alive, watch a profiled
-process live (``top``).
+take the ``census`` of what a program leaves alive, ``attach`` to a
+running Python process, watch a profiled process live (``top``).
 
 This is the thin Python skin.  main() picks the subcommand; each is a module
-of this package (run, report, census, export, diff, top) that declares its options
+of this package (run, report, census, export, diff, attach, top) that declares its options
 as a table for options.parse; common holds what they share, among it the
 names of common/contract.h (environment variables, result files).  Only the
 subcommand asked for is imported.  Every message goes to stderr, prefixed
@@ -16,7 +16,7 @@ import sys
 import heapmark
 from heapmark.cli.common import USAGE, UsageError, say
 
-COMMANDS = ("run", "report", "census", "export", "diff", "top")
+COMMANDS = ("run", "report", "census", "export", "diff", "attach", "top")
 
 
 def main(argv=None):
@@ -30,7 +30,7 @@ def main(argv=None):
             return 0
         if args[0] not in COMMANDS:
             raise UsageError(
-                "unknown command '%s': expected run, report, export, diff, census or top "
+                "unknown command '%s': expected run, report, export, diff, census, attach or top "
                 "(see heapmark --help)" % args[0]
             )
         command = __import__("heapmark.cli." + args[0], fromlist=["main"])

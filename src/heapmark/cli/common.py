@@ -15,6 +15,8 @@ usage: heapmark run [options] script.py [args...]
        heapmark report PROFILE.db [-o DIR] [--json] [--top N]
        heapmark report PROFILE.db --lines FILE.py [--json]
        heapmark census [--top N] [--json FILE] script.py | -m module | -c code [args...]
+       heapmark attach [options] PID
+       heapmark attach --census [--top N] [--json FILE] PID
        heapmark export PROFILE.db --format FORMAT [--snapshot SNAPSHOT] [-o FILE]
        heapmark diff BASE.db NEW.db [-o DIR] [--top N] [--snapshot SNAPSHOT]
        heapmark top PID [--interval SECONDS] [--top N] [--once]
@@ -93,6 +95,16 @@ heapmark census options (runs the program in this interpreter, then prints
 the census of the objects still alive, Heapy's table, on stdout):
   --top N               rows in the table (default 10; 0: all)
   --json FILE           also write the census as JSON to FILE
+
+heapmark attach options (tracking inside a running Python process of the same
+user, through gdb; its reports on stop; the process goes on unchanged):
+  --duration SECONDS    stop after SECONDS (default: at Ctrl-C)
+  -o, --output DIR      as for heapmark run (default:
+                        heapmark-results/<timestamp>-<pid>/, pid the process's)
+  --exact, --sample-rate BYTES, --seed N, --top N, --html-min-bytes SIZE, -q
+                        as for heapmark run
+  --census              print the census of the process's live objects instead
+                        (with --top N and --json FILE as for heapmark census)
 
 Results: profile.db (SQLite, see docs/profile-format.md), report.html
 (flamegraph, top lines, timeline: open it in a browser), peak.svg
