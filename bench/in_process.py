@@ -32,6 +32,7 @@ import tempfile
 import time
 from statistics import median
 
+from churn import CHURN
 from docs_section import write_section
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -54,19 +55,6 @@ else:
         runpy.run_path(script, run_name="__main__")
 """
 
-CHURN = """\
-class Item:
-    def __init__(self, i):
-        self.pair = (i, i + 1)
-        self.name = "item-%d" % i
-
-import sys
-kept = []
-for i in range(int(sys.argv[-1])):
-    item = Item(i)
-    if i % 50 == 0:
-        kept.append(item)
-"""
 
 CHURN_N = 100_000
 

@@ -19,19 +19,9 @@ import subprocess
 import sys
 import tempfile
 
-CHURN = """\
-class Item:
-    def __init__(self, i):
-        self.pair = (i, i + 1)
-        self.name = "item-%d" % i
+from churn import CHURN
 
-kept = []
-for i in range(100000):
-    item = Item(i)
-    if i % 50 == 0:
-        kept.append(item)
-print(len(kept))
-"""
+CHURN_N = "100000"  # iterations
 
 
 def say(message):
@@ -99,7 +89,7 @@ def main(argv=None):
             if not os.path.exists(heapmark):
                 raise SystemExit("instructions: no heapmark next to %s" % python)
             say("%s: plain" % python)
-            plain = callgrind([python, script], workdir, script)
+            plain = callgrind([python, script, CHURN_N], workdir, script)
             runs = []
             for i in range(args.runs):
                 say("%s: heapmark run %d" % (python, i + 1))
@@ -113,6 +103,7 @@ def main(argv=None):
                             "-o",
                             os.path.join(workdir, "out-%d" % i),
                             script,
+                            CHURN_N,
                         ],
                         workdir,
                         script,

@@ -52,6 +52,7 @@ import sys
 import tempfile
 import time
 
+from churn import CHURN
 from docs_section import write_section
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -88,19 +89,6 @@ PAIRS = [
     ("heapmark --exact --native", "memray --native --trace-python-allocators"),
 ]
 
-CHURN = """\
-class Item:
-    def __init__(self, i):
-        self.pair = (i, i + 1)
-        self.name = "item-%d" % i
-
-import sys
-kept = []
-for i in range(int(sys.argv[-1])):
-    item = Item(i)
-    if i % 50 == 0:
-        kept.append(item)
-"""
 CHURN_N = 30_000
 # The walks of the heap for kinds run on the program's thread, as many as a
 # share of the run's time allows: under valgrind, whose speed varies with
