@@ -484,6 +484,8 @@ static HM_FAST_PATH void break_moved(uintptr_t old_end, uintptr_t new_end)
 HM_EXPORT HM_FAST_PATH void *sbrk(intptr_t increment)
 {
     void *old = __sbrk(increment);
+    if (old == (void *)-1 && increment > 0)
+        on_failure((size_t)increment); /* the out-of-memory report, as for malloc */
     if (old != (void *)-1 && increment != 0 && mmap_is_ours())
         break_moved((uintptr_t)old, (uintptr_t)old + (uintptr_t)increment);
     return old;

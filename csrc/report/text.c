@@ -41,8 +41,8 @@ const char *hm_report_ending(const hm_profile *p, char *buf, size_t size)
         return NULL;
     if (strcmp(status, "tracked") == 0)
         snprintf(buf, size,
-                 "tracked in-process, from heapmark.start() or track() to the stop: "
-                 "memory allocated before the start is not counted");
+                 "tracked in-process (heapmark.track(), start() or attach), from the start "
+                 "to the stop: memory allocated before the start is not counted");
     else if (strcmp(status, "checkpoint") == 0)
         snprintf(buf, size,
                  "the program ended without a final profile (killed?): these "
