@@ -93,10 +93,13 @@ def test_each_line_holds_what_it_allocated_with_its_callees(profiled):
     firsts = [f["first_line"] for f in report["functions"]]
     assert firsts == sorted(firsts) and report["functions"][0]["function"] == "<module>"
     if mode == "exact":
-        # Line 15: the bytearray object and its buffer.  Line 5: 200,000
-        # floats, the ints range() made beyond the 257 cached ones (freed at
-        # once, but allocated all the same), and the list with its growth.
-        assert rows[BLOB]["allocations"] == 2
+        # Line 15: the bytearray object and its buffer, and sometimes one
+        # more: a collection the allocation triggers runs there, and the
+        # interpreter allocates the info it passes to gc.callbacks (seen in
+        # about one run in four).  Line 5: 200,000 floats, the ints range()
+        # made beyond the 257 cached ones (freed at once, but allocated all
+        # the same), and the list with its growth.
+        assert rows[BLOB]["allocations"] in (2, 3)
         made = 200_000 + (200_000 - 257)
         assert made < rows[FLOATS]["allocations"] <= made + 200
 
