@@ -32,7 +32,7 @@ import tempfile
 import time
 from statistics import median
 
-from churn import CHURN
+from churn import CHURN, instructions
 from docs_section import write_section
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -129,14 +129,6 @@ def wall_clock(args, scratch):
             % (name, median(plain), ", ".join("%s x%.3f" % kv for kv in ratios.items()))
         )
     return rows
-
-
-def instructions(out_file):
-    with open(out_file) as f:
-        for line in f:
-            if line.startswith(("summary:", "totals:")):
-                return int(line.split()[1])
-    raise SystemExit("bench in-process: no summary in %s" % out_file)
 
 
 def workload_counts(scratch, runner):

@@ -19,22 +19,13 @@ import subprocess
 import sys
 import tempfile
 
-from churn import CHURN
+from churn import CHURN, instructions
 
 CHURN_N = "100000"  # iterations
 
 
 def say(message):
     sys.stderr.write("instructions: %s\n" % message)
-
-
-def instructions(out_file):
-    """The total Ir of a callgrind output file ("summary:" or "totals:" line)."""
-    with open(out_file) as f:
-        for line in f:
-            if line.startswith(("summary:", "totals:")):
-                return int(line.split()[1])
-    raise SystemExit("instructions: no summary in %s" % out_file)
 
 
 def callgrind(command, workdir, script):

@@ -52,7 +52,7 @@ import sys
 import tempfile
 import time
 
-from churn import CHURN
+from churn import CHURN, instructions
 from docs_section import write_section
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -354,14 +354,6 @@ def summarise(records):
 
 
 # ---- instruction counts ---------------------------------------------------------
-
-
-def instructions(out_file):
-    with open(out_file) as f:
-        for line in f:
-            if line.startswith(("summary:", "totals:")):
-                return int(line.split()[1])
-    raise SystemExit("bench native: no summary in %s" % out_file)
 
 
 def main_thread_count(scratch, script):

@@ -84,6 +84,16 @@ void hm_waiting_thread_exit(void)
     __atomic_store_n(&slots[i].taken, 0, __ATOMIC_RELEASE);
 }
 
+void hm_waiting_after_fork(void)
+{
+    int own = hm_tls.waiting_slot - 1;
+    for (int i = 0; i < SLOTS; i++) {
+        slots[i].tstate = NULL;
+        slots[i].reader = 0;
+        slots[i].taken = i == own;
+    }
+}
+
 bool hm_waiting_borrow(hm_waiting_loan *loan)
 {
     int best = -1;

@@ -34,6 +34,9 @@ void hm_waiting_leave(void);
  * thread that released the GIL through the hook may have taken it back
  * through the interpreter's own function after the slots were put back). */
 void hm_waiting_new_session(void);
+/* In a forked child, under the recorder lock: the other threads, and the
+ * thread states their slots pointed to, are gone (CPython frees them). */
+void hm_waiting_after_fork(void);
 /* The calling thread ends: its slot is free for another. */
 void hm_waiting_thread_exit(void);
 

@@ -42,6 +42,7 @@
 #include "hotpath/mappings.h"
 #include "store/schema.h"
 #include "hotpath/threads.h"
+#include "hotpath/waiting_calls.h"
 #include "run/timeline.h"
 #include "run/allocators.h"
 #include "run/watch.h"
@@ -159,6 +160,7 @@ static void child_profile_path(char *path, size_t size, int pid)
 static void at_fork_child(void)
 {
     pthread_mutex_init(&write_mutex, NULL);
+    hm_waiting_after_fork();
     hm_tls.guard--; /* raised by lock_writes() in at_fork_prepare */
     /* The parent's report is the parent's to write: drop the copy. */
     if (__atomic_load_n(&oom.state, __ATOMIC_ACQUIRE) == OOM_NOTED && oom.captured)

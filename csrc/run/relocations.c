@@ -96,11 +96,25 @@ static void add_target(void *libc, const char *name, void *hook)
     first_letters[(unsigned char)name[0]] = true;
 }
 
-/* The names, resolved once (outside any pass: see the header comment). */
+/* A pass another thread was making when the process forked left the
+ * mutex held in the child, which goes on with the forking thread alone. */
+static void reinit_after_fork(void)
+{
+    pthread_mutex_init(&pass_mutex, NULL);
+}
+
+/* The names, resolved once (outside any pass: see the header comment); a
+ * pass may follow, so the fork handler is in place from here on, for a
+ * preloaded process's passes as for an in-process start's. */
 static bool resolve_targets(char *err, size_t errlen)
 {
+    static bool fork_handler;
     if (ntargets)
         return true;
+    if (!fork_handler) {
+        pthread_atfork(NULL, NULL, reinit_after_fork);
+        fork_handler = true;
+    }
     void *libc = dlopen("libc.so.6", RTLD_NOLOAD | RTLD_LAZY);
     if (!libc) {
         snprintf(err, errlen, "in-process tracking needs glibc (libc.so.6 is not loaded)");
@@ -336,20 +350,10 @@ static void *hook_dlopen(const char *file, int mode)
     return handle;
 }
 
-static void reinit_after_fork(void)
-{
-    pthread_mutex_init(&pass_mutex, NULL);
-}
-
 bool hm_relocations_redirect(char *err, size_t errlen)
 {
-    static bool fork_handler;
     if (!resolve_targets(err, errlen))
         return false;
-    if (!fork_handler) {
-        pthread_atfork(NULL, NULL, reinit_after_fork);
-        fork_handler = true;
-    }
     __atomic_store_n(&redirecting, 1, __ATOMIC_RELEASE);
     run_pass(PASS_REDIRECT);
     return true;

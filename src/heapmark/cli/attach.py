@@ -18,6 +18,7 @@ import time
 
 from heapmark.cli.common import (
     UsageError,
+    check_writable,
     parse_html_min,
     parse_int,
     parse_size,
@@ -299,11 +300,7 @@ def main(args):
 
 def take_census(session, opts):
     if opts["json"] is not None:
-        try:
-            with open(opts["json"], "a"):
-                pass
-        except OSError as exc:
-            raise UsageError("cannot write '%s': %s" % (opts["json"], exc.strerror)) from None
+        check_writable(opts["json"])
     answer = session.run("census", top=10 if opts["top"] is None else opts["top"])
     if not answer.get("ok"):
         refuse(session.target, answer)

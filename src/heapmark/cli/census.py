@@ -4,7 +4,7 @@ of the objects it left alive (Heapy's table) is printed on stdout."""
 import os
 import sys
 
-from heapmark.cli.common import UsageError, parse_int
+from heapmark.cli.common import UsageError, check_writable, parse_int
 from heapmark.cli.options import VALUE, parse
 
 OPTIONS = (
@@ -21,11 +21,7 @@ def main(args):
     __main__ are left out by the engine (hide)."""
     opts, target = parse(args, "census", OPTIONS, DEFAULTS, program=True)
     if opts["json"] is not None:
-        try:
-            with open(opts["json"], "a"):
-                pass
-        except OSError as exc:
-            raise UsageError("cannot write '%s': %s" % (opts["json"], exc.strerror)) from None
+        check_writable(opts["json"])
     launcher = sys.modules.get("__main__")
     status = run_in_main(target)
     from heapmark import census

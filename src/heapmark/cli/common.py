@@ -183,6 +183,16 @@ def parse_size(text, option):
     return value
 
 
+def check_writable(path):
+    """A file the command will write: refused now, in one line, rather than
+    after the work (opened for appending, so nothing in it is lost)."""
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as exc:
+        raise UsageError("cannot write '%s': %s" % (path, exc.strerror)) from None
+
+
 def parse_int(text, option, minimum=0):
     try:
         value = int(text)
