@@ -35,6 +35,23 @@ static inline int hm_frame_runs_code(const _PyInterpreterFrame *f)
 #    endif
     return 1;
 }
+
+/* Where f is in its code, as a raw instruction pointer (what
+ * _PyInterpreterFrame_LASTI subtracts the code's start from). */
+static inline uintptr_t hm_frame_position(const _PyInterpreterFrame *f)
+{
+#    if PY_VERSION_HEX >= 0x030d0000
+    return (uintptr_t)f->instr_ptr;
+#    else
+    return (uintptr_t)f->prev_instr;
+#    endif
+}
+
+/* The instruction index of a position hm_frame_position read in co. */
+static inline int hm_position_lasti(PyCodeObject *co, uintptr_t pos)
+{
+    return (int)((const _Py_CODEUNIT *)pos - _PyCode_CODE(co));
+}
 #endif
 
 #endif

@@ -46,9 +46,19 @@ static size_t nbig;
 #define MIN_TABLE (1u << 14)
 #define MIN_BLOOM_LINES (1u << 6) /* 4 KiB: stays in L1 while few blocks are sampled */
 
+/* Fibonacci hashing: blocks are 16-byte aligned, and the top bits of
+ * (address / 16) times 2^64/phi spread consecutive blocks evenly, in three
+ * instructions (a slot's home is recomputed at every step of a deletion). */
+static unsigned table_shift; /* 64 - log2(slots) */
+
+static inline size_t home_slot(uintptr_t ptr, unsigned shift)
+{
+    return (size_t)((((uint64_t)ptr >> 4) * 0x9E3779B97F4A7C15ULL) >> shift);
+}
+
 static size_t slot_of(uintptr_t ptr)
 {
-    return (size_t)hm_hash64(ptr) & table_mask;
+    return home_slot(ptr, table_shift);
 }
 
 static void bloom_change(uint64_t word, uintptr_t ptr, int delta)
@@ -79,9 +89,10 @@ static bool bloom_rebuild(size_t lines)
     return true;
 }
 
-static void place(slot_t *t, size_t mask, const slot_t *e)
+static void place(slot_t *t, unsigned shift, const slot_t *e)
 {
-    size_t i = (size_t)hm_hash64(e->ptr) & mask;
+    size_t mask = ((size_t)1 << (64 - shift)) - 1;
+    size_t i = home_slot(e->ptr, shift);
     while (t[i].ptr)
         i = (i + 1) & mask;
     t[i] = *e;
@@ -93,14 +104,16 @@ static bool table_grow(void)
     slot_t *grown = hm_own_map(cap * sizeof *grown);
     if (!grown)
         return false;
+    unsigned shift = 64 - (unsigned)__builtin_ctzll(cap);
     if (table) {
         for (size_t i = 0; i <= table_mask; i++)
             if (table[i].ptr)
-                place(grown, cap - 1, &table[i]);
+                place(grown, shift, &table[i]);
         hm_own_unmap(table, (table_mask + 1) * sizeof *table);
     }
     table = grown;
     table_mask = cap - 1;
+    table_shift = shift;
     return true;
 }
 
@@ -157,20 +170,21 @@ static uint32_t encode_size(uintptr_t ptr, uint64_t size)
 
 static bool insert_slot(uintptr_t ptr, uint32_t size, uint32_t node)
 {
-    slot_t *e = find(ptr);
-    if (e) {
-        /* The address was reused while a stale record survived (a block
-         * freed by a path heapmark cannot see): the new block replaces it,
-         * keeping a code marker. */
-        e->size = size;
-        e->node = (node & ~CODE_FLAG) | (e->node & CODE_FLAG);
-        return true;
-    }
     /* Grown at 70% load: linear probing stays short, slots stay dense. */
     if ((table_count + 1) * 10 > (table_mask + 1) * 7 && !table_grow())
         return false;
-    slot_t s = {ptr, size, node};
-    place(table, table_mask, &s);
+    size_t i = slot_of(ptr);
+    for (; table[i].ptr; i = (i + 1) & table_mask) {
+        if (table[i].ptr == ptr) {
+            /* The address was reused while a stale record survived (a block
+             * freed by a path heapmark cannot see): the new block replaces
+             * it, keeping a code marker. */
+            table[i].size = size;
+            table[i].node = (node & ~CODE_FLAG) | (table[i].node & CODE_FLAG);
+            return true;
+        }
+    }
+    table[i] = (slot_t){ptr, size, node};
     table_count++;
     if (use_bloom) {
         if (table_count > bloom_lines * 4)

@@ -88,6 +88,9 @@ static bool class_from_request = true;
 /* In-process: small objects count in `tracked`, arenas not at all. */
 static bool objects_counted_alone;
 static hm_counter pooled_counter = HM_COUNT_PYLIVE;
+/* Exact mode (set with the fast paths): the pool counters would only say
+ * "maybe" everywhere, so they are not kept and every free looks up. */
+static bool every_block_recorded;
 
 static inline void count_pooled(int64_t bytes)
 {
@@ -137,7 +140,7 @@ static __attribute__((noinline)) bool record_object(void *p, size_t size, bool r
 {
     if (!hm_record_alloc(p, size, raw ? HM_COUNT_TRACKED : pooled_counter))
         return false;
-    if (!raw && pool_layout_ok)
+    if (!raw && pool_layout_ok && !every_block_recorded)
         count_recorded(p, +1);
     return true;
 }
@@ -150,14 +153,18 @@ static __attribute__((noinline)) size_t retire_pooled(void *p, size_t size, bool
 {
     if (!(hm_live_maybe(p) && hm_recording()))
         return size;
-    if (hm_record_free(p, size, pooled_counter) && pool_mapped && pool_layout_ok)
+    if (hm_record_free(p, size, pooled_counter) && pool_mapped && pool_layout_ok &&
+        !every_block_recorded)
         count_recorded(p, -1);
     return 0;
 }
 
-/* Whether the counter near p in its pool says a block there may be recorded. */
+/* Whether the counter near p in its pool says a block there may be recorded
+ * (in exact mode every block may be: the counters are not kept). */
 static inline bool pool_may_hold_record(const void *p)
 {
+    if (every_block_recorded)
+        return true;
     uint32_t recorded = __atomic_load_n(&pool_of(p)->recorded, __ATOMIC_RELAXED);
     return ((recorded >> counter_shift(p)) & 15) != 0;
 }
@@ -281,7 +288,7 @@ static __attribute__((noinline)) void *alloc_watched(domain_t *d, size_t n, size
     return p;
 }
 
-static void *py_malloc(void *ctx, size_t n)
+static __attribute__((noinline)) void *general_malloc(void *ctx, size_t n)
 {
     domain_t *d = ctx;
     if (HM_UNLIKELY(!pool_request(n)))
@@ -292,7 +299,7 @@ static void *py_malloc(void *ctx, size_t n)
     return p;
 }
 
-static void *py_calloc(void *ctx, size_t n, size_t size)
+static __attribute__((noinline)) void *general_calloc(void *ctx, size_t n, size_t size)
 {
     domain_t *d = ctx;
     size_t bytes;
@@ -344,7 +351,7 @@ static inline size_t release_pooled(hm_tls_t *t, void *p)
     return size;
 }
 
-static void py_free(void *ctx, void *p)
+static __attribute__((noinline)) void general_free(void *ctx, void *p)
 {
     domain_t *d = ctx;
     if (HM_UNLIKELY(!p)) {
@@ -360,18 +367,27 @@ static void py_free(void *ctx, void *p)
     count_pooled(-(int64_t)release_pooled(t, p));
 }
 
-static void *py_realloc(void *ctx, void *p, size_t n)
+static void *finish_realloc(hm_tls_t *t, void *p, void *q);
+
+static __attribute__((noinline)) void *general_realloc(void *ctx, void *p, size_t n)
 {
     domain_t *d = ctx;
     hm_tls_t *t = &hm_tls;
     if (!p)
-        return py_malloc(ctx, n);
+        return general_malloc(ctx, n);
     t->nested_count = 0;
     t->py_freeing = p;
     t->in_pyalloc = 1;
     void *q = d->orig.realloc(d->orig.ctx, p, n);
     t->in_pyalloc = 0;
     t->py_freeing = NULL;
+    return finish_realloc(t, p, q);
+}
+
+/* After the Python realloc of p returned q: settles the native allocations
+ * made meanwhile, p's block and q's. */
+static __attribute__((noinline)) void *finish_realloc(hm_tls_t *t, void *p, void *q)
+{
     bool q_raw;
     size_t q_usable = settle_nested(t, q, &q_raw);
     if (!q) {
@@ -382,6 +398,122 @@ static void *py_realloc(void *ctx, void *p, size_t n)
      * allocated again, as every realloc does. */
     count_pooled(-(int64_t)release_pooled(t, p));
     account_object(q, q_raw ? q_usable : block_size(q), q_raw);
+    return q;
+}
+
+/* ---- the fast path -------------------------------------------------------
+ * Under `heapmark run` with plain pymalloc and a sample rate above 512 bytes
+ * (the default), a request pymalloc serves from its pools is recorded only
+ * through the countdown (it is smaller than the rate, so never recorded
+ * whole), and its free needs only its pool header: these wrappers do just
+ * that, inline, and hand everything else to the general ones above.  They
+ * are what the interpreter calls for every small object, so each test here
+ * costs the program: hence one flag per wrapper, computed once
+ * (choose_fast_paths), rather than the general path's tests of the mode.
+ * The general path stays the reference: both count every byte the same way
+ * (tests/test_fast_path.py compares them). */
+
+/* Requests of 1 to this many bytes take the fast path; 0: none do. */
+static size_t fast_request_limit;
+/* Frees and reallocs of pool blocks take the fast path. */
+static bool fast_release;
+
+static void choose_fast_paths(void)
+{
+    every_block_recorded = hm_sample_rate <= 1;
+    fast_release = pool_layout_ok && !objects_counted_alone &&
+                   !__atomic_load_n(&hm_known_on, __ATOMIC_RELAXED);
+    fast_request_limit = fast_release && class_from_request && hm_sample_rate > 512 ? 512 : 0;
+}
+
+/* Out of line: the countdown ran out at a small object. */
+static __attribute__((noinline)) void sampled_small(void *p, size_t size)
+{
+    if (!record_object(p, size, false))
+        hm_pylive_grow(size);
+}
+
+/* A pool block of `size` bytes now exists at p. */
+static inline HM_FAST_PATH void account_small(void *p, size_t size)
+{
+    hm_tls.countdown -= (int64_t)size;
+    if (HM_UNLIKELY(hm_tls.countdown < 0))
+        sampled_small(p, size);
+    else
+        hm_pylive_grow(size);
+}
+
+static void *py_malloc(void *ctx, size_t n)
+{
+    domain_t *d = ctx;
+    if (HM_UNLIKELY(n - 1 >= fast_request_limit))
+        return general_malloc(ctx, n);
+    void *p = d->orig.malloc(d->orig.ctx, n);
+    if (HM_LIKELY(p != NULL))
+        account_small(p, (n + 15) & ~(size_t)15);
+    return p;
+}
+
+static void *py_calloc(void *ctx, size_t n, size_t size)
+{
+    domain_t *d = ctx;
+    size_t bytes;
+    if (HM_UNLIKELY(__builtin_mul_overflow(n, size, &bytes) || bytes - 1 >= fast_request_limit))
+        return general_calloc(ctx, n, size);
+    void *p = d->orig.calloc(d->orig.ctx, n, size);
+    if (HM_LIKELY(p != NULL))
+        account_small(p, (bytes + 15) & ~(size_t)15);
+    return p;
+}
+
+/* After the release of pool block p (its pool still mapped): the bytes the
+ * caller must take off `pylive` (none if its record took them). */
+static inline HM_FAST_PATH size_t released_small(void *p)
+{
+    size_t size = ((size_t)pool_of(p)->szidx + 1) << 4;
+    if (HM_UNLIKELY(pool_may_hold_record(p)))
+        return retire_pooled(p, size, true);
+    return size;
+}
+
+static void py_free(void *ctx, void *p)
+{
+    domain_t *d = ctx;
+    if (HM_UNLIKELY(!fast_release || !p)) {
+        general_free(ctx, p);
+        return;
+    }
+    hm_tls_t *t = &hm_tls;
+    t->py_freeing = p;
+    d->orig.free(d->orig.ctx, p);
+    t->py_freeing = NULL;
+    if (HM_UNLIKELY(t->py_released != 0)) {
+        /* A malloc block (a large object), or the arena went with it. */
+        count_pooled(-(int64_t)release_unusual(t, p));
+        return;
+    }
+    hm_pylive_shrink(released_small(p));
+}
+
+static void *py_realloc(void *ctx, void *p, size_t n)
+{
+    domain_t *d = ctx;
+    if (HM_UNLIKELY(!p || n - 1 >= fast_request_limit))
+        return general_realloc(ctx, p, n);
+    /* A pool block stays in the pools at this size: pymalloc reallocates it
+     * in place or in another pool block.  A malloc'ed one (p was a large
+     * object) goes to realloc, which the native hook reports as nested. */
+    hm_tls_t *t = &hm_tls;
+    t->nested_count = 0;
+    t->py_freeing = p;
+    t->in_pyalloc = 1;
+    void *q = d->orig.realloc(d->orig.ctx, p, n);
+    t->in_pyalloc = 0;
+    t->py_freeing = NULL;
+    if (HM_UNLIKELY(t->nested_count != 0 || t->py_released != 0 || !q))
+        return finish_realloc(t, p, q);
+    hm_pylive_shrink(released_small(p));
+    account_small(q, (n + 15) & ~(size_t)15);
     return q;
 }
 
@@ -507,9 +639,10 @@ bool hm_pyhooks_selfcheck(void)
         size_t usable = settle_nested(t, p, &was_raw);
         if (p)
             account_object(p, was_raw ? usable : block_size(p), was_raw);
-        py_free(&obj_domain, p);
+        general_free(&obj_domain, p);
     }
     class_from_request = pooled && plain;
     pool_layout_ok = !pooled || plain || debug;
+    choose_fast_paths();
     return pool_layout_ok;
 }

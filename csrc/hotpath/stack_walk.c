@@ -225,6 +225,38 @@ static uint32_t frame_for(PyCodeObject *co, int32_t instr)
     return frame;
 }
 
+static int32_t position_lasti(PyCodeObject *co, uintptr_t pos)
+{
+#if PY_VERSION_HEX >= 0x030b0000
+    return hm_position_lasti(co, pos);
+#else
+    (void)co;
+    return (int32_t)pos;
+#endif
+}
+
+/* The child of `parent` for the frame of co at pos: from the thread's memo
+ * when the same call was seen under the same parent (a loop allocating at a
+ * few lines asks for the same few children), else from the code and frame
+ * tables and the tree.  HM_NONE when out of memory. */
+static uint32_t child_for(struct hm_thread *th, uint32_t parent, PyCodeObject *co, uintptr_t pos)
+{
+    if (th->memo_generation != code_generation) {
+        memset(th->memo, 0, sizeof th->memo);
+        th->memo_generation = code_generation;
+    }
+    hm_child_memo *m =
+        &th->memo[(((uintptr_t)co >> 4) ^ (pos >> 1) ^ ((uintptr_t)parent * 0x9E37u)) &
+                  (HM_CHILD_MEMO - 1)];
+    if (m->code == co && m->pos == pos && m->parent == parent)
+        return m->child;
+    uint32_t frame = frame_for(co, position_lasti(co, pos));
+    uint32_t child = frame == HM_NONE ? HM_NONE : hm_tree_child(parent, frame);
+    if (child != HM_NONE)
+        *m = (hm_child_memo){co, pos, parent, child};
+    return child;
+}
+
 static bool runtime_finalizing(void)
 {
 #if PY_VERSION_HEX >= 0x030d0000
@@ -234,24 +266,49 @@ static bool runtime_finalizing(void)
 #endif
 }
 
-/* Fills th->walk_* leaf first; returns the number of frames. */
-static uint32_t walk(struct hm_thread *th, PyThreadState *ts, bool *truncated)
+/* Whether (code, pos), met at index n of a walk (leaf first), is the frame
+ * cached at the same depth if the stack is as deep as last time (`cached`
+ * frames); *j: that depth, root first (past the root if none). */
+static inline bool seen_before(const struct hm_thread *th, uint32_t n, const void *code,
+                               uintptr_t pos, uint32_t cached, uint32_t *j)
 {
-    uint32_t n = 0;
+    *j = cached - 1 - n; /* wraps past the root: no cached frame there */
+    return *j < cached && th->cache[*j].code == code && th->cache[*j].pos == pos;
+}
+
+/* Fills th->walk_* leaf first; returns the number of frames.  *diverge is
+ * lowered to the first depth, root first, where a frame differs from the
+ * cached one at the same depth (see seen_before).
+ *
+ * A frame that matches is known to run code and to be complete: the cache
+ * holds only such frames, and both follow from its code and position (a
+ * frame is incomplete while its position is before its code's first
+ * traceable instruction; an entry frame's code never runs), so only the
+ * others are tested. */
+static uint32_t walk(struct hm_thread *th, PyThreadState *ts, bool *truncated, uint32_t cached,
+                     uint32_t *diverge)
+{
+    uint32_t n = 0, j;
 #if PY_VERSION_HEX >= 0x030b0000
     for (_PyInterpreterFrame *f = hm_innermost_frame(ts); f; f = f->previous) {
-        if (!hm_frame_runs_code(f) || _PyFrame_IsIncomplete(f))
-            continue;
+#    if PY_VERSION_HEX >= 0x030d0000
+        const void *code = f->f_executable;
+#    else
+        const void *code = f->f_code;
+#    endif
+        uintptr_t pos = hm_frame_position(f);
+        if (!seen_before(th, n, code, pos, cached, &j)) {
+            if (!hm_frame_runs_code(f) || _PyFrame_IsIncomplete(f))
+                continue;
+            if (j < cached)
+                *diverge = j;
+        }
         if (n == HM_MAX_DEPTH) {
             *truncated = true;
             break;
         }
-#    if PY_VERSION_HEX >= 0x030d0000
-        th->walk_code[n] = f->f_executable;
-#    else
-        th->walk_code[n] = f->f_code;
-#    endif
-        th->walk_lasti[n] = _PyInterpreterFrame_LASTI(f);
+        th->walk_code[n] = code;
+        th->walk_pos[n] = pos;
         n++;
     }
 #else
@@ -260,8 +317,11 @@ static uint32_t walk(struct hm_thread *th, PyThreadState *ts, bool *truncated)
             *truncated = true;
             break;
         }
+        uintptr_t pos = (uintptr_t)(uint32_t)f->f_lasti;
+        if (!seen_before(th, n, f->f_code, pos, cached, &j) && j < cached)
+            *diverge = j;
         th->walk_code[n] = f->f_code;
-        th->walk_lasti[n] = f->f_lasti;
+        th->walk_pos[n] = pos;
         n++;
     }
 #endif
@@ -269,11 +329,21 @@ static uint32_t walk(struct hm_thread *th, PyThreadState *ts, bool *truncated)
 }
 
 /* The node of ts's Python stack, walked with th's scratch and prefix
- * cache; HM_NONE if ts has no Python frame. */
+ * cache; HM_NONE if ts has no Python frame.
+ *
+ * Consecutive records of a thread share most of their stack: the nodes of
+ * the longest common prefix (root first) with the last walk are reused.
+ * The walk itself compares each frame with the cached one at the same
+ * depth, assuming the depth did not change (a loop allocating in one
+ * function), so then no second pass is needed; the cost per frame is two
+ * loads and two compares, and only the frames past the common prefix (the
+ * leaf, mostly) are looked up, through the thread's memo. */
 static uint32_t python_node(struct hm_thread *th, PyThreadState *ts)
 {
     bool truncated = false;
-    uint32_t n = walk(th, ts, &truncated);
+    uint32_t cached = th->cache_generation == code_generation ? th->cache_depth : 0;
+    uint32_t diverge = cached;
+    uint32_t n = walk(th, ts, &truncated, cached, &diverge);
     if (n == 0)
         return HM_NONE;
     uint32_t root =
@@ -281,26 +351,27 @@ static uint32_t python_node(struct hm_thread *th, PyThreadState *ts)
     if (root == HM_NONE)
         return HM_ROOT;
 
-    /* Consecutive samples of a thread share most of their stack: reuse the
-     * nodes of the longest common prefix (root first) with the last walk. */
     uint32_t same = 0;
-    if (th->cache_root == root && th->cache_generation == code_generation) {
-        uint32_t limit = n < th->cache_depth ? n : th->cache_depth;
-        while (same < limit && th->cache[same].code == th->walk_code[n - 1 - same] &&
-               th->cache[same].lasti == th->walk_lasti[n - 1 - same])
-            same++;
+    if (th->cache_root == root && cached) {
+        if (n == cached) {
+            same = diverge;
+        } else {
+            uint32_t limit = n < cached ? n : cached;
+            while (same < limit && th->cache[same].code == th->walk_code[n - 1 - same] &&
+                   th->cache[same].pos == th->walk_pos[n - 1 - same])
+                same++;
+        }
     }
     uint32_t node = same ? th->cache[same - 1].node : root;
     uint32_t depth = same;
     for (; depth < n; depth++) {
         PyCodeObject *co = (PyCodeObject *)th->walk_code[n - 1 - depth];
-        int32_t instr = th->walk_lasti[n - 1 - depth];
-        uint32_t frame = frame_for(co, instr);
-        uint32_t child = frame == HM_NONE ? HM_NONE : hm_tree_child(node, frame);
+        uintptr_t pos = th->walk_pos[n - 1 - depth];
+        uint32_t child = child_for(th, node, co, pos);
         if (child == HM_NONE)
             break; /* out of memory: attribute to the caller */
         node = child;
-        th->cache[depth] = (hm_cached_frame){co, instr, node};
+        th->cache[depth] = (hm_cached_frame){co, pos, node};
     }
     th->cache_depth = depth;
     th->cache_root = root;
@@ -330,8 +401,15 @@ uint32_t hm_stack_node(void)
         return HM_ROOT;
     PyThreadState *ts = NULL;
     bool walkable = stacks_enabled && !runtime_finalizing();
-    if (walkable)
-        ts = PyGILState_GetThisThreadState();
+    if (walkable) {
+#if PY_VERSION_HEX >= 0x030c0000
+        /* A thread-local read on 3.12+: this thread's state while it holds
+         * the GIL (NULL otherwise: then its gilstate one, detached). */
+        ts = _PyThreadState_UncheckedGet();
+        if (!ts)
+#endif
+            ts = PyGILState_GetThisThreadState();
+    }
     uint32_t node = ts ? python_node(th, ts) : HM_NONE;
     if (node != HM_NONE)
         return node;

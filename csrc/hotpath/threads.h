@@ -45,20 +45,34 @@ typedef struct {
 
 extern HM_TLS hm_tls_t hm_tls;
 
+/* A frame of a thread's last walk: its code, where it was in it (the raw
+ * instruction pointer on 3.11+, f_lasti before: comparing it needs no
+ * arithmetic), and the call-tree node of the stack up to it. */
 typedef struct {
     const void *code;
-    int32_t lasti;
+    uintptr_t pos;
     uint32_t node;
 } hm_cached_frame;
+
+/* (parent node, code, position) -> child node, for the frames a walk finds
+ * new (stack_walk.c): direct-mapped; emptied when a code object retires. */
+#define HM_CHILD_MEMO 64
+typedef struct {
+    const void *code;
+    uintptr_t pos;
+    uint32_t parent, child;
+} hm_child_memo;
 
 struct hm_thread {
     uint32_t base;             /* node for this thread when it has no Python frames */
     uint32_t cache_depth;      /* frames in cache[], root first */
     uint32_t cache_root;       /* node the cached path hangs from */
     uint64_t cache_generation; /* code generation the cache was built in */
+    uint64_t memo_generation;  /* and the memo */
     hm_cached_frame cache[HM_MAX_DEPTH];
+    hm_child_memo memo[HM_CHILD_MEMO];
     const void *walk_code[HM_MAX_DEPTH]; /* scratch for a walk, leaf first */
-    int32_t walk_lasti[HM_MAX_DEPTH];
+    uintptr_t walk_pos[HM_MAX_DEPTH];
     struct hm_thread *next_free;
 };
 

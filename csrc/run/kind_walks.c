@@ -35,7 +35,10 @@
 /* By default the walks may take this share of the run's time: a walk that
  * would go beyond it waits (memory may have grown further by then), so that
  * kinds never make a run more than about this much slower. */
-#define KIND_WALK_BUDGET 0.10
+/* 3%, with the allowance below: the default mode is meant to be left on
+ * (docs/performance.md: about 1-2% of a pyperformance run); 10% made walks
+ * the largest cost of short runs. */
+#define KIND_WALK_BUDGET 0.03
 #define NATIVE_KIND "native"
 
 static pthread_mutex_t walks_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -59,9 +62,9 @@ static double pending_since; /* monitor thread only */
  * patterns would need atomics; a stale value only shifts one decision. */
 static volatile double walks_seconds, seconds_per_byte;
 
-/* Walks this short are always allowed, whatever the share: nobody waits
- * for 50 ms, and a short run or a notebook cell then still gets its walks. */
-#define KIND_WALK_FREE_S 0.05
+/* Walks this short are always allowed, whatever the share: a short run or a
+ * notebook cell still gets a walk (a heap of 20 MB walks in about 10 ms). */
+#define KIND_WALK_FREE_S 0.01
 
 /* Whether a walk now keeps the walks within their budget. */
 static bool within_budget(int64_t tracked)
