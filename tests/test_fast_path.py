@@ -56,7 +56,7 @@ def test_fast_and_general_paths_count_the_same_bytes(workdir, native_ext):
                 want,
                 allowed,
             )
-    kept = {name: line_bytes(report, "fast_path.py", KEPT_LINE) for name, (_, report) in results.items()}
+    kept = {name: line_bytes(r, "fast_path.py", KEPT_LINE) for name, (_, r) in results.items()}
     for name, got in kept.items():
         tolerance = 0.03 if name == "exact" else 0.15
         what = "%s: the kept population at line %d (all runs: %s)" % (name, KEPT_LINE, kept)
