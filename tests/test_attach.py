@@ -51,6 +51,9 @@ def marked_line(name):
     raise AssertionError("no '# line: %s' in %s" % (name, PROGRAM))
 
 
+CHILDREN = []  # every Child started, for attach()'s failure messages
+
+
 class Child:
     """long_running.py under a Python, its heartbeat read as it comes."""
 
@@ -65,6 +68,8 @@ class Child:
             env=env,
         )
         self.pid = self.proc.pid
+        CHILDREN.append(self)
+        self.closed = False
         self.ticks = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -85,6 +90,7 @@ class Child:
         return self.ticks[-1]
 
     def close(self):
+        self.closed = True
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
@@ -106,7 +112,24 @@ def child():
 
 
 def attach(args, cwd, **kw):
-    return run_heapmark(["attach"] + [str(a) for a in args], cwd=cwd, **kw)
+    try:
+        return run_heapmark(["attach"] + [str(a) for a in args], cwd=cwd, **kw)
+    except AssertionError as e:
+        # A target that died: say how, with what it printed (a crash's
+        # message or a fatal error is on its stderr).
+        dead = [c for c in CHILDREN if not c.closed and c.proc.poll() is not None]
+        if not dead:
+            raise
+        raise AssertionError(
+            "%s\n%s"
+            % (
+                e,
+                "\n".join(
+                    "target %d exited %d; its stderr:\n%s" % (c.pid, c.proc.returncode, c.close())
+                    for c in dead
+                ),
+            )
+        ) from None
 
 
 def assert_left_running(c):
