@@ -40,6 +40,12 @@ static void escapes(void)
     hm_buf_xml(&b, "a<b>&\"c'\x01");
     EQ_TEXT(b, "a&lt;b&gt;&amp;&quot;c&#39;");
     b.len = 0;
+    hm_buf_xml(&b, "tab\there\nnext line, kept whole");
+    EQ_TEXT(b, "tab\there&#10;next line, kept whole");
+    b.len = 0;
+    hm_buf_json(&b, "plain text, one run");
+    EQ_TEXT(b, "\"plain text, one run\"");
+    b.len = 0;
     hm_buf_json(&b, "q\"\\\n<\x01\xc3\xa9");
     /* Control characters as \u escapes, '<' too (safe inside <script>). */
     EQ_TEXT(b, "\"q\\\"\\\\\\u000a\\u003c\\u0001\xc3\xa9\"");
