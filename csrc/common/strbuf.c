@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 static bool reserve(hm_buf *b, size_t extra)
@@ -118,6 +119,34 @@ void hm_buf_json(hm_buf *b, const char *s)
     }
     hm_buf_putn(b, run, (size_t)(s - run));
     hm_buf_putn(b, "\"", 1);
+}
+
+void hm_buf_int(hm_buf *b, int64_t n)
+{
+    char digits[24];
+    char *end = digits + sizeof digits, *d = end;
+    uint64_t v = n < 0 ? 0 - (uint64_t)n : (uint64_t)n;
+    do
+        *--d = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    if (n < 0)
+        *--d = '-';
+    hm_buf_putn(b, d, (size_t)(end - d));
+}
+
+void hm_buf_fixed2(hm_buf *b, double v)
+{
+    if (!(v > -9e15 && v < 9e15)) { /* out of range or NaN: printf's problem */
+        hm_buf_printf(b, "%.2f", v);
+        return;
+    }
+    int64_t hundredths = llround(v * 100);
+    uint64_t magnitude = hundredths < 0 ? 0 - (uint64_t)hundredths : (uint64_t)hundredths;
+    if (v < 0)
+        hm_buf_putn(b, "-", 1);
+    hm_buf_int(b, (int64_t)(magnitude / 100));
+    char cents[3] = {'.', (char)('0' + magnitude / 10 % 10), (char)('0' + magnitude % 10)};
+    hm_buf_putn(b, cents, 3);
 }
 
 void hm_buf_base64(hm_buf *b, const char *data, size_t len)

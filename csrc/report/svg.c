@@ -269,21 +269,37 @@ int hm_svg_render(const hm_profile *p, int snapshot, const hm_svg_style *style, 
                       (long long)v->count, v->count == 1 ? "" : "s");
         if (style && style->tooltip)
             style->tooltip(style->ctx, n, &tip);
-        hm_buf_printf(&b, "<g class=\"f\" data-x=\"%lld\" data-w=\"%lld\" data-d=\"%u\" data-l=\"",
-                      (long long)order[i].offset, (long long)v->bytes, p->nodes[n].depth);
+        /* Per node, without printf (its %.2f was most of the rendering). */
+        hm_buf_puts(&b, "<g class=\"f\" data-x=\"");
+        hm_buf_int(&b, order[i].offset);
+        hm_buf_puts(&b, "\" data-w=\"");
+        hm_buf_int(&b, v->bytes);
+        hm_buf_puts(&b, "\" data-d=\"");
+        hm_buf_int(&b, p->nodes[n].depth);
+        hm_buf_puts(&b, "\" data-l=\"");
         hm_buf_xml(&b, label_text);
         hm_buf_puts(&b, "\"><title>");
         hm_buf_xml(&b, tip.data ? tip.data : "");
-        hm_buf_printf(
-            &b, "</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" rx=\"2\" fill=\"",
-            x, y, w > 1 ? w - 1 : (w > 0.5 ? w : 0.5), FRAME_HEIGHT - 1);
+        hm_buf_puts(&b, "</title><rect x=\"");
+        hm_buf_fixed2(&b, x);
+        hm_buf_puts(&b, "\" y=\"");
+        hm_buf_int(&b, y);
+        hm_buf_puts(&b, "\" width=\"");
+        hm_buf_fixed2(&b, w > 1 ? w - 1 : (w > 0.5 ? w : 0.5));
+        hm_buf_puts(&b, "\" height=\"");
+        hm_buf_int(&b, FRAME_HEIGHT - 1);
+        hm_buf_puts(&b, "\" rx=\"2\" fill=\"");
         if (style && style->colour)
             style->colour(style->ctx, n, &b);
         else if (n == 0)
             hm_buf_puts(&b, "rgb(220,220,210)");
         else
             frame_colour(&b, p, p->nodes[n].frame);
-        hm_buf_printf(&b, "\"/><text x=\"%.2f\" y=\"%d\">", x + 3, y + FRAME_HEIGHT - 5);
+        hm_buf_puts(&b, "\"/><text x=\"");
+        hm_buf_fixed2(&b, x + 3);
+        hm_buf_puts(&b, "\" y=\"");
+        hm_buf_int(&b, y + FRAME_HEIGHT - 5);
+        hm_buf_puts(&b, "\">");
         fitted_text(&b, label_text, w);
         hm_buf_puts(&b, "</text></g>\n");
     }

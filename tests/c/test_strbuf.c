@@ -64,6 +64,24 @@ static void escapes(void)
 static void numbers(void)
 {
     hm_buf b = {0};
+    hm_buf_int(&b, 0);
+    hm_buf_putn(&b, " ", 1);
+    hm_buf_int(&b, -42);
+    hm_buf_putn(&b, " ", 1);
+    hm_buf_int(&b, INT64_MIN);
+    hm_buf_putn(&b, " ", 1);
+    hm_buf_int(&b, INT64_MAX);
+    EQ_TEXT(b, "0 -42 -9223372036854775808 9223372036854775807");
+    b.len = 0;
+    hm_buf_fixed2(&b, 12.345678);
+    hm_buf_putn(&b, " ", 1);
+    hm_buf_fixed2(&b, -0.25);
+    hm_buf_putn(&b, " ", 1);
+    hm_buf_fixed2(&b, 7);
+    hm_buf_putn(&b, " ", 1);
+    hm_buf_fixed2(&b, 0.004);
+    EQ_TEXT(b, "12.35 -0.25 7.00 0.00");
+    b.len = 0;
     hm_buf_grouped(&b, 12345678);
     EQ_TEXT(b, "12,345,678");
     b.len = 0;
