@@ -62,15 +62,17 @@ static double pending_since; /* monitor thread only */
  * patterns would need atomics; a stale value only shifts one decision. */
 static volatile double walks_seconds, seconds_per_byte;
 
-/* Walks this short are always allowed, whatever the share: a short run or a
- * notebook cell still gets a walk (a heap of 20 MB walks in about 10 ms). */
-#define KIND_WALK_FREE_S 0.01
+/* Walks this short are always allowed, whatever the share, so that a short
+ * run still gets a walk (a heap of 20 MB walks in about 10 ms): 10 ms under
+ * heapmark run, 50 ms for a span tracked in-process (a notebook cell or a
+ * test, short and looked at on purpose). */
+static volatile double free_seconds = 0.01;
 
 /* Whether a walk now keeps the walks within their budget. */
 static bool within_budget(int64_t tracked)
 {
     double estimate = seconds_per_byte * (double)tracked;
-    return walks_seconds + estimate <= budget * hm_timeline_now() + KIND_WALK_FREE_S;
+    return walks_seconds + estimate <= budget * hm_timeline_now() + free_seconds;
 }
 
 /* The end walk is the last chance to see what the program kept, often its
@@ -81,7 +83,7 @@ bool hm_kind_walks_end_due(void)
     int64_t tracked = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
     return hm_kind_walks_enabled() && hm_recording() &&
            (walks_seconds == 0 ||
-            seconds_per_byte * (double)tracked <= budget * hm_timeline_now() + KIND_WALK_FREE_S);
+            seconds_per_byte * (double)tracked <= budget * hm_timeline_now() + free_seconds);
 }
 
 void hm_kind_walks_set_scheduler(bool (*schedule)(void), void (*poke)(void))
@@ -90,8 +92,9 @@ void hm_kind_walks_set_scheduler(bool (*schedule)(void), void (*poke)(void))
     __atomic_store_n(&scheduler, schedule, __ATOMIC_RELEASE);
 }
 
-void hm_kind_walks_configure(double share)
+void hm_kind_walks_configure(double share, double free_s)
 {
+    free_seconds = free_s;
     budget = share > 0 ? share : 0;
 }
 
