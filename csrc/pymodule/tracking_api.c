@@ -29,7 +29,7 @@ static PyObject *py_track_start(PyObject *self, PyObject *args)
                           &kinds_percent) ||
         !PyUnicode_FSConverter(path_obj, &path_bytes))
         return NULL;
-    hm_kind_walks_configure(kinds_percent / 100, 0.05);
+    hm_kind_walks_configure(kinds_percent / 100, 0.05, 0.05);
     hm_kind_walk_prepare();
     hm_track_config config = {PyBytes_AS_STRING(path_bytes), rate, seed, checkpoint_seconds};
     char err[1024];

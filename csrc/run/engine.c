@@ -245,7 +245,7 @@ __attribute__((constructor(101))) static void engine_start(void)
                                       : HM_TIMELINE_DEFAULT_MS);
     const char *kinds = getenv(hm_env_name(HM_ENV_KINDS));
     if (kinds)
-        hm_kind_walks_configure(strtod(kinds, NULL) / 100, 0.01);
+        hm_kind_walks_configure(strtod(kinds, NULL) / 100, 0.01, 0.01);
     const char *native = getenv(hm_env_name(HM_ENV_NATIVE));
     native_stacks = native && strcmp(native, "1") == 0;
     hm_allocators_configure(getenv(hm_env_name(HM_ENV_ALLOCATORS)));

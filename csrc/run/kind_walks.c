@@ -62,13 +62,16 @@ static double pending_since; /* monitor thread only */
  * patterns would need atomics; a stale value only shifts one decision. */
 static volatile double walks_seconds, seconds_per_byte;
 
-/* Walks this short are always allowed, whatever the share, so that a short
- * run still gets a walk (a heap of 20 MB walks in about 10 ms): 10 ms under
- * heapmark run, 50 ms for a span tracked in-process (a notebook cell or a
- * test, short and looked at on purpose). */
-static volatile double free_seconds = 0.01;
+/* Walking time allowed whatever the share, so that a short run still gets
+ * a walk (a heap of 20 MB walks in about 10 ms): 10 ms under heapmark run,
+ * 50 ms in a span tracked in-process (a notebook cell, a test: short and
+ * looked at on purpose).  The end's walk and the others have their own
+ * (the same so far: giving the others none moved short programs' kept
+ * walks to moments where a local variable's buffer showed as native). */
+static volatile double end_free_seconds = 0.01, free_seconds = 0.01;
 
-/* Whether a walk now keeps the walks within their budget. */
+/* Whether a walk now keeps the walks within their budget (the first is
+ * always allowed: nothing says yet what a walk costs). */
 static bool within_budget(int64_t tracked)
 {
     double estimate = seconds_per_byte * (double)tracked;
@@ -83,7 +86,7 @@ bool hm_kind_walks_end_due(void)
     int64_t tracked = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
     return hm_kind_walks_enabled() && hm_recording() &&
            (walks_seconds == 0 ||
-            seconds_per_byte * (double)tracked <= budget * hm_timeline_now() + free_seconds);
+            seconds_per_byte * (double)tracked <= budget * hm_timeline_now() + end_free_seconds);
 }
 
 void hm_kind_walks_set_scheduler(bool (*schedule)(void), void (*poke)(void))
@@ -92,8 +95,9 @@ void hm_kind_walks_set_scheduler(bool (*schedule)(void), void (*poke)(void))
     __atomic_store_n(&scheduler, schedule, __ATOMIC_RELEASE);
 }
 
-void hm_kind_walks_configure(double share, double free_s)
+void hm_kind_walks_configure(double share, double end_free_s, double free_s)
 {
+    end_free_seconds = end_free_s;
     free_seconds = free_s;
     budget = share > 0 ? share : 0;
 }

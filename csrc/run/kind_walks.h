@@ -74,8 +74,8 @@ typedef struct {
 void hm_kind_walks_set_scheduler(bool (*schedule)(void), void (*poke)(void));
 /* The share of the run's time walks may take (HEAPMARK_KINDS, a percentage
  * read by the engine at start-up; 0: no walks), and the seconds of walking
- * allowed whatever the share. */
-void hm_kind_walks_configure(double share, double free_s);
+ * allowed whatever the share: to the end's walk, and to every walk. */
+void hm_kind_walks_configure(double share, double end_free_s, double free_s);
 double hm_kind_walks_share(void);
 bool hm_kind_walks_enabled(void);
 /* The monitor thread, every budget tick: schedules a walk when due (the
