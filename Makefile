@@ -3,7 +3,7 @@ PYTHON ?= python3
 # For the C unit tests: each test's sources are named by a variable of its own.
 .SECONDEXPANSION:
 
-.PHONY: build test test-c test-all test-one test-asan lint format bench bench-census bench-reports bench-in-process bench-kinds bench-allocators bench-pytest-plugin asan clean bench-native
+.PHONY: build test test-c test-all test-one test-asan lint format bench bench-census bench-reports bench-in-process bench-kinds bench-allocators bench-pytest-plugin asan clean bench-native bench-pyperformance
 
 build:            ## compile the engine in place (src/heapmark/_heapmark*.so)
 	$(PYTHON) setup.py -q build_ext --inplace
@@ -127,6 +127,19 @@ bench-native:     ## heapmark run --native against memray --native, and the defa
 	    $(BENCH_BEFORE)/venv/bin/python -m pip install -q --disable-pip-version-check --no-deps ./$(BENCH_BEFORE)/src; }
 	$(PYTHON) bench/native.py --write-docs --python $(BENCH_VENV)/bin/python \
 	    --before $(BENCH_BEFORE)/venv/bin/python --before-commit $(BEFORE_NATIVE) $(NATIVE_ARGS)
+
+# pyperformance's own scripts (pinned: bench/pyperformance.py's loop counts
+# are calibrated for them); PYPERFORMANCE_ARGS passes options, e.g.
+# PYPERFORMANCE_ARGS="--rounds 1 --tools heapmark,scalene".
+PYPERFORMANCE = pyperformance==1.14.0
+
+bench-pyperformance: ## overhead on pyperformance's benchmark scripts (wall, timed loops, instructions), paired with plain runs; writes docs/performance.md
+	[ -x $(BENCH_VENV)/bin/python ] || python3.11 -m venv $(BENCH_VENV) || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check $(PYPERFORMANCE) pyperf
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check memray filprofiler \
+	    || echo "heapmark bench: a peer tool did not install; the benchmark skips it with a note"
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
+	$(PYTHON) bench/pyperformance.py --write-docs --python $(BENCH_VENV)/bin/python $(PYPERFORMANCE_ARGS)
 
 test-asan:        ## the suite under UBSan (engine) and ASan (reader, reports, CLI); PY=3.11 by default
 	tests/run-asan
