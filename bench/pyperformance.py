@@ -270,6 +270,18 @@ def program_args(name, result, loops=None, values=VALUES, warmups=WARMUPS):
     ] + extra
 
 
+def add_baseline(bindir):
+    """Tools for the heapmark of another venv (its own Python runs the script:
+    the same CPython build, other site-packages); their names."""
+    names = []
+    for name, flags in (("heapmark (before)", []), ("heapmark --exact (before)", ["--exact"])):
+        run = [os.path.join(bindir, "heapmark"), "run", "-q", "-o", "{out}"] + flags + ["{script}"]
+        TOOLS[name] = {"run": run, "adapter": "heapmark", "check": [run[0], "--help"]}
+        DEEP_TOOLS.append(name)
+        names.append(name)
+    return names
+
+
 def with_flags(template, flags):
     """A tool's template with flags of its own just before the script."""
     i = template.index("{script}")
@@ -956,6 +968,13 @@ def main(argv=None):
         help="benchmarks to count instructions of, comma-separated; '' for none",
     )
     parser.add_argument("--no-deep", dest="deep", action="store_false", help="skip deep_churn")
+    parser.add_argument(
+        "--baseline",
+        metavar="VENV_PYTHON",
+        help="also time the heapmark installed for this interpreter (another commit's build, "
+        "in a venv of its own with pyperf) as 'heapmark (before)' and "
+        "'heapmark --exact (before)'",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="callgrind runs at a time (<= 2)")
     parser.add_argument(
         "--calibrate", action="store_true", help="print suggested loops, run nothing else"
@@ -979,6 +998,8 @@ def main(argv=None):
     args.benchmarks = names_list(args.benchmarks, list(BENCHMARKS), "benchmark(s)")
     args.instructions = names_list(args.instructions, list(BENCHMARKS), "benchmark(s)")
     wanted = names_list(args.tools, [t for t in TOOLS if t != "plain"], "tool(s)")
+    if args.baseline:
+        wanted += add_baseline(os.path.dirname(os.path.abspath(args.baseline)))
     info = probe(args.python)
     scratch = tempfile.mkdtemp(prefix="heapmark-bench-pyperformance-")
     try:

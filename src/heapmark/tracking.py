@@ -54,7 +54,7 @@ def _parse_rate(sample_rate, exact):
 
 def _parse_kinds(kinds):
     """True: walks for kinds may take 10% of the span's time (a span is short
-    and looked at on purpose; heapmark run's default is 3%, to be left on);
+    and looked at on purpose; heapmark run's default is 1%, to be left on);
     False: none; a number: that percent."""
     if kinds is True:
         return 10.0

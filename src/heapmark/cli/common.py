@@ -42,7 +42,7 @@ heapmark run options:
                         (subprocess), not only multiprocessing's children
   --kinds-time PCT      share of the run's time heapmark may spend walking the
                         heap to tell the peak's bytes by kind of object
-                        (default 3; more puts the walk kept nearer the peak)
+                        (default 1; more puts the walk kept nearer the peak)
   --no-kinds            no walks, no kinds (--kinds-time 0)
   --native              record the C/C++ call stack of each recorded allocation
                         too, under the Python line that called into native

@@ -84,7 +84,7 @@ DEFAULTS = {
     "memory_limit": 0,
     "timeline": 10,
     "html_min": (-1, -1.0),
-    "kinds": 3.0,
+    "kinds": 1.0,
     "native": False,
     "keep_allocators": False,
 }
