@@ -53,7 +53,7 @@ import tempfile
 import time
 
 from churn import CHURN, instructions
-from docs_section import write_section
+from docs_section import print_and_write
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -810,9 +810,7 @@ def main(argv=None):
         versions = saved.get("versions") or versions_of(args.python)
         results = {w: summarise(recs) for w, recs in saved["records"].items()}
         text = render(results, saved.get("callgrind"), args, versions)
-        print(text)
-        if args.write_docs:
-            write_section(DOC, SECTION, text)
+        print_and_write(text, args.write_docs, DOC, SECTION)
         return 0
     args.python = os.path.abspath(args.python)
     args.before = os.path.abspath(args.before)
@@ -858,11 +856,7 @@ def main(argv=None):
                 f,
                 indent=1,
             )
-    text = render(results, counts, args, versions)
-    print(text)
-    if args.write_docs:
-        write_section(DOC, SECTION, text)
-        say("wrote %s" % os.path.relpath(DOC, ROOT))
+    print_and_write(render(results, counts, args, versions), args.write_docs, DOC, SECTION)
     return 0
 
 

@@ -83,7 +83,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from churn import instructions
-from docs_section import write_section
+from docs_section import print_and_write
 from run import available, cpu_jiffies, expand
 from tools import TOOLS
 
@@ -685,6 +685,25 @@ def verdict(ok):
     return "**met**" if ok else "**not met**"
 
 
+def default_target(what, g, w):
+    """The default mode's two targets on one measure: geometric mean g, worst
+    (ratio, benchmark) w."""
+    return (
+        "heapmark default, %s: geometric mean %s (target <= %.2fx: %s), worst %s on %s "
+        "(target <= %.2fx: %s)"
+        % (
+            what,
+            x(g),
+            TARGET_DEFAULT_GEOMEAN,
+            verdict(g <= TARGET_DEFAULT_GEOMEAN),
+            x(w[0]),
+            w[1],
+            TARGET_DEFAULT_WORST,
+            verdict(w[0] <= TARGET_DEFAULT_WORST),
+        )
+    )
+
+
 def targets(wall, instr, names):
     """The targets, each met or not, from the measured numbers."""
     pyperf_rows = [b for b in names if b != DEEP]
@@ -692,35 +711,12 @@ def targets(wall, instr, names):
     g, w, n = summary(wall, "heapmark", pyperf_rows)
     if g is not None:
         text.append(
-            "heapmark default, wall: geometric mean %s (target <= %.2fx: %s), worst %s on %s "
-            "(target <= %.2fx: %s)"
-            % (
-                x(g),
-                TARGET_DEFAULT_GEOMEAN,
-                verdict(g <= TARGET_DEFAULT_GEOMEAN),
-                x(w[0]),
-                w[1],
-                TARGET_DEFAULT_WORST,
-                verdict(w[0] <= TARGET_DEFAULT_WORST),
-            )
+            default_target("wall", g, w)
             + ("" if n == len(pyperf_rows) else " over %d of %d benchmarks" % (n, len(pyperf_rows)))
         )
     vals = [(v, b) for b, v in instr.get("heapmark", {}).items() if b != DEEP]
     if vals:
-        g, w = geomean([v for v, _ in vals]), max(vals)
-        text.append(
-            "heapmark default, instructions: geometric mean %s (target <= %.2fx: %s), worst %s "
-            "on %s (target <= %.2fx: %s)"
-            % (
-                x(g),
-                TARGET_DEFAULT_GEOMEAN,
-                verdict(g <= TARGET_DEFAULT_GEOMEAN),
-                x(w[0]),
-                w[1],
-                TARGET_DEFAULT_WORST,
-                verdict(w[0] <= TARGET_DEFAULT_WORST),
-            )
-        )
+        text.append(default_target("instructions", geomean([v for v, _ in vals]), max(vals)))
     peer = "memray --trace-python-allocators"
     both = [
         (b, wall[b]["heapmark --exact"], wall[b][peer])
@@ -1059,11 +1055,7 @@ def shown_path(path):
 
 
 def output(args, saved):
-    text = render(saved)
-    print(text)
-    if args.write_docs:
-        write_section(DOC, SECTION, text)
-        say("wrote %s" % os.path.relpath(DOC, ROOT))
+    print_and_write(render(saved), args.write_docs, DOC, SECTION)
     return 0
 
 

@@ -369,19 +369,25 @@ static __attribute__((noinline)) void general_free(void *ctx, void *p)
 
 static void *finish_realloc(hm_tls_t *t, void *p, void *q);
 
-static __attribute__((noinline)) void *general_realloc(void *ctx, void *p, size_t n)
+/* pymalloc's realloc of p, with the native hooks told which object is
+ * going and that what they see is nested in a Python allocator call. */
+static inline HM_FAST_PATH void *watched_realloc(domain_t *d, hm_tls_t *t, void *p, size_t n)
 {
-    domain_t *d = ctx;
-    hm_tls_t *t = &hm_tls;
-    if (!p)
-        return general_malloc(ctx, n);
     t->nested_count = 0;
     t->py_freeing = p;
     t->in_pyalloc = 1;
     void *q = d->orig.realloc(d->orig.ctx, p, n);
     t->in_pyalloc = 0;
     t->py_freeing = NULL;
-    return finish_realloc(t, p, q);
+    return q;
+}
+
+static __attribute__((noinline)) void *general_realloc(void *ctx, void *p, size_t n)
+{
+    hm_tls_t *t = &hm_tls;
+    if (!p)
+        return general_malloc(ctx, n);
+    return finish_realloc(t, p, watched_realloc(ctx, t, p, n));
 }
 
 /* After the Python realloc of p returned q: settles the native allocations
@@ -504,12 +510,7 @@ static void *py_realloc(void *ctx, void *p, size_t n)
      * in place or in another pool block.  A malloc'ed one (p was a large
      * object) goes to realloc, which the native hook reports as nested. */
     hm_tls_t *t = &hm_tls;
-    t->nested_count = 0;
-    t->py_freeing = p;
-    t->in_pyalloc = 1;
-    void *q = d->orig.realloc(d->orig.ctx, p, n);
-    t->in_pyalloc = 0;
-    t->py_freeing = NULL;
+    void *q = watched_realloc(d, t, p, n);
     if (HM_UNLIKELY(t->nested_count != 0 || t->py_released != 0 || !q))
         return finish_realloc(t, p, q);
     hm_pylive_shrink(released_small(p));
