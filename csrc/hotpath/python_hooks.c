@@ -88,9 +88,12 @@ static bool class_from_request = true;
 /* In-process: small objects count in `tracked`, arenas not at all. */
 static bool objects_counted_alone;
 static hm_counter pooled_counter = HM_COUNT_PYLIVE;
-/* Exact mode (set with the fast paths): the pool counters would only say
- * "maybe" everywhere, so they are not kept and every free looks up. */
-static bool every_block_recorded;
+/* Exact mode: the pool counters would only say "maybe" everywhere, so they
+ * are not kept and every free of a pool block looks up (release_pooled). */
+static inline bool every_block_recorded(void)
+{
+    return hm_sample_rate <= 1;
+}
 
 static inline void count_pooled(int64_t bytes)
 {
@@ -140,7 +143,7 @@ static __attribute__((noinline)) bool record_object(void *p, size_t size, bool r
 {
     if (!hm_record_alloc(p, size, raw ? HM_COUNT_TRACKED : pooled_counter))
         return false;
-    if (!raw && pool_layout_ok && !every_block_recorded)
+    if (!raw && pool_layout_ok && !every_block_recorded())
         count_recorded(p, +1);
     return true;
 }
@@ -154,17 +157,14 @@ static __attribute__((noinline)) size_t retire_pooled(void *p, size_t size, bool
     if (!(hm_live_maybe(p) && hm_recording()))
         return size;
     if (hm_record_free(p, size, pooled_counter) && pool_mapped && pool_layout_ok &&
-        !every_block_recorded)
+        !every_block_recorded())
         count_recorded(p, -1);
     return 0;
 }
 
-/* Whether the counter near p in its pool says a block there may be recorded
- * (in exact mode every block may be: the counters are not kept). */
+/* Whether the counter near p in its pool says a block there may be recorded. */
 static inline bool pool_may_hold_record(const void *p)
 {
-    if (every_block_recorded)
-        return true;
     uint32_t recorded = __atomic_load_n(&pool_of(p)->recorded, __ATOMIC_RELAXED);
     return ((recorded >> counter_shift(p)) & 15) != 0;
 }
@@ -346,7 +346,7 @@ static inline size_t release_pooled(hm_tls_t *t, void *p)
             size = 0;
         return HM_UNLIKELY(hm_live_maybe(p)) ? retire_pooled(p, size, true) : size;
     }
-    if (HM_UNLIKELY(pool_may_hold_record(p)))
+    if (HM_UNLIKELY(every_block_recorded() || pool_may_hold_record(p)))
         return retire_pooled(p, size, true);
     return size;
 }
@@ -424,10 +424,11 @@ static size_t fast_request_limit;
 /* Frees and reallocs of pool blocks take the fast path. */
 static bool fast_release;
 
+/* Exact mode records every block, so its frees take the general path,
+ * which knows that without the pool counters. */
 static void choose_fast_paths(void)
 {
-    every_block_recorded = hm_sample_rate <= 1;
-    fast_release = pool_layout_ok && !objects_counted_alone &&
+    fast_release = pool_layout_ok && !objects_counted_alone && !every_block_recorded() &&
                    !__atomic_load_n(&hm_known_on, __ATOMIC_RELAXED);
     fast_request_limit = fast_release && class_from_request && hm_sample_rate > 512 ? 512 : 0;
 }

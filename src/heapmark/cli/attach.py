@@ -21,7 +21,9 @@ from heapmark.cli.common import (
     check_writable,
     parse_html_min,
     parse_int,
+    parse_seconds,
     parse_size,
+    process_id,
     result_list,
     say,
     write_stdout,
@@ -37,19 +39,9 @@ ANSWER_TIMEOUT_S = 30.0
 WAITING_NOTE_S = 2.0
 
 
-def parse_duration(text, option):
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise UsageError("%s expects a number of seconds above 0, not '%s'" % (option, text))
-    return value
-
-
 OPTIONS = (
     (("-o", "--output"), "output", VALUE, None),
-    (("--duration",), "duration", VALUE, parse_duration),
+    (("--duration",), "duration", VALUE, parse_seconds),
     (("--exact",), "exact", FLAG, True),
     (("--sample-rate",), "rate", VALUE, parse_size),
     (("--seed",), "seed", VALUE, parse_int),
@@ -274,11 +266,9 @@ def main(args):
         max_positional=1,
         too_many="heapmark attach takes one process id, not also '%s'",
     )
-    if not positional:
-        raise UsageError("which process? heapmark attach PID (see heapmark --help)")
-    if not positional[0].isdigit() or int(positional[0]) < 1:
-        raise UsageError("heapmark attach expects a process id, not '%s'" % positional[0])
-    pid = int(positional[0])
+    pid = process_id(
+        positional, "attach", "which process? heapmark attach PID (see heapmark --help)"
+    )
     if opts["census"]:
         given = [key for key in TRACKING_ONLY if opts[key] != DEFAULTS[key]]
         if given:

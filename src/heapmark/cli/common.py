@@ -193,6 +193,28 @@ def check_writable(path):
         raise UsageError("cannot write '%s': %s" % (path, exc.strerror)) from None
 
 
+def parse_seconds(text, option, at_least=None):
+    """A number of seconds: above 0, or at least `at_least`."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if at_least is None and not value > 0:
+        raise UsageError("%s expects a number of seconds above 0, not '%s'" % (option, text))
+    if at_least is not None and not value >= at_least:
+        raise UsageError("%s expects seconds, at least %g, not '%s'" % (option, at_least, text))
+    return value
+
+
+def process_id(positional, command, missing):
+    """The one positional argument of `heapmark attach` and `heapmark top`."""
+    if not positional:
+        raise UsageError(missing)
+    if not positional[0].isdigit() or int(positional[0]) < 1:
+        raise UsageError("heapmark %s expects a process id, not '%s'" % (command, positional[0]))
+    return int(positional[0])
+
+
 def parse_int(text, option, minimum=0):
     try:
         value = int(text)

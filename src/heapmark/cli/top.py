@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from heapmark.cli.common import UsageError, parse_int, say
+from heapmark.cli.common import UsageError, parse_int, parse_seconds, process_id, say
 from heapmark.cli.options import FLAG, VALUE, parse
 
 MIN_INTERVAL = 0.5
@@ -22,18 +22,13 @@ BARS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
 ASCII_BARS = "_.-:=+*#"
 
 
-def parse_interval(text, option):
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= MIN_INTERVAL:
-        raise UsageError("%s expects seconds, at least %g, not '%s'" % (option, MIN_INTERVAL, text))
-    return value
-
-
 OPTIONS = (
-    (("--interval",), "interval", VALUE, parse_interval),
+    (
+        ("--interval",),
+        "interval",
+        VALUE,
+        lambda text, name: parse_seconds(text, name, MIN_INTERVAL),
+    ),
     (("--top",), "top", VALUE, lambda text, name: parse_int(text, name, 1)),
     (("--once",), "once", FLAG, True),
 )
@@ -202,11 +197,7 @@ def main(args):
         max_positional=1,
         too_many="heapmark top takes one process id, got '%s' too",
     )
-    if not positional:
-        raise UsageError("heapmark top needs a process id: heapmark top PID")
-    if not positional[0].isdigit() or int(positional[0]) < 1:
-        raise UsageError("heapmark top expects a process id, not '%s'" % positional[0])
-    watch = find(int(positional[0]))
+    watch = find(process_id(positional, "top", "heapmark top needs a process id: heapmark top PID"))
     if opts["once"]:
         try:
             watch.refresh()
