@@ -164,3 +164,37 @@ def test_source_is_the_profiled_file_not_another_of_the_same_name(profiled):
     row = next(line for line in out.splitlines() if line.startswith("%6d " % BLOB))
     assert row.endswith("    blob = bytearray(24 << 20)"), row
     assert "not the program" not in out
+
+
+def test_a_line_number_far_beyond_the_file_costs_one_row(profiled, tmp_path):
+    """Generated code (or a damaged profile) can name line 2**31 - 1: the
+    line views show it as one more row, after the file's own lines, and
+    report.html renders (a dense array by line number needed 80 GB)."""
+    import shutil
+    import sqlite3
+
+    work, truth, tolerance, _ = profiled
+    far = 2**31 - 1
+    shutil.copy(work / "out" / "profile.db", tmp_path / "far.db")
+    shutil.copy(work / "prog.py", tmp_path / "prog.py")
+    con = sqlite3.connect(tmp_path / "far.db")
+    moved = con.execute(
+        "update frames set line = ? where line = ? and file in "
+        "(select id from strings where text like '%prog.py')",
+        (far, BLOB),
+    ).rowcount
+    con.commit()
+    con.close()
+    assert moved >= 1
+    _, out, _ = run_heapmark(["report", "far.db", "--lines", "prog.py", "--json"], cwd=tmp_path)
+    rows = {row["line"]: row for row in json.loads(out)["lines"]}
+    assert BLOB not in rows
+    assert_close(rows[far]["peak_bytes"], truth["blob"], tolerance, "the bytearray, moved")
+    assert_close(rows[FLOATS]["peak_bytes"], truth["floats"], tolerance, "floats at line 5")
+    _, text, _ = run_heapmark(["report", "far.db", "--lines", "prog.py"], cwd=tmp_path)
+    numbered = [int(line.split()[0]) for line in text.splitlines() if line[:6].strip().isdigit()]
+    assert numbered[: len(PROGRAM.splitlines())] == list(range(1, len(PROGRAM.splitlines()) + 1))
+    assert far in numbered[len(PROGRAM.splitlines()) :]
+    run_heapmark(["report", "far.db", "-o", "reports"], cwd=tmp_path)
+    html = (tmp_path / "reports" / "report.html").read_text()
+    assert "[%d," % far in html

@@ -144,49 +144,41 @@ static int kind_total_desc(const void *a, const void *b)
     return x->bytes != y->bytes ? (x->bytes < y->bytes ? 1 : -1) : strcmp(x->kind, y->kind);
 }
 
-hm_line_kinds *hm_kinds_by_line(const hm_profile *p, int walk, const char *file, int32_t nlines)
+hm_line_kinds *hm_kinds_by_line(const hm_profile *p, int walk, const int32_t *slot_of_frame,
+                                int32_t nslots)
 {
-    hm_line_kinds *lines = calloc((size_t)nlines + 1, sizeof *lines);
-    uint8_t *in_file = calloc(p->nframes + 1, 1);
-    if (!lines || !in_file) {
-        free(lines);
-        free(in_file);
+    hm_line_kinds *lines = calloc((size_t)nslots + 1, sizeof *lines);
+    if (!lines)
         return NULL;
-    }
-    for (size_t f = 0; f < p->nframes; f++)
-        in_file[f] = !p->frames[f].pseudo && p->frames[f].line > 0 && p->frames[f].line <= nlines &&
-                     strcmp(p->frames[f].file, file) == 0;
     const hm_kind_walk_data *w = &p->kinds[walk];
     int32_t seen[256];
     for (size_t r = 0; r < w->nrows; r++) {
         /* Up the stack: each line of the file once, however often it recurs. */
         size_t nseen = 0;
         for (uint32_t n = w->rows[r].node; n != 0 && n != HM_NONE; n = p->nodes[n].parent) {
-            uint32_t f = p->nodes[n].frame;
-            if (!in_file[f])
+            int32_t slot = slot_of_frame[p->nodes[n].frame];
+            if (slot < 0 || slot >= nslots)
                 continue;
-            int32_t line = p->frames[f].line;
             bool again = false;
             for (size_t k = 0; k < nseen && !again; k++)
-                again = seen[k] == line;
+                again = seen[k] == slot;
             if (again)
                 continue;
             if (nseen < sizeof seen / sizeof *seen)
-                seen[nseen++] = line;
-            tally(&lines[line], w->rows[r].kind, w->rows[r].bytes);
+                seen[nseen++] = slot;
+            tally(&lines[slot], w->rows[r].kind, w->rows[r].bytes);
         }
     }
-    for (int32_t line = 0; line <= nlines; line++)
-        if (lines[line].n > 1)
-            qsort(lines[line].kinds, lines[line].n, sizeof *lines[line].kinds, kind_total_desc);
-    free(in_file);
+    for (int32_t slot = 0; slot < nslots; slot++)
+        if (lines[slot].n > 1)
+            qsort(lines[slot].kinds, lines[slot].n, sizeof *lines[slot].kinds, kind_total_desc);
     return lines;
 }
 
-void hm_line_kinds_free(hm_line_kinds *lines, int32_t nlines)
+void hm_line_kinds_free(hm_line_kinds *lines, int32_t nslots)
 {
-    for (int32_t line = 0; lines && line <= nlines; line++)
-        free(lines[line].kinds);
+    for (int32_t slot = 0; lines && slot < nslots; slot++)
+        free(lines[slot].kinds);
     free(lines);
 }
 

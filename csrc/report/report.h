@@ -106,8 +106,11 @@ const char *hm_advice_type_name(hm_advice_type type);
 void hm_advice_item_text(hm_buf *b, const hm_profile *p, const hm_advice *a);
 void hm_advice_json(hm_buf *b, const hm_profile *p, const hm_advice_list *l);
 
-hm_line_kinds *hm_kinds_by_line(const hm_profile *p, int walk, const char *file, int32_t nlines);
-void hm_line_kinds_free(hm_line_kinds *lines, int32_t nlines);
+/* The kinds of a walk by line of one file: slot_of_frame maps each frame to
+ * its line's slot in [0, nslots), or -1 for frames of other files. */
+hm_line_kinds *hm_kinds_by_line(const hm_profile *p, int walk, const int32_t *slot_of_frame,
+                                int32_t nslots);
+void hm_line_kinds_free(hm_line_kinds *lines, int32_t nslots);
 void hm_line_kinds_text(hm_buf *b, const hm_line_kinds *lk, size_t max);
 
 /* How much of the call tree report.html keeps: nodes whose total reaches

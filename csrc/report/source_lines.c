@@ -14,7 +14,10 @@
  * per-function and per-file sums (one walk of the tree for every file
  * asked for), and the text and JSON layouts.
  * Must never: present an estimate as exact (both layouts say which mode the
- * figures come from), or guess between two files that both match.
+ * figures come from), or guess between two files that both match; or size
+ * anything by a line number: a file's lines are slots (its source's lines,
+ * then the lines beyond them that frames name), so a frame at line 2^31 - 1
+ * (generated code, or a damaged profile) costs one slot, not gigabytes.
  */
 #include "report/html.h"
 
@@ -37,9 +40,10 @@ typedef struct {
 
 typedef struct {
     const char *name;      /* the profile's name for it */
-    int32_t nlines;        /* the highest line with a frame, or of the source */
-    sums *lines;           /* [0 .. nlines] */
-    const char **recorded; /* [0 .. nlines]: the text the profile recorded, or NULL */
+    int32_t nslots;        /* lines shown: the source's, then frames' beyond it */
+    int32_t *line_of_slot; /* [0 .. nslots): ascending line numbers */
+    sums *lines;           /* [slot] */
+    const char **recorded; /* [slot]: the text the profile recorded, or NULL */
     sums s;
     const char **source_lines; /* [1 .. nsource_lines], from the file; may be NULL */
     int32_t nsource_lines;
@@ -52,6 +56,7 @@ typedef struct {
     function_sums *functions;
     size_t nfunctions;
     int32_t *file_of_frame;     /* [frame]: index in files, -1 if none */
+    int32_t *slot_of_frame;     /* [frame]: its line's slot in its file */
     int32_t *function_of_frame; /* [frame]: index in functions */
 } source_set;
 
@@ -166,7 +171,7 @@ static void visit(source_set *set, const hm_profile *p, uint32_t node, int delta
     int32_t file = set->file_of_frame[frame];
     if (file < 0)
         return;
-    sums *counted[3] = {&set->files[file].lines[p->frames[frame].line], &set->files[file].s,
+    sums *counted[3] = {&set->files[file].lines[set->slot_of_frame[frame]], &set->files[file].s,
                         &set->functions[set->function_of_frame[frame]].s};
     for (int i = 0; i < 3; i++) {
         if (delta > 0 && counted[i]->on_path++ == 0)
@@ -269,38 +274,91 @@ static bool find_functions(source_set *set, const hm_profile *p)
     return ok;
 }
 
+/* Frames by file, then line. */
+static int by_file_and_line(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    int32_t fx = sort_set->file_of_frame[x], fy = sort_set->file_of_frame[y];
+    if (fx != fy)
+        return fx < fy ? -1 : 1;
+    int32_t lx = sort_profile->frames[x].line, ly = sort_profile->frames[y].line;
+    return (lx > ly) - (lx < ly);
+}
+
+/* Each file's slots: lines 1 .. nsource_lines, then the distinct lines
+ * beyond them that its frames name, ascending; set->slot_of_frame filled.
+ * frames: the frames with a file, n of them, sorted by file then line. */
+static bool number_slots(source_set *set, const hm_profile *p, const uint32_t *frames, size_t n)
+{
+    size_t k = 0;
+    for (size_t file = 0; file < set->nfiles; file++) {
+        file_sums *fs = &set->files[file];
+        size_t first = k, beyond = 0;
+        for (; k < n && set->file_of_frame[frames[k]] == (int32_t)file; k++) {
+            int32_t line = p->frames[frames[k]].line;
+            beyond +=
+                line > fs->nsource_lines && (k == first || line != p->frames[frames[k - 1]].line);
+        }
+        size_t nslots = (size_t)fs->nsource_lines + beyond;
+        fs->line_of_slot = malloc((nslots + 1) * sizeof *fs->line_of_slot);
+        fs->lines = calloc(nslots + 1, sizeof *fs->lines);
+        fs->recorded = calloc(nslots + 1, sizeof *fs->recorded);
+        if (!fs->line_of_slot || !fs->lines || !fs->recorded)
+            return false;
+        fs->nslots = (int32_t)nslots;
+        int32_t slot = 0;
+        for (; slot < fs->nsource_lines; slot++)
+            fs->line_of_slot[slot] = slot + 1;
+        for (size_t j = first; j < k; j++) {
+            int32_t line = p->frames[frames[j]].line;
+            if (line <= fs->nsource_lines) {
+                set->slot_of_frame[frames[j]] = line - 1;
+                continue;
+            }
+            if (slot == fs->nsource_lines || fs->line_of_slot[slot - 1] != line)
+                fs->line_of_slot[slot++] = line;
+            set->slot_of_frame[frames[j]] = slot - 1;
+        }
+    }
+    return true;
+}
+
 /* set->files (sorted by name, source lines read or not) must be filled. */
 static bool sum_files(source_set *set, const hm_profile *p)
 {
     set->file_of_frame = malloc((p->nframes + 1) * sizeof *set->file_of_frame);
+    set->slot_of_frame = malloc((p->nframes + 1) * sizeof *set->slot_of_frame);
     set->function_of_frame = malloc((p->nframes + 1) * sizeof *set->function_of_frame);
     set->functions = calloc(p->nframes + 1, sizeof *set->functions);
-    if (!set->file_of_frame || !set->function_of_frame || !set->functions)
+    uint32_t *frames = malloc((p->nframes + 1) * sizeof *frames);
+    if (!set->file_of_frame || !set->slot_of_frame || !set->function_of_frame || !set->functions ||
+        !frames) {
+        free(frames);
         return false;
+    }
+    size_t nfile_frames = 0;
     for (size_t i = 0; i < p->nframes; i++) {
         const hm_pframe *f = &p->frames[i];
         int32_t file = f->pseudo || f->line <= 0 ? -1 : file_index(set, f->file);
         set->file_of_frame[i] = file;
-        if (file >= 0 && f->line > set->files[file].nlines)
-            set->files[file].nlines = f->line;
+        if (file >= 0)
+            frames[nfile_frames++] = (uint32_t)i;
     }
-    for (size_t k = 0; k < set->nfiles; k++) {
-        file_sums *fs = &set->files[k];
-        if (fs->nsource_lines > fs->nlines)
-            fs->nlines = fs->nsource_lines;
-        fs->lines = calloc((size_t)fs->nlines + 1, sizeof *fs->lines);
-        fs->recorded = calloc((size_t)fs->nlines + 1, sizeof *fs->recorded);
-        if (!fs->lines || !fs->recorded)
-            return false;
-    }
+    sort_set = set;
+    sort_profile = p;
+    qsort(frames, nfile_frames, sizeof *frames, by_file_and_line);
+    bool numbered = number_slots(set, p, frames, nfile_frames);
+    free(frames);
+    if (!numbered)
+        return false;
     if (!find_functions(set, p))
         return false;
     /* The recorded text of each line, where the file could not be read. */
     for (size_t i = 0; i < p->nframes; i++) {
         int32_t file = set->file_of_frame[i];
         const hm_pframe *f = &p->frames[i];
-        if (file >= 0 && f->source[0] && !set->files[file].recorded[f->line])
-            set->files[file].recorded[f->line] = f->source;
+        if (file >= 0 && f->source[0] && !set->files[file].recorded[set->slot_of_frame[i]])
+            set->files[file].recorded[set->slot_of_frame[i]] = f->source;
     }
     /* Depth first over the tree without a stack: parents and siblings are
      * links.  The root has no frame. */
@@ -328,6 +386,7 @@ static bool sum_files(source_set *set, const hm_profile *p)
 static void free_set(source_set *set)
 {
     for (size_t k = 0; k < set->nfiles; k++) {
+        free(set->files[k].line_of_slot);
         free(set->files[k].lines);
         free(set->files[k].recorded);
         free(set->files[k].source);
@@ -336,6 +395,7 @@ static void free_set(source_set *set)
     free(set->files);
     free(set->functions);
     free(set->file_of_frame);
+    free(set->slot_of_frame);
     free(set->function_of_frame);
 }
 
@@ -379,21 +439,41 @@ static void read_source(file_sums *fs, const hm_profile *p, const char *wanted)
     fs->nsource_lines = line;
 }
 
-/* The line's text: from the file, else as the profile recorded it. */
-static const char *line_text(const file_sums *fs, int32_t line)
+/* A slot's text: the file's line, else as the profile recorded it. */
+static const char *line_text(const file_sums *fs, int32_t slot)
 {
-    if (line <= fs->nsource_lines && fs->source_lines[line])
-        return fs->source_lines[line];
-    return line <= fs->nlines ? fs->recorded[line] : NULL;
+    if (slot < fs->nsource_lines && fs->source_lines[slot + 1])
+        return fs->source_lines[slot + 1];
+    return fs->recorded[slot];
 }
 
-/* The first line after `line` that allocated or held anything; 0 if none. */
-static int32_t next_line(const file_sums *fs, int32_t line)
+/* The first slot after `slot` whose line allocated or held anything; -1 if
+ * none (next_slot(fs, -1) is the first). */
+static int32_t next_slot(const file_sums *fs, int32_t slot)
 {
-    while (++line <= fs->nlines)
-        if (fs->lines[line].allocated.count || fs->lines[line].peak.bytes)
-            return line;
-    return 0;
+    while (++slot < fs->nslots)
+        if (fs->lines[slot].allocated.count || fs->lines[slot].peak.bytes)
+            return slot;
+    return -1;
+}
+
+/* The kinds at the peak's walk of fs's slots; NULL when there is no walk.
+ * *walk set (or -1). */
+static hm_line_kinds *slot_kinds(const source_set *set, const hm_profile *p, const file_sums *fs,
+                                 int *walk)
+{
+    *walk = hm_kinds_walk_for(p, HM_SNAP_PEAK);
+    if (*walk < 0)
+        return NULL;
+    int32_t file = (int32_t)(fs - set->files);
+    int32_t *slots = malloc((p->nframes + 1) * sizeof *slots);
+    if (!slots)
+        return NULL;
+    for (size_t f = 0; f < p->nframes; f++)
+        slots[f] = set->file_of_frame[f] == file ? set->slot_of_frame[f] : -1;
+    hm_line_kinds *kinds = hm_kinds_by_line(p, *walk, slots, fs->nslots);
+    free(slots);
+    return kinds;
 }
 
 /* ---- heapmark report --lines ---- */
@@ -428,8 +508,8 @@ static void render_text(const source_set *set, const hm_profile *p, hm_buf *out)
     hm_report_mode(out, p);
     hm_buf_puts(out, ".\n");
     hm_buf_puts(out, "A line's figures include what the functions it called allocated.\n");
-    int walk = hm_kinds_walk_for(p, HM_SNAP_PEAK);
-    hm_line_kinds *kinds = walk >= 0 ? hm_kinds_by_line(p, walk, fs->name, fs->nlines) : NULL;
+    int walk;
+    hm_line_kinds *kinds = slot_kinds(set, p, fs, &walk);
     if (kinds) {
         hm_buf_puts(out, "Kinds: what those bytes were, ");
         hm_kinds_walk_note(out, p, walk);
@@ -442,17 +522,17 @@ static void render_text(const source_set *set, const hm_profile *p, hm_buf *out)
     hm_buf_puts(out, "===================================================================");
     hm_buf_puts(out, kinds ? "============================\n" : "\n");
     hm_buf cell = {0};
-    for (int32_t line = 1; line <= fs->nlines; line++) {
-        const sums *l = &fs->lines[line];
-        const char *text = line_text(fs, line);
+    for (int32_t slot = 0; slot < fs->nslots; slot++) {
+        const sums *l = &fs->lines[slot];
+        const char *text = line_text(fs, slot);
         if (!text && !l->allocated.count && !l->peak.bytes)
             continue; /* unknown and empty */
-        hm_buf_printf(out, "%6d", line);
+        hm_buf_printf(out, "%6d", fs->line_of_slot[slot]);
         figures(out, l);
         hm_buf_puts(out, "  ");
         if (kinds) {
             cell.len = 0;
-            hm_line_kinds_text(&cell, &kinds[line], 2);
+            hm_line_kinds_text(&cell, &kinds[slot], 2);
             const char *k = cell.data && cell.len ? cell.data : "";
             hm_buf_fit(out, k, KINDS_WIDTH, false);
             size_t shown = hm_text_width(k) < KINDS_WIDTH ? hm_text_width(k) : KINDS_WIDTH;
@@ -461,7 +541,7 @@ static void render_text(const source_set *set, const hm_profile *p, hm_buf *out)
         hm_buf_printf(out, "%s\n", text ? text : "");
     }
     hm_buf_free(&cell);
-    hm_line_kinds_free(kinds, fs->nlines);
+    hm_line_kinds_free(kinds, fs->nslots);
     hm_buf_printf(out, "\n%-40s %11s %11s %12s\n", "Function (lines)", "At peak", "Allocated",
                   "Allocations");
     for (size_t i = 0; i < set->nfunctions; i++) {
@@ -495,28 +575,29 @@ static void render_json(const source_set *set, const hm_profile *p, hm_buf *out)
     hm_buf_printf(out, ", \"exact\": %s, \"peak_bytes\": %lld, \"lines\": [",
                   hm_profile_is_exact(p) ? "true" : "false",
                   (long long)p->snapshot_total[HM_SNAP_PEAK - 1]);
-    int walk = hm_kinds_walk_for(p, HM_SNAP_PEAK);
-    hm_line_kinds *kinds = walk >= 0 ? hm_kinds_by_line(p, walk, fs->name, fs->nlines) : NULL;
-    int32_t first = next_line(fs, 0);
-    for (int32_t line = first; line; line = next_line(fs, line)) {
-        const sums *l = &fs->lines[line];
-        const char *text = line_text(fs, line);
-        hm_buf_printf(out, "%s\n  {\"line\": %d, ", line == first ? "" : ",", line);
+    int walk;
+    hm_line_kinds *kinds = slot_kinds(set, p, fs, &walk);
+    int32_t first = next_slot(fs, -1);
+    for (int32_t slot = first; slot >= 0; slot = next_slot(fs, slot)) {
+        const sums *l = &fs->lines[slot];
+        const char *text = line_text(fs, slot);
+        hm_buf_printf(out, "%s\n  {\"line\": %d, ", slot == first ? "" : ",",
+                      fs->line_of_slot[slot]);
         json_sums(out, l);
         hm_buf_puts(out, ", \"source\": ");
         hm_buf_json(out, text ? text : "");
         if (kinds) {
             hm_buf_puts(out, ", \"kinds\": {");
-            for (size_t k = 0; k < kinds[line].n; k++) {
+            for (size_t k = 0; k < kinds[slot].n; k++) {
                 hm_buf_puts(out, k ? ", " : "");
-                hm_buf_json(out, kinds[line].kinds[k].kind);
-                hm_buf_printf(out, ": %lld", (long long)kinds[line].kinds[k].bytes);
+                hm_buf_json(out, kinds[slot].kinds[k].kind);
+                hm_buf_printf(out, ": %lld", (long long)kinds[slot].kinds[k].bytes);
             }
             hm_buf_puts(out, "}");
         }
         hm_buf_puts(out, "}");
     }
-    hm_line_kinds_free(kinds, fs->nlines);
+    hm_line_kinds_free(kinds, fs->nslots);
     hm_buf_puts(out, "],\n \"functions\": [");
     for (size_t i = 0; i < set->nfunctions; i++) {
         const function_sums *fn = &set->functions[i];
@@ -594,28 +675,27 @@ bool hm_html_sources(hm_buf *out, const hm_profile *p, size_t max_files)
             hm_html_json_text(out, hm_short_path(p, fs->name));
             hm_buf_printf(out, ",\"peak\":%lld,\"allocated\":%lld,\"lines\":[",
                           (long long)fs->s.peak.bytes, (long long)fs->s.allocated.bytes);
-            int walk = hm_kinds_walk_for(p, HM_SNAP_PEAK);
-            hm_line_kinds *kinds =
-                walk >= 0 ? hm_kinds_by_line(p, walk, fs->name, fs->nlines) : NULL;
+            int walk;
+            hm_line_kinds *kinds = slot_kinds(&set, p, fs, &walk);
             hm_buf cell = {0};
-            int32_t first = next_line(fs, 0);
-            for (int32_t line = first; line; line = next_line(fs, line)) {
-                const sums *l = &fs->lines[line];
-                const char *text = line_text(fs, line);
-                hm_buf_printf(out, "%s[%d,%lld,%lld,%lld,", line == first ? "" : ",", line,
-                              (long long)l->peak.bytes, (long long)l->allocated.bytes,
-                              (long long)l->allocated.count);
+            int32_t first = next_slot(fs, -1);
+            for (int32_t slot = first; slot >= 0; slot = next_slot(fs, slot)) {
+                const sums *l = &fs->lines[slot];
+                const char *text = line_text(fs, slot);
+                hm_buf_printf(out, "%s[%d,%lld,%lld,%lld,", slot == first ? "" : ",",
+                              fs->line_of_slot[slot], (long long)l->peak.bytes,
+                              (long long)l->allocated.bytes, (long long)l->allocated.count);
                 hm_html_json_text(out, text ? text : "");
                 /* The line's kinds at the peak's walk, in a few words. */
                 cell.len = 0;
                 if (kinds)
-                    hm_line_kinds_text(&cell, &kinds[line], 3);
+                    hm_line_kinds_text(&cell, &kinds[slot], 3);
                 hm_buf_puts(out, ",");
                 hm_html_json_text(out, cell.data && cell.len ? cell.data : "");
                 hm_buf_puts(out, "]");
             }
             hm_buf_free(&cell);
-            hm_line_kinds_free(kinds, fs->nlines);
+            hm_line_kinds_free(kinds, fs->nslots);
             hm_buf_puts(out, "]}");
         }
     }
