@@ -91,6 +91,8 @@ def test_the_doc_describes_every_column_of_schema_sql():
         "kind_walks",
         "node_kinds",
         "native_frames",
+        "job_processes",
+        "job_timeline",
         "frame_text",
     } == set(tables)
     assert ("bytes", "INTEGER NOT NULL") in tables["node_values"]

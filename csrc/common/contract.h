@@ -109,7 +109,9 @@ static inline hm_env_kind hm_env_kind_of(hm_env id)
     X(REPORT_HTML, "report.html", REPORT, "the interactive report")                          \
     X(DIFF_HTML, "diff.html", DIFF, "heapmark diff's differential flamegraphs and tables")   \
     X(DEFAULT_DIR, "heapmark-results", DEFAULT,                                              \
-      "where results go without -o: heapmark-results/<timestamp>-<pid>/")
+      "where results go without -o: heapmark-results/<timestamp>-<pid>/")                    \
+    X(JOB_TABLE, ".heapmark-job", JOB,                                                       \
+      "the run's processes' shared totals while it runs (run/job.c), removed at its end")
 
 /* Names made of a prefix, a number (a pid, ...) and a suffix.  Kinds: FILE,
  * DIR (a directory holding a profile.db and its reports), TEMPORARY (a file

@@ -10,6 +10,7 @@
 #include "pymodule/pymodule.h"
 #include "run/engine.h"
 #include "run/in_process.h"
+#include "run/kind_walks.h"
 #include "run/relocations.h"
 
 /* Weak: the library must also load where Python is absent (see _heapmark.c). */

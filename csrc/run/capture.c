@@ -6,6 +6,7 @@
  * Must never: hold pointers into tables that can be remapped when they grow.
  */
 #include "run/capture.h"
+#include "run/job.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ bool hm_capture_take(hm_capture *c)
         c->values[i][HM_SNAP_PEAK - 1] = hm_snap_at_peak(i);
         c->values[i][HM_SNAP_END - 1] = hm_snap_now(i);
         c->values[i][HM_SNAP_ALLOCATED - 1] = hm_snap_allocated(i);
+        c->values[i][HM_SNAP_JOB_PEAK - 1] = hm_job_candidate_value(i);
     }
     c->pymalloc_free_frame = hm_pseudo_frame(HM_PSEUDO_PYMALLOC_FREE);
     hm_kind_walks_get(&c->kind_walks[0], &c->kind_walks[1]);

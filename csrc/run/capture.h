@@ -24,7 +24,7 @@ typedef struct hm_capture {
     uint32_t ncodes;
     hm_node *nodes;
     uint32_t nnodes;
-    hm_amount (*values)[HM_SNAP_COUNT]; /* [node][peak, now, allocated] */
+    hm_amount (*values)[HM_SNAP_COUNT]; /* [node][peak, now, allocated, job peak] */
     uint32_t pymalloc_free_frame;
     hm_kind_walk *kind_walks[2]; /* at the peak, at the end; NULL where none ran */
 } hm_capture;

@@ -22,6 +22,7 @@
 #include "run/engine.h"
 #include "common/contract.h"
 #include "run/follow.h"
+#include "run/job.h"
 #include "run/kind_walks.h"
 #include "hotpath/call_tree.h"
 #include "run/capture.h"
@@ -92,6 +93,7 @@ static bool finished;
 typedef struct {
     hm_capture cap;
     hm_run_info info;
+    hm_job_info job; /* none in an out-of-memory note (its thread allocated) */
     struct timespec at;
 } taken_run;
 
@@ -173,6 +175,7 @@ static void at_fork_child(void)
         finished = true;
         hm_monitor_disown();
         hm_timeline_disown();
+        hm_job_disown();
         hm_unlock();
         return;
     }
@@ -190,6 +193,7 @@ static void at_fork_child(void)
     hm_totals_restart_peak();
     hm_snap_forget_allocated();
     hm_timeline_reset(&start_mono);
+    hm_job_after_fork(&start_mono, parent_pid, command);
     hm_kind_walks_reset(true);
     hm_monitor_forget();
     hm_unlock();
@@ -317,6 +321,19 @@ __attribute__((constructor(101))) static void engine_start(void)
         start_unix = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9;
     clock_gettime(CLOCK_MONOTONIC, &start_mono);
     hm_timeline_reset(&start_mono);
+    {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", profile_path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof dir, ".");
+        if (parent_pid == 0)
+            hm_job_create(dir, &start_mono, command);
+        else
+            hm_job_join(dir, &start_mono, parent_pid, command);
+    }
     configured = true;
     hm_lock();
     hm_record_adopt_startup();
@@ -395,6 +412,9 @@ static bool take_run(taken_run *t, bool final, uint32_t *node)
         hm_pystack_stop();
     }
     bool captured = hm_capture_take(&t->cap);
+    /* Under the lock, with the capture: the job-peak candidate it copied. */
+    if (captured && !node && !hm_job_describe(&t->job))
+        captured = false;
     info->live_records_at_end = hm_live_count();
     hm_unlock();
     if (final)
@@ -419,6 +439,7 @@ static bool write_taken(taken_run *t, bool captured, const char *path, const cha
     hm_run_info *info = &t->info;
     hm_timeline_data timeline;
     if (!captured || !hm_timeline_copy(&timeline)) {
+        hm_job_info_free(&t->job);
         if (captured)
             hm_capture_release(&t->cap);
         snprintf(err, errlen, "cannot write profile: out of memory for a copy of the tables");
@@ -426,6 +447,7 @@ static bool write_taken(taken_run *t, bool captured, const char *path, const cha
     }
     hm_timeline_data_trim(&timeline, info->duration_s);
     info->timeline = &timeline;
+    info->job = &t->job;
     info->profile_path = path;
     info->status = status;
     info->command = command;
@@ -448,6 +470,8 @@ static bool write_taken(taken_run *t, bool captured, const char *path, const cha
     info->own_allocators = allocators.loaded;
     bool ok = hm_store_write(&t->cap, info, err, errlen);
     hm_capture_release(&t->cap);
+    hm_job_info_free(&t->job);
+    info->job = NULL;
     hm_timeline_data_free(&timeline);
     info->timeline = NULL;
     return ok;
@@ -484,6 +508,8 @@ bool hm_engine_finish(const char *reason, char *err, size_t errlen)
     if (!finished) {
         write_out_of_memory_locked(); /* noted, and the monitor has not written it yet */
         finished = true;
+        if (!in_process)
+            hm_job_leave(__atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED), hm_timeline_rss());
         ok = write_profile(profile_path, reason, true, err, errlen);
     }
     unlock_writes();

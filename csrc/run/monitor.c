@@ -13,7 +13,9 @@
 #include "run/monitor.h"
 #include "common/contract.h"
 #include "run/engine.h"
+#include "run/job.h"
 #include "run/kind_walks.h"
+#include "hotpath/totals.h"
 #include "run/out_of_memory.h"
 #include "run/relocations.h"
 #include "hotpath/threads.h"
@@ -94,6 +96,7 @@ static void *monitor_main(void *unused)
         }
         if (n == 0) {
             hm_timeline_tick(false);
+            hm_job_tick(__atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED), hm_timeline_rss());
             hm_relocations_poll_loads();
             if (++ticks % budget_ticks != 0)
                 continue;

@@ -114,6 +114,14 @@ static int64_t read_rss(void)
     return p ? strtoll(p + 1, NULL, 10) * page_size : 0;
 }
 
+int64_t hm_timeline_rss(void)
+{
+    pthread_mutex_lock(&mutex);
+    int64_t rss = read_rss();
+    pthread_mutex_unlock(&mutex);
+    return rss;
+}
+
 void hm_timeline_tick(bool force)
 {
     if (!points || !first_ms)

@@ -69,6 +69,8 @@ void hm_timeline_disown(void);
 /* The monitor thread, at every tick: takes a sample when one is due (or
  * now, when forced: the last one, as recording stops). */
 void hm_timeline_tick(bool force);
+/* The process's resident set now, bytes (the monitor thread, for run/job.c). */
+int64_t hm_timeline_rss(void);
 /* Seconds since the start given to hm_timeline_reset. */
 double hm_timeline_now(void);
 /* A collection starts (stop = false) or ends; GIL held. */

@@ -3,7 +3,10 @@
  *
  * Owns: renumbering each part's frames and nodes into one tree under a
  * "[process PID: ...]" frame per part; the values stay each process's own
- * (a child's peak is its peak, not the value at the parent's).
+ * (a child's peak is its peak, not the value at the parent's), but for
+ * job-peak: there a part counts only if its candidate is of the main
+ * profile's job_peak_generation (it was alive at the combined peak and
+ * answered it; run/job.c), so that snapshot is the job's one moment.
  * Must never: copy the parts' strings (the merged profile borrows them and
  * owns only its arrays and the process labels).
  */
@@ -109,6 +112,14 @@ static void describe(const hm_profile *parts, size_t n, size_t k, char *out, siz
         snprintf(out, size, "[process %d: forked from %d]", proc->pid, proc->parent_pid);
 }
 
+/* Whether part k's job-peak values are of the run's combined peak. */
+static bool at_job_peak(const hm_profile *parts, size_t k)
+{
+    const char *wanted = hm_profile_meta(&parts[0], "job_peak_generation");
+    return parts[0].njob_processes > 0 && wanted[0] &&
+           strcmp(hm_profile_meta(&parts[k], "job_candidate_generation"), wanted) == 0;
+}
+
 bool hm_profile_merge(hm_profile *parts, size_t n, hm_profile *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -194,8 +205,13 @@ bool hm_profile_merge(hm_profile *parts, size_t n, hm_profile *out, char *err, s
             for (int s = 0; s < HM_SNAP_COUNT; s++)
                 out->self[s][node_base + i] = part->self[s][i];
         }
+        bool in_job_peak = at_job_peak(parts, k);
+        if (!in_job_peak)
+            for (size_t i = 0; i < part->nnodes; i++)
+                out->self[HM_SNAP_JOB_PEAK - 1][node_base + i] = (hm_value){0, 0};
         for (int s = 0; s < HM_SNAP_COUNT; s++)
-            out->snapshot_total[s] += part->snapshot_total[s];
+            if (s != HM_SNAP_JOB_PEAK - 1 || in_job_peak)
+                out->snapshot_total[s] += part->snapshot_total[s];
         node_base += part->nnodes;
     }
     free(ix.slots);
@@ -211,6 +227,13 @@ bool hm_profile_merge(hm_profile *parts, size_t n, hm_profile *out, char *err, s
     out->ngc_runs = parts[0].ngc_runs;
     out->phases = parts[0].phases;
     out->nphases = parts[0].nphases;
+    out->job_processes = parts[0].job_processes;
+    out->njob_processes = parts[0].njob_processes;
+    out->job_samples = parts[0].job_samples;
+    out->njob_samples = parts[0].njob_samples;
+    out->job_peak = parts[0].job_peak;
+    out->parts = (const struct hm_profile_s *)parts;
+    out->nparts = n;
     out->path = parts[0].path;
     if (!merge_kinds(parts, n, out)) {
         snprintf(err, errlen, "out of memory merging %zu profiles", n);

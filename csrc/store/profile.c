@@ -9,11 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const snapshot_names[HM_SNAP_COUNT + 1] = {"", "peak", "end", "allocated"};
+static const char *const snapshot_names[HM_SNAP_COUNT + 1] = {"", "peak", "end", "allocated",
+                                                              "job-peak"};
 
 const char *hm_snapshot_name(int snapshot)
 {
     return snapshot >= 1 && snapshot <= HM_SNAP_COUNT ? snapshot_names[snapshot] : "";
+}
+
+bool hm_profile_has_snapshot(const hm_profile *p, int snapshot)
+{
+    return snapshot >= 1 && snapshot <= HM_SNAP_COUNT &&
+           (snapshot != HM_SNAP_JOB_PEAK || p->job_peak);
 }
 
 int hm_snapshot_named(const char *name)

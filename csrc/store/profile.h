@@ -61,6 +61,21 @@ typedef struct {
     bool open;    /* t_end was NULL: still open when the profile was written */
 } hm_phase;
 
+/* A run of several processes on one clock (job_tables.c): the main
+ * profile's job_processes and job_timeline. */
+typedef struct {
+    int pid, parent_pid;
+    char *command;
+    double t_start;
+    double t_end; /* < 0: still running when written */
+} hm_job_proc;
+
+typedef struct {
+    double t; /* on the job's clock */
+    int pid;
+    int64_t tracked, rss;
+} hm_job_sample;
+
 /* One profiled process (a profile merged from several has one per part). */
 /* A node's bytes of one kind at a walk (kind_walks, node_kinds). */
 typedef struct {
@@ -90,7 +105,7 @@ typedef struct {
     double duration_s;
 } hm_process;
 
-typedef struct {
+typedef struct hm_profile_s {
     char **strings;
     size_t nstrings;
     hm_pframe *frames;
@@ -115,6 +130,19 @@ typedef struct {
     /* Kinds at the walks standing for the peak [0] and the end [1]; merged:
      * each process's rows (its own walk), the main process's walk times. */
     hm_kind_walk_data kinds[2];
+    /* The job (main profile of a run of several processes; else empty):
+     * its processes by start, its samples by time then pid.  job_peak: the
+     * job-peak snapshot holds the values of the job's final generation (in
+     * a merged view, of every part alive at the combined peak). */
+    hm_job_proc *job_processes;
+    size_t njob_processes;
+    hm_job_sample *job_samples;
+    size_t njob_samples;
+    bool job_peak;
+    /* A merged view: the parts it was made of (their own timelines and
+     * phases, each on its own clock: job_start_s in its meta); else NULL. */
+    const struct hm_profile_s *parts; /* hm_profile */
+    size_t nparts;
 } hm_profile;
 
 /* Returns false with a one-line reason in err (no trailing newline). */
@@ -134,6 +162,8 @@ int64_t hm_profile_meta_int(const hm_profile *p, const char *key);
 double hm_profile_meta_real(const hm_profile *p, const char *key);
 bool hm_profile_is_exact(const hm_profile *p);
 const char *hm_snapshot_name(int snapshot);
+/* Whether the profile has snapshot s: job-peak only where job_peak is set. */
+bool hm_profile_has_snapshot(const hm_profile *p, int snapshot);
 int hm_snapshot_named(const char *name); /* 0 if not a snapshot's name */
 
 /* Library code: the standard library, installed packages, frozen modules. */

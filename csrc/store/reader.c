@@ -10,6 +10,7 @@
  * write to the file (it is opened read-only).
  */
 #include "store/profile.h"
+#include "store/job_tables.h"
 
 #include <errno.h>
 #include <math.h>
@@ -238,6 +239,21 @@ static bool load_frames(reader *r)
 }
 
 static bool table_exists(reader *r, const char *name, bool *exists);
+
+/* The job's tables (job_tables.c), and whether the job-peak snapshot this
+ * profile holds is the job's: its candidate is of the final generation
+ * (the main profile's; a child's is judged in merge.c). */
+static bool load_job(reader *r)
+{
+    hm_profile *p = r->p;
+    const char *bad = hm_job_tables_read(r->db, p);
+    if (bad)
+        return corrupt(r, "%s", bad);
+    const char *candidate = hm_profile_meta(p, "job_candidate_generation");
+    p->job_peak = p->njob_processes > 0 && candidate[0] &&
+                  strcmp(candidate, hm_profile_meta(p, "job_peak_generation")) == 0;
+    return true;
+}
 
 /* native_frames (optional): which frames are native, and their object. */
 static bool load_native_frames(reader *r)
@@ -674,7 +690,7 @@ bool hm_profile_load(const char *path, hm_profile *p, char *err, size_t errlen)
     }
     bool ok = check_header(&r) && load_strings(&r) && load_frames(&r) && load_native_frames(&r) &&
               load_nodes(&r) && load_values(&r) && load_meta(&r) && load_timeline(&r) &&
-              load_gc_runs(&r) && load_phases(&r) && load_kinds(&r);
+              load_gc_runs(&r) && load_phases(&r) && load_kinds(&r) && load_job(&r);
     if (ok && !hm_profile_index(p))
         ok = corrupt(&r, "out of memory");
     if (ok && !(p->processes = calloc(1, sizeof *p->processes)))
@@ -721,6 +737,7 @@ void hm_profile_free(hm_profile *p)
     for (int s = 0; s < 2; s++)
         free(p->kinds[s].rows);
     if (!p->merged) {
+        hm_job_tables_free(p);
         free(p->timeline);
         free(p->gc_runs);
         for (size_t i = 0; p->phases && i < p->nphases; i++)

@@ -24,7 +24,9 @@
         "peak_bytes", "peak_at_s", "peak_rss_bytes", "end_bytes", "peak_pymalloc_free_bytes",  \
         "end_pymalloc_free_bytes", "heapmark_overhead_bytes", "pymalloc_layout_ok",            \
         "python_hooks_late", "oom_bytes", "oom_line", "timeline_interval_s", "gc_collections", \
-        "gc_seconds", "phases_dropped"
+        "gc_seconds", "phases_dropped", "job_start_s", "job_candidate_generation",             \
+        "job_candidate_at_s", "job_peak_bytes", "job_peak_at_s", "job_peak_generation",        \
+        "job_interval_s", "job_processes_dropped"
 
 /* Bounds the reader puts on the optional tables: far above what the engine
  * writes, low enough that a damaged file cannot make a report unreadable. */
@@ -36,7 +38,18 @@
 #define HM_STORE_MAX_GC_GENERATION 2
 #define HM_STORE_MAX_SECONDS 3.2e9 /* a century */
 
-enum { HM_SNAP_PEAK = 1, HM_SNAP_END = 2, HM_SNAP_ALLOCATED = 3, HM_SNAP_COUNT = 3 };
+#define HM_STORE_MAX_JOB_PROCESSES 100000
+#define HM_STORE_MAX_JOB_ROWS 10000000
+
+/* job-peak: what this process held at the combined peak of the run's
+ * processes (run/job.c); only in profiles of a run with more than one. */
+enum {
+    HM_SNAP_PEAK = 1,
+    HM_SNAP_END = 2,
+    HM_SNAP_ALLOCATED = 3,
+    HM_SNAP_JOB_PEAK = 4,
+    HM_SNAP_COUNT = 4
+};
 
 /* The run's figures, as the writer puts them in meta (filled by run/engine.c). */
 typedef struct {
@@ -67,6 +80,7 @@ typedef struct {
     uint32_t oom_node;      /* its stack (engine node), HM_NONE if unknown */
     bool python_hooks_late; /* PYTHONMALLOC replaced the hooks; put back at start-up */
     const struct hm_timeline_data *timeline; /* memory over time, GC runs, phases */
+    const struct hm_job_info *job;           /* the run's processes as one (run/job.h) */
     /* Libraries' own allocators (run/allocators.h): ARROW_DEFAULT_MEMORY_POOL
      * as the environment has it, what heapmark run did to it ("set", "kept",
      * "caller", ""), and which such libraries were loaded ("pyarrow,polars"). */

@@ -11,7 +11,7 @@
 --
 -- The tables written before the timeline existed are the first six; a
 -- reader accepts a profile without timeline, gc_runs, phases, kind_walks,
--- node_kinds and native_frames.
+-- node_kinds, native_frames, job_processes and job_timeline.
 
 PRAGMA application_id = 1213025073;   -- 0x484D4B31, "HMK1": a heapmark profile
 PRAGMA user_version = 1;              -- the format version
@@ -46,7 +46,10 @@ CREATE TABLE nodes(
     frame INTEGER                     -- frames.id, NULL for the root
 );
 
--- 1 'peak', 2 'end', 3 'allocated'.
+-- 1 'peak', 2 'end', 3 'allocated'; 4 'job-peak' in a run of more than one
+-- process: what this process held at the run's combined peak (run/job.c),
+-- present where it was alive then (the reader keeps the rows of the main
+-- profile's job_peak_generation only).
 CREATE TABLE snapshots(
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -123,6 +126,27 @@ CREATE TABLE native_frames(
     frame INTEGER PRIMARY KEY,        -- frames.id
     library INTEGER NOT NULL          -- strings.id: the shared object (or executable) it is in
 );
+
+-- The run's processes on one clock (seconds from the first process's start),
+-- in the main profile of a run that had more than one (empty otherwise):
+-- every profiled process, and their tracked totals and RSS sampled together
+-- by the first process's monitor thread (one row per live process per
+-- sample; job_peak_at_s is one of the samples).  Absent in profiles written
+-- before them.
+CREATE TABLE job_processes(
+    pid INTEGER PRIMARY KEY,
+    parent_pid INTEGER NOT NULL,      -- 0 for the run's first process
+    command TEXT NOT NULL,            -- its first 95 bytes
+    t_start REAL NOT NULL,            -- on the job's clock
+    t_end REAL                        -- NULL: still running when written
+);
+CREATE TABLE job_timeline(
+    t REAL NOT NULL,                  -- on the job's clock, ascending
+    pid INTEGER NOT NULL,             -- job_processes.pid
+    tracked INTEGER NOT NULL,         -- exact tracked bytes, as published at its last tick
+    rss INTEGER NOT NULL,
+    PRIMARY KEY(t, pid)
+) WITHOUT ROWID;
 
 -- frames with their strings resolved, for queries by hand.
 CREATE VIEW frame_text AS
