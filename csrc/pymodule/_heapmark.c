@@ -261,7 +261,7 @@ static int snapshot_arg(const char *name)
     if (!snapshot) {
         char message[160];
         snprintf(message, sizeof message,
-                 "unknown snapshot '%.40s': expected peak, end or allocated", name);
+                 "unknown snapshot '%.40s': expected peak, end, allocated or job-peak", name);
         raise_profile_error(message);
     }
     return snapshot;
@@ -479,7 +479,7 @@ static PyMethodDef methods[] = {
      "line, fitted to columns; writes diff.html to html_path unless it is None."},
     {"export", py_export, METH_VARARGS,
      "export(profile, format, snapshot, path) -> None, or the bytes when path is None: "
-     "format is folded, pprof, speedscope or json; snapshot peak, end or allocated."},
+     "format is folded, pprof, speedscope or json; snapshot peak, end, allocated or job-peak."},
     {"summary", py_summary, METH_VARARGS, "summary(profile, top=5) -> text for stderr."},
     {"summary_json", py_summary_json, METH_VARARGS, "summary_json(profile, top=10) -> JSON text."},
     {"_watch_now", py_watch_now, METH_VARARGS,

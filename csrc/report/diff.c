@@ -130,6 +130,9 @@ bool hm_diff_build(const hm_profile *base, const hm_profile *next, int snapshot,
                    char *err, size_t errlen)
 {
     memset(d, 0, sizeof *d);
+    if (hm_snapshot_missing(base, snapshot, err, errlen) ||
+        hm_snapshot_missing(next, snapshot, err, errlen))
+        return false;
     d->base = base;
     d->next = next;
     d->snapshot = snapshot;
@@ -184,9 +187,10 @@ int64_t hm_diff_total(const hm_diff *d, const hm_profile *run)
 
 const char *hm_diff_snapshot_phrase(int snapshot)
 {
-    return snapshot == HM_SNAP_PEAK  ? "at the peak"
-           : snapshot == HM_SNAP_END ? "at the end"
-                                     : "allocated in total";
+    return snapshot == HM_SNAP_PEAK       ? "at the peak"
+           : snapshot == HM_SNAP_END      ? "at the end"
+           : snapshot == HM_SNAP_JOB_PEAK ? "at the job's combined peak"
+                                          : "allocated in total";
 }
 
 void hm_diff_change(hm_buf *b, int64_t delta)

@@ -120,9 +120,23 @@ bool hm_export_format_named(const char *name, hm_export_format *format)
     return false;
 }
 
+bool hm_snapshot_missing(const hm_profile *p, int snapshot, char *err, size_t errlen)
+{
+    if (hm_profile_has_snapshot(p, snapshot))
+        return false;
+    snprintf(err, errlen,
+             "'%s' has no job-peak snapshot: it is what each process held at the combined peak "
+             "of a run of several processes (heapmark run follows multiprocessing's workers), "
+             "and this profile is of one process",
+             p->path);
+    return true;
+}
+
 bool hm_export(const hm_profile *p, hm_export_format format, int snapshot, hm_buf *out, char *err,
                size_t errlen)
 {
+    if (hm_snapshot_missing(p, snapshot, err, errlen))
+        return false;
     switch (format) {
     case HM_EXPORT_PPROF: return hm_render_pprof(p, snapshot, out, err, errlen);
     case HM_EXPORT_FOLDED: hm_render_folded(p, snapshot, out); break;

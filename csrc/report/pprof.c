@@ -128,8 +128,9 @@ static void comments(hm_buf *b, hm_buf *scratch, string_table *t, const hm_profi
         hm_buf_printf(scratch, "inuse_space, inuse_objects: memory held at the %s (",
                       hm_snapshot_name(snapshot));
         hm_buf_bytes(scratch, p->snapshot_total[snapshot - 1]);
-        hm_buf_puts(scratch,
-                    p->nprocesses > 1 ? " tracked, each process at its own); " : " tracked); ");
+        hm_buf_puts(scratch, p->nprocesses > 1 && snapshot != HM_SNAP_JOB_PEAK
+                                 ? " tracked, each process at its own); "
+                                 : " tracked); ");
         hm_buf_puts(scratch, "alloc_space, alloc_objects: everything allocated during the run");
         comment(b, t, scratch->data ? scratch->data : "");
     } else {

@@ -175,6 +175,8 @@ typedef enum {
 /* "folded", "pprof", "speedscope", "json"; false for anything else. */
 bool hm_export_format_named(const char *name, hm_export_format *format);
 /* The export in out (gzipped protobuf for pprof, text for the rest). */
+/* True, with err filled, if p lacks snapshot (job-peak in a run of one). */
+bool hm_snapshot_missing(const hm_profile *p, int snapshot, char *err, size_t errlen);
 bool hm_export(const hm_profile *p, hm_export_format format, int snapshot, hm_buf *out, char *err,
                size_t errlen);
 

@@ -197,7 +197,7 @@ int hm_svg_render(const hm_profile *p, int snapshot, const hm_svg_style *style, 
     if (style && style->title) {
         hm_buf_printf(&b, "<text x=\"%d\" y=\"24\" style=\"font-size:17px\">", PAD);
         hm_buf_xml(&b, style->title);
-    } else if (p->nprocesses > 1)
+    } else if (p->nprocesses > 1 && snapshot != HM_SNAP_JOB_PEAK)
         hm_buf_printf(&b,
                       "<text x=\"%d\" y=\"24\" style=\"font-size:17px\">heapmark: %zu "
                       "processes, each at its own %s: ",

@@ -29,6 +29,8 @@ static const char *process_label(const hm_profile *p, size_t i)
     return "[process]";
 }
 
+static void job_lines(hm_buf *b, const hm_profile *p, const char *prefix, size_t top);
+
 static double pct(int64_t part, int64_t whole)
 {
     return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;
@@ -132,9 +134,101 @@ static void header(hm_buf *b, const hm_profile *p)
                       p->nprocesses);
         process_lines(b, p, "                ");
     }
+    if (p->njob_processes) {
+        hm_buf_puts(b, "\n");
+        job_lines(b, p, "", 5);
+    }
 }
 
 static void size_cell(hm_buf *b, int64_t bytes, int width);
+
+typedef struct {
+    int pid;
+    int64_t tracked;
+} job_share;
+
+static int by_share_desc(const void *a, const void *b)
+{
+    const job_share *x = a, *y = b;
+    return x->tracked != y->tracked ? (x->tracked < y->tracked ? 1 : -1) : x->pid - y->pid;
+}
+
+/* The label of the job's process pid: its tree's, else its command. */
+static void job_process_label(hm_buf *b, const hm_profile *p, int pid)
+{
+    for (size_t i = 0; i < p->nprocesses; i++)
+        if (p->processes[i].pid == pid && (p->nprocesses > 1 || i > 0)) {
+            hm_buf_puts(b, process_label(p, i));
+            return;
+        }
+    for (size_t i = 0; i < p->njob_processes; i++)
+        if (p->job_processes[i].pid == pid) {
+            hm_buf_printf(b, "[process %d: %.60s]", pid, p->job_processes[i].command);
+            return;
+        }
+    hm_buf_printf(b, "[process %d]", pid);
+}
+
+/* A run of several processes: the job's combined peak, each process's share
+ * of it (the sample at job_peak_at_s), and the lines holding most of it. */
+static void job_lines(hm_buf *b, const hm_profile *p, const char *prefix, size_t top)
+{
+    if (p->njob_processes == 0 || p->njob_samples == 0)
+        return;
+    double at = hm_profile_meta_real(p, "job_peak_at_s");
+    int64_t peak = hm_profile_meta_int(p, "job_peak_bytes");
+    size_t first = 0, best = SIZE_MAX;
+    double best_gap = 0;
+    for (size_t i = 0; i < p->njob_samples; i++) {
+        double gap = p->job_samples[i].t > at ? p->job_samples[i].t - at : at - p->job_samples[i].t;
+        if (best == SIZE_MAX || gap < best_gap) {
+            best_gap = gap;
+            best = i;
+        }
+    }
+    double t = p->job_samples[best].t;
+    while (first < p->njob_samples && p->job_samples[first].t != t)
+        first++;
+    size_t n = 0;
+    while (first + n < p->njob_samples && p->job_samples[first + n].t == t)
+        n++;
+    job_share *shares = calloc(n + 1, sizeof *shares);
+    if (!shares)
+        return;
+    for (size_t i = 0; i < n; i++)
+        shares[i] = (job_share){p->job_samples[first + i].pid, p->job_samples[first + i].tracked};
+    qsort(shares, n, sizeof *shares, by_share_desc);
+    hm_buf_printf(b, "%sthe job's combined peak: ", prefix);
+    hm_buf_bytes(b, peak);
+    hm_buf_printf(b,
+                  " tracked at %.2f s in %zu live process%s of %zu (sampled every %.0f ms); "
+                  "each one's share:\n",
+                  at, n, n == 1 ? "" : "es", p->njob_processes,
+                  1000 * hm_profile_meta_real(p, "job_interval_s"));
+    for (size_t i = 0; i < n; i++) {
+        hm_buf_printf(b, "%s  ", prefix);
+        size_cell(b, shares[i].tracked, 10);
+        hm_buf_printf(b, " %5.1f%%  ", pct(shares[i].tracked, peak));
+        job_process_label(b, p, shares[i].pid);
+        hm_buf_puts(b, "\n");
+    }
+    free(shares);
+    if (!hm_profile_has_snapshot(p, HM_SNAP_JOB_PEAK) || top == 0)
+        return;
+    hm_line_total *lines = calloc(top, sizeof *lines);
+    size_t nl =
+        lines ? hm_profile_top_lines(p, HM_SNAP_JOB_PEAK, HM_BY_PROGRAM_LINE, lines, top) : 0;
+    hm_buf_printf(b, "%stop %zu lines at the job's peak, all processes%s:\n", prefix, nl,
+                  hm_profile_is_exact(p) ? "" : " (estimated from samples)");
+    for (size_t i = 0; i < nl; i++) {
+        hm_buf_printf(b, "%s  ", prefix);
+        size_cell(b, lines[i].bytes, 10);
+        hm_buf_printf(b, " %5.1f%%  ", pct(lines[i].bytes, peak));
+        hm_frame_label(b, p, lines[i].frame, true);
+        hm_buf_puts(b, "\n");
+    }
+    free(lines);
+}
 
 /* One line per process after the first, for a run of several. */
 static void process_lines(hm_buf *b, const hm_profile *p, const char *prefix)
@@ -306,6 +400,7 @@ void hm_report_summary(const hm_profile *p, size_t top, hm_buf *out)
                       p->nprocesses - 1, p->nprocesses == 2 ? "" : "es");
         process_lines(out, p, "heapmark:");
     }
+    job_lines(out, p, "heapmark: ", 3);
     hm_line_total *lines = calloc(top ? top : 1, sizeof *lines);
     size_t n = lines ? hm_profile_top_lines(p, HM_SNAP_PEAK, HM_BY_PROGRAM_LINE, lines, top) : 0;
     if (hm_profile_is_exact(p)) {
@@ -404,6 +499,7 @@ void hm_report_terminal(const hm_profile *p, size_t top, size_t columns, hm_buf 
                       p->nprocesses == 2 ? "" : "es");
         process_lines(&text, p, "");
     }
+    job_lines(&text, p, "", 3);
     hm_line_total *lines = calloc(top ? top : 1, sizeof *lines);
     size_t n = lines ? hm_profile_top_lines(p, HM_SNAP_PEAK, HM_BY_PROGRAM_LINE, lines, top) : 0;
     hm_buf_printf(&text, "\n\ntop %zu lines at the peak", n);

@@ -34,10 +34,17 @@ static void meta_value(hm_buf *out, const char *key, const char *value)
     hm_buf_json(out, value);
 }
 
-static void values(hm_buf *out, hm_value *const by_snapshot[HM_SNAP_COUNT], size_t node)
+/* The snapshots the profile has (job-peak only in a run of several). */
+static int snapshots_of(const hm_profile *p)
+{
+    return hm_profile_has_snapshot(p, HM_SNAP_JOB_PEAK) ? HM_SNAP_COUNT : HM_SNAP_JOB_PEAK - 1;
+}
+
+static void values(hm_buf *out, const hm_profile *p, hm_value *const by_snapshot[HM_SNAP_COUNT],
+                   size_t node)
 {
     hm_buf_puts(out, "{");
-    for (int s = 0; s < HM_SNAP_COUNT; s++)
+    for (int s = 0; s < snapshots_of(p); s++)
         hm_buf_printf(out, "%s\"%s\": [%lld, %lld]", s ? ", " : "", hm_snapshot_name(s + 1),
                       (long long)by_snapshot[s][node].bytes, (long long)by_snapshot[s][node].count);
     hm_buf_puts(out, "}");
@@ -60,7 +67,7 @@ void hm_render_tree_json(const hm_profile *p, hm_buf *out)
     hm_buf_puts(out, "},\n\"processes\": ");
     hm_json_processes(out, p);
     hm_buf_puts(out, ",\n\"snapshots\": [");
-    for (int s = 0; s < HM_SNAP_COUNT; s++)
+    for (int s = 0; s < snapshots_of(p); s++)
         hm_buf_printf(out,
                       "%s{\"id\": %d, \"name\": \"%s\", \"total_bytes\": %lld, "
                       "\"tree_bytes\": %lld, \"tree_count\": %lld}",
@@ -87,9 +94,9 @@ void hm_render_tree_json(const hm_profile *p, hm_buf *out)
         else
             hm_buf_printf(out, "\"parent\": %u, \"frame\": %u", node->parent, node->frame);
         hm_buf_printf(out, ", \"depth\": %u, \"self\": ", node->depth);
-        values(out, p->self, n);
+        values(out, p, p->self, n);
         hm_buf_puts(out, ", \"total\": ");
-        values(out, p->total, n);
+        values(out, p, p->total, n);
         hm_buf_puts(out, "}");
     }
     hm_buf_puts(out, "]}\n");

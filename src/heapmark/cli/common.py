@@ -72,14 +72,16 @@ heapmark export options:
   --format FORMAT       folded, pprof (gzipped profile.proto for go tool pprof),
                         speedscope or json (the whole tree); guessed from -o's
                         name (.folded, .pb.gz, .speedscope.json, .json) if absent
-  --snapshot SNAPSHOT   peak (default), end or allocated; json holds all three
+  --snapshot SNAPSHOT   peak (default), end, allocated or job-peak (a run of
+                        several processes: what each held at their combined
+                        peak); json holds them all
   -o, --output FILE     where to write (default -, stdout)
 
 heapmark diff options (the change from BASE to NEW, by line, on stdout):
   -o, --output DIR      also write DIR/diff.html: a differential flamegraph
                         and the tables
   --top N               lines in each table (default 10)
-  --snapshot SNAPSHOT   peak (default), end or allocated
+  --snapshot SNAPSHOT   peak (default), end, allocated or job-peak
 
 A run's main profile.db brings its child processes' profile-PID.db along
 (report, export and diff show them under a [process PID: ...] frame each).
@@ -309,13 +311,15 @@ def write_stdout(data):
         os.dup2(devnull, sys.stdout.fileno())
 
 
-SNAPSHOTS = ("peak", "end", "allocated")
+SNAPSHOTS = ("peak", "end", "allocated", "job-peak")
 
 
 def snapshot_option(values):
     snapshot = values.get("snapshot", "peak")
     if snapshot not in SNAPSHOTS:
-        raise UsageError("unknown snapshot '%s': expected peak, end or allocated" % snapshot)
+        raise UsageError(
+            "unknown snapshot '%s': expected peak, end, allocated or job-peak" % snapshot
+        )
     return snapshot
 
 
