@@ -520,6 +520,7 @@ bool hm_engine_finish(const char *reason, char *err, size_t errlen)
 void hm_engine_before_exec(void)
 {
     hm_watch_close(); /* this pid is about to be another program */
+    hm_job_before_exec();
     /* Not in a forked child either: fork-then-exec (subprocess before 3.10)
      * would write a copy of the parent's profile for every command run. */
     if (!hm_engine_profiling() || getpid() != start_pid || forked)

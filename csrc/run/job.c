@@ -44,6 +44,7 @@
 #include "common/contract.h"
 #include "hotpath/call_tree.h"
 #include "hotpath/recorder.h"
+#include "hotpath/totals.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -150,6 +151,9 @@ static void claim(const struct timespec *start, int parent_pid, const char *comm
     own->t_start = own_start_s;
     own->t_end = -1;
     snprintf(own->command, sizeof own->command, "%s", command);
+    /* Live from now: its total is in every sum (not 0 until its first tick). */
+    own->tracked = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
+    own->rss = 0;
     /* Highs marked before this process existed are not its to answer. */
     candidate_generation = __atomic_load_n(&table->generation, __ATOMIC_ACQUIRE);
     __atomic_store_n(&own->state, SLOT_LIVE, __ATOMIC_RELEASE);
@@ -396,6 +400,15 @@ void hm_job_leave(int64_t tracked, int64_t rss)
         unlink(table_path);
 }
 
+void hm_job_before_exec(void)
+{
+    if (!table || !own || own->pid != getpid())
+        return;
+    own->t_end = job_now();
+    __atomic_store_n(&own->state, SLOT_ENDED, __ATOMIC_RELEASE);
+    own = NULL;
+}
+
 hm_amount hm_job_candidate_value(uint32_t node)
 {
     if (!have_candidate)
@@ -421,7 +434,18 @@ static bool copy_data(hm_job_data *d)
         int state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
         if (state != SLOT_LIVE && state != SLOT_ENDED)
             continue;
-        hm_job_process *p = &d->processes[d->nprocesses++];
+        /* A pid twice: a process that exec'd a followed program; one life. */
+        hm_job_process *p = NULL;
+        for (size_t k = 0; k < d->nprocesses && !p; k++)
+            if (d->processes[k].pid == s->pid)
+                p = &d->processes[k];
+        if (p) {
+            p->t_end = state == SLOT_ENDED ? s->t_end : -1;
+            memcpy(p->command, s->command, sizeof p->command);
+            p->command[sizeof p->command - 1] = '\0';
+            continue;
+        }
+        p = &d->processes[d->nprocesses++];
         p->pid = s->pid;
         p->parent_pid = s->parent_pid;
         memcpy(p->command, s->command, sizeof p->command);

@@ -74,6 +74,10 @@ void hm_job_disown(void);
  * in the first process, samples the combined total and marks new highs; in
  * every process, takes a candidate when a new high was marked. */
 void hm_job_tick(int64_t tracked, int64_t rss);
+/* The process is about to exec: its slot ends (the program it becomes, if
+ * followed, joins anew under the same pid).  Nothing in the child of a
+ * vfork, whose slot is its parent's. */
+void hm_job_before_exec(void);
 /* The end of this process's recording (recorder lock not held): a last
  * candidate if a high was marked since, then the slot is closed.  In the
  * first process, the last sample is taken and the table's file removed. */

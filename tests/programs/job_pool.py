@@ -1,7 +1,8 @@
 """A parent and a pool of 4 workers whose memory peaks at different moments:
 worker A alone, then worker B alone, then C and D together (the job's
 combined peak), the parent holding its own block throughout.  Writes the
-truth (pids, sizes) as JSON to argv[1]."""
+truth (pids, sizes) as JSON to argv[1]; argv[2], if given, is the start
+method (fork by default)."""
 import json
 import multiprocessing
 import sys
@@ -25,7 +26,7 @@ def task(name):
     BARRIER.wait()  # all four running: four distinct workers
     for phase in ("A", "B", "CD"):
         if name in phase:
-            block = bytearray(SIZES[name])  # line 30: a worker's block
+            block = bytearray(SIZES[name])  # a worker's block
             time.sleep(HOLD_S)
             del block
         BARRIER.wait()
@@ -33,9 +34,10 @@ def task(name):
 
 
 def main():
-    barrier = multiprocessing.Barrier(4)
-    with multiprocessing.Pool(4, initializer=init, initargs=(barrier,)) as pool:
-        held = bytearray(20 * MB)  # line 42: the parent's block
+    context = multiprocessing.get_context(sys.argv[2] if len(sys.argv) > 2 else "fork")
+    barrier = context.Barrier(4)
+    with context.Pool(4, initializer=init, initargs=(barrier,)) as pool:
+        held = bytearray(20 * MB)  # the parent's block
         with heapmark.phase("workers"):
             pids = dict(pool.map(task, ["A", "B", "C", "D"], chunksize=1))
         del held
