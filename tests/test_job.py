@@ -69,11 +69,13 @@ def test_the_job_peak_and_each_process_share(job):
     assert all(t_end is not None and t_end >= t_start for _, _, t_start, t_end, _ in processes)
     series = by_pid(samples)
 
-    # What each worker holds of its own: its total while another worker's
-    # block peaks (A's for C and D, D's for A and B); the parent's at its
-    # end (the first process's last sample is taken as it stops).
+    # What each worker holds of its own: its total at the last sample of
+    # another worker's block (A's for C and D, D's for A and B), when every
+    # process has published since the phase began; the parent's at its end
+    # (the first process's last sample is taken as it stops).
     def at_top_of(name):
-        t_top = max(series[pids[name]], key=lambda s: s[1])[0]
+        top = max(tracked for _, tracked in series[pids[name]])
+        t_top = max(t for t, tracked in series[pids[name]] if tracked == top)
         return {pid: tracked for t, pid, tracked in samples if t == t_top}
 
     base = {main_pid: series[main_pid][-1][1]}
