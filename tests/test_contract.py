@@ -110,7 +110,7 @@ def test_the_tables_hold_what_heapmark_uses():
         "HEAPMARK_FUZZ_SEED",
         "HEAPMARK_TEST_OOM_REPORT_DELAY_MS",
     } <= names
-    assert len(names) == len(ENVIRONMENT) == 22
+    assert len(names) == len(ENVIRONMENT) == 23
     assert all(name.startswith("HEAPMARK_") for name in names)
     assert {kind for _, _, kind, _ in ENVIRONMENT} == {"RUN", "CHILD", "CALLER", "TOOLING"}
     assert ("PROFILE", "profile.db", "PROFILE") == RESULT_FILES[0][:3]

@@ -59,6 +59,8 @@
       "(tests) a directory standing for / when reading /proc and /sys/fs/cgroup")               \
     X(TEST_OOM_REPORT_DELAY_MS, "HEAPMARK_TEST_OOM_REPORT_DELAY_MS", CALLER,                    \
       "(tests) milliseconds the monitor holds the out-of-memory report back")                   \
+    X(TEST_CRASH_IN_HEAPMARK, "HEAPMARK_TEST_CRASH_IN_HEAPMARK", CALLER,                        \
+      "(tests) milliseconds after which heapmark's own thread dies of SIGSEGV (run/crash.c)")   \
     X(CFLAGS, "HEAPMARK_CFLAGS", TOOLING, "extra compiler flags for setup.py's build")          \
     X(LDFLAGS, "HEAPMARK_LDFLAGS", TOOLING, "extra linker flags for setup.py's build")          \
     X(PYTHONS, "HEAPMARK_PYTHONS", TOOLING,                                                     \

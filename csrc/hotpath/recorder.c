@@ -38,6 +38,15 @@ void hm_lock(void)
     }
 }
 
+bool hm_trylock(void)
+{
+    hm_tls.guard++;
+    if (!__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE))
+        return true;
+    hm_tls.guard--;
+    return false;
+}
+
 void hm_unlock(void)
 {
     __atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);

@@ -37,6 +37,8 @@ static inline HM_FAST_PATH bool hm_recording(void)
 
 void hm_lock(void);
 void hm_unlock(void);
+/* The lock if it is free now (a signal handler must not wait for it). */
+bool hm_trylock(void);
 
 /* Under the lock, before recording starts: memory already allocated goes to
  * the [before profiling started] node. */

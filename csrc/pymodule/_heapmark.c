@@ -20,6 +20,7 @@
 #include "store/profile.h"
 #include "report/report.h"
 #include "run/timeline.h"
+#include "hotpath/recorder.h"
 #include "report/diff.h"
 
 /* Weak, so that the preloaded library also loads into a process without a
@@ -450,7 +451,22 @@ static PyObject *py_watch_now(PyObject *self, PyObject *args)
     return text;
 }
 
+/* Tests only: a crash inside heapmark's own code, with the recorder lock
+ * held (run/crash.c must then go on to the signal at once, not wait for a
+ * write that needs the lock). */
+static PyObject *py_crash_holding_lock(PyObject *self, PyObject *args)
+{
+    (void)self;
+    (void)args;
+    hm_lock();
+    *(volatile int *)(uintptr_t)16 = 0;
+    hm_unlock();
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"_crash_holding_lock", py_crash_holding_lock, METH_NOARGS,
+     "Tests only: dies of SIGSEGV inside heapmark's code, holding its lock."},
     {"_boot", py_boot, METH_NOARGS,
      "Called once in the profiled process when the interpreter runs; returns the "
      "PYTHONPATH to restore."},

@@ -31,6 +31,15 @@ static const char *process_label(const hm_profile *p, size_t i)
 
 static void job_lines(hm_buf *b, const hm_profile *p, const char *prefix, size_t top);
 
+/* What the end snapshot is the moment of. */
+static const char *end_moment(const hm_profile *p)
+{
+    const char *status = hm_profile_meta(p, "status");
+    return strcmp(status, "tracked") == 0         ? "the stop"
+           : strncmp(status, "crashed: ", 9) == 0 ? "the crash"
+                                                  : "exit";
+}
+
 static double pct(int64_t part, int64_t whole)
 {
     return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;
@@ -61,6 +70,31 @@ const char *hm_report_ending(const hm_profile *p, char *buf, size_t size)
                      (long long)hm_profile_meta_int(p, "oom_bytes"), function,
                      hm_short_path(p, hm_profile_meta(p, "oom_file")),
                      (long long)hm_profile_meta_int(p, "oom_line"));
+    } else if (strncmp(status, "crashed: ", 9) == 0) {
+        const char *function = hm_profile_meta(p, "crash_function");
+        int n = snprintf(buf, size, "the program crashed (%s)", status + 9);
+        if (function[0] && n > 0 && (size_t)n < size)
+            n += snprintf(buf + n, size - (size_t)n, " at %s (%s:%lld)", function,
+                          hm_short_path(p, hm_profile_meta(p, "crash_file")),
+                          (long long)hm_profile_meta_int(p, "crash_line"));
+        /* Where the program's own code was, if the crash was deeper. */
+        bool innermost = true;
+        for (uint32_t node = p->crash_node; node != 0 && node < p->nnodes;
+             node = p->nodes[node].parent) {
+            const hm_pframe *f = &p->frames[p->nodes[node].frame];
+            if (f->pseudo || hm_file_is_library(f->file) || f->library) {
+                innermost = false;
+                continue;
+            }
+            if (!innermost && n > 0 && (size_t)n < size)
+                n += snprintf(buf + n, size - (size_t)n, ", called from %s (%s:%d)", f->function,
+                              hm_short_path(p, f->file), f->line);
+            break;
+        }
+        if (n > 0 && (size_t)n < size)
+            snprintf(buf + n, size - (size_t)n,
+                     "; the profile is of that moment, %.2f s into the run",
+                     hm_profile_meta_real(p, "duration_s"));
     } else if (strcmp(status, "os._exit") == 0)
         snprintf(buf, size, "the program ended with os._exit(); the profile was written then");
     else
@@ -118,8 +152,7 @@ static void header(hm_buf *b, const hm_profile *p)
     hm_buf_bytes(b, hm_profile_meta_int(p, "peak_rss_bytes"));
     hm_buf_puts(b, "\nstill allocated: ");
     hm_buf_bytes(b, hm_profile_meta_int(p, "end_bytes"));
-    hm_buf_printf(b, " at %s\nrun time:        %.2f s\n",
-                  strcmp(hm_profile_meta(p, "status"), "tracked") == 0 ? "the stop" : "exit",
+    hm_buf_printf(b, " at %s\nrun time:        %.2f s\n", end_moment(p),
                   hm_profile_meta_real(p, "duration_s"));
     hm_buf_puts(b, "heapmark tables: ");
     hm_buf_bytes(b, hm_profile_meta_int(p, "heapmark_overhead_bytes"));
@@ -486,8 +519,8 @@ void hm_report_terminal(const hm_profile *p, size_t top, size_t columns, hm_buf 
     hm_buf_bytes(&text, hm_profile_meta_int(p, "peak_bytes"));
     hm_buf_printf(&text, " at %.2f s, peak RSS ", hm_profile_meta_real(p, "peak_at_s"));
     hm_buf_bytes(&text, hm_profile_meta_int(p, "peak_rss_bytes"));
-    hm_buf_printf(&text, ", run time %.2f s\nstill allocated at exit ",
-                  hm_profile_meta_real(p, "duration_s"));
+    hm_buf_printf(&text, ", run time %.2f s\nstill allocated at %s ",
+                  hm_profile_meta_real(p, "duration_s"), end_moment(p));
     hm_buf_bytes(&text, hm_profile_meta_int(p, "end_bytes"));
     char note[1024];
     if (hm_report_ending(p, note, sizeof note))

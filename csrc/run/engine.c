@@ -21,6 +21,7 @@
 
 #include "run/engine.h"
 #include "common/contract.h"
+#include "run/crash.h"
 #include "run/follow.h"
 #include "run/job.h"
 #include "run/kind_walks.h"
@@ -176,6 +177,7 @@ static void at_fork_child(void)
         hm_monitor_disown();
         hm_timeline_disown();
         hm_job_disown();
+        hm_crash_disown();
         hm_unlock();
         return;
     }
@@ -270,6 +272,8 @@ __attribute__((constructor(101))) static void engine_start(void)
     int64_t memory_limit = limit ? strtoll(limit, NULL, 10) : 0;
     char test_root[1024];
     hm_copy_env(test_root, sizeof test_root, hm_env_name(HM_ENV_ROOT));
+    const char *crash_after = getenv(hm_env_name(HM_ENV_TEST_CRASH_IN_HEAPMARK));
+    hm_monitor_test_crash(crash_after ? (unsigned)strtoul(crash_after, NULL, 10) : 0);
     const char *report_delay = getenv(hm_env_name(HM_ENV_TEST_OOM_REPORT_DELAY_MS));
     unsigned report_delay_ms = report_delay ? (unsigned)strtoul(report_delay, NULL, 10) : 0;
     const char *pp = getenv(hm_env_name(HM_ENV_PYTHONPATH));
@@ -312,6 +316,7 @@ __attribute__((constructor(101))) static void engine_start(void)
         return;
     }
     hm_pyhooks_install();
+    hm_crash_install();
     pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
     atexit(at_libc_exit);
     start_pid = getpid();
@@ -427,6 +432,8 @@ static bool take_run(taken_run *t, bool final, uint32_t *node)
     info->duration_s = hm_seconds_between(&start_mono, &t->at);
     info->peak_rss_bytes = hm_peak_rss();
     info->overhead_bytes = hm_own_peak_bytes();
+    info->crash_signal = final ? hm_crash_signal() : 0;
+    info->crash_node = info->crash_signal ? hm_crash_node() : HM_NONE;
     return captured;
 }
 

@@ -13,6 +13,7 @@
 #include "run/monitor.h"
 #include "common/contract.h"
 #include "run/engine.h"
+#include "run/crash.h"
 #include "run/job.h"
 #include "run/kind_walks.h"
 #include "hotpath/totals.h"
@@ -38,13 +39,20 @@
 static int wake_pipe[2] = {-1, -1}; /* handlers -> thread: one byte per request */
 static int done_pipe[2] = {-1, -1}; /* thread -> SIGTERM handler: profile written */
 static unsigned interval_s;
+static unsigned test_crash_ms;
 static bool started;
 /* Atomic.  0 between an in-process stop and the next start: the thread
  * sleeps on its pipe with no tick at all, so a stopped tracker costs the
  * process nothing but one parked thread. */
 static int active;
 
-enum { WAKE_SNAPSHOT = 'U', WAKE_TERMINATE = 'T', WAKE_OUT_OF_MEMORY = 'O', WAKE_RESUME = 'R' };
+enum {
+    WAKE_SNAPSHOT = 'U',
+    WAKE_TERMINATE = 'T',
+    WAKE_OUT_OF_MEMORY = 'O',
+    WAKE_RESUME = 'R',
+    WAKE_CRASH = 'C'
+};
 
 static void snapshot_with_reports(void)
 {
@@ -104,6 +112,8 @@ static void *monitor_main(void *unused)
             hm_kind_walks_poll();
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
+            if (test_crash_ms && hm_timeline_now() * 1000 >= test_crash_ms)
+                *(volatile int *)(uintptr_t)test_crash_ms = 0; /* tests: a fault here */
             if (interval_s && now.tv_sec - last_checkpoint.tv_sec >= (time_t)interval_s) {
                 last_checkpoint = now;
                 /* A full disk fails every checkpoint: say it once. */
@@ -125,6 +135,15 @@ static void *monitor_main(void *unused)
             snapshot_with_reports();
         } else if (request == WAKE_OUT_OF_MEMORY) {
             hm_oom_write_report();
+        } else if (request == WAKE_CRASH) {
+            /* The crashed thread waits in its handler (crash.c) and lets the
+             * signal go on once this says the profile is written. */
+            char status[64];
+            snprintf(status, sizeof status, "crashed: %s", hm_crash_signal_name(hm_crash_signal()));
+            if (!hm_engine_finish(status, err, sizeof err))
+                fprintf(stderr, "heapmark: error: %s\n", err);
+            char done = 1;
+            (void)!write(done_pipe[1], &done, 1);
         } else if (request == WAKE_TERMINATE) {
             if (!hm_engine_finish("signal SIGTERM", err, sizeof err))
                 fprintf(stderr, "heapmark: error: %s\n", err);
@@ -145,6 +164,27 @@ bool hm_monitor_wake_for_out_of_memory(void)
     char request = WAKE_OUT_OF_MEMORY;
     return __atomic_load_n(&started, __ATOMIC_ACQUIRE) && wake_pipe[1] >= 0 &&
            write(wake_pipe[1], &request, 1) == 1;
+}
+
+void hm_monitor_test_crash(unsigned ms)
+{
+    test_crash_ms = ms;
+}
+
+int hm_monitor_write_for_crash(int wait_ms)
+{
+    char request = WAKE_CRASH;
+    if (!__atomic_load_n(&started, __ATOMIC_ACQUIRE) || wake_pipe[1] < 0)
+        return HM_CRASH_NO_MONITOR;
+    if (write(wake_pipe[1], &request, 1) != 1)
+        return HM_CRASH_NO_MONITOR;
+    struct pollfd pfd = {done_pipe[0], POLLIN, 0};
+    for (;;) {
+        int n = poll(&pfd, 1, wait_ms);
+        if (n < 0 && errno == EINTR)
+            continue; /* the wait restarts: still bounded, by a few signals */
+        return n > 0 ? HM_CRASH_WRITTEN : HM_CRASH_TIMED_OUT;
+    }
 }
 
 static void on_sigusr2(int sig)

@@ -36,5 +36,12 @@ void hm_monitor_disown(void);
  * to write the out-of-memory report (one byte down a pipe, nothing more).
  * False if the thread is not running, so nobody will. */
 bool hm_monitor_wake_for_out_of_memory(void);
+/* From a crashing thread's signal handler (crash.c): asks the thread for
+ * the final profile and waits for it at most wait_ms, async-signal-safely. */
+enum { HM_CRASH_WRITTEN, HM_CRASH_NO_MONITOR, HM_CRASH_TIMED_OUT };
+int hm_monitor_write_for_crash(int wait_ms);
+/* Tests only (HEAPMARK_TEST_CRASH_IN_HEAPMARK): the thread dies of SIGSEGV
+ * after ms milliseconds, a crash in heapmark's own code; 0: never. */
+void hm_monitor_test_crash(unsigned ms);
 
 #endif

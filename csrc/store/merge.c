@@ -232,6 +232,7 @@ bool hm_profile_merge(hm_profile *parts, size_t n, hm_profile *out, char *err, s
     out->job_samples = parts[0].job_samples;
     out->njob_samples = parts[0].njob_samples;
     out->job_peak = parts[0].job_peak;
+    out->crash_node = parts[0].crash_node ? parts[0].crash_node + 1 : 0; /* part 0's nodes from 1 */
     out->parts = (const struct hm_profile_s *)parts;
     out->nparts = n;
     out->path = parts[0].path;

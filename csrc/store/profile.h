@@ -139,6 +139,9 @@ typedef struct hm_profile_s {
     hm_job_sample *job_samples;
     size_t njob_samples;
     bool job_peak;
+    /* A crash's profile: the crashed thread's stack (meta crash_node, in
+     * this view's numbering); 0 if none. */
+    uint32_t crash_node;
     /* A merged view: the parts it was made of (their own timelines and
      * phases, each on its own clock: job_start_s in its meta); else NULL. */
     const struct hm_profile_s *parts; /* hm_profile */

@@ -249,6 +249,8 @@ static bool load_job(reader *r)
     const char *bad = hm_job_tables_read(r->db, p);
     if (bad)
         return corrupt(r, "%s", bad);
+    int64_t crash = hm_profile_meta(p, "crash_node")[0] ? hm_profile_meta_int(p, "crash_node") : 0;
+    p->crash_node = crash > 0 && (size_t)crash < p->nnodes ? (uint32_t)crash : 0;
     const char *candidate = hm_profile_meta(p, "job_candidate_generation");
     p->job_peak = p->njob_processes > 0 && candidate[0] &&
                   strcmp(candidate, hm_profile_meta(p, "job_peak_generation")) == 0;

@@ -26,7 +26,7 @@
         "python_hooks_late", "oom_bytes", "oom_line", "timeline_interval_s", "gc_collections", \
         "gc_seconds", "phases_dropped", "job_start_s", "job_candidate_generation",             \
         "job_candidate_at_s", "job_peak_bytes", "job_peak_at_s", "job_peak_generation",        \
-        "job_interval_s", "job_processes_dropped"
+        "job_interval_s", "job_processes_dropped", "crash_signal", "crash_line", "crash_node"
 
 /* Bounds the reader puts on the optional tables: far above what the engine
  * writes, low enough that a damaged file cannot make a report unreadable. */
@@ -79,6 +79,8 @@ typedef struct {
     int64_t oom_bytes;      /* the allocation that crossed the line or failed */
     uint32_t oom_node;      /* its stack (engine node), HM_NONE if unknown */
     bool python_hooks_late; /* PYTHONMALLOC replaced the hooks; put back at start-up */
+    int crash_signal;       /* a fatal signal's profile (run/crash.c): its number, else 0 */
+    uint32_t crash_node;    /* the crashed thread's stack (engine node), HM_NONE if unknown */
     const struct hm_timeline_data *timeline; /* memory over time, GC runs, phases */
     const struct hm_job_info *job;           /* the run's processes as one (run/job.h) */
     /* Libraries' own allocators (run/allocators.h): ARROW_DEFAULT_MEMORY_POOL

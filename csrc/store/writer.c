@@ -553,43 +553,69 @@ static bool insert_timeline(writer *w, const hm_timeline_data *tl)
     return true;
 }
 
-/* oom_reason, oom_bytes, and where the allocation was: the frame of its
- * stack's node (engine node ids map to frames through the capture). */
-static bool insert_oom(writer *w, const hm_run_info *info)
+/* Meta rows PREFIX_function, PREFIX_file, PREFIX_line: where the stack
+ * of engine node `node` was (its innermost frame; nodes map to frames
+ * through the capture), empty if unknown. */
+static bool insert_place(writer *w, sqlite3_stmt *st, const char *prefix, uint32_t node)
 {
     const char *function = "", *file = "";
     int line = 0;
     const hm_capture *c = w->cap;
-    if (info->oom_node != HM_NONE && info->oom_node > 0 && info->oom_node < c->nnodes) {
-        const canon_frame *f = &w->frames[w->frame_map[c->nodes[info->oom_node].frame]];
+    if (node != HM_NONE && node > 0 && node < c->nnodes) {
+        const canon_frame *f = &w->frames[w->frame_map[c->nodes[node].frame]];
         function = w->strings.by_id[f->function]->text;
         file = w->strings.by_id[f->file]->text;
         line = f->line;
     }
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(w->db, "INSERT INTO meta VALUES(?,?)", -1, &st, NULL) != SQLITE_OK)
-        return fail(w, "meta");
-    const char *keys[] = {"oom_reason", "oom_bytes", "oom_function", "oom_file", "oom_line"};
-    for (int i = 0; i < 5; i++) {
-        sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
+    static const char *const suffixes[] = {"_function", "_file", "_line"};
+    for (int i = 0; i < 3; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s%s", prefix, suffixes[i]);
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
         if (i == 0)
-            sqlite3_bind_text(st, 2, info->oom_reason, -1, SQLITE_STATIC);
-        else if (i == 1)
-            sqlite3_bind_int64(st, 2, info->oom_bytes);
-        else if (i == 2)
             sqlite3_bind_text(st, 2, function, -1, SQLITE_STATIC);
-        else if (i == 3)
+        else if (i == 1)
             sqlite3_bind_text(st, 2, file, -1, SQLITE_STATIC);
         else
             sqlite3_bind_int(st, 2, line);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            sqlite3_finalize(st);
-            return fail(w, "meta");
-        }
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return false;
         sqlite3_reset(st);
     }
-    sqlite3_finalize(st);
     return true;
+}
+
+/* oom_reason, oom_bytes and where the allocation was; crash_signal and
+ * where the crashed thread was. */
+static bool insert_ending(writer *w, const hm_run_info *info)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(w->db, "INSERT INTO meta VALUES(?,?)", -1, &st, NULL) != SQLITE_OK)
+        return fail(w, "meta");
+    bool ok = true;
+    if (info->oom_reason) {
+        sqlite3_bind_text(st, 1, "oom_reason", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, info->oom_reason, -1, SQLITE_STATIC);
+        ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_reset(st) == SQLITE_OK;
+        sqlite3_bind_text(st, 1, "oom_bytes", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, info->oom_bytes);
+        ok = ok && sqlite3_step(st) == SQLITE_DONE && sqlite3_reset(st) == SQLITE_OK &&
+             insert_place(w, st, "oom", info->oom_node);
+    }
+    if (ok && info->crash_signal) {
+        sqlite3_bind_text(st, 1, "crash_signal", -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, info->crash_signal);
+        ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_reset(st) == SQLITE_OK &&
+             insert_place(w, st, "crash", info->crash_node);
+        uint32_t node = info->crash_node;
+        if (ok && node != HM_NONE && node < w->cap->nnodes) {
+            sqlite3_bind_text(st, 1, "crash_node", -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 2, w->node_map[node]);
+            ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_reset(st) == SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    return ok || fail(w, "meta");
 }
 
 static bool insert_meta(writer *w, const hm_run_info *info)
@@ -650,7 +676,7 @@ static bool insert_meta(writer *w, const hm_run_info *info)
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);
-    if (info->oom_reason && !insert_oom(w, info))
+    if ((info->oom_reason || info->crash_signal) && !insert_ending(w, info))
         return false;
 
     if (sqlite3_prepare_v2(w->db, "INSERT INTO snapshots VALUES(?,?,?,?)", -1, &st, NULL) !=

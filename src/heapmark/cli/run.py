@@ -281,6 +281,10 @@ def main(args):
         sys.stderr.flush()
         if -returncode != signal.SIGKILL:
             signal.signal(-returncode, signal.SIG_DFL)
+        # The program dumped core if it was to; heapmark run's own would be noise.
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         os.kill(os.getpid(), -returncode)
         return 128 - returncode
     return returncode
