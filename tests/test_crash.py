@@ -132,6 +132,21 @@ def test_each_fatal_signal_leaves_the_profile_of_its_moment(crash_dir, kind, whe
     assert (crash_dir / out / "report.html").exists()
 
 
+@pytest.mark.parametrize("where", ["main", "thread"])
+def test_a_stack_overflow_in_c_is_covered(crash_dir, where):
+    """The handler runs on heapmark's alternate stack (the main thread's, or
+    the one each thread the program starts gets): the thread's own is used
+    up."""
+    out = "out-overflow-" + where
+    rc, err, meta, path = crash_run(crash_dir, out, ["crashes.py", "overflow", where])
+    assert rc == -signal.SIGSEGV, err
+    assert meta["status"] == "crashed: SIGSEGV"
+    if where == "main":
+        assert int(meta["crash_line"]) == CRASH_LINE
+    held = subtree_bytes_at_line(path, "end", "crashes.py", HELD_LINE)
+    assert_close(held, 24 * MB, SAMPLED_TOLERANCE, "the blocks held at the crash")
+
+
 def test_faulthandler_still_prints_its_traceback(crash_dir):
     rc, err, meta, path = crash_run(
         crash_dir, "out-fh", ["crashes.py", "segv", "main", "0", "faulthandler"]

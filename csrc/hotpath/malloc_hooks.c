@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <linux/magic.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -514,9 +515,36 @@ typedef struct {
  * Sharing a record is safe (it is only used under the recorder lock and its
  * stack cache is checked against each walk); at worst such a late allocation
  * is credited to the base of the thread that took the record over. */
-static HM_FAST_PATH void thread_finished(void *unused)
+/* Each thread the program starts gets an alternate signal stack of its own
+ * (heapmark's memory, not counted), so that a crash handler (run/crash.c)
+ * can still run when the thread's stack overflowed. */
+#define THREAD_ALT_STACK (64 * 1024)
+
+static void *alt_stack_open(void)
 {
-    (void)unused;
+    void *p = call_mmap(NULL, THREAD_ALT_STACK, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    stack_t ss = {.ss_sp = p, .ss_size = THREAD_ALT_STACK, .ss_flags = 0};
+    if (sigaltstack(&ss, NULL) != 0) {
+        syscall(SYS_munmap, p, THREAD_ALT_STACK);
+        return NULL;
+    }
+    return p;
+}
+
+static void alt_stack_close(void *p)
+{
+    if (!p)
+        return;
+    stack_t ss = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
+    sigaltstack(&ss, NULL);
+    syscall(SYS_munmap, p, THREAD_ALT_STACK);
+}
+
+static HM_FAST_PATH void thread_finished(void *alt_stack)
+{
     hm_tls_t *t = &hm_tls;
     hm_waiting_thread_exit();
     if (t->thread) {
@@ -524,6 +552,7 @@ static HM_FAST_PATH void thread_finished(void *unused)
         hm_thread_release(t->thread);
         hm_unlock();
     }
+    alt_stack_close(alt_stack);
 }
 
 static HM_FAST_PATH void *thread_trampoline(void *arg)
@@ -538,7 +567,7 @@ static HM_FAST_PATH void *thread_trampoline(void *arg)
         hm_unlock();
     }
     void *result;
-    pthread_cleanup_push(thread_finished, NULL);
+    pthread_cleanup_push(thread_finished, alt_stack_open());
     result = s.start(s.arg);
     pthread_cleanup_pop(1);
     return result;

@@ -4,7 +4,8 @@
  *
  * kinds: "segv" (a write through NULL), "bus" (a read of a mapped file's
  * page past its end), "ill" (an undefined instruction), "fpe" (an integer
- * division by zero), "abrt" (abort()).  in_thread: the crash happens in a
+ * division by zero), "abrt" (abort()), "overflow" (a C recursion that runs
+ * off the end of the thread's stack: SIGSEGV).  in_thread: the crash happens in a
  * native thread the extension starts (no Python frames), the calling
  * thread waiting for it.
  */
@@ -19,6 +20,15 @@
 #include <unistd.h>
 
 static volatile int zero = 0, seven = 7;
+
+static int deeper(volatile char *above)
+{
+    volatile char frame[1024];
+    frame[0] = above ? above[0] : 1;
+    if (zero == 0) /* always: the compiler need not know */
+        return deeper(frame) + frame[1];
+    return frame[0];
+}
 
 static void crash(const char *kind)
 {
@@ -35,6 +45,8 @@ static void crash(const char *kind)
         page[0] = 1;
     } else if (strcmp(kind, "ill") == 0) {
         __builtin_trap();
+    } else if (strcmp(kind, "overflow") == 0) {
+        deeper(NULL);
     } else if (strcmp(kind, "fpe") == 0) {
         volatile int n = seven / zero; /* not 1 / x, which gcc turns into a comparison */
         (void)n;
