@@ -45,6 +45,7 @@
 #include "hotpath/call_tree.h"
 #include "hotpath/recorder.h"
 #include "hotpath/totals.h"
+#include "run/timeline.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -374,10 +375,12 @@ static void answer_high(void)
         take_candidate(g, live);
 }
 
-void hm_job_tick(int64_t tracked, int64_t rss)
+void hm_job_tick(int64_t tracked)
 {
     if (!table || !own)
         return;
+    /* RSS costs a read of /proc: only once the job has a second process. */
+    int64_t rss = __atomic_load_n(&table->used, __ATOMIC_ACQUIRE) > 1 ? hm_timeline_rss() : 0;
     __atomic_store_n(&own->tracked, tracked, __ATOMIC_RELAXED);
     __atomic_store_n(&own->rss, rss, __ATOMIC_RELAXED);
     if (watcher)

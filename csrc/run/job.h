@@ -73,7 +73,7 @@ void hm_job_disown(void);
 /* The monitor thread, at each tick: publishes this process's total and RSS;
  * in the first process, samples the combined total and marks new highs; in
  * every process, takes a candidate when a new high was marked. */
-void hm_job_tick(int64_t tracked, int64_t rss);
+void hm_job_tick(int64_t tracked);
 /* The process is about to exec: its slot ends (the program it becomes, if
  * followed, joins anew under the same pid).  Nothing in the child of a
  * vfork, whose slot is its parent's. */

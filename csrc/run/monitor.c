@@ -104,7 +104,7 @@ static void *monitor_main(void *unused)
         }
         if (n == 0) {
             hm_timeline_tick(false);
-            hm_job_tick(__atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED), hm_timeline_rss());
+            hm_job_tick(__atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED));
             hm_relocations_poll_loads();
             if (++ticks % budget_ticks != 0)
                 continue;
