@@ -7,7 +7,8 @@
  * size a browser opens at once (small nodes folded into an "other" node per
  * parent, so every total still adds up to the byte) and which page node
  * stands for each profile node (html_kinds.c moves kinds with it), the
- * timeline thinned for drawing, and the frames and strings they refer to.
+ * timeline thinned for drawing (a job's: html_job.c), and the frames and
+ * strings they refer to.
  * The page itself (csrc/html/: template, stylesheet, script) is embedded by
  * setup.py into the generated report_html_assets.h.
  * Must never: put program text anywhere but that JSON (escaped so that no
@@ -78,6 +79,12 @@ uint32_t hm_html_frame(hm_html_frames *fr, uint32_t f)
     return fr->page_id[f];
 }
 
+int hm_html_snapshots(const hm_profile *p)
+{
+    _Static_assert(HM_SNAP_JOB_PEAK == HM_SNAP_COUNT, "job-peak is the last snapshot");
+    return hm_profile_has_snapshot(p, HM_SNAP_JOB_PEAK) ? HM_SNAP_JOB_PEAK : HM_SNAP_ALLOCATED;
+}
+
 /* ---- pruning ------------------------------------------------------------ */
 
 /* A node stays on the page if its total reaches the bar in any snapshot.
@@ -86,7 +93,7 @@ static bool stays(const hm_profile *p, const int64_t *min, uint32_t n)
 {
     if (n == 0)
         return true;
-    for (int s = 0; s < HM_SNAP_COUNT; s++)
+    for (int s = 0; s < hm_html_snapshots(p); s++)
         if (p->total[s][n].bytes >= min[s])
             return true;
     return false;
@@ -94,7 +101,7 @@ static bool stays(const hm_profile *p, const int64_t *min, uint32_t n)
 
 static bool has_values(const hm_profile *p, uint32_t n)
 {
-    for (int s = 0; s < HM_SNAP_COUNT; s++)
+    for (int s = 0; s < hm_html_snapshots(p); s++)
         if (p->total[s][n].bytes || p->total[s][n].count)
             return true;
     return false;
@@ -128,7 +135,7 @@ typedef struct {
 
 static void bars_for_share(const hm_profile *p, double share, int64_t *min)
 {
-    for (int s = 0; s < HM_SNAP_COUNT; s++) {
+    for (int s = 0; s < hm_html_snapshots(p); s++) {
         double bar = ceil(share * (double)p->total[s][0].bytes);
         min[s] = bar < 1 ? 1 : bar > 9.2e18 ? INT64_MAX : (int64_t)bar;
     }
@@ -138,7 +145,7 @@ static void choose_rule(const hm_profile *p, const hm_report_options *o, prune_r
                         uint8_t *scratch)
 {
     if (o->html_min_bytes >= 0) {
-        for (int s = 0; s < HM_SNAP_COUNT; s++)
+        for (int s = 0; s < hm_html_snapshots(p); s++)
             r->min[s] = o->html_min_bytes;
         r->share = 0;
         r->page_nodes = page_nodes(p, r->min, scratch);
@@ -160,6 +167,7 @@ static void choose_rule(const hm_profile *p, const hm_report_options *o, prune_r
 typedef struct {
     hm_buf parent, frame, total[HM_SNAP_COUNT], count[HM_SNAP_COUNT];
     size_t n;
+    int nsnap; /* the page's snapshots (hm_html_snapshots) */
 } tree_columns;
 
 static void put_node(tree_columns *c, size_t parent_delta, const char *frame,
@@ -171,7 +179,7 @@ static void put_node(tree_columns *c, size_t parent_delta, const char *frame,
     hm_buf_int(&c->parent, (int64_t)parent_delta);
     hm_buf_putn(&c->frame, ",", sep);
     hm_buf_puts(&c->frame, frame);
-    for (int s = 0; s < HM_SNAP_COUNT; s++) {
+    for (int s = 0; s < c->nsnap; s++) {
         hm_buf_putn(&c->total[s], ",", sep);
         hm_buf_int(&c->total[s], values[s]->bytes);
         hm_buf_putn(&c->count[s], ",", sep);
@@ -187,11 +195,11 @@ static void put_array(hm_buf *b, const char *name, const hm_buf *column, bool la
     hm_buf_puts(b, last ? "]" : "],");
 }
 
-static void put_snapshot_arrays(hm_buf *b, const char *name, const hm_buf *cols)
+static void put_snapshot_arrays(hm_buf *b, const char *name, const hm_buf *cols, int nsnap)
 {
     hm_buf_printf(b, "\"%s\":{", name);
-    for (int s = 0; s < HM_SNAP_COUNT; s++)
-        put_array(b, hm_snapshot_name(s + 1), &cols[s], s == HM_SNAP_COUNT - 1);
+    for (int s = 0; s < nsnap; s++)
+        put_array(b, hm_snapshot_name(s + 1), &cols[s], s == nsnap - 1);
     hm_buf_puts(b, "}");
 }
 
@@ -206,6 +214,7 @@ static bool put_tree(hm_buf *b, const hm_profile *p, const prune_rule *rule, hm_
 {
     uint32_t *stack = malloc((p->nnodes + 1) * sizeof *stack);
     tree_columns c = {0};
+    c.nsnap = hm_html_snapshots(p);
     if (!stack)
         return false;
     for (size_t n = 0; n < p->nnodes; n++)
@@ -259,11 +268,11 @@ static bool put_tree(hm_buf *b, const hm_profile *p, const prune_rule *rule, hm_
     hm_buf_puts(b, "\"tree\":{");
     put_array(b, "parent", &c.parent, false);
     put_array(b, "frame", &c.frame, false);
-    put_snapshot_arrays(b, "total", c.total);
+    put_snapshot_arrays(b, "total", c.total, c.nsnap);
     hm_buf_puts(b, ",");
-    put_snapshot_arrays(b, "count", c.count);
+    put_snapshot_arrays(b, "count", c.count, c.nsnap);
     hm_buf_puts(b, "},\"prune\":{\"min_bytes\":[");
-    for (int s = 0; s < HM_SNAP_COUNT; s++)
+    for (int s = 0; s < c.nsnap; s++)
         hm_buf_printf(b, "%s%lld", s ? "," : "", (long long)rule->min[s]);
     hm_buf_printf(b,
                   "],\"share\":%.9g,\"profile_nodes\":%zu,\"page_nodes\":%zu,"
@@ -394,7 +403,7 @@ static void put_meta(hm_buf *b, const hm_profile *p)
     char note[1024];
     put_text(b, "note", hm_report_ending(p, note, sizeof note) ? note : "");
     hm_buf_puts(b, ",\"snapshot_totals\":[");
-    for (int s = 0; s < HM_SNAP_COUNT; s++)
+    for (int s = 0; s < hm_html_snapshots(p); s++)
         hm_buf_printf(b, "%s%lld", s ? "," : "", (long long)p->snapshot_total[s]);
     hm_buf_puts(b, "],\"processes\":[");
     for (size_t i = 0; p->nprocesses > 1 && i < p->nprocesses; i++) {
@@ -444,14 +453,9 @@ static void put_timeline(hm_buf *b, const hm_profile *p)
     hm_buf_free(&rss);
 }
 
-typedef struct {
-    double weight;
-    size_t index;
-} weighted;
-
 static int by_weight_desc(const void *a, const void *b)
 {
-    const weighted *x = a, *y = b;
+    const hm_html_weighted *x = a, *y = b;
     if (x->weight != y->weight)
         return x->weight < y->weight ? 1 : -1;
     return (x->index > y->index) - (x->index < y->index);
@@ -459,13 +463,11 @@ static int by_weight_desc(const void *a, const void *b)
 
 static int by_index(const void *a, const void *b)
 {
-    const weighted *x = a, *y = b;
+    const hm_html_weighted *x = a, *y = b;
     return (x->index > y->index) - (x->index < y->index);
 }
 
-/* Keeps the `keep` heaviest items of w[0..n), then puts them back in order;
- * returns how many remain. */
-static size_t keep_heaviest(weighted *w, size_t n, size_t keep)
+size_t hm_html_keep_heaviest(hm_html_weighted *w, size_t n, size_t keep)
 {
     if (n <= keep)
         return n;
@@ -477,14 +479,14 @@ static size_t keep_heaviest(weighted *w, size_t n, size_t keep)
 static bool put_gc_and_phases(hm_buf *b, const hm_profile *p)
 {
     size_t most = p->ngc_runs > p->nphases ? p->ngc_runs : p->nphases;
-    weighted *w = malloc((most + 1) * sizeof *w);
+    hm_html_weighted *w = malloc((most + 1) * sizeof *w);
     if (!w)
         return false;
     /* Too many GC runs to draw: the ones that freed most. */
     for (size_t i = 0; i < p->ngc_runs; i++)
-        w[i] = (weighted){
+        w[i] = (hm_html_weighted){
             (double)p->gc_runs[i].tracked_before - (double)p->gc_runs[i].tracked_after, i};
-    size_t k = keep_heaviest(w, p->ngc_runs, PAGE_GC_RUNS);
+    size_t k = hm_html_keep_heaviest(w, p->ngc_runs, PAGE_GC_RUNS);
     hm_buf_puts(b, "\"gc\":{\"runs\":[");
     for (size_t i = 0; i < k; i++) {
         const hm_gc_run *g = &p->gc_runs[w[i].index];
@@ -494,8 +496,8 @@ static bool put_gc_and_phases(hm_buf *b, const hm_profile *p)
     hm_buf_printf(b, "],\"total\":%zu},", p->ngc_runs);
     /* Too many phases: the longest. */
     for (size_t i = 0; i < p->nphases; i++)
-        w[i] = (weighted){p->phases[i].t_end - p->phases[i].t_start, i};
-    k = keep_heaviest(w, p->nphases, PAGE_PHASES);
+        w[i] = (hm_html_weighted){p->phases[i].t_end - p->phases[i].t_start, i};
+    k = hm_html_keep_heaviest(w, p->nphases, PAGE_PHASES);
     hm_buf_puts(b, "\"phases\":{\"list\":[");
     for (size_t i = 0; i < k; i++) {
         const hm_phase *ph = &p->phases[w[i].index];
@@ -569,6 +571,7 @@ bool hm_report_html(const hm_profile *p, const hm_report_options *opts, const ch
         ok = ok && hm_html_sources(&data, p, PAGE_SOURCE_FILES);
         hm_buf_puts(&data, ",");
         put_timeline(&data, p);
+        ok = ok && hm_html_job(&data, p, PAGE_TIMELINE_POINTS);
         hm_buf_puts(&data, ",");
         ok = ok && put_gc_and_phases(&data, p);
         hm_buf_puts(&data, ",");

@@ -28,6 +28,20 @@ typedef struct {
 /* The page's id of profile frame f, giving it one on first use. */
 uint32_t hm_html_frame(hm_html_frames *fr, uint32_t f);
 
+/* The page's snapshots are 1..hm_html_snapshots(p): peak, end, allocated,
+ * and job-peak only where the profile has it (a run of one process's page
+ * holds three, as before jobs). */
+int hm_html_snapshots(const hm_profile *p);
+
+/* Items to keep the heaviest of: hm_html_keep_heaviest keeps the `keep`
+ * heaviest of w[0..n) (ties: the earlier), then puts them back in index
+ * order; returns how many remain. */
+typedef struct {
+    double weight;
+    size_t index;
+} hm_html_weighted;
+size_t hm_html_keep_heaviest(hm_html_weighted *w, size_t n, size_t keep);
+
 /* Kinds at the walks of the heap standing for the peak and the end, made
  * ready for the page (html_kinds.c): a walk's kind names, most bytes first,
  * each row's name, and its rows summed per line (key: the row's node's own
@@ -75,5 +89,9 @@ bool hm_html_top_tables(hm_buf *b, const hm_profile *p, hm_html_frames *fr,
  * allocated bytes, allocations, text], ...] (source_lines.c); then
  * "sources_omitted", the number of files left out. */
 bool hm_html_sources(hm_buf *b, const hm_profile *p, size_t max_files);
+
+/* ",\"job\":{...}": a run of several processes drawn as one (html_job.c),
+ * at most max_points samples; nothing for a profile without job tables. */
+bool hm_html_job(hm_buf *b, const hm_profile *p, size_t max_points);
 
 #endif

@@ -142,7 +142,7 @@ static void put_table(hm_buf *b, const char *name, const usage *u, size_t n,
                       uint8_t *chosen, const hm_html_kinds *kinds)
 {
     hm_buf_printf(b, "\"%s\":{", name);
-    for (int s = 0; s < HM_SNAP_COUNT; s++) {
+    for (int s = 0; s < hm_html_snapshots(fr->p); s++) {
         memset(chosen, 0, n);
         for (int by_total = 0; by_total < 2; by_total++) {
             for (uint32_t i = 0; i < n; i++)

@@ -20,7 +20,10 @@ const heapmarkPage = (function () {
 
   const data = JSON.parse(document.getElementById('heapmark-data').textContent);
   const meta = data.meta;
-  const SNAPSHOTS = ['peak', 'end', 'allocated'];
+  /* A run of several processes adds the job peak (html.c writes its arrays
+   * only where the profile has it). */
+  const SNAPSHOTS = ['peak', 'end', 'allocated'].concat('job-peak' in data.tree.total
+    ? ['job-peak'] : []);
   const APPROX_SIGN = meta.exact ? '' : '\u2248 ';
   /* The sign for an estimate, except on zero, which is never estimated. */
   function approx(n) {
@@ -30,6 +33,7 @@ const heapmarkPage = (function () {
     peak: 'of the peak',
     end: 'of what was left at the end',
     allocated: 'of everything allocated',
+    'job-peak': 'of what the processes held at the job peak',
   };
 
   // ---- formatting --------------------------------------------------------

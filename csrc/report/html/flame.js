@@ -151,7 +151,8 @@
     if (legend.hidden) return;
     const w = walks[state.snap];
     if (!w) {
-      legend.appendChild(el('span', 'small', state.snap === 'allocated'
+      legend.appendChild(el('span', 'small', state.snap === 'allocated' ||
+        state.snap === 'job-peak'
         ? 'Kinds are known for the peak and the end only: choose Peak or End to colour ' +
           'frames by kind.'
         : 'This profile has no walk of the heap standing for the ' + state.snap + '.'));
@@ -295,6 +296,15 @@
     hm.table.renderKinds();
   }
 
+  /* A run of several processes: what they held together at the job peak. */
+  if (SNAPSHOTS.indexOf('job-peak') >= 0) {
+    const b = el('button', 'snap', 'Job peak');
+    b.type = 'button';
+    b.dataset.snap = 'job-peak';
+    b.setAttribute('aria-pressed', 'false');
+    b.title = 'what every process held at the moment their sum peaked';
+    document.querySelector('button.snap').parentNode.appendChild(b);
+  }
   document.querySelectorAll('button.snap').forEach(function (b) {
     b.addEventListener('click', function () { setSnapshot(b.dataset.snap); });
   });
@@ -326,6 +336,14 @@
     if (snap === 'peak') {
       text = 'What was allocated at the peak, ' + seconds(meta.peak_at_s) + ' into the run: ' +
         bytes(exactTotal) + ' tracked (exact)' + many + '.';
+    } else if (snap === 'job-peak') {
+      const job = data.job;
+      text = 'What the run\u2019s processes held together at the job peak, ' +
+        bytes(job.peak.bytes) + ' tracked at ' + seconds(job.peak.at_s) + ' (the sum of their ' +
+        'totals at one sample): ' + bytes(exactTotal) + ' tracked (exact), each process\u2019s ' +
+        'blocks as it kept them at its next tick' + (job.interval_s > 0 ? ', within about ' +
+          seconds(job.interval_s) + ' of the peak' : '') + '; a process not running then ' +
+        'holds nothing here.';
     } else if (snap === 'end') {
       text = 'What was still allocated when recording ended: ' + bytes(exactTotal) +
         ' tracked (exact)' + many + '.';

@@ -2,9 +2,10 @@
  * heapmark report.html, part 6 of 6: the run's metadata and the start.
  *
  * Owns: the header (command, Python, mode and sample rate, run time, peak
- * tracked and RSS, what remained, the processes, and which numbers are
- * estimates), drawing everything once and again on resize, and the small
- * read-only window.heapmarkReport the tests read the canvas through.
+ * tracked and RSS, a run of several processes' job peak, what remained,
+ * the processes, and which numbers are estimates), drawing everything once
+ * and again on resize, and the small read-only window.heapmarkReport the
+ * tests read the canvas through.
  * Must never: change the page's state from heapmarkReport.
  */
 (function (hm) {
@@ -40,6 +41,13 @@
     row('peak tracked', bytes(meta.peak_bytes) + ' (' + grouped(meta.peak_bytes) +
       ' bytes, exact) at ' + seconds(meta.peak_at_s), false);
     row('peak RSS', bytes(meta.peak_rss_bytes), false);
+    const job = hm.data.job;
+    if (job) {
+      row('job peak', bytes(job.peak.bytes) + ' tracked by the run\u2019s ' +
+        job.processes_total + ' processes together at ' + seconds(job.peak.at_s) +
+        ' (exact, at one sample' + (job.interval_s > 0 ? '; a sample every ' +
+          seconds(job.interval_s) : '') + ')', false);
+    }
     row('still allocated at the end', bytes(meta.end_bytes) + ' (exact)', false);
     if (meta.processes.length > 1) {
       meta.processes.forEach(function (p, k) {
@@ -98,6 +106,15 @@
     /* The tracked-memory line of the chart: its times and bytes. */
     trackedLine: function () {
       return { t: hm.timeline.tracked.t.slice(), v: hm.timeline.tracked.v.slice() };
+    },
+    /* A run of several processes: the job's chart (its layers, with their
+     * colours, and its peak's label), or null. */
+    jobChart: function () {
+      return hm.timeline.jobChart();
+    },
+    /* Where layer k's band lies at the sample drawn nearest to t. */
+    jobBand: function (k, t) {
+      return hm.timeline.jobBand(k, t);
     },
     state: function () {
       return { snapshot: state.snap, zoom: nodeLabel(state.zoom), icicle: state.icicle };

@@ -130,7 +130,8 @@
     const w = walks[snap];
     const table = $('kinds');
     const more = $('kinds-more');
-    $('kinds-title').textContent = snap === 'allocated' ? 'Kinds' : 'Kinds at the ' + snap;
+    const noWalk = snap === 'allocated' || snap === 'job-peak';
+    $('kinds-title').textContent = noWalk ? 'Kinds' : 'Kinds at the ' + snap;
     if (!hasKinds) {
       $('kinds-empty').hidden = false;
       $('kinds-note').hidden = true;
@@ -141,7 +142,7 @@
     table.hidden = !w;
     more.hidden = true;
     if (!w) {
-      $('kinds-note').textContent = snap === 'allocated'
+      $('kinds-note').textContent = noWalk
         ? 'Kinds are known for the peak and the end only: heapmark walks the heap near the ' +
           'peak and at the end, not at every allocation. Choose Peak or End above.'
         : 'This profile has no walk of the heap standing for the ' + snap + '.';
