@@ -190,7 +190,7 @@ bool hm_profile_merge(hm_profile *parts, size_t n, hm_profile *out, char *err, s
         out->nstrings = k + 1;
         for (size_t f = 0; f < part->nframes; f++)
             frame_map[f] = merged_frame(&ix, out, &part->frames[f]);
-        hm_pframe process = {out->strings[k], "", "", 0, true};
+        hm_pframe process = {out->strings[k], "", "", NULL, 0, true};
         uint32_t process_frame = merged_frame(&ix, out, &process);
         /* The part's root becomes its process node; the rest follow it. */
         for (size_t i = 0; i < part->nnodes; i++) {
