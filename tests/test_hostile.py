@@ -7,6 +7,7 @@ crash, a hang, a traceback, invalid output, or a half-written file."""
 import json
 import os
 import random
+import sqlite3
 import subprocess
 import sys
 
@@ -48,7 +49,34 @@ def small_profile(tmp_path_factory):
     return d / "out" / "profile.db"
 
 
-def test_fuzzed_profiles_are_refused_or_reported(tmp_path, small_profile):
+JOB_PROGRAM = """
+import multiprocessing
+def work(n):
+    return len([str(i) * 4 for i in range(n)])
+if __name__ == "__main__":
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        print(pool.map(work, [20000, 40000]))
+"""
+
+
+@pytest.fixture(scope="module")
+def job_profile(tmp_path_factory):
+    """A profile of three processes: job tables and job-peak snapshots."""
+    d = tmp_path_factory.mktemp("hostile-job")
+    (d / "p.py").write_text(JOB_PROGRAM)
+    run_heapmark(
+        ["run", "-q", "--sample-rate", "4K", "--seed", "3", "-o", str(d / "out"), "p.py"], d
+    )
+    db = sqlite3.connect(d / "out" / "profile.db")
+    assert db.execute("select count(*) from job_processes").fetchone()[0] == 3
+    assert db.execute("select count(*) from snapshots where name = 'job-peak'").fetchone() == (1,)
+    db.close()
+    return d / "out" / "profile.db"
+
+
+@pytest.mark.parametrize("which", ["single", "job"])
+def test_fuzzed_profiles_are_refused_or_reported(tmp_path, small_profile, job_profile, which):
+    small_profile = small_profile if which == "single" else job_profile
     env = dict(os.environ)
     if ASAN_PRELOAD:
         env["LD_PRELOAD"] = ASAN_PRELOAD
