@@ -41,7 +41,7 @@ combined highs, each a round of candidate copies), the nodes each process
 copies (rows of ``nodes``), and the sizes of profile.db and of the
 profile-PID.db files.
 
-**The monitor threads** (``--probe-runs``, 5 of each, after the rounds, with
+**The monitor threads** (``--probe-runs``, 7 of each, after the rounds, with
 ``--before``): heapmark and heapmark (before) again, in alternation, while
 the driver reads every 20 ms the CPU time (``/proc/PID/task/TID/schedstat``,
 nanoseconds) of each thread of the run's processes, keeping the last value
@@ -306,6 +306,7 @@ def probe_run(config, template, scratch, n):
     cmd = [part.format(out=out) for part in template]
     family = {}  # pid -> ppid, the run's processes
     times = {}  # pid -> {tid: last ns seen}
+    own0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(os.path.join(out, "stderr"), "w+") as err:
         proc = subprocess.Popen(cmd, cwd=out, stdout=subprocess.DEVNULL, stderr=err)
         family[proc.pid] = 0
@@ -325,7 +326,9 @@ def probe_run(config, template, scratch, n):
             time.sleep(POLL_S)
         err.seek(0)
         stderr = err.read()
-    record = {"config": config, "probe": n}
+    own1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (own1.ru_utime + own1.ru_stime) - (own0.ru_utime + own0.ru_stime)
+    record = {"config": config, "probe": n, "cpu": cpu}
     if proc.returncode != 0:
         record["error"] = "exit status %s: %s" % (proc.returncode, stderr.strip()[-3000:])
         say("  probe %s: FAILED\n%s" % (config, stderr.strip()[-1500:]))
@@ -337,10 +340,13 @@ def probe_run(config, template, scratch, n):
         return record
     program = programs[0]
     workers = [p for p, pp in family.items() if pp == program]
-    parent_threads = sorted(t for t in times.get(program, {}) if t != program)
+    parent = times.get(program, {})
+    parent_threads = sorted(t for t in parent if t != program)
     record.update(
-        parent_main_ns=times.get(program, {}).get(program),
-        parent_monitor_ns=times[program][parent_threads[0]] if parent_threads else None,
+        cli_ns=sum(times.get(proc.pid, {}).values()),
+        parent_main_ns=parent.get(program),
+        parent_monitor_ns=parent[parent_threads[0]] if parent_threads else None,
+        parent_other_ns=sum(parent[t] for t in parent_threads[1:]),
         workers=len(workers),
         workers_main_ns=[times.get(w, {}).get(w) for w in workers],
         workers_monitor_ns=[
@@ -569,62 +575,73 @@ def derived(saved):
     ]
 
 
+# (label, the record's value in ms) of each role in a probe run
+ROLES = [
+    (
+        "`heapmark run`'s own process (its start-up; after the program: the merged "
+        "profile, report.html)",
+        lambda r: r["cli_ns"] / 1e6,
+    ),
+    ("the parent: main thread", lambda r: r["parent_main_ns"] / 1e6),
+    ("the parent: heapmark's monitor", lambda r: r["parent_monitor_ns"] / 1e6),
+    ("the parent: the pool's 3 threads", lambda r: r["parent_other_ns"] / 1e6),
+    ("8 workers: main threads, sum", lambda r: sum(r["workers_main_ns"]) / 1e6),
+    ("8 workers: heapmark's monitors, sum", lambda r: sum(r["workers_monitor_ns"]) / 1e6),
+    ("all (getrusage)", lambda r: r["cpu"] * 1e3),
+]
+
+
 def probe_lines(saved):
     probes = [r for r in saved.get("probes", []) if "error" not in r]
-    if not probes:
+    runs = {c: [r for r in probes if r["config"] == c] for c in (HEAPMARK, BEFORE)}
+    if not runs[HEAPMARK] or not runs[BEFORE]:
         return []
     lines = [
         "",
-        "**The monitor threads**, read directly (%d run(s) of each build after the rounds, "
-        "in alternation: the CPU of each thread of the run's processes, "
-        "`/proc/PID/task/TID/schedstat`, read every %d ms; the last value seen; median "
-        "(range) over the runs):" % (saved["meta"].get("probe_runs", 0), round(1000 * POLL_S)),
+        "**The monitor threads**, read directly: %d more run(s) of each build after the "
+        "rounds, in alternation, while the driver read every %d ms the CPU time of each "
+        "thread of the run's processes (`/proc/PID/task/TID/schedstat`; the last value "
+        "seen, so a thread's last <= %d ms are missing). CPU in ms, median (range) over the "
+        "runs; the difference is of the medians:"
+        % (saved["meta"].get("probe_runs", 0), round(1000 * POLL_S), round(1000 * POLL_S)),
         "",
-        "| build | parent's monitor | 8 workers' monitors, sum | a worker's monitor "
-        "| a worker's main thread | combined highs |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| where | `heapmark` | `heapmark (before)` | difference |",
+        "|---|---:|---:|---:|",
     ]
     med = {}
-    for c in (HEAPMARK, BEFORE):
-        rs = [r for r in probes if r["config"] == c]
-        if not rs:
-            continue
-        parent = [r["parent_monitor_ns"] / 1e6 for r in rs if r["parent_monitor_ns"] is not None]
-        workers = [sum(r["workers_monitor_ns"]) / 1e6 for r in rs]
-        each = [ns / 1e6 for r in rs for ns in r["workers_monitor_ns"]]
-        main = [ns / 1e6 for r in rs for ns in r["workers_main_ns"] if ns is not None]
-        gens = [r["profile"].get("job_peak_generation") for r in rs if r.get("profile")]
-        gens = [g for g in gens if g is not None]
-        med[c] = (median(parent), median(workers), median(gens) if gens else None)
+    for label, value in ROLES:
+        cells = []
+        for c in (HEAPMARK, BEFORE):
+            values = [value(r) for r in runs[c]]
+            med[(label, c)] = median(values)
+            cells.append(spread(values, "%.1f"))
         lines.append(
-            "| `%s` | %s | %s | %s | %s | %s |"
-            % (
-                c,
-                spread(parent, "%.1f ms"),
-                spread(workers, "%.1f ms"),
-                spread(each, "%.1f ms"),
-                spread(main, "%.0f ms"),
-                spread(gens, "%d") if gens else "-",
-            )
+            "| %s | %s | %s | %+.1f |"
+            % (label, cells[0], cells[1], med[(label, HEAPMARK)] - med[(label, BEFORE)])
         )
-    if HEAPMARK in med and BEFORE in med and med[HEAPMARK][2]:
-        parent = med[HEAPMARK][0] - med[BEFORE][0]
-        workers = med[HEAPMARK][1] - med[BEFORE][1]
-        gens = med[HEAPMARK][2]
+    gens = [
+        r["profile"]["job_peak_generation"]
+        for r in runs[HEAPMARK]
+        if r.get("profile", {}).get("job_peak_generation") is not None
+    ]
+    lines.append("| combined highs (`job_peak_generation`) | %s | - | |" % spread(gens, "%d"))
+    if gens:
+        parent = med[(ROLES[2][0], HEAPMARK)] - med[(ROLES[2][0], BEFORE)]
+        workers = med[(ROLES[5][0], HEAPMARK)] - med[(ROLES[5][0], BEFORE)]
+        g = median(gens)
         lines += [
             "",
-            "The job view on the monitor side (medians, heapmark minus heapmark (before)): "
-            "%+.1f ms in the parent's monitor (the watcher: sums, combined timeline, its own "
-            "candidates) and %+.1f ms in the 8 workers' together, over %d combined highs: "
-            "%+.0f us per combined high in all the monitors together, %+.1f us per "
-            "combined high in each worker (its candidate copy, and its publishing at the "
-            "ticks in between)."
+            "The job view on the monitor side: %+.1f ms in the parent's monitor (the "
+            "watcher: sums, combined timeline, its own candidates) and %+.1f ms in the 8 "
+            "workers' monitors, over %d combined highs: %+.0f us per combined high in all "
+            "the monitors together, %+.1f us per combined high in each worker (its "
+            "candidate copy, and its publishing at the ticks in between)."
             % (
                 parent,
                 workers,
-                gens,
-                1000 * (parent + workers) / gens,
-                1000 * workers / gens / saved["meta"]["workers"],
+                g,
+                1000 * (parent + workers) / g,
+                1000 * workers / g / saved["meta"]["workers"],
             ),
         ]
     return lines
@@ -666,7 +683,7 @@ def main(argv=None):
     parser.add_argument(
         "--probe-runs",
         type=int,
-        default=5,
+        default=7,
         help="runs of heapmark and heapmark (before) with their threads' CPU read (0: none)",
     )
     parser.add_argument("--seed", type=int, default=16, help="of the shuffled order")
