@@ -51,7 +51,8 @@ before the program runs, so before the pool's threads).  Their difference
 between the two builds is the job view's work on the monitor side: the
 watcher's sums and combined timeline in the parent, the publishing and the
 candidate copies everywhere.  The last <= 20 ms of a thread (its process's
-exit) is not seen; the polling costs the machine about 1% of a core, in
+exit) is not seen.  The polling (a listing of /proc and a few dozen small
+reads every 20 ms) is the driver's, whose CPU no run counts, and happens in
 these runs only.
 
 Raw runs go to ``--json`` (bench/results/job-issue16.json); ``--from-json``
@@ -306,6 +307,7 @@ def probe_run(config, template, scratch, n):
     cmd = [part.format(out=out) for part in template]
     family = {}  # pid -> ppid, the run's processes
     times = {}  # pid -> {tid: last ns seen}
+    load = os.getloadavg()[0]
     own0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(os.path.join(out, "stderr"), "w+") as err:
         proc = subprocess.Popen(cmd, cwd=out, stdout=subprocess.DEVNULL, stderr=err)
@@ -328,7 +330,7 @@ def probe_run(config, template, scratch, n):
         stderr = err.read()
     own1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (own1.ru_utime + own1.ru_stime) - (own0.ru_utime + own0.ru_stime)
-    record = {"config": config, "probe": n, "cpu": cpu}
+    record = {"config": config, "probe": n, "cpu": cpu, "load": load}
     if proc.returncode != 0:
         record["error"] = "exit status %s: %s" % (proc.returncode, stderr.strip()[-3000:])
         say("  probe %s: FAILED\n%s" % (config, stderr.strip()[-1500:]))
@@ -466,7 +468,7 @@ def render(saved):
         % (
             v["python"],
             v["heapmark"],
-            meta["commit"],
+            meta["commit"] + (": %s" % meta["commit_note"] if meta.get("commit_note") else ""),
             ", before: heapmark %s (commit %s)" % (v["before"], meta["before_commit"])
             if v.get("before")
             else "",
@@ -602,22 +604,30 @@ def probe_lines(saved):
         "rounds, in alternation, while the driver read every %d ms the CPU time of each "
         "thread of the run's processes (`/proc/PID/task/TID/schedstat`; the last value "
         "seen, so a thread's last <= %d ms are missing). CPU in ms, median (range) over the "
-        "runs; the difference is of the medians:"
+        "runs; the difference is paired (the two builds' runs of the same pair), the median "
+        "(range) over the pairs:"
         % (saved["meta"].get("probe_runs", 0), round(1000 * POLL_S), round(1000 * POLL_S)),
         "",
         "| where | `heapmark` | `heapmark (before)` | difference |",
         "|---|---:|---:|---:|",
     ]
-    med = {}
+    pairs = {}
+    for r in probes:
+        pairs.setdefault(r["probe"], {})[r["config"]] = r
+    pairs = [p for _, p in sorted(pairs.items()) if HEAPMARK in p and BEFORE in p]
+    diff = {}
     for label, value in ROLES:
-        cells = []
-        for c in (HEAPMARK, BEFORE):
-            values = [value(r) for r in runs[c]]
-            med[(label, c)] = median(values)
-            cells.append(spread(values, "%.1f"))
+        cells = [spread([value(r) for r in runs[c]], "%.1f") for c in (HEAPMARK, BEFORE)]
+        d = [value(p[HEAPMARK]) - value(p[BEFORE]) for p in pairs]
+        diff[label] = median(d) if d else None
         lines.append(
-            "| %s | %s | %s | %+.1f |"
-            % (label, cells[0], cells[1], med[(label, HEAPMARK)] - med[(label, BEFORE)])
+            "| %s | %s | %s | %s |"
+            % (
+                label,
+                cells[0],
+                cells[1],
+                "%+.1f (%+.1f to %+.1f)" % (median(d), min(d), max(d)) if d else "-",
+            )
         )
     gens = [
         r["profile"]["job_peak_generation"]
@@ -625,22 +635,32 @@ def probe_lines(saved):
         if r.get("profile", {}).get("job_peak_generation") is not None
     ]
     lines.append("| combined highs (`job_peak_generation`) | %s | - | |" % spread(gens, "%d"))
-    if gens:
-        parent = med[(ROLES[2][0], HEAPMARK)] - med[(ROLES[2][0], BEFORE)]
-        workers = med[(ROLES[5][0], HEAPMARK)] - med[(ROLES[5][0], BEFORE)]
+    if gens and pairs:
+        parent, workers = diff[ROLES[2][0]], diff[ROLES[5][0]]
+        both = [
+            ROLES[2][1](p[HEAPMARK])
+            + ROLES[5][1](p[HEAPMARK])
+            - ROLES[2][1](p[BEFORE])
+            - ROLES[5][1](p[BEFORE])
+            for p in pairs
+        ]
         g = median(gens)
         lines += [
             "",
-            "The job view on the monitor side: %+.1f ms in the parent's monitor (the "
-            "watcher: sums, combined timeline, its own candidates) and %+.1f ms in the 8 "
-            "workers' monitors, over %d combined highs: %+.0f us per combined high in all "
-            "the monitors together, %+.1f us per combined high in each worker (its "
-            "candidate copy, and its publishing at the ticks in between)."
+            "The job view on the monitor side (median paired differences): %+.1f ms in "
+            "the parent's monitor (the watcher: sums, combined timeline, its own "
+            "candidates), %+.1f ms in the 8 workers' monitors, %+.1f ms in all 9 together "
+            "(range %+.1f to %+.1f), over %d combined highs: %+.0f us per combined high in "
+            "all the monitors, %+.1f us per combined high in each worker (its candidate "
+            "copy, and its publishing at the ticks in between)."
             % (
                 parent,
                 workers,
+                median(both),
+                min(both),
+                max(both),
                 g,
-                1000 * (parent + workers) / g,
+                1000 * median(both) / g,
                 1000 * workers / g / saved["meta"]["workers"],
             ),
         ]
