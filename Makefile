@@ -3,7 +3,7 @@ PYTHON ?= python3
 # For the C unit tests: each test's sources are named by a variable of its own.
 .SECONDEXPANSION:
 
-.PHONY: build test test-c test-all test-one test-asan lint format bench bench-census bench-reports bench-in-process bench-kinds bench-allocators bench-pytest-plugin asan clean bench-native bench-pyperformance
+.PHONY: build test test-c test-all test-one test-asan lint format bench bench-census bench-reports bench-in-process bench-kinds bench-allocators bench-pytest-plugin asan clean bench-native bench-pyperformance bench-job
 
 build:            ## compile the engine in place (src/heapmark/_heapmark*.so)
 	$(PYTHON) setup.py -q build_ext --inplace
@@ -140,6 +140,24 @@ bench-pyperformance: ## overhead on pyperformance's benchmark scripts (wall, tim
 	    || echo "heapmark bench: a peer tool did not install; the benchmark skips it with a note"
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
 	$(PYTHON) bench/pyperformance.py --write-docs --python $(BENCH_VENV)/bin/python $(PYPERFORMANCE_ARGS)
+
+# A job of 9 processes (issue 16): plain, heapmark (following the pool's
+# workers: the job view), --no-follow, and the build before the job view
+# (a34ac13^, exported from git into a venv of its own); JOB_ARGS passes
+# options, e.g. JOB_ARGS="--rounds 5 --probe-runs 3".
+BEFORE_JOB = da51265
+BENCH_BEFORE_JOB = build/bench-before-$(BEFORE_JOB)
+
+bench-job:        ## what profiling a parent and a Pool(8) costs, and what the job view itself costs (against the build before it); writes docs/performance.md
+	[ -x $(BENCH_VENV)/bin/python ] || python3.11 -m venv $(BENCH_VENV) || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
+	[ -x $(BENCH_BEFORE_JOB)/venv/bin/heapmark ] || { \
+	    rm -rf $(BENCH_BEFORE_JOB) && mkdir -p $(BENCH_BEFORE_JOB)/src && \
+	    git archive $(BEFORE_JOB) | tar -x -C $(BENCH_BEFORE_JOB)/src && \
+	    $(BENCH_VENV)/bin/python -m venv $(BENCH_BEFORE_JOB)/venv && \
+	    $(BENCH_BEFORE_JOB)/venv/bin/python -m pip install -q --disable-pip-version-check --no-deps ./$(BENCH_BEFORE_JOB)/src; }
+	$(PYTHON) bench/job.py --write-docs --python $(BENCH_VENV)/bin/python \
+	    --before $(BENCH_BEFORE_JOB)/venv/bin/python --before-commit $(BEFORE_JOB) $(JOB_ARGS)
 
 test-asan:        ## the suite under UBSan (engine) and ASan (reader, reports, CLI); PY=3.11 by default
 	tests/run-asan
