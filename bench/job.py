@@ -76,7 +76,7 @@ import tempfile
 import time
 
 from docs_section import print_and_write
-from run import cpu_jiffies
+from run import cpu_jiffies, git_commit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -110,24 +110,6 @@ def say(message):
 
 def median(values):
     return statistics.median(values) if values else None
-
-
-def git_commit(root=ROOT):
-    try:
-        head = subprocess.run(
-            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        return head + ("+changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "?"
 
 
 def version_of(python):

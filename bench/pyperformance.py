@@ -84,7 +84,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from churn import instructions
 from docs_section import print_and_write
-from run import available, cpu_jiffies, expand
+from run import available, cpu_jiffies, expand, git_commit
 from tools import TOOLS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -222,24 +222,6 @@ def probe(python):
             "(pip install pyperformance pyperf): %s" % (python, done.stderr.strip()[-500:])
         )
     return json.loads(done.stdout)
-
-
-def git_commit():
-    try:
-        head = subprocess.run(
-            ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        return head + ("+changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "?"
 
 
 # ---- the commands ---------------------------------------------------------------

@@ -127,6 +127,25 @@ print(json.dumps({"wall_s": wall, "rc": rc, "maxrss_kib": ru.ru_maxrss,
 """
 
 
+def git_commit():
+    """The commit the tree is at, "+changes" if tracked files differ from it."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        return head + ("+changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
 def cpu_jiffies():
     """(busy, steal) CPU time of the whole machine so far, in seconds."""
     with open("/proc/stat") as f:

@@ -136,6 +136,17 @@ static void unlock_writes(void)
     hm_tls.guard--;
 }
 
+/* The directory the main profile goes to. */
+static void results_dir(char *dir, size_t size)
+{
+    snprintf(dir, size, "%s", profile_path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, size, ".");
+}
+
 static void at_fork_prepare(void)
 {
     lock_writes();
@@ -261,12 +272,9 @@ __attribute__((constructor(101))) static void engine_start(void)
     parent_pid = parent ? atoi(parent) : 0;
     {
         char dir[4096];
-        snprintf(dir, sizeof dir, "%s", profile_path);
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = '\0';
-        hm_follow_configure(follow, getenv(hm_env_name(HM_ENV_BOOT)), slash ? dir : ".",
-                            sample_rate, seed, checkpoint_seconds, native_stacks);
+        results_dir(dir, sizeof dir);
+        hm_follow_configure(follow, getenv(hm_env_name(HM_ENV_BOOT)), dir, sample_rate, seed,
+                            checkpoint_seconds, native_stacks);
     }
     const char *limit = getenv(hm_env_name(HM_ENV_MEMORY_LIMIT));
     int64_t memory_limit = limit ? strtoll(limit, NULL, 10) : 0;
@@ -328,12 +336,7 @@ __attribute__((constructor(101))) static void engine_start(void)
     hm_timeline_reset(&start_mono);
     {
         char dir[4096];
-        snprintf(dir, sizeof dir, "%s", profile_path);
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = '\0';
-        else
-            snprintf(dir, sizeof dir, ".");
+        results_dir(dir, sizeof dir);
         if (parent_pid == 0)
             hm_job_create(dir, &start_mono, command);
         else
@@ -564,12 +567,7 @@ void hm_engine_names(const char **profile, const char **command_line)
 static bool aside_path(const char *dir_name, char *path, size_t size, char *err, size_t errlen)
 {
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s", profile_path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
+    results_dir(dir, sizeof dir);
     snprintf(path, size, "%s/%s", dir, dir_name);
     if (mkdir(path, 0777) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));

@@ -142,7 +142,7 @@ static bool count_of(sqlite3 *db, const char *sql, size_t *n)
     return ok;
 }
 
-static bool time_at(sqlite3_stmt *st, int col, double *out)
+bool hm_store_seconds_at(sqlite3_stmt *st, int col, double *out)
 {
     int type = sqlite3_column_type(st, col);
     double v = sqlite3_column_double(st, col);
@@ -185,13 +185,13 @@ static const char *read_processes(sqlite3 *db, hm_profile *p)
         int64_t pid, parent;
         const unsigned char *command = sqlite3_column_text(st, 2);
         if (!int_at(st, 0, 1, INT32_MAX, &pid) || !int_at(st, 1, 0, INT32_MAX, &parent) ||
-            !command || !time_at(st, 3, &jp->t_start)) {
+            !command || !hm_store_seconds_at(st, 3, &jp->t_start)) {
             bad = "a job process's values are out of range";
             break;
         }
         jp->t_end = -1;
         if (sqlite3_column_type(st, 4) != SQLITE_NULL &&
-            (!time_at(st, 4, &jp->t_end) || jp->t_end < jp->t_start)) {
+            (!hm_store_seconds_at(st, 4, &jp->t_end) || jp->t_end < jp->t_start)) {
             bad = "a job process's end is out of range";
             break;
         }
@@ -227,7 +227,7 @@ static const char *read_samples(sqlite3 *db, hm_profile *p)
     while (!bad && p->njob_samples < n && sqlite3_step(st) == SQLITE_ROW) {
         hm_job_sample *s = &p->job_samples[p->njob_samples];
         int64_t pid;
-        if (!time_at(st, 0, &s->t) || !int_at(st, 1, 1, INT32_MAX, &pid) ||
+        if (!hm_store_seconds_at(st, 0, &s->t) || !int_at(st, 1, 1, INT32_MAX, &pid) ||
             !int_at(st, 2, 0, INT64_MAX / 4096, &s->tracked) ||
             !int_at(st, 3, 0, INT64_MAX / 4096, &s->rss))
             bad = "a job timeline value is out of range";

@@ -484,18 +484,6 @@ static bool close_optional(reader *r, sqlite3_stmt *st, int rc, const char *bad)
     return rc == SQLITE_DONE || rc == SQLITE_ROW || sql_error(r);
 }
 
-/* Seconds since the start: finite, not negative, at most HM_STORE_MAX_SECONDS. */
-static bool seconds_at(sqlite3_stmt *st, int col, double *out)
-{
-    int type = sqlite3_column_type(st, col);
-    double v = sqlite3_column_double(st, col);
-    if ((type != SQLITE_INTEGER && type != SQLITE_FLOAT) || !isfinite(v) || !(v >= 0) ||
-        v > HM_STORE_MAX_SECONDS)
-        return false;
-    *out = v;
-    return true;
-}
-
 static bool bytes_at(sqlite3_stmt *st, int col, int64_t *out)
 {
     if (sqlite3_column_type(st, col) != SQLITE_INTEGER)
@@ -519,7 +507,7 @@ static bool load_timeline(reader *r)
     const char *bad = NULL;
     while (st && !bad && (rc = sqlite3_step(st)) == SQLITE_ROW && p->ntimeline < n) {
         hm_tpoint *pt = &p->timeline[p->ntimeline];
-        if (!seconds_at(st, 0, &pt->t) || !bytes_at(st, 1, &pt->tracked) ||
+        if (!hm_store_seconds_at(st, 0, &pt->t) || !bytes_at(st, 1, &pt->tracked) ||
             !bytes_at(st, 2, &pt->rss))
             bad = "a timeline value is out of range";
         else if (p->ntimeline > 0 && pt->t < p->timeline[p->ntimeline - 1].t)
@@ -547,7 +535,7 @@ static bool load_gc_runs(reader *r)
     while (st && !bad && (rc = sqlite3_step(st)) == SQLITE_ROW && p->ngc_runs < n) {
         hm_gc_run *g = &p->gc_runs[p->ngc_runs];
         int64_t generation = sqlite3_column_int64(st, 2);
-        if (!seconds_at(st, 0, &g->t_start) || !seconds_at(st, 1, &g->t_end) ||
+        if (!hm_store_seconds_at(st, 0, &g->t_start) || !hm_store_seconds_at(st, 1, &g->t_end) ||
             g->t_end < g->t_start || sqlite3_column_type(st, 2) != SQLITE_INTEGER ||
             generation < 0 || generation > HM_STORE_MAX_GC_GENERATION ||
             !bytes_at(st, 3, &g->tracked_before) || !bytes_at(st, 4, &g->tracked_after)) {
@@ -578,8 +566,9 @@ static bool load_phases(reader *r)
         hm_phase *ph = &p->phases[p->nphases];
         int64_t depth = sqlite3_column_int64(st, 3);
         ph->open = sqlite3_column_type(st, 2) == SQLITE_NULL;
-        if (sqlite3_column_type(st, 0) != SQLITE_TEXT || !seconds_at(st, 1, &ph->t_start) ||
-            (!ph->open && (!seconds_at(st, 2, &ph->t_end) || ph->t_end < ph->t_start)) ||
+        if (sqlite3_column_type(st, 0) != SQLITE_TEXT ||
+            !hm_store_seconds_at(st, 1, &ph->t_start) ||
+            (!ph->open && (!hm_store_seconds_at(st, 2, &ph->t_end) || ph->t_end < ph->t_start)) ||
             sqlite3_column_type(st, 3) != SQLITE_INTEGER || depth < 0 ||
             depth > HM_STORE_MAX_PHASE_DEPTH) {
             bad = "a phase's values are out of range";
@@ -619,7 +608,8 @@ static bool load_kinds(reader *r)
     while (st && !bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t snap = sqlite3_column_int64(st, 0);
         hm_kind_walk_data *w = snap == 1 || snap == 2 ? &p->kinds[snap - 1] : NULL;
-        if (!w || w->present || !seconds_at(st, 1, &w->at_s) || !seconds_at(st, 2, &w->seconds) ||
+        if (!w || w->present || !hm_store_seconds_at(st, 1, &w->at_s) ||
+            !hm_store_seconds_at(st, 2, &w->seconds) ||
             (w->tracked_bytes = sqlite3_column_int64(st, 3)) < 0 ||
             (w->objects = sqlite3_column_int64(st, 4)) < 0)
             bad = "a kind walk's values are out of range";
