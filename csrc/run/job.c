@@ -44,7 +44,9 @@
 #include "common/contract.h"
 #include "hotpath/call_tree.h"
 #include "hotpath/recorder.h"
+#include "hotpath/threads.h"
 #include "hotpath/totals.h"
+#include "common/ownmem.h"
 #include "run/timeline.h"
 
 #include <fcntl.h>
@@ -171,12 +173,16 @@ void hm_job_create(const char *dir, const struct timespec *start, const char *co
         unlink(table_path);
         return;
     }
-    points = malloc(HM_JOB_POINTS * sizeof *points);
-    point_sums = malloc(HM_JOB_POINTS * sizeof *point_sums);
+    /* heapmark's own memory, never the program's (nor its start-up's). */
+    points = hm_own_map(HM_JOB_POINTS * sizeof *points);
+    point_sums = hm_own_map(HM_JOB_POINTS * sizeof *point_sums);
     if (!points || !point_sums) {
-        free(points);
-        free(point_sums);
+        if (points)
+            hm_own_unmap(points, HM_JOB_POINTS * sizeof *points);
+        if (point_sums)
+            hm_own_unmap(point_sums, HM_JOB_POINTS * sizeof *point_sums);
         points = NULL;
+        point_sums = NULL;
         munmap(table, table_size);
         table = NULL;
         unlink(table_path);
@@ -394,9 +400,11 @@ void hm_job_leave(int64_t tracked, int64_t rss)
         return;
     __atomic_store_n(&own->tracked, tracked, __ATOMIC_RELAXED);
     __atomic_store_n(&own->rss, rss, __ATOMIC_RELAXED);
+    hm_tls.guard++; /* the program's thread, but these allocations are heapmark's */
     if (watcher)
         watch(true);
     answer_high();
+    hm_tls.guard--;
     own->t_end = job_now();
     __atomic_store_n(&own->state, SLOT_ENDED, __ATOMIC_RELEASE);
     if (watcher)
