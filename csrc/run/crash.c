@@ -41,8 +41,10 @@
 #include "run/engine.h"
 #include "run/monitor.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
+#include <ucontext.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -81,6 +83,25 @@ uint32_t hm_crash_node(void)
     return crash_node;
 }
 
+static uintptr_t engine_base; /* where heapmark's library is loaded */
+
+/* "0x..." of v into out (at least 19 bytes), async-signal-safely. */
+static const char *hex(uintptr_t v, char *out)
+{
+    char digits[16];
+    int n = 0;
+    do {
+        digits[n++] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v && n < 16);
+    out[0] = '0';
+    out[1] = 'x';
+    for (int i = 0; i < n; i++)
+        out[2 + i] = digits[n - 1 - i];
+    out[2 + n] = '\0';
+    return out;
+}
+
 static void say(const char *a, const char *b, const char *c)
 {
     /* write(2) only: stdio is not async-signal-safe. */
@@ -97,14 +118,19 @@ static int slot_of(int sig)
     return -1;
 }
 
-/* The profile of this moment, if it can be had without risk of a hang. */
-static void record_crash(int sig)
+/* The profile of this moment, if it can be had without risk of a hang.
+ * pc: where the fault was, for the report of a crash in heapmark's code. */
+static void record_crash(int sig, uintptr_t pc, uintptr_t address)
 {
     const char *name = hm_crash_signal_name(sig);
     if (hm_tls.guard) {
+        char a[24], b[24];
         say("heapmark: the program crashed (", name,
             ") inside heapmark's own code: no profile of the crash is written; the last "
-            "checkpoint remains\n");
+            "checkpoint remains (please report: at ");
+        say(hex(pc - (pc >= engine_base ? engine_base : 0), a), " in _heapmark, address ",
+            hex(address, b));
+        say(")\n", "", "");
         return;
     }
     if (hm_trylock()) {
@@ -128,14 +154,14 @@ static void record_crash(int sig)
 
 static void on_fatal_signal(int sig, siginfo_t *info, void *context)
 {
-    (void)context;
     int saved = errno;
+    uintptr_t pc = context ? (uintptr_t)((ucontext_t *)context)->uc_mcontext.gregs[REG_RIP] : 0;
     int slot = slot_of(sig);
     /* One crash is recorded; a second thread crashing meanwhile, or the
      * same one again, goes straight on to the signal's own action. */
     if (__atomic_exchange_n(&crashing, 1, __ATOMIC_ACQ_REL) == 0 && hm_engine_configured() &&
         hm_engine_profiling())
-        record_crash(sig);
+        record_crash(sig, pc, info ? (uintptr_t)info->si_addr : 0);
     if (slot >= 0)
         sigaction(sig, &previous[slot], NULL);
     else
@@ -164,6 +190,9 @@ static void alternate_stack(void)
 
 void hm_crash_install(void)
 {
+    Dl_info self;
+    if (dladdr((void *)hm_crash_install, &self) && self.dli_fbase)
+        engine_base = (uintptr_t)self.dli_fbase;
     alternate_stack();
     for (size_t i = 0; i < NFATAL; i++) {
         struct sigaction sa;
