@@ -179,13 +179,14 @@ static void alternate_stack(void)
     stack_t current;
     if (sigaltstack(NULL, &current) == 0 && !(current.ss_flags & SS_DISABLE))
         return; /* the program's own */
+    /* heapmark's memory: the guard keeps the mmap hook from counting it. */
+    hm_tls.guard++;
     void *stack =
         mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (stack == MAP_FAILED)
-        return;
     stack_t ss = {.ss_sp = stack, .ss_size = ALT_STACK_SIZE, .ss_flags = 0};
-    if (sigaltstack(&ss, NULL) != 0)
+    if (stack != MAP_FAILED && sigaltstack(&ss, NULL) != 0)
         munmap(stack, ALT_STACK_SIZE);
+    hm_tls.guard--;
 }
 
 void hm_crash_install(void)
