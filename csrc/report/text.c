@@ -9,6 +9,7 @@
  */
 #include "report/report.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,7 +191,7 @@ static int by_share_desc(const void *a, const void *b)
 static void job_process_label(hm_buf *b, const hm_profile *p, int pid)
 {
     for (size_t i = 0; i < p->nprocesses; i++)
-        if (p->processes[i].pid == pid && (p->nprocesses > 1 || i > 0)) {
+        if (p->processes[i].pid == pid && p->nprocesses > 1) { /* labels exist when merged */
             hm_buf_puts(b, process_label(p, i));
             return;
         }
@@ -210,18 +211,13 @@ static void job_lines(hm_buf *b, const hm_profile *p, const char *prefix, size_t
         return;
     double at = hm_profile_meta_real(p, "job_peak_at_s");
     int64_t peak = hm_profile_meta_int(p, "job_peak_bytes");
-    size_t first = 0, best = SIZE_MAX;
-    double best_gap = 0;
-    for (size_t i = 0; i < p->njob_samples; i++) {
-        double gap = p->job_samples[i].t > at ? p->job_samples[i].t - at : at - p->job_samples[i].t;
-        if (best == SIZE_MAX || gap < best_gap) {
-            best_gap = gap;
-            best = i;
-        }
-    }
-    double t = p->job_samples[best].t;
-    while (first < p->njob_samples && p->job_samples[first].t != t)
-        first++;
+    /* The sample at the peak (the nearest, against a damaged file): samples
+     * are by time, so the first row of the nearest time starts its group. */
+    size_t first = 0;
+    for (size_t i = 1; i < p->njob_samples; i++)
+        if (fabs(p->job_samples[i].t - at) < fabs(p->job_samples[first].t - at))
+            first = i;
+    double t = p->job_samples[first].t;
     size_t n = 0;
     while (first + n < p->njob_samples && p->job_samples[first + n].t == t)
         n++;

@@ -56,7 +56,6 @@ static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
 #define NFATAL (sizeof fatal_signals / sizeof *fatal_signals)
 
 static struct sigaction previous[NFATAL];
-static bool installed[NFATAL];
 static int crash_signal; /* the first crash's signal */
 static uint32_t crash_node = HM_NONE;
 static int crashing; /* atomic: a thread is handling a crash */
@@ -201,17 +200,17 @@ void hm_crash_install(void)
         sa.sa_sigaction = on_fatal_signal;
         sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
         sigemptyset(&sa.sa_mask);
-        installed[i] = sigaction(fatal_signals[i], &sa, &previous[i]) == 0;
+        sigaction(fatal_signals[i], &sa, &previous[i]);
     }
 }
 
 void hm_crash_disown(void)
 {
     for (size_t i = 0; i < NFATAL; i++) {
+        /* Ours still there means ours was installed, over previous[i]. */
         struct sigaction now;
-        if (installed[i] && sigaction(fatal_signals[i], NULL, &now) == 0 &&
-            (now.sa_flags & SA_SIGINFO) && now.sa_sigaction == on_fatal_signal)
+        if (sigaction(fatal_signals[i], NULL, &now) == 0 && (now.sa_flags & SA_SIGINFO) &&
+            now.sa_sigaction == on_fatal_signal)
             sigaction(fatal_signals[i], &previous[i], NULL);
-        installed[i] = false;
     }
 }

@@ -249,8 +249,6 @@ static bool load_job(reader *r)
     const char *bad = hm_job_tables_read(r->db, p);
     if (bad)
         return corrupt(r, "%s", bad);
-    int64_t crash = hm_profile_meta(p, "crash_node")[0] ? hm_profile_meta_int(p, "crash_node") : 0;
-    p->crash_node = crash > 0 && (size_t)crash < p->nnodes ? (uint32_t)crash : 0;
     const char *candidate = hm_profile_meta(p, "job_candidate_generation");
     p->job_peak = p->njob_processes > 0 && candidate[0] &&
                   strcmp(candidate, hm_profile_meta(p, "job_peak_generation")) == 0;
@@ -683,6 +681,10 @@ bool hm_profile_load(const char *path, hm_profile *p, char *err, size_t errlen)
     bool ok = check_header(&r) && load_strings(&r) && load_frames(&r) && load_native_frames(&r) &&
               load_nodes(&r) && load_values(&r) && load_meta(&r) && load_timeline(&r) &&
               load_gc_runs(&r) && load_phases(&r) && load_kinds(&r) && load_job(&r);
+    if (ok) { /* a crash's stack: a node of this profile, else none */
+        int64_t crash = hm_profile_meta_int(p, "crash_node");
+        p->crash_node = crash > 0 && (size_t)crash < p->nnodes ? (uint32_t)crash : 0;
+    }
     if (ok && !hm_profile_index(p))
         ok = corrupt(&r, "out of memory");
     if (ok && !(p->processes = calloc(1, sizeof *p->processes)))
