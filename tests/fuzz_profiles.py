@@ -1,6 +1,7 @@
 """Feeds corrupted copies of a good profile to heapmark's reader and reports.
 
 usage: python fuzz_profiles.py GOOD.db WORKDIR CASES SEED
+       python fuzz_profiles.py GOOD.db WORKDIR text-columns
 
 Run by tests/test_hostile.py in a process of its own: a crash kills only this
 process, and the last "case N" line on stderr says which one.  Each case must
@@ -9,7 +10,10 @@ uses) or be refused with heapmark's one-line ProfileError naming the file;
 SIGALRM ends a case that hangs.  Half the cases damage the file's bytes (what
 a bad disk or a cut copy does), half change its rows with SQL (damage SQLite
 cannot see: values out of range, missing or duplicate rows, wrong types).
-Prints a JSON summary on stdout.
+Prints a JSON summary on stdout.  The text-columns form puts invalid UTF-8
+(a surrogate's bytes) in every row of one text column at a time, in every
+table: what a report shows must still be valid UTF-8, whichever table the
+text comes from.
 """
 
 import json
@@ -160,6 +164,40 @@ def reject(what):
     raise AssertionError("invalid output: %s" % what)
 
 
+def text_columns(good, workdir):
+    global _heapmark
+    from heapmark import _heapmark
+
+    con = sqlite3.connect(good)
+    columns = [
+        (table, column)
+        for (table,) in con.execute("select name from sqlite_master where type='table'")
+        for (_, column, *_) in con.execute("pragma table_info(%s)" % table)
+        if con.execute(
+            "select count(*) from %s where typeof(%s) = 'text'" % (table, column)
+        ).fetchone()[0]
+    ]
+    con.close()
+    path = os.path.join(workdir, "case.db")
+    out_dir = os.path.join(workdir, "reports")
+    os.makedirs(out_dir, exist_ok=True)
+    outcomes = {}
+    for table, column in columns:
+        shutil.copyfile(good, path)
+        con = sqlite3.connect(path)
+        # A prefix keeps the rows distinct where the column is a key.
+        con.execute(
+            "update %s set %s = cast(? || %s as text)" % (table, column, column),
+            (WEIRD_VALUES[14],),
+        )
+        con.commit()
+        con.close()
+        sys.stderr.write("case: %s.%s\n" % (table, column))
+        sys.stderr.flush()
+        outcomes["%s.%s" % (table, column)] = check_case(path, out_dir, [])
+    json.dump(outcomes, sys.stdout)
+
+
 def main(good, workdir, cases, seed):
     global _heapmark
     from heapmark import _heapmark
@@ -192,4 +230,7 @@ def main(good, workdir, cases, seed):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    if sys.argv[3] == "text-columns":
+        text_columns(sys.argv[1], sys.argv[2])
+    else:
+        main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))

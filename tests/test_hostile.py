@@ -115,6 +115,38 @@ def test_fuzzed_profiles_are_refused_or_reported(tmp_path, small_profile, job_pr
     assert summary["outcomes"]["ok"] > FUZZ_CASES // 10, summary
 
 
+@pytest.mark.parametrize("which", ["single", "job"])
+def test_invalid_utf8_in_any_text_column_leaves_the_reports_valid(
+    tmp_path, small_profile, job_profile, which
+):
+    """A surrogate's bytes in every row of one text column at a time (function
+    and file names, meta values, phase names, the job's commands, ...): every
+    report is still valid UTF-8, JSON and XML, or the file is refused."""
+    profile = small_profile if which == "single" else job_profile
+    env = dict(os.environ)
+    if ASAN_PRELOAD:
+        env["LD_PRELOAD"] = ASAN_PRELOAD
+    proc = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(HERE, "fuzz_profiles.py"),
+            str(profile),
+            str(tmp_path),
+            "text-columns",
+        ],
+        env=env,
+        capture_output=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-3000:]
+    outcomes = json.loads(proc.stdout)
+    assert outcomes["strings.text"] == "ok", outcomes
+    if which == "job":
+        assert outcomes["job_processes.command"] == "ok", outcomes
+    # Text is shown, not a reason to refuse the profile, wherever it is.
+    assert sum(o == "ok" for o in outcomes.values()) >= len(outcomes) - 2, outcomes
+
+
 def test_a_control_byte_in_a_damaged_schema_stays_out_of_the_error(tmp_path, small_profile):
     """SQLite's message quotes names read from the file (here an index name
     whose 's' became a newline): the error is still one line."""

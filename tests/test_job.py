@@ -208,3 +208,41 @@ def test_a_single_process_run_is_unchanged(tmp_path):
     )
     assert_one_line_error(rc, err, "unknown snapshot 'job-pea'", "job-peak")
     assert not (tmp_path / "out" / ".heapmark-job").exists()
+
+
+def test_a_block_handed_over_is_never_counted_twice(tmp_path):
+    """Two workers hand a 50 MiB block back and forth 60 times with no pause
+    (tests/programs/job_handover.py): no moment holds both blocks, so no
+    sample, and not the job's peak, may sum to two.  Each process's total is
+    read in its own memory at the sample (job.c); totals published at each
+    process's own tick made the peak two blocks in 2 of 3 runs."""
+    run_heapmark(
+        ["run", "-q", "-o", "out", os.path.join(PROGRAMS, "job_handover.py")], cwd=tmp_path
+    )
+    db = sqlite3.connect(tmp_path / "out" / "profile.db")
+    meta = dict(db.execute("select key, value from meta"))
+    series = by_pid(db.execute("select t, pid, tracked from job_timeline order by t").fetchall())
+    sums = {}
+    for t, _, tracked in db.execute("select t, pid, tracked from job_timeline"):
+        sums[t] = sums.get(t, 0) + tracked
+    db.close()
+    main_pid = int(meta["pid"])
+    workers = [pid for pid in series if pid != main_pid]
+    assert len(workers) == 2, series.keys()
+    block = 50 * MB
+    floor = {pid: min(v for _, v in values) for pid, values in series.items()}
+    # Each worker's block is seen: it holds one at some sample.
+    for pid in workers:
+        assert max(v for _, v in series[pid]) - floor[pid] > block - MB
+    # ... but never both at one sample.
+    held = {}
+    for pid in workers:
+        for t, v in series[pid]:
+            if v - floor[pid] > block // 2:
+                held[t] = held.get(t, 0) + 1
+    assert max(held.values()) == 1, sorted(t for t, n in held.items() if n > 1)
+    peak = int(meta["job_peak_bytes"])
+    assert peak == max(sums.values())
+    # The peak is one block above what the three processes hold besides (the
+    # parent grows by about 2 MiB after its first sample).
+    assert block - MB < peak - sum(floor.values()) < block + 6 * MB, (peak, floor)

@@ -1,8 +1,8 @@
 /*
  * strbuf.c - growable text buffers (see strbuf.h).
  *
- * Owns: growth by doubling, escaping, number formatting, fitting text to a
- * terminal's width, atomic file writes.
+ * Owns: growth by doubling, escaping, UTF-8 validity, number formatting,
+ * fitting text to a terminal's width, atomic file writes.
  * Must never: abort on allocation failure; it marks the buffer failed.
  */
 #include "common/strbuf.h"
@@ -305,4 +305,61 @@ bool hm_buf_write_file(const hm_buf *b, const char *path, char *err, size_t errl
         return false;
     }
     return true;
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0: no overlong forms, no
+ * surrogates, nothing beyond U+10FFFF (RFC 3629's table), and none of the
+ * two noncharacters XML refuses. */
+size_t hm_utf8_sequence(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4  ? 4
+               : s[0] >= 0xE0                ? 3
+               : s[0] >= 0xC2 && s[0] < 0xE0 ? 2
+                                             : 0;
+    unsigned char low = 0x80, high = 0xBF; /* allowed range of the second byte */
+    if (s[0] == 0xE0)
+        low = 0xA0;
+    else if (s[0] == 0xED)
+        high = 0x9F;
+    else if (s[0] == 0xF0)
+        low = 0x90;
+    else if (s[0] == 0xF4)
+        high = 0x8F;
+    if (n && (s[1] < low || s[1] > high))
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if (n == 3 && s[0] == 0xEF && s[1] == 0xBF && s[2] >= 0xBE)
+        return 0; /* U+FFFE and U+FFFF: valid UTF-8, but not in XML */
+    return n;
+}
+
+/* A copy that is valid UTF-8 whatever the file holds: a damaged profile must
+ * not be able to make a report invalid. */
+char *hm_valid_text_copy(const unsigned char *s)
+{
+    if (!s)
+        return strdup("");
+    size_t len = strlen((const char *)s);
+    char *out = malloc(len * 3 + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = hm_utf8_sequence(s + i);
+        if (n == 0) {
+            memcpy(out + o, "\xef\xbf\xbd", 3); /* U+FFFD */
+            o += 3;
+            i++;
+        } else {
+            memcpy(out + o, s + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    out[o] = '\0';
+    return out;
 }

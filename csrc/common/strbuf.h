@@ -1,8 +1,8 @@
 /*
  * strbuf.h - growable text buffers for reports.
  *
- * Owns: building report text in memory, escaping for XML and JSON, and
- * human-readable byte counts.
+ * Owns: building report text in memory, escaping for XML and JSON, making
+ * text valid UTF-8, and human-readable byte counts.
  * Must never: be used inside a profiled process's hooks (ordinary heap).
  */
 #ifndef HM_STRBUF_H
@@ -34,6 +34,12 @@ void hm_buf_fit(hm_buf *b, const char *s, size_t width, bool keep_end);
 /* Each line of s word-wrapped to width columns and ended with a newline;
  * continuation lines start with indent. */
 void hm_buf_wrap(hm_buf *b, const char *s, size_t width, const char *indent);
+/* Length of the valid UTF-8 sequence at s, or 0 (RFC 3629: no overlong
+ * forms, no surrogates, nothing beyond U+10FFFF; nor U+FFFE, U+FFFF). */
+size_t hm_utf8_sequence(const unsigned char *s);
+/* A malloc'd copy of s ("" for NULL) with every invalid byte replaced by
+ * U+FFFD, whatever a damaged profile holds; NULL when out of memory. */
+char *hm_valid_text_copy(const unsigned char *s);
 void hm_buf_free(hm_buf *b);
 /* Writes the buffer to path (via a temporary file and rename). */
 bool hm_buf_write_file(const hm_buf *b, const char *path, char *err, size_t errlen);

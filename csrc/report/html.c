@@ -50,11 +50,8 @@ void hm_html_json_text(hm_buf *b, const char *s)
         } else {
             /* The reader made text valid UTF-8, but labels built since (cut
              * with %.80s) may not be: check every sequence. */
-            size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
-            size_t i = 1;
-            while (n && i < n && (u[i] & 0xC0) == 0x80)
-                i++;
-            if (!n || i < n) {
+            size_t n = hm_utf8_sequence(u);
+            if (!n) {
                 hm_buf_puts(b, "\\ufffd");
                 u++;
             } else if (n == 3 && c == 0xE2 && u[1] == 0x80 && (u[2] == 0xA8 || u[2] == 0xA9)) {

@@ -11,9 +11,10 @@
  *                  combined total so far and a generation bumped at each new
  *                  one) and a slot per process, claimed once, never reused.
  *   publishing     at every tick of its monitor thread a process stores its
- *                  exact tracked total and its RSS in its slot.
- *   the watcher    the first process's monitor sums the live slots at each
- *                  tick, keeps the combined timeline (one row per live
+ *                  exact tracked total and its RSS in its slot, and once,
+ *                  where its total lives in its own memory.
+ *   the watcher    the first process's monitor sums the live processes'
+ *                  totals at each tick, read where they live (below), keeps the combined timeline (one row per live
  *                  process per sample, thinned as timeline.c's samples are:
  *                  of two neighbours the one with the larger sum stays, so
  *                  the peak's sample survives), and at a new combined high
@@ -28,10 +29,24 @@
  *                  since, so its profile hands it over; the reader keeps the
  *                  candidates of the final generation (merge.c).
  *
- * Resolution: totals are published and summed once per tick (the timeline's
- * interval, 10 ms by default), and a candidate is taken at its process's next
- * tick, so the job peak and each process's share are those of one sample,
- * and a candidate is at most about one interval later than the high.
+ * Reading the totals where they live: a published total is as old as its
+ * process's last tick, and a monitor thread on a loaded machine can be late by
+ * many intervals; a sum of such totals adds what one worker freed to what the
+ * next allocated after it, a high no moment had.  So the watcher reads each
+ * process's hm_totals.tracked itself, with process_vm_readv, within
+ * microseconds of the others: the allocation path still pays nothing.  The
+ * read also takes a nonce the process drew when it claimed its slot (a reused
+ * pid's memory is never taken for a total) and the total twice (a copy torn by
+ * a concurrent update is read again).  A sum beyond the high so far is read
+ * twice, each process's lower total kept (watch()): the reads of one tick
+ * are microseconds apart, but the watcher can be preempted between two of
+ * them.  Where the kernel refuses (Yama's ptrace_scope 2 or 3, a process
+ * made non-dumpable, a seccomp filter), the published total stands in.
+ *
+ * Resolution: totals are summed once per tick (the timeline's interval, 10 ms
+ * by default), and a candidate is taken at its process's next tick, so the job
+ * peak and each process's share are those of one sample, and a candidate is
+ * at most about one interval later than the high.
  *
  * Owns: the mapping of the job table and this process's slot in it, the
  * watcher's combined samples (job_mutex), and this process's candidate
@@ -51,13 +66,15 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
-#define JOB_MAGIC 0x484d4a31u
+#define JOB_MAGIC 0x484d4a32u /* 2: the slot says where its total lives */
 
 enum { SLOT_LIVE = 1, SLOT_ENDED = 2 };
 
@@ -68,6 +85,9 @@ typedef struct {
     int32_t unused;
     int64_t tracked; /* atomic: published at each tick */
     int64_t rss;     /* atomic */
+    /* Where the watcher reads the live total, in the process's own memory;
+     * set before the slot is live. */
+    uint64_t tracked_at, nonce_at, nonce;
     double t_start, t_end;
     char command[96];
 } job_slot;
@@ -91,6 +111,9 @@ static job_slot *own;      /* NULL: not in a job */
 static bool watcher;       /* the first process: keeps the combined timeline */
 static double own_start_s; /* this process's t = 0 on the job's clock */
 static char table_path[4200];
+/* Drawn at each claim (a forked child draws its own), read by the watcher
+ * with the total: the memory at tracked_at is this process's. */
+static volatile uint64_t live_nonce;
 
 /* The watcher's combined timeline, under job_mutex. */
 static pthread_mutex_t job_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -157,6 +180,13 @@ static void claim(const struct timespec *start, int parent_pid, const char *comm
     /* Live from now: its total is in every sum (not 0 until its first tick). */
     own->tracked = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
     own->rss = 0;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    live_nonce = ((uint64_t)getpid() << 40) ^ (uint64_t)now.tv_nsec ^ ((uint64_t)now.tv_sec << 20) ^
+                 (uint64_t)(uintptr_t)&now;
+    own->nonce = live_nonce;
+    own->nonce_at = (uint64_t)(uintptr_t)&live_nonce;
+    own->tracked_at = (uint64_t)(uintptr_t)&hm_totals.tracked;
     /* Highs marked before this process existed are not its to answer. */
     candidate_generation = __atomic_load_n(&table->generation, __ATOMIC_ACQUIRE);
     __atomic_store_n(&own->state, SLOT_LIVE, __ATOMIC_RELEASE);
@@ -253,17 +283,49 @@ static void thin(void)
     interval_s *= 2;
 }
 
-/* Under job_mutex: a sample of every live slot at t. */
+/* The watcher's reading of the live processes at one tick, under job_mutex. */
+static int32_t read_pid[HM_JOB_SLOTS];
+static uint32_t read_slot[HM_JOB_SLOTS];
+static int64_t read_tracked[HM_JOB_SLOTS], read_rss[HM_JOB_SLOTS];
+static uint32_t nread;
+static bool unreadable[HM_JOB_SLOTS]; /* the kernel refused: published totals */
+
+/* A live process's total now, read in its own memory (see the top). */
+static int64_t live_total(uint32_t i)
+{
+    job_slot *s = &table->slots[i];
+    if (s == own)
+        return __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
+    int64_t published = __atomic_load_n(&s->tracked, __ATOMIC_RELAXED);
+    if (unreadable[i])
+        return published;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        uint64_t nonce = 0;
+        int64_t first = 0, second = 0;
+        struct iovec here[3] = {{&nonce, 8}, {&first, 8}, {&second, 8}};
+        struct iovec there[3] = {{(void *)(uintptr_t)s->nonce_at, 8},
+                                 {(void *)(uintptr_t)s->tracked_at, 8},
+                                 {(void *)(uintptr_t)s->tracked_at, 8}};
+        if (process_vm_readv(s->pid, here, 3, there, 3, 0) != 24 || nonce != s->nonce) {
+            /* Gone (its last total is published) or not ours to read. */
+            unreadable[i] =
+                __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == SLOT_LIVE && kill(s->pid, 0) == 0;
+            return published;
+        }
+        if (first == second)
+            return first;
+    }
+    return published;
+}
+
+/* Under job_mutex: this tick's reading as a sample at t. */
 static void store_sample(double t, int64_t sum)
 {
     if (npoints == HM_JOB_POINTS)
         thin();
-    uint32_t used = __atomic_load_n(&table->used, __ATOMIC_ACQUIRE);
-    if (used > table->nslots)
-        used = table->nslots;
-    if (nrows + used > rows_cap) {
+    if (nrows + nread > rows_cap) {
         size_t cap = rows_cap ? rows_cap * 2 : 1024;
-        while (cap < nrows + used)
+        while (cap < nrows + nread)
             cap *= 2;
         hm_job_row *grown = realloc(rows, cap * sizeof *rows);
         if (!grown)
@@ -274,32 +336,44 @@ static void store_sample(double t, int64_t sum)
     hm_job_point *p = &points[npoints];
     p->t = t;
     p->first_row = (uint32_t)nrows;
-    p->nrows = 0;
-    for (uint32_t i = 0; i < used; i++) {
-        job_slot *s = &table->slots[i];
-        if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SLOT_LIVE)
-            continue;
-        rows[nrows++] = (hm_job_row){s->pid, __atomic_load_n(&s->tracked, __ATOMIC_RELAXED),
-                                     __atomic_load_n(&s->rss, __ATOMIC_RELAXED)};
-        p->nrows++;
-    }
+    p->nrows = nread;
+    for (uint32_t k = 0; k < nread; k++)
+        rows[nrows++] = (hm_job_row){read_pid[k], read_tracked[k], read_rss[k]};
     point_sums[npoints++] = sum;
 }
 
 static void watch(bool force)
 {
+    pthread_mutex_lock(&job_mutex);
     double t = job_now();
     uint32_t used = __atomic_load_n(&table->used, __ATOMIC_ACQUIRE);
     if (used > table->nslots)
         used = table->nslots;
     int64_t sum = 0;
-    int live = 0;
+    nread = 0;
     for (uint32_t i = 0; i < used; i++) {
         job_slot *s = &table->slots[i];
         if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SLOT_LIVE)
             continue;
-        sum += __atomic_load_n(&s->tracked, __ATOMIC_RELAXED);
-        live++;
+        read_pid[nread] = s->pid;
+        read_slot[nread] = i;
+        read_tracked[nread] = live_total(i);
+        read_rss[nread] = __atomic_load_n(&s->rss, __ATOMIC_RELAXED);
+        sum += read_tracked[nread++];
+    }
+    int live = (int)nread;
+    if (live > 1 && sum > table->peak_bytes) {
+        /* A high is read twice, each process's lower total kept: one that
+         * freed between the reads counts as freed, so a worker's block freed
+         * just before the next one's was made (the watcher preempted between
+         * their reads) is not counted with it. */
+        sum = 0;
+        for (uint32_t k = 0; k < nread; k++) {
+            int64_t again = live_total(read_slot[k]);
+            if (again < read_tracked[k])
+                read_tracked[k] = again;
+            sum += read_tracked[k];
+        }
     }
     bool high = live > 0 && sum > table->peak_bytes;
     if (high) {
@@ -310,7 +384,6 @@ static void watch(bool force)
         __atomic_store_n(&table->seq, table->seq + 1, __ATOMIC_RELEASE);
         __atomic_add_fetch(&table->generation, 1, __ATOMIC_ACQ_REL);
     }
-    pthread_mutex_lock(&job_mutex);
     if (high || force || t >= next_due) {
         store_sample(t, sum);
         next_due = t + interval_s;

@@ -12,6 +12,7 @@
  */
 #include "store/job_tables.h"
 #include "run/job.h"
+#include "common/strbuf.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -197,7 +198,7 @@ static const char *read_processes(sqlite3 *db, hm_profile *p)
         }
         jp->pid = (int)pid;
         jp->parent_pid = (int)parent;
-        jp->command = strdup((const char *)command);
+        jp->command = hm_valid_text_copy(command);
         if (!jp->command)
             bad = "out of memory";
         else

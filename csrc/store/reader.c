@@ -11,6 +11,7 @@
  */
 #include "store/profile.h"
 #include "store/job_tables.h"
+#include "common/strbuf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -94,63 +95,6 @@ static bool check_header(reader *r)
     return true;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0: no overlong forms, no
- * surrogates, nothing beyond U+10FFFF (RFC 3629's table), and none of the
- * two noncharacters XML refuses. */
-static size_t utf8_sequence(const unsigned char *s)
-{
-    if (s[0] < 0x80)
-        return 1;
-    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4  ? 4
-               : s[0] >= 0xE0                ? 3
-               : s[0] >= 0xC2 && s[0] < 0xE0 ? 2
-                                             : 0;
-    unsigned char low = 0x80, high = 0xBF; /* allowed range of the second byte */
-    if (s[0] == 0xE0)
-        low = 0xA0;
-    else if (s[0] == 0xED)
-        high = 0x9F;
-    else if (s[0] == 0xF0)
-        low = 0x90;
-    else if (s[0] == 0xF4)
-        high = 0x8F;
-    if (n && (s[1] < low || s[1] > high))
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    if (n == 3 && s[0] == 0xEF && s[1] == 0xBF && s[2] >= 0xBE)
-        return 0; /* U+FFFE and U+FFFF: valid UTF-8, but not in XML */
-    return n;
-}
-
-/* A copy that is valid UTF-8 whatever the file holds: a damaged profile must
- * not be able to make a report invalid. */
-static char *dup_text(const unsigned char *s)
-{
-    if (!s)
-        return strdup("");
-    size_t len = strlen((const char *)s);
-    char *out = malloc(len * 3 + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < len;) {
-        size_t n = utf8_sequence(s + i);
-        if (n == 0) {
-            memcpy(out + o, "\xef\xbf\xbd", 3); /* U+FFFD */
-            o += 3;
-            i++;
-        } else {
-            memcpy(out + o, s + i, n);
-            o += n;
-            i += n;
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
 static bool load_strings(reader *r)
 {
     hm_profile *p = r->p;
@@ -169,7 +113,7 @@ static bool load_strings(reader *r)
             sqlite3_finalize(st);
             return corrupt(r, "string id %lld out of range", (long long)id);
         }
-        if (!(p->strings[id] = dup_text(sqlite3_column_text(st, 1)))) {
+        if (!(p->strings[id] = hm_valid_text_copy(sqlite3_column_text(st, 1)))) {
             sqlite3_finalize(st);
             return corrupt(r, "out of memory");
         }
@@ -399,8 +343,8 @@ static bool load_meta(reader *r)
     int rc;
     const char *bad = NULL;
     while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW && i < p->nmeta) {
-        p->meta[i].key = dup_text(sqlite3_column_text(st, 0));
-        p->meta[i].value = dup_text(sqlite3_column_text(st, 1));
+        p->meta[i].key = hm_valid_text_copy(sqlite3_column_text(st, 0));
+        p->meta[i].value = hm_valid_text_copy(sqlite3_column_text(st, 1));
         if (!p->meta[i].key || !p->meta[i].value) {
             bad = "out of memory";
             break;
@@ -576,7 +520,7 @@ static bool load_phases(reader *r)
             ph->t_end = duration > ph->t_start ? duration : ph->t_start;
         ph->depth = (int)depth;
         p->nphases++; /* counted before the copy, so that hm_profile_free frees it */
-        if (!(ph->name = dup_text(sqlite3_column_text(st, 0))))
+        if (!(ph->name = hm_valid_text_copy(sqlite3_column_text(st, 0))))
             bad = "out of memory";
     }
     return close_optional(r, st, rc, bad);
