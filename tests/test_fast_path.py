@@ -70,3 +70,33 @@ def test_fast_and_general_paths_count_the_same_bytes(workdir, native_ext):
         tolerance = 0.03 if name == "exact" else 0.15
         what = "%s: the kept population at line %d (all runs: %s)" % (name, KEPT_LINE, kept)
         assert_close(got, truth, tolerance, what)
+
+
+def test_objects_pymalloc_made_with_malloc_when_arenas_were_refused(workdir):
+    """An address-space limit makes mapping a new arena fail, and pymalloc
+    serves small requests from malloc from then on (tests/programs/
+    arena_refused.py).  Such an object is counted once, by the native hooks,
+    and its bytes come back when it goes: the live bytes at exit equal those
+    of the same program without the limit.  (The build before this test
+    wrote into a malloc block as if it were a pool header and died of
+    SIGSEGV.)"""
+    live, made = {}, {}
+    for mode in ("limit", "free"):
+        out = workdir / ("arena-" + mode)
+        truth = workdir / ("arena-" + mode + ".json")
+        rc, _, err = run_heapmark(
+            ["run", "-q", "--no-kinds", "--checkpoint", "0", "-o", str(out)]
+            + [PROGRAMS + "/arena_refused.py", mode, str(truth)],
+            cwd=workdir,
+            check_rc=None,
+        )
+        assert rc == 0, err[-2000:]
+        with open(truth) as f:
+            made[mode] = json.load(f)["made"]
+        db = sqlite3.connect(str(out / "profile.db"))
+        meta = dict(db.execute("SELECT key, value FROM meta"))
+        db.close()
+        assert meta["status"] == "exit"
+        live[mode] = int(meta["end_bytes"]) - int(meta["end_pymalloc_free_bytes"])
+    assert made["limit"] > 100_000 and made["free"] == 0
+    assert abs(live["limit"] - live["free"]) <= LIVE_TOLERANCE, live

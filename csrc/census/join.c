@@ -161,6 +161,11 @@ static int note_owner(PyObject *o, void *arg)
 static int claim_object(PyObject *o, void *arg)
 {
     joiner *j = arg;
+    /* A tracked object met as a referent is passed over: the walk claims
+     * it where it meets it as a root (claim_tracked), and the objects most
+     * referred to (functions, dicts, classes) are tracked. */
+    if (j->depth < UNTRACKED_DEPTH && PyObject_IS_GC(o) && PyObject_GC_IsTracked(o))
+        return 0;
     const void *buffers[HM_LAYOUT_MAX_BUFFERS];
     int nbuffers = hm_layout_buffers(o, buffers);
     size_t own = unowned_block(j, o), buffer_block[HM_LAYOUT_MAX_BUFFERS];
@@ -198,8 +203,7 @@ static int claim_object(PyObject *o, void *arg)
     }
     /* Types are left out: a heap type is tracked, a static one lives in
      * static storage, and its MRO of static types fans out (3.13). */
-    if (j->depth < UNTRACKED_DEPTH && Py_TYPE(o)->tp_traverse && !PyType_Check(o) &&
-        !(PyObject_IS_GC(o) && PyObject_GC_IsTracked(o))) {
+    if (j->depth < UNTRACKED_DEPTH && Py_TYPE(o)->tp_traverse && !PyType_Check(o)) {
         j->depth++;
         int r = hm_roots_traverse(o, claim_object, j);
         j->depth--;

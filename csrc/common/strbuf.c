@@ -134,19 +134,29 @@ void hm_buf_int(hm_buf *b, int64_t n)
     hm_buf_putn(b, d, (size_t)(end - d));
 }
 
-void hm_buf_fixed2(hm_buf *b, double v)
+void hm_buf_fixed(hm_buf *b, double v, int digits)
 {
-    if (!(v > -9e15 && v < 9e15)) { /* out of range or NaN: printf's problem */
-        hm_buf_printf(b, "%.2f", v);
+    static const double scales[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+    if (digits < 1 || digits > 6 || !(v > -9e12 && v < 9e12)) {
+        hm_buf_printf(b, "%.*f", digits, v); /* out of range or NaN: printf's problem */
         return;
     }
-    int64_t hundredths = llround(v * 100);
-    uint64_t magnitude = hundredths < 0 ? 0 - (uint64_t)hundredths : (uint64_t)hundredths;
-    if (v < 0)
+    int64_t units = llround(v * scales[digits]);
+    uint64_t magnitude = units < 0 ? 0 - (uint64_t)units : (uint64_t)units;
+    uint64_t scale = (uint64_t)scales[digits];
+    if (units < 0)
         hm_buf_putn(b, "-", 1);
-    hm_buf_int(b, (int64_t)(magnitude / 100));
-    char cents[3] = {'.', (char)('0' + magnitude / 10 % 10), (char)('0' + magnitude % 10)};
-    hm_buf_putn(b, cents, 3);
+    hm_buf_int(b, (int64_t)(magnitude / scale));
+    char fraction[8];
+    fraction[0] = '.';
+    for (int i = digits; i > 0; i--, magnitude /= 10)
+        fraction[i] = (char)('0' + magnitude % 10);
+    hm_buf_putn(b, fraction, (size_t)digits + 1);
+}
+
+void hm_buf_fixed2(hm_buf *b, double v)
+{
+    hm_buf_fixed(b, v, 2);
 }
 
 void hm_buf_base64(hm_buf *b, const char *data, size_t len)

@@ -26,6 +26,9 @@ void hm_buf_bytes(hm_buf *b, int64_t n);   /* "1.5 MiB", "812 B" */
 void hm_buf_grouped(hm_buf *b, int64_t n); /* "12,345,678" */
 void hm_buf_int(hm_buf *b, int64_t n);     /* "-12345678": printf's %lld, without printf */
 void hm_buf_fixed2(hm_buf *b, double v);   /* "12.35": %.2f for coordinates (halves away from 0) */
+/* %.Nf for N of 1 to 6, without printf (halves away from 0): a report's
+ * many times and percentages. */
+void hm_buf_fixed(hm_buf *b, double v, int digits);
 /* Terminal columns of UTF-8 text, one per character. */
 size_t hm_text_width(const char *s);
 /* s in at most width columns: cut at the end ("..."), or with keep_end at

@@ -40,6 +40,15 @@
  * descriptors are marked from threads that may not hold the GIL.  Blocks
  * from malloc (large objects) lose their record when the native hook sees
  * the malloc block freed.
+ *
+ * Which frees are of pool blocks: under `heapmark run`, with CPython's own
+ * arena allocator underneath, heapmark maps each arena itself at an
+ * ARENA_SIZE-aligned address, so that one byte per ARENA_SIZE of address
+ * space says whether a pointer is in an arena (own_arena_map).  The fast free
+ * asks that byte before the free, reads the block's pool header while its
+ * arena is surely mapped, and passes the free on as its last act; only a
+ * pointer outside the map (a malloc'ed object) needs the free watched
+ * (general_free, hm_tls.py_freeing).
  */
 #include <Python.h>
 
@@ -49,18 +58,22 @@
 #include "common/ownmem.h"
 #include "hotpath/threads.h"
 
+#include <dlfcn.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* All references weak (see engine.c): the library loads into any process. */
 #pragma weak PyMem_SetAllocator
+#pragma weak PyObject_Malloc
 
 #if PY_VERSION_HEX >= 0x030a0000
 #    define POOL_SIZE ((uintptr_t)16384)
-#    define ARENA_SIZE ((size_t)1 << 20)
+#    define ARENA_BITS 20
 #else
 #    define POOL_SIZE ((uintptr_t)4096)
-#    define ARENA_SIZE ((size_t)256 << 10)
+#    define ARENA_BITS 18
 #endif
+#define ARENA_SIZE ((size_t)1 << ARENA_BITS)
 
 /* Mirrors the head of CPython's struct pool_header (Objects/obmalloc.c,
  * 3.9-3.11; Include/internal/pycore_obmalloc.h, 3.12+) on x86-64. */
@@ -221,6 +234,63 @@ static bool in_arena(const void *p)
     return i > 0 && (uintptr_t)p - arena_bases[i - 1] < ARENA_SIZE;
 }
 
+/* ---- the arenas heapmark mapped, aligned (see the top) -------------------
+ * One byte per ARENA_SIZE of the 1 TiB-aligned window that holds the first
+ * such arena (mmap keeps them together; a byte, not a bit, for the fewest
+ * instructions in the test): 1 MiB of zero pages, of which a page or two are
+ * ever touched.  An arena outside the window, or from an arena allocator
+ * heapmark does not replace, is in the sorted list only, and its blocks'
+ * frees take the general path.  The bytes change in the arena hooks and are
+ * read by the Python allocator hooks: pymalloc calls both, under the GIL. */
+#define ARENA_WINDOW_BITS 40
+#define OWN_ARENA_SLOTS ((size_t)1 << (ARENA_WINDOW_BITS - ARENA_BITS))
+static bool own_arenas; /* CPython's mmap arena allocator underneath: heapmark maps */
+static uintptr_t own_window = UINTPTR_MAX;
+static uint8_t own_arena_map[OWN_ARENA_SLOTS];
+
+static inline HM_FAST_PATH bool in_own_arena(const void *p)
+{
+    size_t slot = ((uintptr_t)p - own_window) >> ARENA_BITS;
+    return slot < OWN_ARENA_SLOTS && own_arena_map[slot];
+}
+
+static void mark_own_arena(uintptr_t base, bool mapped)
+{
+    if (own_window == UINTPTR_MAX)
+        own_window = base & ~(((uintptr_t)1 << ARENA_WINDOW_BITS) - 1);
+    size_t slot = (base - own_window) >> ARENA_BITS;
+    if (slot < OWN_ARENA_SLOTS)
+        own_arena_map[slot] = mapped;
+}
+
+/* An arena at an ARENA_SIZE-aligned address: twice the size mapped, the
+ * ends given back.  NULL if the address space refuses (the caller then
+ * falls back to CPython's allocator and an unaligned arena). */
+static void *map_aligned_arena(void)
+{
+    size_t span = 2 * ARENA_SIZE;
+    char *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    uintptr_t start = ((uintptr_t)m + ARENA_SIZE - 1) & ~((uintptr_t)ARENA_SIZE - 1);
+    size_t head = start - (uintptr_t)m;
+    if (head)
+        munmap(m, head);
+    if (span - head - ARENA_SIZE)
+        munmap((char *)start + ARENA_SIZE, span - head - ARENA_SIZE);
+    return (void *)start;
+}
+
+/* Whether the arena allocator under the hooks is CPython's own (which maps
+ * with mmap and unmaps with munmap): its functions live in the object that
+ * defines PyObject_Malloc, and it has no context. */
+static bool arena_allocator_is_cpythons(void)
+{
+    Dl_info mine, theirs;
+    return orig_arena.ctx == NULL && PyObject_Malloc && dladdr((void *)orig_arena.alloc, &theirs) &&
+           dladdr((void *)PyObject_Malloc, &mine) && theirs.dli_fbase == mine.dli_fbase;
+}
+
 void hm_pyhooks_mark_code(void *co)
 {
     if (hm_live_mark_code((uintptr_t)co) == HM_LIVE_MARK_NEW && pool_layout_ok && in_arena(co))
@@ -277,6 +347,7 @@ static inline bool pool_request(size_t n)
 static __attribute__((noinline)) void *alloc_watched(domain_t *d, size_t n, size_t elem)
 {
     hm_tls_t *t = &hm_tls;
+    t->pool_counted = 0;
     t->nested_count = 0;
     t->in_pyalloc = 1;
     void *p = elem ? d->orig.calloc(d->orig.ctx, n, elem) : d->orig.malloc(d->orig.ctx, n);
@@ -288,13 +359,25 @@ static __attribute__((noinline)) void *alloc_watched(domain_t *d, size_t n, size
     return p;
 }
 
+/* Before a pymalloc call whose block the caller accounts for itself
+ * afterwards: nothing counted ahead; pool_refused tells it if the block came
+ * from malloc after all (the arena hook saw a new arena refused, and the
+ * native hook counted the block). */
+static inline void pool_call_begins(hm_tls_t *t)
+{
+    t->pool_counted = 0;
+    t->pool_refused = 0;
+}
+
 static __attribute__((noinline)) void *general_malloc(void *ctx, size_t n)
 {
     domain_t *d = ctx;
     if (HM_UNLIKELY(!pool_request(n)))
         return alloc_watched(d, n, 0);
+    hm_tls_t *t = &hm_tls;
+    pool_call_begins(t);
     void *p = d->orig.malloc(d->orig.ctx, n);
-    if (HM_LIKELY(p != NULL))
+    if (HM_LIKELY(p != NULL) && !t->pool_refused)
         account_object(p, (n + 15) & ~(size_t)15, false);
     return p;
 }
@@ -305,8 +388,10 @@ static __attribute__((noinline)) void *general_calloc(void *ctx, size_t n, size_
     size_t bytes;
     if (__builtin_mul_overflow(n, size, &bytes) || !pool_request(bytes))
         return alloc_watched(d, n, size ? size : 1);
+    hm_tls_t *t = &hm_tls;
+    pool_call_begins(t);
     void *p = d->orig.calloc(d->orig.ctx, n, size);
-    if (HM_LIKELY(p != NULL))
+    if (HM_LIKELY(p != NULL) && !t->pool_refused)
         account_object(p, (bytes + 15) & ~(size_t)15, false);
     return p;
 }
@@ -373,6 +458,7 @@ static void *finish_realloc(hm_tls_t *t, void *p, void *q);
  * going and that what they see is nested in a Python allocator call. */
 static inline HM_FAST_PATH void *watched_realloc(domain_t *d, hm_tls_t *t, void *p, size_t n)
 {
+    t->pool_counted = 0;
     t->nested_count = 0;
     t->py_freeing = p;
     t->in_pyalloc = 1;
@@ -416,8 +502,12 @@ static __attribute__((noinline)) void *finish_realloc(hm_tls_t *t, void *p, void
  * are what the interpreter calls for every small object, so each test here
  * costs the program: hence one flag per wrapper, computed once
  * (choose_fast_paths), rather than the general path's tests of the mode.
- * The general path stays the reference: both count every byte the same way
- * (tests/test_fast_path.py compares them). */
+ * An unsampled allocation counts its block before pymalloc makes it
+ * (hm_tls.pool_counted, taken back by the arena hook if pymalloc could not
+ * map an arena and went to malloc) and a free of a block in an own arena
+ * before pymalloc releases it, so that both pass the call on last, with
+ * nothing left to do after it.  The general path stays the reference: both
+ * count every byte the same way (tests/test_fast_path.py compares them). */
 
 /* Requests of 1 to this many bytes take the fast path; 0: none do. */
 static size_t fast_request_limit;
@@ -433,21 +523,42 @@ static void choose_fast_paths(void)
     fast_request_limit = fast_release && class_from_request && hm_sample_rate > 512 ? 512 : 0;
 }
 
-/* Out of line: the countdown ran out at a small object. */
-static __attribute__((noinline)) void sampled_small(void *p, size_t size)
+/* Out of line: the countdown ran out at a small request (n bytes, or n
+ * elements of elem bytes): the block is made, then recorded. */
+static __attribute__((noinline)) void *sampled_small(domain_t *d, size_t n, size_t elem,
+                                                     size_t size)
 {
-    if (!record_object(p, size, false))
+    hm_tls_t *t = &hm_tls;
+    pool_call_begins(t);
+    void *p = elem ? d->orig.calloc(d->orig.ctx, n, elem) : d->orig.malloc(d->orig.ctx, n);
+    if (p && !t->pool_refused && !record_object(p, size, false))
         hm_pylive_grow(size);
+    return p;
 }
 
-/* A pool block of `size` bytes now exists at p. */
+/* A pool block of `size` bytes exists at p: the realloc's new block. */
 static inline HM_FAST_PATH void account_small(void *p, size_t size)
 {
     hm_tls.countdown -= (int64_t)size;
-    if (HM_UNLIKELY(hm_tls.countdown < 0))
-        sampled_small(p, size);
-    else
+    if (HM_UNLIKELY(hm_tls.countdown < 0)) {
+        if (!record_object(p, size, false))
+            hm_pylive_grow(size);
+    } else {
         hm_pylive_grow(size);
+    }
+}
+
+/* A pool block of `size` bytes is about to be made: false if the countdown
+ * ran out (the caller goes to sampled_small), else it is counted. */
+static inline HM_FAST_PATH bool count_small_ahead(size_t size)
+{
+    hm_tls_t *t = &hm_tls;
+    t->countdown -= (int64_t)size;
+    if (HM_UNLIKELY(t->countdown < 0))
+        return false;
+    t->pool_counted = size;
+    hm_pylive_grow(size);
+    return true;
 }
 
 static void *py_malloc(void *ctx, size_t n)
@@ -455,67 +566,69 @@ static void *py_malloc(void *ctx, size_t n)
     domain_t *d = ctx;
     if (HM_UNLIKELY(n - 1 >= fast_request_limit))
         return general_malloc(ctx, n);
-    void *p = d->orig.malloc(d->orig.ctx, n);
-    if (HM_LIKELY(p != NULL))
-        account_small(p, (n + 15) & ~(size_t)15);
-    return p;
+    size_t size = (n + 15) & ~(size_t)15;
+    if (HM_UNLIKELY(!count_small_ahead(size)))
+        return sampled_small(d, n, 0, size);
+    return d->orig.malloc(d->orig.ctx, n);
 }
 
-static void *py_calloc(void *ctx, size_t n, size_t size)
+static void *py_calloc(void *ctx, size_t n, size_t elem)
 {
     domain_t *d = ctx;
     size_t bytes;
-    if (HM_UNLIKELY(__builtin_mul_overflow(n, size, &bytes) || bytes - 1 >= fast_request_limit))
-        return general_calloc(ctx, n, size);
-    void *p = d->orig.calloc(d->orig.ctx, n, size);
-    if (HM_LIKELY(p != NULL))
-        account_small(p, (bytes + 15) & ~(size_t)15);
-    return p;
+    if (HM_UNLIKELY(__builtin_mul_overflow(n, elem, &bytes) || bytes - 1 >= fast_request_limit))
+        return general_calloc(ctx, n, elem);
+    size_t size = (bytes + 15) & ~(size_t)15;
+    if (HM_UNLIKELY(!count_small_ahead(size)))
+        return sampled_small(d, n, elem, size);
+    return d->orig.calloc(d->orig.ctx, n, elem);
 }
 
-/* After the release of pool block p (its pool still mapped): the bytes the
- * caller must take off `pylive` (none if its record took them). */
-static inline HM_FAST_PATH size_t released_small(void *p)
+/* Out of line: a free of pool block p in a pool with a recorded block. */
+static __attribute__((noinline)) void free_maybe_recorded(domain_t *d, void *p, size_t size)
 {
-    size_t size = ((size_t)pool_of(p)->szidx + 1) << 4;
-    if (HM_UNLIKELY(pool_may_hold_record(p)))
-        return retire_pooled(p, size, true);
-    return size;
+    hm_pylive_shrink(pool_may_hold_record(p) ? retire_pooled(p, size, true) : size);
+    d->orig.free(d->orig.ctx, p);
 }
 
+/* Installed as the free only while fast_release holds; every call in it is
+ * its last act, so it needs no frame.  Under the GIL, nothing can take p's
+ * block between its uncounting and its release. */
 static void py_free(void *ctx, void *p)
 {
-    domain_t *d = ctx;
-    if (HM_UNLIKELY(!fast_release || !p)) {
+    if (HM_UNLIKELY(!in_own_arena(p))) {
         general_free(ctx, p);
         return;
     }
-    hm_tls_t *t = &hm_tls;
-    t->py_freeing = p;
-    d->orig.free(d->orig.ctx, p);
-    t->py_freeing = NULL;
-    if (HM_UNLIKELY(t->py_released != 0)) {
-        /* A malloc block (a large object), or the arena went with it. */
-        count_pooled(-(int64_t)release_unusual(t, p));
+    domain_t *d = ctx;
+    struct pool_head *pool = pool_of(p);
+    size_t size = ((size_t)pool->szidx + 1) << 4;
+    /* Most pools hold no recorded block at all: one test of the whole word. */
+    if (HM_UNLIKELY(__atomic_load_n(&pool->recorded, __ATOMIC_RELAXED) != 0)) {
+        free_maybe_recorded(d, p, size);
         return;
     }
-    hm_pylive_shrink(released_small(p));
+    hm_pylive_shrink(size);
+    d->orig.free(d->orig.ctx, p);
 }
 
 static void *py_realloc(void *ctx, void *p, size_t n)
 {
     domain_t *d = ctx;
-    if (HM_UNLIKELY(!p || n - 1 >= fast_request_limit))
+    if (HM_UNLIKELY(n - 1 >= fast_request_limit || !in_own_arena(p) || pool_may_hold_record(p)))
         return general_realloc(ctx, p, n);
     /* A pool block stays in the pools at this size: pymalloc reallocates it
-     * in place or in another pool block.  A malloc'ed one (p was a large
-     * object) goes to realloc, which the native hook reports as nested. */
+     * in place or in another pool block (which may free p's arena: its size
+     * is read first). */
     hm_tls_t *t = &hm_tls;
-    void *q = watched_realloc(d, t, p, n);
-    if (HM_UNLIKELY(t->nested_count != 0 || t->py_released != 0 || !q))
-        return finish_realloc(t, p, q);
-    hm_pylive_shrink(released_small(p));
-    account_small(q, (n + 15) & ~(size_t)15);
+    size_t old = ((size_t)pool_of(p)->szidx + 1) << 4;
+    pool_call_begins(t);
+    void *q = d->orig.realloc(d->orig.ctx, p, n);
+    if (HM_UNLIKELY(!q))
+        return NULL; /* p is intact */
+    hm_pylive_shrink(old);
+    if (HM_LIKELY(!t->pool_refused))
+        account_small(q, (n + 15) & ~(size_t)15);
     return q;
 }
 
@@ -528,14 +641,24 @@ static void *arena_alloc(void *ctx, size_t size)
     (void)ctx;
     hm_tls_t *t = &hm_tls;
     t->in_arena++;
-    void *p = orig_arena.alloc(orig_arena.ctx, size);
+    void *p = own_arenas && size == ARENA_SIZE ? map_aligned_arena() : NULL;
+    bool own = p != NULL;
+    if (!p)
+        p = orig_arena.alloc(orig_arena.ctx, size);
     t->in_arena--;
     if (!p) {
+        /* pymalloc goes to malloc for the block, which the native hook
+         * counts: what the fast path counted ahead for it is taken back. */
+        hm_pylive_shrink(t->pool_counted);
+        t->pool_counted = 0;
+        t->pool_refused = 1;
         if (!t->guard)
             hm_alarm_allocation_failed(size);
         return p;
     }
     if (size == ARENA_SIZE) {
+        if (own)
+            mark_own_arena((uintptr_t)p, true);
         arena_note((uintptr_t)p, true);
     } else if (!t->guard) {
         hm_known_add(p);
@@ -552,31 +675,48 @@ static void arena_free(void *ctx, void *p, size_t size)
     uintptr_t freeing = (uintptr_t)t->py_freeing;
     if (freeing && freeing - (uintptr_t)p < size)
         t->py_released = block_size(t->py_freeing);
+    bool own = size == ARENA_SIZE && in_own_arena(p);
     if (size == ARENA_SIZE) {
+        if (own)
+            mark_own_arena((uintptr_t)p, false);
         arena_note((uintptr_t)p, false);
     } else if (!t->guard) {
         hm_account_free(p, hm_known_take(p) ? size : 0);
     } else
         hm_tracked_add(-(int64_t)size);
     t->in_arena++;
-    orig_arena.free(orig_arena.ctx, p, size);
+    if (own)
+        munmap(p, size);
+    else
+        orig_arena.free(orig_arena.ctx, p, size);
     t->in_arena--;
+}
+
+/* Our wrappers over the domains' current allocators, with the free the
+ * fast paths allow. */
+static void set_domains(void)
+{
+    void (*release)(void *, void *) = fast_release ? py_free : general_free;
+    PyMemAllocatorEx mem = {&mem_domain, py_malloc, py_calloc, py_realloc, release};
+    PyMemAllocatorEx obj = {&obj_domain, py_malloc, py_calloc, py_realloc, release};
+    PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &mem);
+    PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &obj);
 }
 
 static void install_domains(void)
 {
     PyMem_GetAllocator(PYMEM_DOMAIN_MEM, &mem_domain.orig);
     PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &obj_domain.orig);
-    PyMemAllocatorEx mem = {&mem_domain, py_malloc, py_calloc, py_realloc, py_free};
-    PyMemAllocatorEx obj = {&obj_domain, py_malloc, py_calloc, py_realloc, py_free};
-    PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &mem);
-    PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &obj);
+    set_domains();
 }
 
 void hm_pyhooks_install(void)
 {
     install_domains();
     PyObject_GetArenaAllocator(&orig_arena);
+    /* Not in a running interpreter: its arenas exist already, and a stop
+     * hands the allocator back. */
+    own_arenas = !objects_counted_alone && arena_allocator_is_cpythons();
     PyObjectArenaAllocator arena = {NULL, arena_alloc, arena_free};
     PyObject_SetArenaAllocator(&arena);
 }
@@ -623,6 +763,7 @@ bool hm_pyhooks_selfcheck(void)
     bool plain = true, debug = true, pooled = true;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         /* As py_malloc, but the block is examined before it is accounted. */
+        t->pool_counted = 0;
         t->nested_count = 0;
         t->in_pyalloc = 1;
         void *p = obj_domain.orig.malloc(obj_domain.orig.ctx, sizes[i]);
@@ -645,6 +786,9 @@ bool hm_pyhooks_selfcheck(void)
     }
     class_from_request = pooled && plain;
     pool_layout_ok = !pooled || plain || debug;
+    bool was_fast = fast_release;
     choose_fast_paths();
+    if (fast_release != was_fast)
+        set_domains(); /* the free the fast paths allow */
     return pool_layout_ok;
 }

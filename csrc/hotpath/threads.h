@@ -35,6 +35,8 @@ typedef struct {
     uint8_t nested_count;
     uint8_t waiting_slot;   /* waiting_calls.c's slot + 1; 0: none yet */
     uint32_t sampler_epoch; /* the sampler configuration rng was seeded in */
+    uint8_t pool_refused;   /* pymalloc could not map an arena in the current call */
+    size_t pool_counted;    /* bytes counted in pylive ahead of the current fast call */
     void *py_freeing;       /* object whose Python free/realloc is in progress */
     size_t py_released;     /* how it went: 0 = a pymalloc block (size in its pool),
                                * HM_RELEASED_RAW = a malloc block, or the block's size,

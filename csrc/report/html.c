@@ -434,10 +434,14 @@ static void put_timeline(hm_buf *b, const hm_profile *p)
             if (p->timeline[i].rss > max_rss)
                 max_rss = p->timeline[i].rss;
         }
-        const char *sep = k ? "," : "";
-        hm_buf_printf(&t, "%s%.4f", sep, p->timeline[best].t);
-        hm_buf_printf(&tracked, "%s%lld", sep, (long long)p->timeline[best].tracked);
-        hm_buf_printf(&rss, "%s%lld", sep, (long long)max_rss);
+        if (k) {
+            hm_buf_putn(&t, ",", 1);
+            hm_buf_putn(&tracked, ",", 1);
+            hm_buf_putn(&rss, ",", 1);
+        }
+        hm_buf_fixed(&t, p->timeline[best].t, 4);
+        hm_buf_int(&tracked, p->timeline[best].tracked);
+        hm_buf_int(&rss, max_rss);
     }
     hm_buf_puts(b, "\"timeline\":{");
     put_array(b, "t", &t, false);

@@ -161,9 +161,14 @@ static void put_table(hm_buf *b, const char *name, const usage *u, size_t n,
             if (!chosen[i])
                 continue;
             const usage *x = &u[(size_t)i * HM_SNAP_COUNT + s];
-            hm_buf_printf(b, "%s[%u,%lld,%lld,%lld,%lld", first ? "" : ",",
-                          hm_html_frame(fr, frame_of ? frame_of[i] : i), (long long)x->self,
-                          (long long)x->total, (long long)x->self_count, (long long)x->total_count);
+            int64_t cells[5] = {hm_html_frame(fr, frame_of ? frame_of[i] : i), x->self, x->total,
+                                x->self_count, x->total_count};
+            hm_buf_puts(b, first ? "[" : ",[");
+            for (int c = 0; c < 5; c++) {
+                if (c)
+                    hm_buf_putn(b, ",", 1);
+                hm_buf_int(b, cells[c]);
+            }
             if (kinds)
                 hm_html_line_kinds(b, kinds, s + 1, frame_of ? frame_of[i] : i);
             hm_buf_puts(b, "]");

@@ -40,10 +40,14 @@ void hm_frame_label(hm_buf *b, const hm_profile *p, uint32_t frame, bool short_p
         return;
     }
     const char *file = short_path ? hm_short_path(p, f->file) : f->file;
-    if (f->library && f->line == 0) /* a native frame without line tables: its object */
-        hm_buf_printf(b, "%s (%s)", f->function, file);
-    else
-        hm_buf_printf(b, "%s (%s:%d)", f->function, file, f->line);
+    hm_buf_puts(b, f->function);
+    hm_buf_puts(b, " (");
+    hm_buf_puts(b, file);
+    if (!(f->library && f->line == 0)) { /* a native frame without line tables: its object */
+        hm_buf_putn(b, ":", 1);
+        hm_buf_int(b, f->line);
+    }
+    hm_buf_putn(b, ")", 1);
 }
 
 void hm_frame_label_fit(hm_buf *b, const hm_profile *p, uint32_t frame, size_t width)

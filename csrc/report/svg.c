@@ -35,13 +35,22 @@ static void frame_colour(hm_buf *b, const hm_profile *p, uint32_t frame)
     const hm_pframe *f = &p->frames[frame];
     uint32_t h = (uint32_t)(hm_hash_text(f->function) >> 32);
     int v1 = (int)(h % 55), v2 = (int)((h >> 8) % 80);
-    if (f->pseudo)
-        hm_buf_printf(b, "rgb(%d,%d,%d)", 190 + v1 / 4, 190 + v1 / 4, 190 + v1 / 4);
-    else if (strstr(f->file, "/site-packages/") || strstr(f->file, "/lib/python3") ||
-             f->file[0] == '<')
-        hm_buf_printf(b, "rgb(%d,%d,%d)", 80 + v1, 150 + v2 / 2, 200 + v1 / 2); /* libraries */
-    else
-        hm_buf_printf(b, "rgb(%d,%d,%d)", 205 + v1, 90 + v2, 40 + v1 / 2); /* the program */
+    int rgb[3];
+    if (f->pseudo) {
+        rgb[0] = rgb[1] = rgb[2] = 190 + v1 / 4;
+    } else if (strstr(f->file, "/site-packages/") || strstr(f->file, "/lib/python3") ||
+               f->file[0] == '<') {
+        rgb[0] = 80 + v1, rgb[1] = 150 + v2 / 2, rgb[2] = 200 + v1 / 2; /* libraries */
+    } else {
+        rgb[0] = 205 + v1, rgb[1] = 90 + v2, rgb[2] = 40 + v1 / 2; /* the program */
+    }
+    hm_buf_puts(b, "rgb(");
+    for (int i = 0; i < 3; i++) {
+        if (i)
+            hm_buf_putn(b, ",", 1);
+        hm_buf_int(b, rgb[i]);
+    }
+    hm_buf_putn(b, ")", 1);
 }
 
 /* Full label: "function (file:line) - source". */
@@ -264,9 +273,11 @@ int hm_svg_render(const hm_profile *p, int snapshot, const hm_svg_style *style, 
         hm_buf_bytes(&tip, v->bytes);
         hm_buf_puts(&tip, " (");
         hm_buf_grouped(&tip, v->bytes);
-        hm_buf_printf(&tip, " bytes), %.2f%% of this graph, %s%lld allocation%s",
-                      100.0 * (double)v->bytes / (double)root_total, exact ? "" : "\xe2\x89\x88 ",
-                      (long long)v->count, v->count == 1 ? "" : "s");
+        hm_buf_puts(&tip, " bytes), ");
+        hm_buf_fixed(&tip, 100.0 * (double)v->bytes / (double)root_total, 2);
+        hm_buf_puts(&tip, exact ? "% of this graph, " : "% of this graph, \xe2\x89\x88 ");
+        hm_buf_int(&tip, v->count);
+        hm_buf_puts(&tip, v->count == 1 ? " allocation" : " allocations");
         if (style && style->tooltip)
             style->tooltip(style->ctx, n, &tip);
         /* Per node, without printf (its %.2f was most of the rendering). */
