@@ -615,6 +615,8 @@ static void py_free(void *ctx, void *p)
 static void *py_realloc(void *ctx, void *p, size_t n)
 {
     domain_t *d = ctx;
+    if (!p) /* a list's first items (list_resize): as common as a malloc */
+        return py_malloc(ctx, n);
     if (HM_UNLIKELY(n - 1 >= fast_request_limit || !in_own_arena(p) || pool_may_hold_record(p)))
         return general_realloc(ctx, p, n);
     /* A pool block stays in the pools at this size: pymalloc reallocates it

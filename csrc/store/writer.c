@@ -12,6 +12,7 @@
  */
 #include "store/schema.h"
 #include "store/job_tables.h"
+#include "store/row_batch.h"
 #include "run/timeline.h"
 #include "run/capture.h"
 #include "run/job.h"
@@ -216,6 +217,7 @@ typedef struct {
     const char *start_dir;
     const hm_capture *cap;
     const char *path;
+    hm_row_batch *batch; /* the table being inserted into, many rows to a statement */
 } writer;
 
 /* what: the step that failed, for whoever debugs heapmark; the user is told
@@ -402,34 +404,61 @@ static bool canonical_kinds(writer *w)
     }                                      \
     sqlite3_reset(st)
 
+/* Begins inserting into table (ncols columns) through w->batch. */
+static bool batch_begin(writer *w, const char *table, int ncols)
+{
+    return hm_batch_begin(w->batch, w->db, table, ncols) || fail(w, table);
+}
+
+static bool batch_row(writer *w, const char *table)
+{
+    return hm_batch_row_done(w->batch) || fail(w, table);
+}
+
+static bool batch_end(writer *w, const char *table)
+{
+    return hm_batch_end(w->batch) || fail(w, table);
+}
+
+/* After a failed row: the statement goes, the error stays. */
+static bool batch_abandon(writer *w)
+{
+    hm_batch_end(w->batch);
+    return false;
+}
+
 static bool insert_rows(writer *w)
 {
     sqlite3_stmt *st = NULL;
     sqlite3 *db = w->db;
+    hm_row_batch *b = w->batch;
 
-    PREPARE("INSERT INTO strings VALUES(?,?)");
+    if (!batch_begin(w, "strings", 2))
+        return false;
     for (uint32_t i = 0; i < w->strings.count; i++) {
-        sqlite3_bind_int64(st, 1, i);
-        sqlite3_bind_text(st, 2, w->strings.by_id[i]->text, -1, SQLITE_STATIC);
-        STEP("strings");
+        hm_batch_int(b, i);
+        hm_batch_text(b, w->strings.by_id[i]->text);
+        if (!batch_row(w, "strings"))
+            return batch_abandon(w);
     }
-    sqlite3_finalize(st);
-
-    PREPARE("INSERT INTO frames VALUES(?,?,?,?,?,?)");
+    if (!batch_end(w, "strings") || !batch_begin(w, "frames", 6))
+        return false;
     for (uint32_t i = 0; i < w->nframes; i++) {
         canon_frame *f = &w->frames[i];
-        sqlite3_bind_int64(st, 1, i);
-        sqlite3_bind_int64(st, 2, f->function);
-        sqlite3_bind_int64(st, 3, f->file);
-        sqlite3_bind_int(st, 4, f->line);
+        hm_batch_int(b, i);
+        hm_batch_int(b, f->function);
+        hm_batch_int(b, f->file);
+        hm_batch_int(b, f->line);
         if (f->source >= 0)
-            sqlite3_bind_int64(st, 5, f->source);
+            hm_batch_int(b, f->source);
         else
-            sqlite3_bind_null(st, 5);
-        sqlite3_bind_int(st, 6, f->pseudo);
-        STEP("frames");
+            hm_batch_null(b);
+        hm_batch_int(b, f->pseudo);
+        if (!batch_row(w, "frames"))
+            return batch_abandon(w);
     }
-    sqlite3_finalize(st);
+    if (!batch_end(w, "frames"))
+        return false;
 
     PREPARE("INSERT INTO native_frames VALUES(?,?)");
     for (uint32_t i = 0; i < w->nframes; i++) {
@@ -441,37 +470,38 @@ static bool insert_rows(writer *w)
     }
     sqlite3_finalize(st);
 
-    PREPARE("INSERT INTO nodes VALUES(?,?,?)");
+    if (!batch_begin(w, "nodes", 3))
+        return false;
     for (uint32_t i = 0; i < w->nnodes; i++) {
-        sqlite3_bind_int64(st, 1, i);
+        hm_batch_int(b, i);
         if (i == 0) {
-            sqlite3_bind_null(st, 2);
-            sqlite3_bind_null(st, 3);
+            hm_batch_null(b);
+            hm_batch_null(b);
         } else {
-            sqlite3_bind_int64(st, 2, w->node_parent[i]);
-            sqlite3_bind_int64(st, 3, w->node_frame[i]);
+            hm_batch_int(b, w->node_parent[i]);
+            hm_batch_int(b, w->node_frame[i]);
         }
-        STEP("nodes");
+        if (!batch_row(w, "nodes"))
+            return batch_abandon(w);
     }
-    sqlite3_finalize(st);
-
-    PREPARE("INSERT INTO node_values VALUES(?,?,?,?)");
-    for (int s = 0; s < HM_SNAP_COUNT; s++) {
-        if (s == HM_SNAP_JOB_PEAK - 1 && !w->job_peak)
+    if (!batch_end(w, "nodes") || !batch_begin(w, "node_values", 4))
+        return false;
+    for (int sn = 0; sn < HM_SNAP_COUNT; sn++) {
+        if (sn == HM_SNAP_JOB_PEAK - 1 && !w->job_peak)
             continue;
         for (uint32_t i = 0; i < w->nnodes; i++) {
-            hm_amount v = w->values[i][s];
+            hm_amount v = w->values[i][sn];
             if (v.bytes == 0 && v.count == 0)
                 continue;
-            sqlite3_bind_int(st, 1, s + 1);
-            sqlite3_bind_int64(st, 2, i);
-            sqlite3_bind_int64(st, 3, v.bytes);
-            sqlite3_bind_int64(st, 4, v.count);
-            STEP("values");
+            hm_batch_int(b, sn + 1);
+            hm_batch_int(b, i);
+            hm_batch_int(b, v.bytes);
+            hm_batch_int(b, v.count);
+            if (!batch_row(w, "values"))
+                return batch_abandon(w);
         }
     }
-    sqlite3_finalize(st);
-    return true;
+    return batch_end(w, "values");
 }
 
 static bool insert_kinds(writer *w)
@@ -491,23 +521,21 @@ static bool insert_kinds(writer *w)
         STEP("kind_walks");
     }
     sqlite3_finalize(st);
-    PREPARE("INSERT INTO node_kinds VALUES(?,?,?,?,?,?,?,?)");
+    hm_row_batch *b = w->batch;
+    if (!batch_begin(w, "node_kinds", 8))
+        return false;
     for (int s = 0; s < 2; s++) {
         for (size_t i = 0; i < w->nkinds[s]; i++) {
             const hm_kind_row *r = &w->kinds[s][i];
-            sqlite3_bind_int(st, 1, s + 1);
-            sqlite3_bind_int64(st, 2, r->node);
-            sqlite3_bind_int64(st, 3, r->kind);
-            sqlite3_bind_int64(st, 4, r->bytes);
-            sqlite3_bind_int64(st, 5, r->count);
-            sqlite3_bind_int64(st, 6, r->attributes);
-            sqlite3_bind_int64(st, 7, r->float_items);
-            sqlite3_bind_int64(st, 8, r->duplicate_bytes);
-            STEP("node_kinds");
+            int64_t cells[8] = {s + 1,    r->node,       r->kind,        r->bytes,
+                                r->count, r->attributes, r->float_items, r->duplicate_bytes};
+            for (int c = 0; c < 8; c++)
+                hm_batch_int(b, cells[c]);
+            if (!batch_row(w, "node_kinds"))
+                return batch_abandon(w);
         }
     }
-    sqlite3_finalize(st);
-    return true;
+    return batch_end(w, "node_kinds");
 }
 
 /* Memory over time, the collector's runs and the phases (timeline.c);
@@ -518,25 +546,30 @@ static bool insert_timeline(writer *w, const hm_timeline_data *tl)
         return true;
     sqlite3_stmt *st = NULL;
     sqlite3 *db = w->db;
-    PREPARE("INSERT INTO timeline VALUES(?,?,?)");
+    hm_row_batch *b = w->batch;
+    if (!batch_begin(w, "timeline", 3))
+        return false;
     for (size_t i = 0; i < tl->npoints; i++) {
-        sqlite3_bind_double(st, 1, tl->points[i].t);
-        sqlite3_bind_int64(st, 2, tl->points[i].tracked);
-        sqlite3_bind_int64(st, 3, tl->points[i].rss);
-        STEP("timeline");
+        hm_batch_real(b, tl->points[i].t);
+        hm_batch_int(b, tl->points[i].tracked);
+        hm_batch_int(b, tl->points[i].rss);
+        if (!batch_row(w, "timeline"))
+            return batch_abandon(w);
     }
-    sqlite3_finalize(st);
-    PREPARE("INSERT INTO gc_runs VALUES(?,?,?,?,?)");
+    if (!batch_end(w, "timeline") || !batch_begin(w, "gc_runs", 5))
+        return false;
     for (size_t i = 0; i < tl->ngc; i++) {
         const hm_tl_gc *g = &tl->gc[i];
-        sqlite3_bind_double(st, 1, g->t_start);
-        sqlite3_bind_double(st, 2, g->t_end);
-        sqlite3_bind_int(st, 3, g->generation);
-        sqlite3_bind_int64(st, 4, g->tracked_before);
-        sqlite3_bind_int64(st, 5, g->tracked_after);
-        STEP("gc_runs");
+        hm_batch_real(b, g->t_start);
+        hm_batch_real(b, g->t_end);
+        hm_batch_int(b, g->generation);
+        hm_batch_int(b, g->tracked_before);
+        hm_batch_int(b, g->tracked_after);
+        if (!batch_row(w, "gc_runs"))
+            return batch_abandon(w);
     }
-    sqlite3_finalize(st);
+    if (!batch_end(w, "gc_runs"))
+        return false;
     PREPARE("INSERT INTO phases VALUES(?,?,?,?)");
     for (size_t i = 0; i < tl->nphases; i++) {
         const hm_tl_phase *ph = &tl->phases[i];
@@ -724,11 +757,16 @@ bool hm_store_write(const struct hm_capture *cap, const hm_run_info *info, char 
                 .start_dir = info->cwd,
                 .cap = cap,
                 .job_peak = hm_job_tables_peak_wanted(info->job),
-                .path = info->profile_path};
+                .path = info->profile_path,
+                .batch = malloc(sizeof(hm_row_batch))};
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s%s", info->profile_path, hm_series_suffix(HM_SERIES_TEMPORARY));
     remove(tmp);
     bool ok = false;
+    if (!w.batch) {
+        snprintf(err, errlen, "cannot write %s: out of memory", info->profile_path);
+        goto done;
+    }
     if (sqlite3_open_v2(tmp, &w.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         snprintf(err, errlen, "cannot create %s: %s", tmp,
@@ -760,5 +798,6 @@ done:
     free(w.node_map);
     free(w.kinds[0]);
     free(w.kinds[1]);
+    free(w.batch);
     return ok;
 }
