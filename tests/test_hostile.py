@@ -74,25 +74,24 @@ def job_profile(tmp_path_factory):
     return d / "out" / "profile.db"
 
 
-@pytest.mark.parametrize("which", ["single", "job"])
-def test_fuzzed_profiles_are_refused_or_reported(tmp_path, small_profile, job_profile, which):
-    small_profile = small_profile if which == "single" else job_profile
+def run_fuzzer(profile, workdir, *args):
+    """tests/fuzz_profiles.py in a process of its own (a crash kills only it)."""
     env = dict(os.environ)
     if ASAN_PRELOAD:
         env["LD_PRELOAD"] = ASAN_PRELOAD
-    proc = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(HERE, "fuzz_profiles.py"),
-            str(small_profile),
-            str(tmp_path),
-            str(FUZZ_CASES),
-            str(FUZZ_SEED),
-        ],
+    return subprocess.run(
+        [sys.executable, os.path.join(HERE, "fuzz_profiles.py"), str(profile), str(workdir)]
+        + list(args),
         env=env,
         capture_output=True,
         timeout=900,
     )
+
+
+@pytest.mark.parametrize("which", ["single", "job"])
+def test_fuzzed_profiles_are_refused_or_reported(tmp_path, small_profile, job_profile, which):
+    small_profile = small_profile if which == "single" else job_profile
+    proc = run_fuzzer(small_profile, tmp_path, str(FUZZ_CASES), str(FUZZ_SEED))
     err = proc.stderr.decode(errors="replace")
     if proc.returncode != 0:
         cases = [line for line in err.splitlines() if line.startswith("case ")]
@@ -123,21 +122,7 @@ def test_invalid_utf8_in_any_text_column_leaves_the_reports_valid(
     and file names, meta values, phase names, the job's commands, ...): every
     report is still valid UTF-8, JSON and XML, or the file is refused."""
     profile = small_profile if which == "single" else job_profile
-    env = dict(os.environ)
-    if ASAN_PRELOAD:
-        env["LD_PRELOAD"] = ASAN_PRELOAD
-    proc = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(HERE, "fuzz_profiles.py"),
-            str(profile),
-            str(tmp_path),
-            "text-columns",
-        ],
-        env=env,
-        capture_output=True,
-        timeout=600,
-    )
+    proc = run_fuzzer(profile, tmp_path, "text-columns")
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-3000:]
     outcomes = json.loads(proc.stdout)
     assert outcomes["strings.text"] == "ok", outcomes
