@@ -165,11 +165,11 @@ CALIBRATE_VALUE_S, CALIBRATE_CALLGRIND_S = 0.22, 0.3
 # Failures understood, by a piece of their last line of stderr: said in the
 # section next to the error.
 KNOWN_FAILURES = {
-    "Unexpected C accelerators for pickle": "`memray run` runs the script with runpy in "
-    "its own process, which has imported pickle, with its C accelerator, by then; "
-    "bm_pickle's `--pure-python` blocks `_pickle` only before the first import, and "
-    "refuses to run on the accelerated module. heapmark starts the script in a fresh "
-    "interpreter; Fil's runner (runpy too) has not imported pickle",
+    "Unexpected C accelerators for pickle": "`memray run` and `fil-profile run` run the "
+    "script with runpy in their own process, which has imported pickle, with its C "
+    "accelerator, by then; bm_pickle's `--pure-python` blocks `_pickle` only before the "
+    "first import, and refuses to run on the accelerated module. heapmark starts the "
+    "script in a fresh interpreter",
 }
 
 PROBE = r"""
@@ -755,7 +755,13 @@ def failures(records):
     by = {}
     for r in records:
         if "error" in r:
-            tail = [l for l in r["error"].splitlines() if l.strip()]
+            # The last line that is not a tool's own note (fil prints where
+            # it wrote its report after the program's traceback).
+            tail = [
+                l
+                for l in r["error"].splitlines()
+                if l.strip() and not l.startswith(("=fil-profile=", "[memray]"))
+            ]
             why = tail[-1].strip()[:300] if tail else "?"
             group = by.setdefault(why, {"benchmarks": [], "tools": [], "runs": 0})
             for key, value in (("benchmarks", r["benchmark"]), ("tools", r["tool"])):
