@@ -241,7 +241,9 @@ static bool in_arena(const void *p)
  * ever touched.  An arena outside the window, or from an arena allocator
  * heapmark does not replace, is in the sorted list only, and its blocks'
  * frees take the general path.  The bytes change in the arena hooks and are
- * read by the Python allocator hooks: pymalloc calls both, under the GIL. */
+ * read by the Python allocator hooks: pymalloc calls both, under the GIL.
+ * (A program that put its own arena allocator in place of heapmark's would
+ * free heapmark's arenas without the hook: never seen, and not followed.) */
 #define ARENA_WINDOW_BITS 40
 #define OWN_ARENA_SLOTS ((size_t)1 << (ARENA_WINDOW_BITS - ARENA_BITS))
 static bool own_arenas; /* CPython's mmap arena allocator underneath: heapmark maps */
