@@ -525,6 +525,13 @@ static void choose_fast_paths(void)
     fast_request_limit = fast_release && class_from_request && hm_sample_rate > 512 ? 512 : 0;
 }
 
+/* Out of line: the countdown ran out at the pool block p of `size` bytes. */
+static __attribute__((noinline)) void record_small(void *p, size_t size)
+{
+    if (!record_object(p, size, false))
+        hm_pylive_grow(size);
+}
+
 /* Out of line: the countdown ran out at a small request (n bytes, or n
  * elements of elem bytes): the block is made, then recorded. */
 static __attribute__((noinline)) void *sampled_small(domain_t *d, size_t n, size_t elem,
@@ -533,8 +540,8 @@ static __attribute__((noinline)) void *sampled_small(domain_t *d, size_t n, size
     hm_tls_t *t = &hm_tls;
     pool_call_begins(t);
     void *p = elem ? d->orig.calloc(d->orig.ctx, n, elem) : d->orig.malloc(d->orig.ctx, n);
-    if (p && !t->pool_refused && !record_object(p, size, false))
-        hm_pylive_grow(size);
+    if (p && !t->pool_refused)
+        record_small(p, size);
     return p;
 }
 
@@ -542,12 +549,10 @@ static __attribute__((noinline)) void *sampled_small(domain_t *d, size_t n, size
 static inline HM_FAST_PATH void account_small(void *p, size_t size)
 {
     hm_tls.countdown -= (int64_t)size;
-    if (HM_UNLIKELY(hm_tls.countdown < 0)) {
-        if (!record_object(p, size, false))
-            hm_pylive_grow(size);
-    } else {
+    if (HM_UNLIKELY(hm_tls.countdown < 0))
+        record_small(p, size);
+    else
         hm_pylive_grow(size);
-    }
 }
 
 /* A pool block of `size` bytes is about to be made: false if the countdown

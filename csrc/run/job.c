@@ -14,7 +14,8 @@
  *                  exact tracked total and its RSS in its slot, and once,
  *                  where its total lives in its own memory.
  *   the watcher    the first process's monitor sums the live processes'
- *                  totals at each tick, read where they live (below), keeps the combined timeline (one row per live
+ *                  totals at each tick, read where they live (below),
+ *                  keeps the combined timeline (one row per live
  *                  process per sample, thinned as timeline.c's samples are:
  *                  of two neighbours the one with the larger sum stays, so
  *                  the peak's sample survives), and at a new combined high
@@ -283,10 +284,10 @@ static void thin(void)
     interval_s *= 2;
 }
 
-/* The watcher's reading of the live processes at one tick, under job_mutex. */
-static int32_t read_pid[HM_JOB_SLOTS];
+/* The watcher's reading of the live processes at one tick, under job_mutex:
+ * their slots and totals. */
 static uint32_t read_slot[HM_JOB_SLOTS];
-static int64_t read_tracked[HM_JOB_SLOTS], read_rss[HM_JOB_SLOTS];
+static int64_t read_tracked[HM_JOB_SLOTS];
 static uint32_t nread;
 static bool unreadable[HM_JOB_SLOTS]; /* the kernel refused: published totals */
 
@@ -337,8 +338,11 @@ static void store_sample(double t, int64_t sum)
     p->t = t;
     p->first_row = (uint32_t)nrows;
     p->nrows = nread;
-    for (uint32_t k = 0; k < nread; k++)
-        rows[nrows++] = (hm_job_row){read_pid[k], read_tracked[k], read_rss[k]};
+    for (uint32_t k = 0; k < nread; k++) {
+        const job_slot *s = &table->slots[read_slot[k]];
+        rows[nrows++] =
+            (hm_job_row){s->pid, read_tracked[k], __atomic_load_n(&s->rss, __ATOMIC_RELAXED)};
+    }
     point_sums[npoints++] = sum;
 }
 
@@ -355,10 +359,8 @@ static void watch(bool force)
         job_slot *s = &table->slots[i];
         if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SLOT_LIVE)
             continue;
-        read_pid[nread] = s->pid;
         read_slot[nread] = i;
         read_tracked[nread] = live_total(i);
-        read_rss[nread] = __atomic_load_n(&s->rss, __ATOMIC_RELAXED);
         sum += read_tracked[nread++];
     }
     int live = (int)nread;

@@ -107,13 +107,14 @@ static bool insert(hm_row_batch *b, sqlite3_stmt *st)
     return ok;
 }
 
-bool hm_batch_row_done(hm_row_batch *b)
+void hm_batch_row_done(hm_row_batch *b)
 {
-    if (b->failed || b->ncells % b->ncols != 0)
-        return !(b->failed = true);
-    if (b->ncells == HM_BATCH_ROWS * b->ncols && !insert(b, b->full))
+    if (b->failed)
+        return;
+    if (b->ncells % b->ncols != 0)
+        b->failed = true; /* a row of the wrong width */
+    else if (b->ncells == HM_BATCH_ROWS * b->ncols && !insert(b, b->full))
         b->failed = true;
-    return !b->failed;
 }
 
 bool hm_batch_end(hm_row_batch *b)

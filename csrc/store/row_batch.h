@@ -38,8 +38,9 @@ void hm_batch_int(hm_row_batch *b, int64_t v);
 void hm_batch_real(hm_row_batch *b, double v);
 void hm_batch_text(hm_row_batch *b, const char *s);
 void hm_batch_null(hm_row_batch *b);
-/* After a row's ncols cells: inserts a full batch.  False on an error. */
-bool hm_batch_row_done(hm_row_batch *b);
+/* After a row's ncols cells: inserts a full batch.  An error is kept: the
+ * rows after it are not inserted, and hm_batch_end says so. */
+void hm_batch_row_done(hm_row_batch *b);
 /* Inserts what is left and finalizes; false on an error (then or before). */
 bool hm_batch_end(hm_row_batch *b);
 

@@ -404,27 +404,16 @@ static bool canonical_kinds(writer *w)
     }                                      \
     sqlite3_reset(st)
 
-/* Begins inserting into table (ncols columns) through w->batch. */
+/* Begins inserting into table (ncols columns) through w->batch; a failed
+ * row is kept in the batch and told by batch_end. */
 static bool batch_begin(writer *w, const char *table, int ncols)
 {
     return hm_batch_begin(w->batch, w->db, table, ncols) || fail(w, table);
 }
 
-static bool batch_row(writer *w, const char *table)
-{
-    return hm_batch_row_done(w->batch) || fail(w, table);
-}
-
 static bool batch_end(writer *w, const char *table)
 {
     return hm_batch_end(w->batch) || fail(w, table);
-}
-
-/* After a failed row: the statement goes, the error stays. */
-static bool batch_abandon(writer *w)
-{
-    hm_batch_end(w->batch);
-    return false;
 }
 
 static bool insert_rows(writer *w)
@@ -438,8 +427,7 @@ static bool insert_rows(writer *w)
     for (uint32_t i = 0; i < w->strings.count; i++) {
         hm_batch_int(b, i);
         hm_batch_text(b, w->strings.by_id[i]->text);
-        if (!batch_row(w, "strings"))
-            return batch_abandon(w);
+        hm_batch_row_done(b);
     }
     if (!batch_end(w, "strings") || !batch_begin(w, "frames", 6))
         return false;
@@ -454,8 +442,7 @@ static bool insert_rows(writer *w)
         else
             hm_batch_null(b);
         hm_batch_int(b, f->pseudo);
-        if (!batch_row(w, "frames"))
-            return batch_abandon(w);
+        hm_batch_row_done(b);
     }
     if (!batch_end(w, "frames"))
         return false;
@@ -481,8 +468,7 @@ static bool insert_rows(writer *w)
             hm_batch_int(b, w->node_parent[i]);
             hm_batch_int(b, w->node_frame[i]);
         }
-        if (!batch_row(w, "nodes"))
-            return batch_abandon(w);
+        hm_batch_row_done(b);
     }
     if (!batch_end(w, "nodes") || !batch_begin(w, "node_values", 4))
         return false;
@@ -497,8 +483,7 @@ static bool insert_rows(writer *w)
             hm_batch_int(b, i);
             hm_batch_int(b, v.bytes);
             hm_batch_int(b, v.count);
-            if (!batch_row(w, "values"))
-                return batch_abandon(w);
+            hm_batch_row_done(b);
         }
     }
     return batch_end(w, "values");
@@ -531,8 +516,7 @@ static bool insert_kinds(writer *w)
                                 r->count, r->attributes, r->float_items, r->duplicate_bytes};
             for (int c = 0; c < 8; c++)
                 hm_batch_int(b, cells[c]);
-            if (!batch_row(w, "node_kinds"))
-                return batch_abandon(w);
+            hm_batch_row_done(b);
         }
     }
     return batch_end(w, "node_kinds");
@@ -553,8 +537,7 @@ static bool insert_timeline(writer *w, const hm_timeline_data *tl)
         hm_batch_real(b, tl->points[i].t);
         hm_batch_int(b, tl->points[i].tracked);
         hm_batch_int(b, tl->points[i].rss);
-        if (!batch_row(w, "timeline"))
-            return batch_abandon(w);
+        hm_batch_row_done(b);
     }
     if (!batch_end(w, "timeline") || !batch_begin(w, "gc_runs", 5))
         return false;
@@ -565,8 +548,7 @@ static bool insert_timeline(writer *w, const hm_timeline_data *tl)
         hm_batch_int(b, g->generation);
         hm_batch_int(b, g->tracked_before);
         hm_batch_int(b, g->tracked_after);
-        if (!batch_row(w, "gc_runs"))
-            return batch_abandon(w);
+        hm_batch_row_done(b);
     }
     if (!batch_end(w, "gc_runs"))
         return false;

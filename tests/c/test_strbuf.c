@@ -82,6 +82,32 @@ static void numbers(void)
     hm_buf_fixed2(&b, 0.004);
     EQ_TEXT(b, "12.35 -0.25 7.00 0.00");
     b.len = 0;
+    hm_buf_fixed(&b, 3.14159, 4); /* a timeline's seconds */
+    hm_buf_putn(&b, " ", 1);
+    hm_buf_fixed(&b, 0.0000004, 6);
+    hm_buf_putn(&b, " ", 1);
+    hm_buf_fixed(&b, -1234.56789, 1);
+    hm_buf_putn(&b, " ", 1);
+    hm_buf_fixed(&b, 100.0 * 6945499 / 15623097, 2); /* a flame graph's share */
+    EQ_TEXT(b, "3.1416 0.000000 -1234.6 44.46");
+    /* Away from the one-in-a-million ties, printf's digits, for many values. */
+    char want[64], got[64];
+    int same = 1;
+    for (int i = 0; i < 20000 && same; i++) {
+        double v = (double)(check_random() >> 11) / 9007199254740992.0 * 20000 - 10000;
+        for (int digits = 1; digits <= 6; digits++) {
+            b.len = 0;
+            hm_buf_fixed(&b, v, digits);
+            snprintf(got, sizeof got, "%.*s", (int)b.len, b.data);
+            snprintf(want, sizeof want, "%.*f", digits, v);
+            if (strcmp(got, want) != 0) {
+                fprintf(stderr, "hm_buf_fixed(%.17g, %d): %s, printf: %s\n", v, digits, got, want);
+                same = 0;
+            }
+        }
+    }
+    CHECK(same);
+    b.len = 0;
     hm_buf_grouped(&b, 12345678);
     EQ_TEXT(b, "12,345,678");
     b.len = 0;
@@ -134,12 +160,31 @@ static void write_file(void)
     rmdir(dir);
 }
 
+static void utf8(void)
+{
+    CHECK_EQ_I64(hm_utf8_sequence((const unsigned char *)"a"), 1);
+    CHECK_EQ_I64(hm_utf8_sequence((const unsigned char *)"\xc3\xa9"), 2);
+    CHECK_EQ_I64(hm_utf8_sequence((const unsigned char *)"\xe2\x82\xac"), 3);
+    CHECK_EQ_I64(hm_utf8_sequence((const unsigned char *)"\xf0\x9f\x98\x80"), 4);
+    CHECK_EQ_I64(hm_utf8_sequence((const unsigned char *)"\xed\xa0\x80"), 0);     /* surrogate */
+    CHECK_EQ_I64(hm_utf8_sequence((const unsigned char *)"\xc0\xaf"), 0);         /* overlong */
+    CHECK_EQ_I64(hm_utf8_sequence((const unsigned char *)"\xf4\x90\x80\x80"), 0); /* > U+10FFFF */
+    CHECK_EQ_I64(hm_utf8_sequence((const unsigned char *)"\xe2\x82"), 0);         /* cut short */
+    char *copy = hm_valid_text_copy((const unsigned char *)"ok\xed\xa0\x80!\xc3\xa9");
+    CHECK(copy && strcmp(copy, "ok\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd!\xc3\xa9") == 0);
+    free(copy);
+    copy = hm_valid_text_copy(NULL);
+    CHECK(copy && copy[0] == '\0');
+    free(copy);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
     growth();
     escapes();
     numbers();
+    utf8();
     write_file();
     return check_summary(argv[0]);
 }
