@@ -450,3 +450,25 @@ def test_census_under_heapmark_run(tmp_path):
         ["run", "-q", "-o", str(tmp_path / "out"), str(script)], cwd=tmp_path
     )
     assert out.strip() == "True"
+
+
+def test_census_inside_a_classs_init(tmp_path):
+    """On 3.13 a specialised call of a class runs __init__ above a shim frame
+    whose globals and builtins are stale data-stack words; the census must
+    not read them (it crashed with SIGSEGV or SIGBUS) and must still count
+    the object being initialised, which only that frame and __init__ hold.
+    tests/programs/init_shim.py puts frame links and bytecode addresses at
+    every offset the shim can take."""
+    import subprocess
+
+    programs = os.path.join(os.path.dirname(__file__), "programs")
+    truth = tmp_path / "t.json"
+    proc = subprocess.run(
+        [sys.executable, os.path.join(programs, "init_shim.py"), str(truth), "census"],
+        env=dict(os.environ, PYTHONPATH=programs),
+        capture_output=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-2000:]
+    # The i-th census sees the i Probes kept before and the one being built.
+    assert json.loads(truth.read_text())["seen"] == list(range(1, 13))

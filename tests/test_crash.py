@@ -9,6 +9,7 @@ the crash is a sampled estimate (SAMPLED_TOLERANCE); `heapmark run` must die
 of the program's signal."""
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -211,6 +212,10 @@ def test_a_crash_inside_heapmark_does_not_hang(crash_dir):
     rc, err, meta, _ = crash_run(crash_dir, "out-own", ["--checkpoint", "1", "-c", code])
     assert rc == -signal.SIGSEGV
     assert "inside heapmark's own code: no profile of the crash is written" in err
+    # Where, as an offset into heapmark's library (a fault in code heapmark
+    # called, a tp_traverse say, is named as outside it).
+    where = r"\(please report: at 0x[0-9a-f]{1,7} in _heapmark, address 0x[0-9a-f]+\)"
+    assert re.search(where, err), err
     assert meta["status"] == "checkpoint"
 
 

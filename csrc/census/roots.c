@@ -24,6 +24,22 @@
 
 #include "common/pyframes.h"
 
+/* 3.13's shim frame: CALL_ALLOC_AND_ENTER_INIT (a call of a class with a
+ * Python __init__, once specialised) pushes one under __init__'s frame to
+ * run _Py_InitCleanup.  It is pushed with f_funcobj = None and, in release
+ * builds, f_globals and f_builtins left as whatever the data stack held
+ * there before (frame links, bytecode addresses, stale objects): they must
+ * never be read.  Its value stack (the object being initialised) is real. */
+static inline int frame_is_shim(const void *frame)
+{
+#if PY_VERSION_HEX >= 0x030d0000
+    return ((const _PyInterpreterFrame *)frame)->f_funcobj == Py_None;
+#else
+    (void)frame;
+    return 0;
+#endif
+}
+
 bool hm_roots_gc_collecting(void)
 {
     return PyInterpreterState_Get()->gc.collecting != 0;
@@ -89,7 +105,7 @@ int hm_roots_threads(hm_frame_fn frame_fn, hm_visit_fn fn, void *arg)
         for (_PyInterpreterFrame *f = hm_innermost_frame(ts); f; f = f->previous) {
             if (!hm_frame_runs_code(f))
                 continue;
-            r = frame_fn(f, f->f_globals, (PyObject *)f->frame_obj, arg);
+            r = frame_fn(f, frame_is_shim(f) ? NULL : f->f_globals, (PyObject *)f->frame_obj, arg);
             if (r)
                 return r;
         }
@@ -121,8 +137,10 @@ int hm_roots_frame_refs(void *frame, hm_visit_fn fn, void *arg)
     VISIT(f->f_code);
     VISIT(f->f_func);
 #    endif
-    VISIT(f->f_globals);
-    VISIT(f->f_builtins);
+    if (!frame_is_shim(f)) {
+        VISIT(f->f_globals);
+        VISIT(f->f_builtins);
+    }
     VISIT(f->f_locals);
     VISIT(f->frame_obj);
     /* Locals are always initialised; the value stack only up to stacktop,

@@ -42,6 +42,8 @@
 #include "run/monitor.h"
 
 #include <dlfcn.h>
+#include <link.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <signal.h>
 #include <ucontext.h>
@@ -82,7 +84,25 @@ uint32_t hm_crash_node(void)
     return crash_node;
 }
 
-static uintptr_t engine_base; /* where heapmark's library is loaded */
+/* Where heapmark's library is loaded, [engine_base, engine_end): a fault
+ * with the guard up may be in code heapmark called (a type's tp_traverse
+ * in a kinds walk, the allocator under a hook), and the note says which. */
+static uintptr_t engine_base, engine_end;
+
+static int find_engine_end(struct dl_phdr_info *info, size_t size, void *unused)
+{
+    (void)size;
+    (void)unused;
+    if (info->dlpi_addr != engine_base)
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+        if (ph->p_type == PT_LOAD && end > engine_end)
+            engine_end = end;
+    }
+    return 1;
+}
 
 /* "0x..." of v into out (at least 19 bytes), async-signal-safely. */
 static const char *hex(uintptr_t v, char *out)
@@ -124,12 +144,13 @@ static void record_crash(int sig, uintptr_t pc, uintptr_t address)
     const char *name = hm_crash_signal_name(sig);
     if (hm_tls.guard) {
         char a[24], b[24];
+        bool in_engine = pc >= engine_base && pc < engine_end;
         say("heapmark: the program crashed (", name,
             ") inside heapmark's own code: no profile of the crash is written; the last "
             "checkpoint remains (please report: at ");
-        say(hex(pc - (pc >= engine_base ? engine_base : 0), a), " in _heapmark, address ",
-            hex(address, b));
-        say(")\n", "", "");
+        say(hex(in_engine ? pc - engine_base : pc, a),
+            in_engine ? " in _heapmark" : ", outside _heapmark, in code it called", ", address ");
+        say(hex(address, b), ")\n", "");
         return;
     }
     if (hm_trylock()) {
@@ -193,6 +214,8 @@ void hm_crash_install(void)
     Dl_info self;
     if (dladdr((void *)hm_crash_install, &self) && self.dli_fbase)
         engine_base = (uintptr_t)self.dli_fbase;
+    if (engine_base)
+        dl_iterate_phdr(find_engine_end, NULL);
     alternate_stack();
     for (size_t i = 0; i < NFATAL; i++) {
         struct sigaction sa;
