@@ -8,20 +8,142 @@
  * kinds back (run).
  * Must never: raise into the program (a failed walk is dropped: the profile
  * then has no kinds, or older ones), or walk once recording has stopped.
+ *
+ * Why a walk is put off: the pending call runs between two instructions of
+ * the innermost frame, whose value stack cannot be read (its top is saved
+ * only when the frame calls out).  Most often it runs right after the call
+ * that made the new high returned, so the object that made it is on that
+ * stack, not yet stored: a walk then would count the peak's largest block
+ * as native.  After such an instruction the walk waits for the monitor's
+ * next tick, when the program is somewhere else (put_off_here).
  */
 #include "pymodule/pymodule.h"
+#if PY_VERSION_HEX >= 0x030b0000
+#    ifndef Py_BUILD_CORE
+#        define Py_BUILD_CORE 1
+#    endif
+#    include <internal/pycore_frame.h>
+#endif
+#include <frameobject.h>
+
 #include "census/census.h"
+#include "common/pyframes.h"
 #include "hotpath/recorder.h"
 #include "run/kind_walks.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#define MAX_PUT_OFF 8
 
 static bool prepared;
+/* The opcodes (specialised and instrumented forms too) after which a new
+ * object may be on the value stack: calls, and the operators and builders
+ * after which 3.9 runs pending calls. */
+static bool leaves_result[256];
+
+static bool leaves_a_result(const char *name)
+{
+    static const char *const prefixes[] = {"BINARY_", "INPLACE_", "BUILD_", "UNARY_", "LIST_TO_"};
+    if (strstr(name, "CALL"))
+        return true;
+    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+/* From dis's table of every opcode (3.11+: with the specialised ones), or
+ * its public one. */
+static void note_result_opcodes(void)
+{
+    PyObject *dis = PyImport_ImportModule("dis");
+    PyObject *map = dis ? PyObject_GetAttrString(dis, "_all_opmap") : NULL;
+    if (!map) {
+        PyErr_Clear();
+        map = dis ? PyObject_GetAttrString(dis, "opmap") : NULL;
+    }
+    PyObject *name, *value;
+    Py_ssize_t at = 0;
+    while (map && PyDict_Check(map) && PyDict_Next(map, &at, &name, &value)) {
+        const char *text = PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+        long op = PyLong_Check(value) ? PyLong_AsLong(value) : -1;
+        if (text && op >= 0 && op < 256)
+            leaves_result[op] = leaves_a_result(text);
+    }
+    Py_XDECREF(map);
+    Py_XDECREF(dis);
+    PyErr_Clear();
+}
+
+/* Where the innermost frame of this thread is: the frame, the instruction
+ * it last ran, and that instruction's opcode. */
+typedef struct {
+    const void *frame;
+    int at, opcode;
+} position;
+
+static bool innermost_position(position *p)
+{
+    PyThreadState *ts = PyThreadState_Get();
+#if PY_VERSION_HEX >= 0x030b0000
+    _PyInterpreterFrame *f = hm_innermost_frame(ts);
+    if (!f || !hm_frame_runs_code(f))
+        return false;
+#    if PY_VERSION_HEX >= 0x030d0000
+    PyCodeObject *co = (PyCodeObject *)f->f_executable;
+#    else
+    PyCodeObject *co = f->f_code;
+#    endif
+    int at = hm_position_lasti(co, hm_frame_position(f));
+    if (at < 0 || at >= (int)Py_SIZE(co))
+        return false;
+#    if PY_VERSION_HEX >= 0x030c0000
+    *p = (position){f, at, _PyCode_CODE(co)[at].op.code};
+#    else
+    *p = (position){f, at, _Py_OPCODE(_PyCode_CODE(co)[at])};
+#    endif
+#else
+    PyFrameObject *f = ts->frame;
+    if (!f || f->f_lasti < 0 || !PyBytes_Check(f->f_code->co_code))
+        return false;
+#    if PY_VERSION_HEX >= 0x030a0000
+    Py_ssize_t at = (Py_ssize_t)f->f_lasti * 2; /* 3.10 counts code units */
+#    else
+    Py_ssize_t at = f->f_lasti;
+#    endif
+    if (at >= PyBytes_GET_SIZE(f->f_code->co_code))
+        return false;
+    *p = (position){f, (int)at, (unsigned char)PyBytes_AS_STRING(f->f_code->co_code)[at]};
+#endif
+    return true;
+}
+
+/* Where the walk was put off since it last ran. */
+static position put_off_at[MAX_PUT_OFF];
+static int put_off;
+
+/* Whether to put the walk off here: after an instruction that leaves a
+ * result, unless the walk was put off here before (a loop: what this
+ * instruction leaves is one iteration's, the walk runs) or MAX_PUT_OFF
+ * times already. */
+static bool put_off_here(void)
+{
+    position now;
+    if (!innermost_position(&now) || !leaves_result[now.opcode] || put_off == MAX_PUT_OFF)
+        return false;
+    for (int i = 0; i < put_off; i++)
+        if (put_off_at[i].frame == now.frame && put_off_at[i].at == now.at)
+            return false;
+    put_off_at[put_off++] = now;
+    return true;
+}
 
 void hm_kind_walk_prepare(void)
 {
     prepared = hm_census_join_prepare();
     PyErr_Clear();
+    note_result_opcodes();
 }
 
 static void walk(bool final)
@@ -62,6 +184,11 @@ static void walk(bool final)
 static int pending_walk(void *unused)
 {
     (void)unused;
+    if (put_off_here()) {
+        hm_kind_walks_defer();
+        return 0;
+    }
+    put_off = 0;
     walk(false);
     return 0;
 }

@@ -51,7 +51,10 @@ static int64_t best_tracked;                     /* atomic: the kept peak walk's
 #define PLATEAU_NUM 21
 #define PLATEAU_DEN 20
 #define PLATEAU_S 0.2
-static double plateau_since = -1;                 /* monitor thread only */
+static double plateau_since = -1; /* monitor thread only */
+/* 0: no walk asked for; PENDING_QUEUED: the scheduler's call is queued;
+ * PENDING_PUT_OFF: it ran and put the walk off (kind_walk_api.c). */
+enum { PENDING_NONE, PENDING_QUEUED, PENDING_PUT_OFF };
 static int pending;                               /* atomic */
 static volatile double budget = KIND_WALK_BUDGET; /* 0: no walks */
 static bool (*scheduler)(void);
@@ -117,6 +120,15 @@ void hm_kind_walks_poll(void)
     bool (*schedule)(void) = __atomic_load_n(&scheduler, __ATOMIC_ACQUIRE);
     if (!schedule || !hm_kind_walks_enabled() || !hm_recording())
         return;
+    int put_off = PENDING_PUT_OFF;
+    if (__atomic_compare_exchange_n(&pending, &put_off, PENDING_QUEUED, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+        /* Due when it was put off: the totals may have fallen since. */
+        pending_since = hm_timeline_now();
+        if (!schedule())
+            __atomic_store_n(&pending, PENDING_NONE, __ATOMIC_RELEASE);
+        return;
+    }
     int64_t tracked = __atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED);
     int64_t best = __atomic_load_n(&best_tracked, __ATOMIC_RELAXED);
     double now = hm_timeline_now();
@@ -130,7 +142,7 @@ void hm_kind_walks_poll(void)
     }
     if (!due || !within_budget(tracked))
         return;
-    if (__atomic_exchange_n(&pending, 1, __ATOMIC_ACQ_REL)) {
+    if (__atomic_exchange_n(&pending, PENDING_QUEUED, __ATOMIC_ACQ_REL) == PENDING_QUEUED) {
         if (now - pending_since > POKE_AFTER_S) {
             __atomic_load_n(&poker, __ATOMIC_ACQUIRE)();
             pending_since = now;
@@ -140,7 +152,12 @@ void hm_kind_walks_poll(void)
     plateau_since = -1;
     pending_since = now;
     if (!schedule())
-        __atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&pending, PENDING_NONE, __ATOMIC_RELEASE);
+}
+
+void hm_kind_walks_defer(void)
+{
+    __atomic_store_n(&pending, PENDING_PUT_OFF, __ATOMIC_RELEASE);
 }
 
 static void blocks_free(hm_kind_blocks *b)
@@ -254,7 +271,7 @@ void hm_kind_walks_end(hm_kind_blocks *b)
 {
     blocks_free(b);
     hm_tls.guard--;
-    __atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&pending, PENDING_NONE, __ATOMIC_RELEASE);
 }
 
 /* Walks are heapmark's memory, whichever thread lets go of them last. */
@@ -429,6 +446,6 @@ void hm_kind_walks_reset(bool forked)
     }
     __atomic_store_n(&next_threshold, KIND_WALK_FIRST, __ATOMIC_RELAXED);
     __atomic_store_n(&best_tracked, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&pending, PENDING_NONE, __ATOMIC_RELEASE);
     walks_seconds = seconds_per_byte = 0;
 }

@@ -80,8 +80,11 @@ double hm_kind_walks_share(void);
 bool hm_kind_walks_enabled(void);
 /* The monitor thread, every budget tick: schedules a walk when due (the
  * threshold is passed and the walks stay within KIND_WALK_BUDGET of the
- * run's time). */
+ * run's time), and again a walk that was put off. */
 void hm_kind_walks_poll(void);
+/* The scheduled call, instead of walking: the walk is scheduled again at
+ * the monitor's next tick, whatever the totals are then. */
+void hm_kind_walks_defer(void);
 /* Whether the end of the run gets a walk: if it is the first, or if its
  * own estimated cost fits the share of the run's time. */
 bool hm_kind_walks_end_due(void);
