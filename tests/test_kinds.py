@@ -188,6 +188,25 @@ def test_the_block_that_made_the_high_has_its_kind(workdir, native_ext):
     assert kinds.get("bytes", 0) >= 0.99 * entry["bytes"], kinds
 
 
+def test_the_opcodes_a_walk_waits_after_are_diss(workdir):
+    """The table is built from the opcode module (dis costs 5 ms to import),
+    numbering the specialised opcodes as dis does: it must be dis's."""
+    code = (
+        "import dis\n"
+        "from heapmark import _heapmark\n"
+        "table = getattr(dis, '_all_opmap', dis.opmap)\n"
+        "prefixes = ('BINARY_', 'INPLACE_', 'BUILD_', 'UNARY_', 'LIST_TO_')\n"
+        "want = sorted(op for name, op in table.items()\n"
+        "              if op < 256 and ('CALL' in name or name.startswith(prefixes)))\n"
+        "got = _heapmark._result_opcodes()\n"
+        "call = table.get('CALL', table.get('CALL_FUNCTION'))\n"
+        "print(want == got, len(got), call in got, table['STORE_FAST'] in got)\n"
+    )
+    _, out, _ = run_heapmark(["run", "-q", "-o", "out", "-c", code], workdir)
+    same, count, has_call, has_store = out.split()
+    assert (same, has_call, has_store) == ("True", "True", "False") and int(count) >= 40, out
+
+
 def test_no_kinds(workdir, native_ext):
     run_heapmark(
         ["run", "-q", "-o", "out", "--no-kinds", "kinds.py", str(workdir / "t.json")],

@@ -464,7 +464,16 @@ static PyObject *py_crash_holding_lock(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *py_result_opcodes(PyObject *self, PyObject *args)
+{
+    (void)self;
+    (void)args;
+    return hm_kind_walk_result_opcodes();
+}
+
 static PyMethodDef methods[] = {
+    {"_result_opcodes", py_result_opcodes, METH_NOARGS,
+     "Tests only: the opcodes after which a kinds walk waits for the next tick."},
     {"_crash_holding_lock", py_crash_holding_lock, METH_NOARGS,
      "Tests only: dies of SIGSEGV inside heapmark's code, holding its lock."},
     {"_boot", py_boot, METH_NOARGS,

@@ -43,6 +43,9 @@ void hm_kind_walk_install(void);
  * adds allocations to the line it interrupts. */
 void hm_kind_walk_prepare(void);
 void hm_kind_walk_at_end(void);
+/* Tests only: the opcodes after which a walk is put off (see
+ * kind_walk_api.c), as a list of ints. */
+PyObject *hm_kind_walk_result_opcodes(void);
 /* Makes the main thread run its pending calls at its next check
  * (wake_main.c): Py_AddPendingCall alone does not, from another thread,
  * on 3.9-3.12. */
