@@ -755,8 +755,10 @@ bool hm_store_write(const struct hm_capture *cap, const hm_run_info *info, char 
                  w.db ? sqlite3_errmsg(w.db) : "out of memory");
         goto done;
     }
-    ok = exec_sql(&w, write_settings) && exec_sql(&w, hm_store_schema_sql) &&
-         exec_sql(&w, "BEGIN") && canonical_frames(&w) && canonical_nodes(&w, info) &&
+    /* One transaction from the schema on: each CREATE on its own rewrote
+     * the header page and a new page (17 write rounds for an empty run). */
+    ok = exec_sql(&w, write_settings) && exec_sql(&w, "BEGIN") &&
+         exec_sql(&w, hm_store_schema_sql) && canonical_frames(&w) && canonical_nodes(&w, info) &&
          canonical_kinds(&w) && insert_rows(&w) && insert_kinds(&w) && insert_meta(&w, info) &&
          insert_timeline(&w, info->timeline) &&
          (hm_job_tables_write(w.db, info->job) || fail(&w, "job tables")) && exec_sql(&w, "COMMIT");
