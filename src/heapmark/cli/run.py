@@ -272,6 +272,12 @@ def main(args):
     if opts["output"] is None:
         directory = template.replace("%p", str(pid))
         os.makedirs(directory, exist_ok=True)
+    try:
+        # Loaded while the program runs (SQLite and all: about 1 ms), not
+        # after; finish_run says what went wrong if it cannot be.
+        from heapmark import _heapmark  # noqa: F401
+    except ImportError:
+        pass
     returncode = wait_forwarding_signals(pid)
     complete = finish_run(directory, opts, returncode)
     if returncode == 0 and not complete:
