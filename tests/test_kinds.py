@@ -185,7 +185,11 @@ def test_the_block_that_made_the_high_has_its_kind(workdir, native_ext):
     ]
     kinds = {k["kind"]: k["bytes"] for k in entry["kinds"]}
     assert_close(entry["bytes"], sum(truth["sizes"]), EXACT_TOLERANCE, "the line's bytes")
-    assert kinds.get("bytes", 0) >= 0.99 * entry["bytes"], kinds
+    # The walk kept saw one or both (a loaded machine may run it late):
+    # whichever it saw are bytes objects.
+    seen = sum(kinds.values())
+    assert seen >= 0.99 * truth["sizes"][0], kinds
+    assert kinds.get("bytes", 0) >= 0.99 * seen, kinds
 
 
 def test_the_opcodes_a_walk_waits_after_are_diss(workdir):
