@@ -124,17 +124,11 @@ int hm_roots_frame_refs(void *frame, hm_visit_fn fn, void *arg)
 {
 #if PY_VERSION_HEX >= 0x030b0000
     _PyInterpreterFrame *f = frame;
-#    if PY_VERSION_HEX >= 0x030d0000
-    PyCodeObject *co = (PyCodeObject *)f->f_executable;
-    VISIT(f->f_executable);
-    VISIT(f->f_funcobj);
-#    elif PY_VERSION_HEX >= 0x030c0000
-    PyCodeObject *co = f->f_code;
-    VISIT(f->f_code);
+    PyCodeObject *co = hm_frame_code(f);
+    VISIT(co);
+#    if PY_VERSION_HEX >= 0x030c0000
     VISIT(f->f_funcobj);
 #    else
-    PyCodeObject *co = f->f_code;
-    VISIT(f->f_code);
     VISIT(f->f_func);
 #    endif
     if (!frame_is_shim(f)) {

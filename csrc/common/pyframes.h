@@ -36,6 +36,17 @@ static inline int hm_frame_runs_code(const _PyInterpreterFrame *f)
     return 1;
 }
 
+/* The object in f's code field: its code object wherever hm_frame_runs_code
+ * (3.13 names the field f_executable and lets it hold other objects). */
+static inline PyCodeObject *hm_frame_code(const _PyInterpreterFrame *f)
+{
+#    if PY_VERSION_HEX >= 0x030d0000
+    return (PyCodeObject *)f->f_executable;
+#    else
+    return f->f_code;
+#    endif
+}
+
 /* Where f is in its code, as a raw instruction pointer (what
  * _PyInterpreterFrame_LASTI subtracts the code's start from). */
 static inline uintptr_t hm_frame_position(const _PyInterpreterFrame *f)

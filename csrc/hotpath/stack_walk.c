@@ -291,11 +291,7 @@ static uint32_t walk(struct hm_thread *th, PyThreadState *ts, bool *truncated, u
     uint32_t n = 0, j;
 #if PY_VERSION_HEX >= 0x030b0000
     for (_PyInterpreterFrame *f = hm_innermost_frame(ts); f; f = f->previous) {
-#    if PY_VERSION_HEX >= 0x030d0000
-        const void *code = f->f_executable;
-#    else
-        const void *code = f->f_code;
-#    endif
+        const void *code = hm_frame_code(f);
         uintptr_t pos = hm_frame_position(f);
         if (!seen_before(th, n, code, pos, cached, &j)) {
             if (!hm_frame_runs_code(f) || _PyFrame_IsIncomplete(f))

@@ -112,11 +112,7 @@ static bool innermost_position(position *p)
     _PyInterpreterFrame *f = hm_innermost_frame(ts);
     if (!f || !hm_frame_runs_code(f))
         return false;
-#    if PY_VERSION_HEX >= 0x030d0000
-    PyCodeObject *co = (PyCodeObject *)f->f_executable;
-#    else
-    PyCodeObject *co = f->f_code;
-#    endif
+    PyCodeObject *co = hm_frame_code(f);
     int at = hm_position_lasti(co, hm_frame_position(f));
     if (at < 0 || at >= (int)Py_SIZE(co))
         return false;
