@@ -109,8 +109,9 @@ def test_the_tables_hold_what_heapmark_uses():
         "HEAPMARK_TIMELINE_MS",
         "HEAPMARK_FUZZ_SEED",
         "HEAPMARK_TEST_OOM_REPORT_DELAY_MS",
+        "HEAPMARK_DONE_FD",
     } <= names
-    assert len(names) == len(ENVIRONMENT) == 23
+    assert len(names) == len(ENVIRONMENT) == 24
     assert all(name.startswith("HEAPMARK_") for name in names)
     assert {kind for _, _, kind, _ in ENVIRONMENT} == {"RUN", "CHILD", "CALLER", "TOOLING"}
     assert ("PROFILE", "profile.db", "PROFILE") == RESULT_FILES[0][:3]

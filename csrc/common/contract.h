@@ -54,6 +54,8 @@
       "1: record the native (C/C++) stack of recorded allocations too (--native)")              \
     X(ALLOCATORS, "HEAPMARK_ALLOCATORS", RUN,                                                   \
       "ARROW_DEFAULT_MEMORY_POOL: set (to system), kept (--keep-allocators) or caller's")       \
+    X(DONE_FD, "HEAPMARK_DONE_FD", RUN,                                                         \
+      "a pipe the program writes F to when its final profile is written (run/done_signal.c)")   \
     X(PARENT, "HEAPMARK_PARENT", CHILD, "pid of the process that started this one")             \
     X(ROOT, "HEAPMARK_ROOT", CALLER,                                                            \
       "(tests) a directory standing for / when reading /proc and /sys/fs/cgroup")               \

@@ -22,6 +22,7 @@
 #include "run/engine.h"
 #include "common/contract.h"
 #include "run/crash.h"
+#include "run/done_signal.h"
 #include "run/follow.h"
 #include "run/job.h"
 #include "run/kind_walks.h"
@@ -173,6 +174,7 @@ static void child_profile_path(char *path, size_t size, int pid)
 
 static void at_fork_child(void)
 {
+    hm_done_signal_forget();
     pthread_mutex_init(&write_mutex, NULL);
     hm_waiting_after_fork();
     hm_tls.guard--; /* raised by lock_writes() in at_fork_prepare */
@@ -287,6 +289,7 @@ __attribute__((constructor(101))) static void engine_start(void)
     const char *pp = getenv(hm_env_name(HM_ENV_PYTHONPATH));
     have_orig_pythonpath = pp != NULL;
     hm_copy_env(orig_pythonpath, sizeof orig_pythonpath, hm_env_name(HM_ENV_PYTHONPATH));
+    hm_done_signal_take();
     forget_environment();
 
     hm_hooks_resolve();
@@ -521,6 +524,7 @@ bool hm_engine_finish(const char *reason, char *err, size_t errlen)
         if (!in_process)
             hm_job_leave(__atomic_load_n(&hm_totals.tracked, __ATOMIC_RELAXED), hm_timeline_rss());
         ok = write_profile(profile_path, reason, true, err, errlen);
+        hm_done_signal_send(ok && hm_job_alone());
     }
     unlock_writes();
     hm_watch_close(); /* after the write: nothing writes the live files again */

@@ -486,6 +486,11 @@ void hm_job_leave(int64_t tracked, int64_t rss)
         unlink(table_path);
 }
 
+bool hm_job_alone(void)
+{
+    return table && watcher && __atomic_load_n(&table->used, __ATOMIC_ACQUIRE) <= 1;
+}
+
 void hm_job_before_exec(void)
 {
     if (!table || !own || own->pid != getpid())

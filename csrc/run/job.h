@@ -82,6 +82,9 @@ void hm_job_before_exec(void);
  * candidate if a high was marked since, then the slot is closed.  In the
  * first process, the last sample is taken and the table's file removed. */
 void hm_job_leave(int64_t tracked, int64_t rss);
+/* The run's first process, which no other profiled process ever joined:
+ * its profile is the run's only one. */
+bool hm_job_alone(void);
 /* Under the recorder lock (capture.c): the candidate's value of node. */
 hm_amount hm_job_candidate_value(uint32_t node);
 /* This process's place in the job, and (first process) a copy of the job's

@@ -32,7 +32,9 @@ typedef struct {
     hm_batch_cell cells[HM_BATCH_ROWS * HM_BATCH_MAX_COLS];
 } hm_row_batch;
 
-/* False if the statement cannot be prepared (sqlite3_errmsg says why). */
+/* False if ncols is out of range.  A statement that cannot be prepared (when
+ * the first full batch, or the last one, is inserted) fails the batch:
+ * hm_batch_end says so, and sqlite3_errmsg why. */
 bool hm_batch_begin(hm_row_batch *b, sqlite3 *db, const char *table, int ncols);
 void hm_batch_int(hm_row_batch *b, int64_t v);
 void hm_batch_real(hm_row_batch *b, double v);

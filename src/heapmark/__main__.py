@@ -1,7 +1,5 @@
 """``python -m heapmark`` is the ``heapmark`` command."""
 
-import sys
+from heapmark.cli import exit_now, main
 
-from heapmark.cli import main
-
-sys.exit(main())
+exit_now(main())

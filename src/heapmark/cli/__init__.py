@@ -11,6 +11,7 @@ subcommand asked for is imported.  Every message goes to stderr, prefixed
 ``heapmark: ``; bad input ends with one line and exit status 2.
 """
 
+import os
 import sys
 
 import heapmark
@@ -49,3 +50,21 @@ def main(argv=None):
         else:
             say("internal error: %s: %s" % (name, exc))
         return 2
+
+
+def exit_now(code):
+    """Ends the command with main()'s code, without the interpreter's teardown:
+    freeing every module and object costs `heapmark run` some 8 million
+    instructions (2-3 ms) after its work is written.  Everything the commands
+    write is closed by then (files in `with` blocks, the engine's files in C);
+    the two streams are flushed here.  A code that is not a number, or a
+    stream that cannot be flushed (a closed pipe), takes sys.exit's way,
+    which says so as Python would."""
+    if isinstance(code, int) or code is None:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:
+            sys.exit(code)
+        os._exit(code or 0)
+    sys.exit(code)

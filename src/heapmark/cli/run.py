@@ -3,8 +3,11 @@
 It prepares the environment that makes the profiled interpreter load the C
 engine (LD_PRELOAD) and the boot module (PYTHONPATH), with the variables of
 common/contract.h's HM_ENVIRONMENT, waits for the program, and asks the
-engine to render the reports.  Every millisecond of start-up is paid by
-every profiled run: nothing here imports argparse, re, json or subprocess.
+engine to render the reports: as soon as the program's engine says its
+final profile is written (run/done_signal.c), while the interpreter tears
+down, though nothing is printed before the program has exited.  Every
+millisecond of start-up is paid by every profiled run: nothing here imports
+argparse, re, json or subprocess.
 """
 
 import os
@@ -200,10 +203,53 @@ def display_command(target):
     )
 
 
-def wait_forwarding_signals(pid):
+def start_program(target, env):
+    """Starts the program; its pid, and the read end of the pipe on which its
+    engine says its final profile is written (run/done_signal.c), or None."""
+    try:
+        done_read, done_write = os.pipe()
+        os.set_inheritable(done_write, True)
+        env[env_name("DONE_FD")] = str(done_write)
+    except OSError:
+        done_read = done_write = None
+    try:
+        pid = os.posix_spawn(sys.executable, [sys.executable] + target, env)
+    except OSError as exc:
+        raise UsageError("cannot start %s: %s" % (sys.executable, exc.strerror)) from None
+    finally:
+        if done_write is not None:
+            os.close(done_write)
+    return pid, done_read
+
+
+def profile_is_final(pid, done_read):
+    """Waits until the program's engine says its final profile is written
+    (True), or the program ends without saying so (False).  The program's
+    own exit is watched too (a pidfd), so that a process holding a copy of
+    the pipe cannot keep heapmark waiting after the program has ended."""
+    try:
+        import select
+
+        exited = os.pidfd_open(pid)
+    except (ImportError, AttributeError, OSError):  # before Linux 5.3: wait for the exit
+        return False
+    try:
+        while True:
+            ready, _, _ = select.select([done_read, exited], [], [])
+            if done_read in ready:
+                return os.read(done_read, 1) == b"F"
+            if exited in ready:
+                return False
+    finally:
+        os.close(exited)
+
+
+def wait_forwarding_signals(pid, done_read=None, when_final=None):
     """Waits for the program; returns its exit code, or -N if signal N killed
     it.  Ctrl-C reaches it directly (same process group); signals sent to
-    heapmark itself are passed on."""
+    heapmark itself are passed on.  If the program's engine says its final
+    profile is written before it exits, when_final() runs then, while the
+    interpreter tears down."""
     forwarded = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
     previous = {}
 
@@ -217,6 +263,15 @@ def wait_forwarding_signals(pid):
     for s in forwarded:
         previous[s] = signal.signal(s, forward)
     try:
+        if done_read is not None:
+            try:
+                if profile_is_final(pid, done_read):
+                    try:
+                        when_final()
+                    except Exception:  # noqa: BLE001 - done again after the exit, which says why
+                        pass
+            finally:
+                os.close(done_read)
         _, status = os.waitpid(pid, 0)
         return os.waitstatus_to_exitcode(status)
     finally:
@@ -265,10 +320,7 @@ def main(args):
     )
     sys.stdout.flush()
     sys.stderr.flush()
-    try:
-        pid = os.posix_spawn(sys.executable, [sys.executable] + target, env)
-    except OSError as exc:
-        raise UsageError("cannot start %s: %s" % (sys.executable, exc.strerror)) from None
+    pid, done_read = start_program(target, env)
     if opts["output"] is None:
         directory = template.replace("%p", str(pid))
         os.makedirs(directory, exist_ok=True)
@@ -278,8 +330,11 @@ def main(args):
         from heapmark import _heapmark  # noqa: F401
     except ImportError:
         pass
-    returncode = wait_forwarding_signals(pid)
-    complete = finish_run(directory, opts, returncode)
+    rendered = []
+    returncode = wait_forwarding_signals(
+        pid, done_read, lambda: rendered.append(render_reports(directory, opts))
+    )
+    complete = finish_run(directory, opts, returncode, rendered[0] if rendered else None)
     if returncode == 0 and not complete:
         return 2  # the program succeeded; heapmark did not (said why)
     if returncode < 0:
@@ -296,27 +351,38 @@ def main(args):
     return returncode
 
 
-def finish_run(directory, opts, returncode):
-    """Writes the reports; False if the run's final profile is missing."""
+def render_reports(directory, opts):
+    """Writes the reports, printing nothing: (summary, status, duration), or
+    None if the run's final profile is missing, or the reader's error."""
     from heapmark import _heapmark
 
     profiles = run_profiles(directory)
     if not profiles or not profiles[0].endswith(os.sep + result_file("PROFILE")):
+        return None
+    try:
+        return _heapmark.write_reports(profiles, directory, opts["top"], 0, *opts["html_min"])
+    except _heapmark.ProfileError as exc:
+        return exc
+
+
+def finish_run(directory, opts, returncode, rendered=None):
+    """Writes the reports (unless rendered, while the program exited, holds
+    them) and prints the summary; False if the run's final profile is missing."""
+    if rendered is None:
+        rendered = render_reports(directory, opts)
+    if rendered is None:
         if returncode < 0:
             say("no profile was written: the program was killed before its first checkpoint")
         else:
             # The engine said why (a full disk, say), if it had the chance.
             say("error: no profile was written to %s/" % directory)
         return False
-    try:
-        summary, status, duration = _heapmark.write_reports(
-            profiles, directory, opts["top"], 0, *opts["html_min"]
-        )
-        if not opts["quiet"]:
-            sys.stderr.write(summary)
-    except _heapmark.ProfileError as exc:
-        say("error: %s" % exc)
+    if isinstance(rendered, Exception):
+        say("error: %s" % rendered)
         return False
+    summary, status, duration = rendered
+    if not opts["quiet"]:
+        sys.stderr.write(summary)
     complete = status != "checkpoint"
     if not complete and returncode >= 0:
         say(
