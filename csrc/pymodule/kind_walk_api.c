@@ -39,63 +39,20 @@
 static bool prepared;
 /* The opcodes (specialised and instrumented forms too) after which a new
  * object may be on the value stack: calls, and the operators and builders
- * after which 3.9 runs pending calls. */
+ * after which 3.9 runs pending calls.  setup.py writes them at build time,
+ * from the building interpreter's opcode module (a minor version's opcodes
+ * never change; importing the module at every start cost 1 ms), as
+ * HM_RESULT_OPCODES_FOR and hm_result_opcodes[]. */
+#include HM_RESULT_OPCODES
+#if HM_RESULT_OPCODES_FOR != (PY_VERSION_HEX >> 16)
+#    error "the generated opcode table is another Python version's"
+#endif
 static bool leaves_result[256];
 
-static bool leaves_a_result(const char *name)
-{
-    static const char *const prefixes[] = {"BINARY_", "INPLACE_", "BUILD_", "UNARY_", "LIST_TO_"};
-    if (strstr(name, "CALL"))
-        return true;
-    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
-        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
-            return true;
-    return false;
-}
-
-static void note_opcode(PyObject *name, long op)
-{
-    const char *text = PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
-    if (text && op >= 0 && op < 256)
-        leaves_result[op] = leaves_a_result(text);
-}
-
-/* From the opcode module (about 1 ms to import; dis, whose table has the
- * specialised opcodes too, takes 5): its public opcodes, then the
- * specialised ones as dis numbers them (3.13: a table; 3.11/3.12: a list
- * that fills opname's empty slots in order). */
 static void note_result_opcodes(void)
 {
-    PyObject *opcode = PyImport_ImportModule("opcode");
-    PyObject *map = opcode ? PyObject_GetAttrString(opcode, "opmap") : NULL;
-    PyObject *name, *value;
-    Py_ssize_t at = 0;
-    while (map && PyDict_Check(map) && PyDict_Next(map, &at, &name, &value))
-        note_opcode(name, PyLong_Check(value) ? PyLong_AsLong(value) : -1);
-    Py_XDECREF(map);
-    PyErr_Clear();
-    map = opcode ? PyObject_GetAttrString(opcode, "_specialized_opmap") : NULL;
-    at = 0;
-    while (map && PyDict_Check(map) && PyDict_Next(map, &at, &name, &value))
-        note_opcode(name, PyLong_Check(value) ? PyLong_AsLong(value) : -1);
-    Py_XDECREF(map);
-    PyErr_Clear();
-    PyObject *names = opcode ? PyObject_GetAttrString(opcode, "opname") : NULL;
-    PyObject *specialised =
-        opcode ? PyObject_GetAttrString(opcode, "_specialized_instructions") : NULL;
-    if (names && specialised && PyList_Check(names) && PyList_Check(specialised)) {
-        Py_ssize_t next = 0;
-        for (Py_ssize_t op = 0; op < PyList_GET_SIZE(names) && op < 256; op++) {
-            PyObject *slot = PyList_GET_ITEM(names, op);
-            const char *text = PyUnicode_Check(slot) ? PyUnicode_AsUTF8(slot) : NULL;
-            if (text && text[0] == '<' && next < PyList_GET_SIZE(specialised))
-                note_opcode(PyList_GET_ITEM(specialised, next++), (long)op);
-        }
-    }
-    Py_XDECREF(names);
-    Py_XDECREF(specialised);
-    Py_XDECREF(opcode);
-    PyErr_Clear();
+    for (size_t i = 0; i < sizeof hm_result_opcodes / sizeof *hm_result_opcodes; i++)
+        leaves_result[hm_result_opcodes[i]] = true;
 }
 
 /* Where the innermost frame of this thread is: the frame, the instruction
