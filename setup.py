@@ -152,9 +152,31 @@ def generate_result_opcodes():
     return name
 
 
+# Optional system headers the C code looks for with __has_include.
+OPTIONAL_HEADERS = ("elfutils/libdwfl.h",)  # run/native_symbols.c: native frames' names
+
+
+def note_optional_headers():
+    """build/generated/optional_headers.txt: which of OPTIONAL_HEADERS this
+    build can see.  setuptools rebuilds an object when a dependency's file is
+    newer, not when a header the code tests for appears, so an engine built
+    before `apt-get install libdw-dev` would keep its objects without native
+    frame names; this file changes when such a header appears or goes, and
+    is a dependency of the engine."""
+    dirs = ["/usr/local/include", "/usr/include"]
+    flags = (os.environ.get("CFLAGS", "") + " " + os.environ.get("CPPFLAGS", "")).split()
+    dirs += [flag[2:] for flag in flags if flag.startswith("-I") and len(flag) > 2]
+    found = [
+        "%s: %s" % (h, "found" if any(os.path.exists(os.path.join(d, h)) for d in dirs) else "no")
+        for h in OPTIONAL_HEADERS
+    ]
+    return write_generated("optional_headers.txt", "\n".join(found) + "\n")
+
+
 HTML_HEADER = generate_html_assets()
 SCHEMA_HEADER = generate_schema_sql()
 RESULT_OPCODES_HEADER = generate_result_opcodes()
+OPTIONAL_HEADERS_NOTE = note_optional_headers()
 
 # Extra flags (tests/run-asan builds from its own copy of the tree with them:
 # setuptools would otherwise reuse objects built without them).
@@ -165,7 +187,8 @@ engine = Extension(
     "heapmark._heapmark",
     sources=sorted(glob.glob(os.path.join("csrc", "*", "*.c"))),
     depends=sorted(glob.glob(os.path.join("csrc", "*", "*.h")))
-    + [HTML_HEADER, SCHEMA_HEADER, SCHEMA_SQL, os.path.join(GENERATED, RESULT_OPCODES_HEADER)]
+    + [HTML_HEADER, SCHEMA_HEADER, SCHEMA_SQL, OPTIONAL_HEADERS_NOTE]
+    + [os.path.join(GENERATED, RESULT_OPCODES_HEADER)]
     + HTML_ASSETS,
     include_dirs=["csrc", GENERATED],
     libraries=["sqlite3", "z", "m", "dl", "pthread"],
