@@ -16,12 +16,13 @@ test: lint test-c ## everything CI runs: lint, C unit tests, the suite on CPytho
 # the sources it tests (and what they need), under ASan and UBSan.
 C_TEST_FLAGS = -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer -D_GNU_SOURCE -Icsrc -Wall -Wextra -Wno-unused-parameter
-C_TESTS = node_values live_table sampler intern strbuf
+C_TESTS = node_values live_table sampler intern strbuf done_signal
 C_TEST_SOURCES_node_values = csrc/hotpath/node_values.c csrc/common/ownmem.c
 C_TEST_SOURCES_live_table = csrc/hotpath/live_table.c csrc/common/hashmap.c csrc/common/ownmem.c
 C_TEST_SOURCES_sampler = csrc/hotpath/sampler.c
 C_TEST_SOURCES_intern = csrc/common/intern.c csrc/common/hashmap.c csrc/common/ownmem.c
 C_TEST_SOURCES_strbuf = csrc/common/strbuf.c
+C_TEST_SOURCES_done_signal = csrc/run/done_signal.c
 
 build/c-tests/test_%: tests/c/test_%.c tests/c/check.h $$(C_TEST_SOURCES_$$*) $$(wildcard csrc/*/*.h)
 	@mkdir -p build/c-tests

@@ -1,6 +1,7 @@
 """The C unit tests of the data structures whose bugs would be silent (node
 values at the peak, the live table and its filter, the sampler's weights, the
-interner, the string buffer): tests/c/, built and run by `make test-c` under
+interner, the string buffer, the pipe that says the final profile is
+written): tests/c/, built and run by `make test-c` under
 ASan and UBSan.  Run here too, so that the pytest suite covers them."""
 
 import os
@@ -11,7 +12,7 @@ import subprocess
 import pytest
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir)
-TESTS = ["node_values", "live_table", "sampler", "intern", "strbuf"]
+TESTS = ["node_values", "live_table", "sampler", "intern", "strbuf", "done_signal"]
 
 
 @pytest.mark.skipif(

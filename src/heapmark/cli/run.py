@@ -224,24 +224,23 @@ def start_program(target, env):
 
 def profile_is_final(pid, done_read):
     """Waits until the program's engine says its final profile is written
-    (True), or the program ends without saying so (False).  The program's
-    own exit is watched too (a pidfd), so that a process holding a copy of
-    the pipe cannot keep heapmark waiting after the program has ended."""
+    (True), or the program ends without saying so (False); closes done_read.
+    The program's own exit is watched too (a pidfd), so that a process
+    holding a copy of the pipe cannot keep heapmark waiting after the
+    program has ended."""
     try:
         import select
 
         exited = os.pidfd_open(pid)
     except (ImportError, AttributeError, OSError):  # before Linux 5.3: wait for the exit
+        os.close(done_read)
         return False
     try:
-        while True:
-            ready, _, _ = select.select([done_read, exited], [], [])
-            if done_read in ready:
-                return os.read(done_read, 1) == b"F"
-            if exited in ready:
-                return False
+        ready, _, _ = select.select([done_read, exited], [], [])
+        return done_read in ready and os.read(done_read, 1) == b"F"
     finally:
         os.close(exited)
+        os.close(done_read)
 
 
 def wait_forwarding_signals(pid, done_read=None, when_final=None):
@@ -263,15 +262,8 @@ def wait_forwarding_signals(pid, done_read=None, when_final=None):
     for s in forwarded:
         previous[s] = signal.signal(s, forward)
     try:
-        if done_read is not None:
-            try:
-                if profile_is_final(pid, done_read):
-                    try:
-                        when_final()
-                    except Exception:  # noqa: BLE001 - done again after the exit, which says why
-                        pass
-            finally:
-                os.close(done_read)
+        if done_read is not None and profile_is_final(pid, done_read):
+            when_final()
         _, status = os.waitpid(pid, 0)
         return os.waitstatus_to_exitcode(status)
     finally:
@@ -331,9 +323,14 @@ def main(args):
     except ImportError:
         pass
     rendered = []
-    returncode = wait_forwarding_signals(
-        pid, done_read, lambda: rendered.append(render_reports(directory, opts))
-    )
+
+    def render_while_it_exits():
+        try:
+            rendered.append(render_reports(directory, opts))
+        except Exception:  # noqa: BLE001 - rendered again after the exit, which says why
+            pass
+
+    returncode = wait_forwarding_signals(pid, done_read, render_while_it_exits)
     complete = finish_run(directory, opts, returncode, rendered[0] if rendered else None)
     if returncode == 0 and not complete:
         return 2  # the program succeeded; heapmark did not (said why)
