@@ -25,6 +25,14 @@ static int is_open(int fd)
     return fcntl(fd, F_GETFD) >= 0;
 }
 
+/* A pipe handed to the engine as heapmark run hands it. */
+static void given_pipe(int p[2])
+{
+    CHECK(pipe(p) == 0);
+    give(p[1]);
+    hm_done_signal_take();
+}
+
 /* What the read end holds: 'F', 0 for end-of-file, -1 for still open. */
 static int read_end(int fd)
 {
@@ -34,12 +42,18 @@ static int read_end(int fd)
     return n == 1 ? c : n == 0 ? 0 : -1;
 }
 
+/* The engine's end is closed with nothing written. */
+static void expect_closed_unsaid(int p[2])
+{
+    CHECK(!is_open(p[1]));
+    CHECK_EQ_I64(read_end(p[0]), 0);
+    close(p[0]);
+}
+
 static void test_says_done_once_and_closes(void)
 {
     int p[2];
-    CHECK(pipe(p) == 0);
-    give(p[1]);
-    hm_done_signal_take();
+    given_pipe(p);
     CHECK(fcntl(p[1], F_GETFD) & FD_CLOEXEC); /* not for an exec'd program */
     hm_done_signal_send(true);
     CHECK(!is_open(p[1]));
@@ -52,34 +66,24 @@ static void test_says_done_once_and_closes(void)
 static void test_a_run_of_several_processes_says_nothing(void)
 {
     int p[2];
-    CHECK(pipe(p) == 0);
-    give(p[1]);
-    hm_done_signal_take();
+    given_pipe(p);
     hm_done_signal_send(false);
-    CHECK(!is_open(p[1]));
-    CHECK_EQ_I64(read_end(p[0]), 0);
-    close(p[0]);
+    expect_closed_unsaid(p);
 }
 
 static void test_a_forked_child_lets_go(void)
 {
     int p[2];
-    CHECK(pipe(p) == 0);
-    give(p[1]);
-    hm_done_signal_take();
+    given_pipe(p);
     hm_done_signal_forget();
-    CHECK(!is_open(p[1]));
-    CHECK_EQ_I64(read_end(p[0]), 0);
-    close(p[0]);
+    expect_closed_unsaid(p);
 }
 
 /* The program closed the pipe and got its number back for a file. */
 static void test_a_reused_number_is_left_alone(void)
 {
     int p[2];
-    CHECK(pipe(p) == 0);
-    give(p[1]);
-    hm_done_signal_take();
+    given_pipe(p);
     FILE *f = tmpfile();
     CHECK(f != NULL);
     CHECK(dup2(fileno(f), p[1]) == p[1]);
